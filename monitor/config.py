@@ -1,0 +1,289 @@
+"""The inventory schema: district, defaults, technicians and the tree of sites.
+
+Defaults live here, with the schema. Every model forbids unknown keys. Endpoint kinds are a
+discriminated union generated from the probe registry (probes.KINDS), so a new probe kind needs no edit
+here. Loading YAML with positions and cross-reference checks live in monitor/config_loader.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from monitor.secrets import Secret
+from monitor.units import Bandwidth, Duration, Ratio
+from probes import KINDS
+from probes.base import Settings, join_host_port
+
+_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id; use lower-case letters, digits, '-' and '_' "
+            "(e.g. tan-thinh), at most 64 characters, starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_host(value: str) -> str:
+    """An IP address or a DNS name; names are resolved at probe time."""
+    text = value.strip()
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not _HOSTNAME_RE.match(text) or text.replace(".", "").isdigit():
+        raise ValueError(f"{value!r} is neither an IP address nor a host name")
+    return text
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class District(Strict):
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    locale: Literal["vi", "en"] = "vi"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh") from None
+        return value
+
+
+class Thresholds(Strict):
+    """Quality limits for interactive video (ITU-T G.114; Cisco: loss ≤ 1%, jitter ≤ 30 ms, +20%)."""
+
+    rtt: Duration = Field(0.150, gt=0, description="round-trip time above which a link is degraded")
+    jitter: Duration = Field(0.030, gt=0)
+    loss: Ratio = 0.01
+    mos: float = Field(3.6, ge=1.0, le=4.5)
+    headroom: Ratio = 0.20
+
+
+def _defaults_model() -> type[BaseModel]:
+    """Per-kind default settings, one optional block per registered kind (defaults.icmp, defaults.http, ...)."""
+    fields: dict[str, Any] = {
+        "interval": (Duration, Field(60.0, gt=0, description="how often each target is probed")),
+        "timeout": (Duration, Field(10.0, gt=0, description="deadline of one tcp/http probe")),
+        "thresholds": (Thresholds, Field(default_factory=Thresholds)),
+    }
+    for kind in KINDS.values():
+        fields[kind.name] = (kind.settings, Field(default_factory=kind.settings))
+    model: type[BaseModel] = create_model("Defaults", __base__=Strict, **fields)
+    return model
+
+
+Defaults = _defaults_model()
+
+
+class Technician(Strict):
+    id: str
+    name: str = Field(min_length=1)
+    telegram_chat_id: str | None = None
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(None, pattern=r"^\+?[0-9 ]{6,20}$")
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class Location(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Link(Strict):
+    """The site's uplink: probed by ICMP from the hub; its router interface polled by SNMP (issue 3)."""
+
+    address: str
+    device: str | None = Field(None, description="id of the site's router whose interface carries the link")
+    interface: str | None = Field(None, description="ifName, ifDescr or ifAlias of that interface")
+    bandwidth: Bandwidth | None = Field(None, description="contracted bandwidth, if less than the port speed")
+    interval: Duration | None = Field(None, gt=0)
+    icmp: KINDS["icmp"].settings | None = Field(None, description="overrides of defaults.icmp")  # type: ignore[valid-type]
+
+    _host = field_validator("address")(classmethod(lambda cls, v: check_host(v)))
+
+    @model_validator(mode="after")
+    def _interface_needs_device(self) -> Link:
+        if self.interface is not None and self.device is None:
+            raise ValueError("interface is given without device: name the router (device: ID) that has it")
+        return self
+
+
+class Snmp(Strict):
+    version: Literal["1", "2c", "3"] = "2c"
+    port: int = Field(161, ge=1, le=65535)
+    community: Secret | None = None
+    user: str | None = None
+    auth: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: Secret | None = None
+    priv: Literal["DES", "AES", "AES128", "AES192", "AES256"] | None = None
+    priv_key: Secret | None = None
+    context: str = ""
+    timeout: Duration = Field(2.0, gt=0)
+    retries: int = Field(1, ge=0, le=10)
+    max_repetitions: int = Field(25, ge=1, le=1000)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value  # YAML reads `version: 3` as a number
+
+    @model_validator(mode="after")
+    def _credentials_match_version(self) -> Snmp:
+        if self.version in ("1", "2c"):
+            if self.community is None:
+                raise ValueError(f"SNMP v{self.version} needs community: {{env: NAME}} or {{file: PATH}}")
+            if self.user or self.auth or self.priv:
+                raise ValueError(f"user/auth/priv are SNMPv3 settings; remove them or set version: 3")
+        else:
+            if not self.user:
+                raise ValueError("SNMPv3 needs user:")
+            if self.community is not None:
+                raise ValueError("community is for v1/v2c; SNMPv3 uses user, auth_key and priv_key")
+            if (self.auth is None) != (self.auth_key is None):
+                raise ValueError("auth and auth_key go together: give both or neither")
+            if (self.priv is None) != (self.priv_key is None):
+                raise ValueError("priv and priv_key go together: give both or neither")
+            if self.priv is not None and self.auth is None:
+                raise ValueError("privacy (priv) needs authentication: add auth and auth_key")
+        return self
+
+
+class Device(Strict):
+    id: str
+    address: str
+    snmp: Snmp | None = None
+    interval: Duration | None = Field(None, gt=0)
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _host = field_validator("address")(classmethod(lambda cls, v: check_host(v)))
+
+
+class EndpointBase(Strict):
+    """Fields every endpoint has; the kind's own settings are mixed in by _endpoint_models()."""
+
+    id: str
+    address: str = Field(description="host or IP; for http, the URL")
+    port: int | None = Field(None, ge=1, le=65535)
+    interval: Duration | None = Field(None, gt=0)
+    timeout: Duration | None = Field(None, gt=0)
+    call_rate: Bandwidth | None = None
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    @model_validator(mode="after")
+    def _address_fits_kind(self) -> EndpointBase:
+        kind = KINDS[getattr(self, "kind")]
+        if kind.target_is_url:
+            if not re.match(r"^https?://", self.address):
+                raise ValueError(f"a {kind.name} endpoint's address is a URL starting with http:// or https://")
+            if self.port is not None:
+                raise ValueError(f"put the port in the URL, not in port:, for a {kind.name} endpoint")
+        else:
+            check_host(self.address)
+            if self.port is None and kind.default_port is None and kind.name != "icmp":
+                raise ValueError(f"a {kind.name} endpoint needs port:")
+        return self
+
+    def target(self) -> str:
+        kind = KINDS[getattr(self, "kind")]
+        if kind.target_is_url or kind.name == "icmp":
+            return self.address
+        return join_host_port(self.address, self.port or kind.default_port)
+
+    def settings(self, default: Settings) -> Settings:
+        """``default`` (defaults.<kind>) with every kind setting this endpoint sets explicitly."""
+        own = type(default).model_fields
+        return default.model_copy(update={k: getattr(self, k) for k in self.model_fields_set if k in own})
+
+
+def _endpoint_models() -> Any:
+    models = []
+    for kind in KINDS.values():
+        model = create_model(
+            f"{kind.name.title().replace('-', '')}Endpoint",
+            __base__=(EndpointBase, kind.settings),
+            kind=(Literal[kind.name], ...),  # type: ignore[valid-type]
+        )
+        models.append(model)
+    return Annotated[Union[tuple(models)], Field(discriminator="kind")]  # noqa: UP007
+
+
+Endpoint = _endpoint_models()
+
+
+class Site(Strict):
+    id: str
+    name: str = Field(min_length=1)
+    role: Literal["province", "district", "commune", "other"] = "commune"
+    parent: str | None = None
+    location: Location | None = None
+    technicians: list[str] = Field(default_factory=list)
+    link: Link | None = None
+    devices: list[Device] = Field(default_factory=list)
+    endpoints: list[Endpoint] = Field(default_factory=list)  # type: ignore[valid-type]
+    thresholds: Thresholds | None = Field(None, description="overrides of defaults.thresholds")
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class Scheduler(Strict):
+    concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"icmp": 512, "tcp": 256, "http": 128},
+        description="probes of one kind in flight at once",
+    )
+
+    @field_validator("concurrency")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, limit in value.items():
+            if name not in KINDS:
+                raise ValueError(f"unknown probe kind {name!r}; known kinds: {', '.join(sorted(KINDS))}")
+            if limit < 1:
+                raise ValueError(f"concurrency for {name} must be at least 1")
+        return value
+
+
+class Api(Strict):
+    token: Secret | None = Field(None, description="bearer token for POST/DELETE; without it writes are refused")
+
+
+class Config(Strict):
+    district: District
+    defaults: Defaults = Field(default_factory=Defaults)  # type: ignore[valid-type]
+    technicians: list[Technician] = Field(default_factory=list)
+    sites: list[Site] = Field(min_length=1)
+    scheduler: Scheduler = Field(default_factory=Scheduler)
+    api: Api = Field(default_factory=Api)
+    listen: str = "127.0.0.1:9876"
+    database: str | None = None
+
+    def site(self, site_id: str) -> Site | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+    def thresholds_for(self, site: Site) -> Thresholds:
+        base: Thresholds = self.defaults.thresholds  # type: ignore[attr-defined]
+        if site.thresholds is None:
+            return base
+        return base.model_copy(update={k: getattr(site.thresholds, k) for k in site.thresholds.model_fields_set})
+
+
+def merged(default: Settings, override: Settings | None) -> Settings:
+    """``default`` with every field that ``override`` sets explicitly replaced."""
+    if override is None:
+        return default
+    return default.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})

@@ -1,0 +1,123 @@
+"""What every probe kind shares: the result value, the context of shared clients, reason codes.
+
+A probe is ``async def probe(target: str, settings: Settings, *, ctx: ProbeContext) -> ProbeResult``.
+It *returns* failure (``success=False`` with a reason code and a human detail) and never raises for a
+fault of the thing probed; only the caller (the scheduler or the /probe handler) owns the deadline and
+cancels it. ``asyncio.CancelledError`` is never swallowed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from probes.icmp_socket import Pinger
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class Reason(StrEnum):
+    """Machine-readable reason codes; alert rules, readiness reasons and translations key on them."""
+
+    OK = "ok"
+    TIMEOUT = "timeout"
+    RESOLVE_FAILED = "resolve_failed"
+    IPV6_UNAVAILABLE = "ipv6_unavailable"
+    UNREACHABLE = "unreachable"
+    REFUSED = "connection_refused"
+    RESET = "connection_reset"
+    NO_REPLY = "no_reply"
+    PARTIAL_LOSS = "partial_loss"
+    PERMISSION = "permission_denied"
+    TLS_EXPIRED = "tls_cert_expired"
+    TLS_UNTRUSTED = "tls_cert_untrusted"
+    TLS_HOSTNAME = "tls_hostname_mismatch"
+    TLS_ERROR = "tls_error"
+    EXPECT_MISMATCH = "expect_mismatch"
+    BAD_STATUS = "bad_status"
+    BODY_MISMATCH = "body_mismatch"
+    JSON_MISMATCH = "json_mismatch"
+    BODY_TOO_LARGE = "body_too_large"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    PROTOCOL_ERROR = "protocol_error"
+    BAD_TARGET = "bad_target"
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One probe run.
+
+    ``values`` holds the kind's numbers under stable keys (for ICMP ``rtt_min``, ``rtt_avg``,
+    ``rtt_median``, ``rtt_max``, ``jitter``, ``loss_ratio``, ``mos``, ``sent``, ``received``; for HTTP
+    ``status_code``, ``tls_cert_expiry``, ...), all in base units (seconds, ratios, bytes).
+    ``samples`` are raw RTTs in seconds for the RTT histogram. ``phases`` are durations in seconds.
+    """
+
+    success: bool
+    duration: float
+    reason: Reason = Reason.OK
+    detail: str = ""
+    phases: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    values: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    samples: tuple[float, ...] = ()
+    info: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    timestamp: float = field(default_factory=time.time)
+
+    @classmethod
+    def failure(cls, reason: Reason, detail: str, *, duration: float, **kw: Any) -> ProbeResult:
+        return cls(success=False, duration=duration, reason=reason, detail=detail, **kw)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContext:
+    """Clients made once per process and shared by every probe (STYLE.md)."""
+
+    http: aiohttp.ClientSession | None = None
+    pinger: Pinger | None = None
+
+
+class Settings(BaseModel):
+    """Base of every kind's options: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def split_host_port(target: str, *, default_port: int | None = None) -> tuple[str, int]:
+    """Split ``host:port`` / ``[v6]:port``; raise ValueError with what to write instead."""
+    host, sep, port_text = target.rpartition(":")
+    if target.startswith("["):
+        end = target.find("]")
+        if end < 0:
+            raise ValueError(f"{target!r}: missing ']' after the IPv6 address")
+        host, rest = target[1:end], target[end + 1 :]
+        if rest.startswith(":"):
+            port_text, sep = rest[1:], ":"
+        elif rest:
+            raise ValueError(f"{target!r}: expected ':PORT' after ']'")
+        else:
+            sep = ""
+    elif not sep or ":" in host:  # no port, or a bare IPv6 address
+        host, sep = target, ""
+    if not sep:
+        if default_port is None:
+            raise ValueError(f"{target!r}: give the port, as HOST:PORT or [IPv6]:PORT")
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"{target!r}: port must be a number from 1 to 65535")
+    return host, int(port_text)
+
+
+def join_host_port(host: str, port: int | None) -> str:
+    if port is None:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,44 @@
+"""Access to real peers and privileges for tests.
+
+A test whose peer program or privilege is missing is skipped on a developer's machine and fails under
+CI=true, so a skip can never hide a broken feature in CI (brief: "must fail under CI=true").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(what: str) -> None:
+    """Skip outside CI; fail in CI."""
+    if IN_CI:
+        pytest.fail(f"required under CI=true but missing: {what}", pytrace=False)
+    pytest.skip(f"missing: {what}")
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        missing("root (network namespaces, raw sockets)")
+
+
+def require_program(name: str) -> str:
+    path = shutil.which(name) or next(
+        (p for d in ("/usr/sbin", "/sbin", "/usr/bin") if os.access(p := os.path.join(d, name), os.X_OK)), None
+    )
+    if path is None:
+        missing(f"program {name!r} (the test command installs it: bash tests/run.sh)")
+        raise AssertionError  # unreachable: missing() raises
+    return path
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
