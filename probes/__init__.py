@@ -15,8 +15,6 @@ from typing import Any
 from probes import http, icmp, tcp
 from probes.base import ProbeContext, ProbeResult, Reason, Settings
 
-ProbeFn = Callable[[str, Any, ProbeContext], Awaitable[ProbeResult]]
-
 
 @dataclass(frozen=True, slots=True)
 class ProbeKind:
@@ -25,10 +23,13 @@ class ProbeKind:
     probe: Callable[..., Awaitable[ProbeResult]]
     default_port: int | None = None  # joined to an endpoint's address when it gives none
     target_is_url: bool = False  # the endpoint's address is a URL (http)
+    # How long one run may take when its duration follows from its settings (an ICMP round);
+    # None: the endpoint's or the defaults' timeout applies.
+    deadline: Callable[[Any], float] | None = None
 
 
 KINDS: dict[str, ProbeKind] = {
-    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe),
+    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline),
     tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe),
     http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True),
 }

@@ -1,22 +1,99 @@
-"""HTTP(S) probe: status allow-list, body regex and JSON field checks, TLS expiry, per-phase durations."""
+"""HTTP(S) probe: status allow-list, body regex and JSON field checks, TLS expiry, per-phase durations.
+
+Target: an ``http://`` or ``https://`` URL. The service shares ONE session made by ``new_client_session()``
+(traced, no deadline of its own, no cookies); without one, the probe makes and closes its own.
+
+Phases (seconds, summed over redirect hops; every phase is present, 0 when it did not happen)::
+
+    resolve      name → addresses
+    connect      TCP handshake
+    tls          TLS handshake
+    processing   request headers sent → response headers received
+    transfer     response headers → body read (final response)
+
+Values::
+
+    status_code       status of the final response
+    content_length    body bytes read (after decompression; stops just past max_body_size)
+    redirects         redirects followed
+    tls_cert_expiry   notAfter of the final connection's leaf certificate, unix time (https, verified or not)
+
+Info: ``http_version``, ``final_url``, ``server`` (Server header, when sent), ``tls_version`` (https).
+
+Reasons: OK, BAD_STATUS, BODY_MISMATCH, JSON_MISMATCH, BODY_TOO_LARGE, TOO_MANY_REDIRECTS, TLS_EXPIRED,
+TLS_UNTRUSTED, TLS_HOSTNAME, TLS_ERROR, REFUSED, RESET, RESOLVE_FAILED, UNREACHABLE, PERMISSION, PROTOCOL_ERROR,
+BAD_TARGET (also an unset bearer_token secret); TIMEOUT comes from the runner.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import contextvars
+import functools
+import json
 import re
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any, Literal
 
+import aiohttp
 from pydantic import Field, field_validator
+from yarl import URL
 
-from monitor.secrets import Secret
+from monitor import __version__
+from monitor.secrets import Secret, SecretUnavailable
 from monitor.units import Size
-from probes.base import ProbeContext, ProbeResult, Settings
+from probes import tls_info
+from probes.base import ProbeContext, ProbeResult, Reason, Settings
+from probes.tcp import describe, os_error_reason
 
 KIND = "http"
+USER_AGENT = f"giaoban/{__version__}"
+PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+_CHUNK = 64 * 1024  # body read size: at most max_body_size + one chunk is ever held
+_NO_BODY_STATUS = frozenset({204, 304})
+_PATH_KEY = re.compile(r"[^.\[\]]+")
+_PATH_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def parse_json_path(path: str) -> tuple[str | int, ...]:
+    """``status.sip.registered`` → ('status', 'sip', 'registered'); ``items[0].id`` → ('items', 0, 'id')."""
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        if path[pos] == "[":
+            match = _PATH_INDEX.match(path, pos)
+            if match is None:
+                raise ValueError(f"{path!r}: expected [N] at character {pos + 1}, e.g. items[0].id")
+            parts.append(int(match.group(1)))
+        else:
+            if parts:
+                if path[pos] != ".":
+                    raise ValueError(f"{path!r}: expected '.' or '[' at character {pos + 1}")
+                pos += 1
+            match = _PATH_KEY.match(path, pos)
+            if match is None:
+                raise ValueError(f"{path!r}: empty name at character {pos + 1}; write e.g. status.sip.registered")
+            parts.append(match.group(0))
+        pos = match.end()
+    if not parts:
+        raise ValueError("empty path; write e.g. status.sip.registered or items[0].id")
+    return tuple(parts)
 
 
 class JsonCheck(Settings):
     path: str = Field(description="dotted path into the JSON body, e.g. status.sip.registered or items[0].id")
     equals: Any = Field(None, description="value the field must equal; omitted: the field must exist")
+
+    @field_validator("path")
+    @classmethod
+    def _parses(cls, path: str) -> str:
+        parse_json_path(path)
+        return path
 
 
 class HttpSettings(Settings):
@@ -43,6 +120,16 @@ class HttpSettings(Settings):
                 raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
         return patterns
 
+    @field_validator("headers")
+    @classmethod
+    def _one_line(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not name or any(c in name for c in "\r\n: "):
+                raise ValueError(f"{name!r} is not a header name")
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"header {name}: a value cannot span lines")
+        return headers
+
     @field_validator("valid_status_codes")
     @classmethod
     def _status_range(cls, codes: list[int]) -> list[int]:
@@ -52,5 +139,377 @@ class HttpSettings(Settings):
         return codes
 
 
+# --- phase timing -------------------------------------------------------------------------------------------
+
+
+class PhaseTimer:
+    """One request's phase clock: passed as ``trace_request_ctx``, filled in by the session's TraceConfig."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.ssl_object: ssl.SSLObject | None = None  # TLS of the final hop's connection
+        self._dns_started: float | None = None
+        self._create_started: float | None = None
+        self._create_dns = 0.0
+        self._tls_started: float | None = None
+        self._sent: float | None = None
+        self._headers: float | None = None
+
+    def dns_start(self) -> None:
+        self._dns_started = time.monotonic()
+
+    def dns_end(self) -> None:
+        if self._dns_started is not None:
+            spent = time.monotonic() - self._dns_started
+            self.phases["resolve"] += spent
+            self._create_dns += spent
+            self._dns_started = None
+
+    def create_start(self) -> None:
+        self._create_started, self._create_dns, self._tls_started = time.monotonic(), 0.0, None
+
+    def tls_start(self, ssl_object: ssl.SSLObject) -> None:
+        self._tls_started, self.ssl_object = time.monotonic(), ssl_object
+
+    def create_end(self) -> None:
+        """Split the connection's creation (resolve, then TCP, then TLS) into its phases."""
+        if self._create_started is None:
+            return
+        now = time.monotonic()
+        tcp_done = self._tls_started if self._tls_started is not None else now
+        self.phases["connect"] += tcp_done - self._create_started - self._create_dns
+        self.phases["tls"] += now - tcp_done
+        self._create_started = None
+
+    def headers_sent(self) -> None:
+        self._sent = time.monotonic()
+
+    def response_headers(self) -> None:
+        self._headers = time.monotonic()
+        if self._sent is not None:
+            self.phases["processing"] += self._headers - self._sent
+            self._sent = None
+
+    def redirected(self) -> None:
+        self.response_headers()
+        self.ssl_object = None  # the next hop opens its own connection (force_close)
+
+    def failed(self) -> None:
+        """A connection that failed mid-way (e.g. a rejected certificate) still shows where time went."""
+        self.create_end()
+
+    def body_read(self) -> None:
+        if self._headers is not None:
+            self.phases["transfer"] += time.monotonic() - self._headers
+
+
+# aiohttp has no TLS-handshake trace signal. asyncio wraps the connected socket with the context's wrap_bio
+# just before the handshake, in the task that sent on_connection_create_start: a context subclass marks
+# that moment on the timer of the request the current task is making.
+_CURRENT: contextvars.ContextVar[PhaseTimer | None] = contextvars.ContextVar("giaoban_http_timer", default=None)
+
+
+class _TimedContext(ssl.SSLContext):
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        ssl_object = super().wrap_bio(incoming, outgoing, server_side, server_hostname, session)
+        if (timer := _CURRENT.get()) is not None:
+            timer.tls_start(ssl_object)
+        return ssl_object
+
+
+def _timer(trace_ctx: SimpleNamespace) -> PhaseTimer | None:
+    timer = trace_ctx.trace_request_ctx
+    return timer if isinstance(timer, PhaseTimer) else None  # other users of the session pass none
+
+
+def _trace_config() -> aiohttp.TraceConfig:
+    config = aiohttp.TraceConfig()
+
+    async def request_start(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+        _CURRENT.set(_timer(ctx))
+
+    async def request_end(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+        if (timer := _timer(ctx)) is not None:
+            timer.response_headers()
+        _CURRENT.set(None)
+
+    async def request_exception(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+        if (timer := _timer(ctx)) is not None:
+            timer.failed()
+        _CURRENT.set(None)
+
+    def call(method: str) -> Callable[[aiohttp.ClientSession, SimpleNamespace, object], Awaitable[None]]:
+        async def handler(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+            if (timer := _timer(ctx)) is not None:
+                getattr(timer, method)()
+
+        return handler
+
+    config.on_request_start.append(request_start)
+    config.on_request_end.append(request_end)
+    config.on_request_exception.append(request_exception)
+    config.on_dns_resolvehost_start.append(call("dns_start"))
+    config.on_dns_resolvehost_end.append(call("dns_end"))
+    config.on_connection_create_start.append(call("create_start"))
+    config.on_connection_create_end.append(call("create_end"))
+    config.on_request_headers_sent.append(call("headers_sent"))
+    config.on_request_redirect.append(call("redirected"))
+    return config
+
+
+def new_client_session() -> aiohttp.ClientSession:
+    """The session the service makes once and shares between HTTP probes (STYLE.md)."""
+    connector = aiohttp.TCPConnector(
+        force_close=True,  # each probe measures its own connect and TLS; no pooled connection hides a dead server
+        use_dns_cache=False,  # each probe resolves, so a DNS failure shows up when it happens
+        limit=0,  # the scheduler bounds concurrency; a queue here would eat into probe deadlines
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=None),  # the runner owns every deadline
+        cookie_jar=aiohttp.DummyCookieJar(),  # a cookie from one probe must not change the next
+        trace_configs=[_trace_config()],
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+# --- the probe ----------------------------------------------------------------------------------------------
+
+
+class _Failed(Exception):
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def _parse_target(target: str) -> URL:
+    try:
+        url = URL(target)
+    except ValueError:
+        url = URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise _Failed(Reason.BAD_TARGET, f"{target!r} is not an http(s) URL; write e.g. https://HOST[:PORT]/PATH")
+    return url
+
+
+async def _request_headers(settings: HttpSettings) -> dict[str, str]:
+    headers = dict(settings.headers)
+    token = settings.bearer_token
+    if token is not None:
+        try:
+            # Read at each probe, so a rotated token is picked up; a file is read off the event loop.
+            value = await asyncio.to_thread(token.reveal) if token.file is not None else token.reveal()
+        except SecretUnavailable as exc:
+            raise _Failed(Reason.BAD_TARGET, f"bearer_token: {exc}") from None
+        headers["Authorization"] = f"Bearer {value}"
+    return headers
+
+
+async def _ssl_context(settings: HttpSettings) -> ssl.SSLContext:
+    try:
+        return await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file, cls=_TimedContext)
+    except OSError as exc:  # also ssl.SSLError: not a PEM bundle
+        raise _Failed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
+
+
+async def _read_body(resp: aiohttp.ClientResponse, settings: HttpSettings) -> tuple[bytes, int, bool]:
+    """(body kept for the checks, bytes read, too large); holds at most max_body_size + one chunk."""
+    cap = settings.max_body_size
+    declared = resp.content_length
+    has_body = resp.method != "HEAD" and resp.status >= 200 and resp.status not in _NO_BODY_STATUS
+    if has_body and declared is not None and declared > cap:
+        return b"", 0, True  # refuse before a byte of it crosses a thin link
+    keep = bool(settings.body_regex or settings.body_not_regex or settings.json_checks)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > cap:
+            return b"", size, True
+        if keep:
+            chunks.append(chunk)
+    return b"".join(chunks), size, False
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        codecs.lookup(charset or "utf-8")
+    except LookupError:
+        charset = None
+    return body.decode(charset or "utf-8", "replace")
+
+
+def _json_equal(actual: Any, expected: Any) -> bool:
+    """JSON equality without Python's True == 1."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual == expected
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(map(_json_equal, actual, expected))
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(_json_equal(actual[k], expected[k]) for k in actual)
+    return type(actual) is type(expected) and bool(actual == expected)
+
+
+def _lookup(document: Any, path: str) -> Any:
+    node, walked = document, ""
+    for part in parse_json_path(path):
+        where = walked or "the body"
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} is not a list")
+            if part >= len(node):
+                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} has only {len(node)} items")
+            node, walked = node[part], f"{walked}[{part}]"
+        else:
+            if not isinstance(node, dict):
+                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} is not an object")
+            if part not in node:
+                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} has no field {part!r}")
+            node, walked = node[part], f"{walked}.{part}" if walked else part
+    return node
+
+
+def _check_json(text: str, checks: list[JsonCheck]) -> None:
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise _Failed(Reason.JSON_MISMATCH, f"body is not JSON ({exc}); json_checks need a JSON response") from None
+    for check in checks:
+        actual = _lookup(document, check.path)
+        # ``equals`` given (even as null) compares; left out, the field only has to exist.
+        if "equals" in check.model_fields_set and not _json_equal(actual, check.equals):
+            shown = json.dumps(actual, ensure_ascii=False)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise _Failed(Reason.JSON_MISMATCH, f"{check.path} is {shown}, expected {json.dumps(check.equals)}")
+
+
+def _check(resp: aiohttp.ClientResponse, body: bytes, too_large: bool, settings: HttpSettings) -> None:
+    """Raise _Failed for the first check the response fails, in the order an operator would fix them."""
+    allowed = settings.valid_status_codes
+    if (resp.status not in allowed) if allowed else not 200 <= resp.status < 300:
+        expected = ", ".join(map(str, allowed)) if allowed else "2xx"
+        raise _Failed(Reason.BAD_STATUS, f"status {resp.status}, expected {expected}")
+    if too_large:
+        cap = settings.max_body_size
+        declared = f" (Content-Length {resp.content_length})" if resp.content_length is not None else ""
+        raise _Failed(Reason.BODY_TOO_LARGE, f"body larger than max_body_size {cap} bytes{declared}")
+    if not (settings.body_regex or settings.body_not_regex or settings.json_checks):
+        return
+    text = _decode(body, resp.charset)
+    for pattern in settings.body_regex:
+        if not re.search(pattern, text, re.MULTILINE):
+            raise _Failed(Reason.BODY_MISMATCH, f"body does not match {pattern!r}")
+    for pattern in settings.body_not_regex:
+        if re.search(pattern, text, re.MULTILINE):
+            raise _Failed(Reason.BODY_MISMATCH, f"body matches {pattern!r}, which it must not")
+    if settings.json_checks:
+        _check_json(text, settings.json_checks)
+
+
+async def _request(
+    session: aiohttp.ClientSession,
+    url: URL,
+    settings: HttpSettings,
+    *,
+    headers: dict[str, str],
+    ssl_context: ssl.SSLContext,
+    timer: PhaseTimer,
+    started: float,
+) -> ProbeResult:
+    async with session.request(
+        settings.method,
+        url,
+        headers=headers,
+        data=settings.body.encode() if settings.body is not None else None,
+        ssl=ssl_context,
+        allow_redirects=settings.max_redirects > 0,
+        max_redirects=settings.max_redirects + 1,  # aiohttp fails AT its limit; ours is the number followed
+        trace_request_ctx=timer,
+    ) as resp:
+        body, size, too_large = await _read_body(resp, settings)
+        timer.body_read()
+        duration = time.monotonic() - started
+        values = {
+            "status_code": float(resp.status),
+            "content_length": float(size),
+            "redirects": float(len(resp.history)),
+        }
+        info = {
+            "http_version": f"{resp.version.major}.{resp.version.minor}" if resp.version else "",
+            "final_url": str(resp.url.with_user(None)),
+        }
+        if server := resp.headers.get("Server"):
+            info["server"] = server
+        if timer.ssl_object is not None:
+            if (expiry := tls_info.peer_cert_expiry(timer.ssl_object)) is not None:
+                values["tls_cert_expiry"] = expiry
+            if version := timer.ssl_object.version():
+                info["tls_version"] = version
+        try:
+            _check(resp, body, too_large, settings)
+        except _Failed as failed:
+            return ProbeResult.failure(
+                failed.reason, failed.detail, duration=duration, phases=timer.phases, values=values, info=info
+            )
+        return ProbeResult(success=True, duration=duration, phases=timer.phases, values=values, info=info)
+
+
+def _failure(exc: Exception, settings: HttpSettings) -> tuple[Reason, str]:
+    """The one boundary where aiohttp, TLS and OS errors become reason codes."""
+    if isinstance(exc, _Failed):
+        return exc.reason, exc.detail
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        where = exc.history[-1].headers.get("Location", "?") if exc.history else "?"
+        return Reason.TOO_MANY_REDIRECTS, f"more than {settings.max_redirects} redirects; the last one to {where}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError) and isinstance(exc.certificate_error, ssl.SSLError):
+        return tls_info.handshake_failure(exc.certificate_error, exc.host)
+    if isinstance(exc, aiohttp.ClientConnectorSSLError) and isinstance(exc.os_error, ssl.SSLError):
+        return tls_info.handshake_failure(exc.os_error, exc.host)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, socket.gaierror):
+            return Reason.RESOLVE_FAILED, f"cannot resolve {exc.host}: {exc.os_error.strerror}"
+        return os_error_reason(exc.os_error), f"cannot connect to {exc.host} port {exc.port}: {describe(exc.os_error)}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return Reason.PROTOCOL_ERROR, "the server closed the connection before a complete response"
+    if isinstance(exc, aiohttp.RedirectClientError):
+        return Reason.PROTOCOL_ERROR, f"the server redirected to an unusable location: {exc}"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return Reason.BAD_TARGET, f"{exc}: write e.g. https://HOST[:PORT]/PATH"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return Reason.PROTOCOL_ERROR, f"invalid HTTP response: {exc.message}"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return Reason.PROTOCOL_ERROR, f"response body broken off: {exc}"
+    if isinstance(exc, ssl.SSLError):
+        return Reason.TLS_ERROR, f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, OSError):  # also aiohttp.ClientOSError
+        return os_error_reason(exc), f"connection failed: {describe(exc)}"
+    return Reason.PROTOCOL_ERROR, f"HTTP request failed: {type(exc).__name__}: {exc}"
+
+
 async def probe(target: str, settings: HttpSettings, *, ctx: ProbeContext) -> ProbeResult:
-    raise NotImplementedError  # filled in by the TCP/HTTP work
+    timer = PhaseTimer()
+    started = time.monotonic()
+    try:
+        url = _parse_target(target)
+        headers, ssl_context = await _request_headers(settings), await _ssl_context(settings)
+        # Our own setup (the CA store, read once per process; a token file) is not the server's time.
+        started = time.monotonic()
+        request = functools.partial(
+            _request, url=url, settings=settings, headers=headers, ssl_context=ssl_context, timer=timer, started=started
+        )
+        if ctx.http is not None:
+            return await request(ctx.http)
+        async with new_client_session() as session:  # one-shot use (the CLI); the service shares its session
+            return await request(session)
+    except (_Failed, aiohttp.ClientError, OSError) as exc:  # CancelledError passes through to the runner
+        reason, detail = _failure(exc, settings)
+        return ProbeResult.failure(reason, detail, duration=time.monotonic() - started, phases=timer.phases)

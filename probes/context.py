@@ -1,0 +1,35 @@
+"""Make the clients every probe shares, once per process (STYLE.md): the ICMP pinger and the HTTP session.
+
+The ICMP mode is decided once, off the event loop, and logged with what to change if ICMP cannot run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from probes.base import ProbeContext
+from probes.http import new_client_session
+from probes.icmp_mode import detect_icmp_mode
+from probes.icmp_socket import Pinger
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def probe_context() -> AsyncIterator[ProbeContext]:
+    mode = await asyncio.to_thread(detect_icmp_mode)
+    if mode.usable:
+        log.info("ICMP: %s", mode.message)
+    else:
+        log.warning("ICMP probes cannot run: %s", mode.message)
+    pinger = Pinger(mode) if mode.usable else None
+    session = new_client_session()
+    try:
+        yield ProbeContext(http=session, pinger=pinger)
+    finally:
+        await session.close()
+        if pinger is not None:
+            pinger.close()

@@ -1,0 +1,349 @@
+"""ICMP probe and engine on loopback, in both modes: values, DSCP and echo ids on the wire, many targets.
+
+Unprivileged mode needs net.ipv4.ping_group_range to cover our group: as root the fixture opens it for the
+test and restores the original value. Privileged mode needs root (raw sockets). Cases that must not reach
+the network (a name that does not resolve, a missing route, a host without IPv6) run in a fresh network
+namespace with only loopback (``unshare -n``), so no DNS query or echo can leave this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probes.base import ProbeContext, Reason
+from probes.icmp import IcmpSettings, probe
+from probes.icmp_mode import PING_GROUP_RANGE, IcmpMode
+from probes.icmp_socket import Pinger
+from tests.peers import missing, require_program, require_root
+
+pytestmark = pytest.mark.timeout(60)
+
+MODES = ["unprivileged", "privileged"]
+VALUE_KEYS = {"rtt_min", "rtt_avg", "rtt_median", "rtt_max", "jitter", "loss_ratio", "mos", "sent", "received"}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _can_open(kind: int) -> bool:
+    try:
+        socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+    except PermissionError:
+        return False
+    return True
+
+
+def host_has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _ping_group_open() -> Iterator[None]:
+    """Allow unprivileged ICMP sockets for the test's duration; restore the host's original setting."""
+    if _can_open(socket.SOCK_DGRAM):
+        yield
+        return
+    require_root()
+    original = PING_GROUP_RANGE.read_text()
+    PING_GROUP_RANGE.write_text("0 2147483647")
+    try:
+        yield
+    finally:
+        PING_GROUP_RANGE.write_text(original)
+
+
+@contextlib.contextmanager
+def pinger_in_mode(mode: str) -> Iterator[Pinger]:
+    """A Pinger forced into ``mode`` (the detector's own choice is tested separately)."""
+    ipv6 = host_has_ipv6_loopback()
+    if mode == "privileged":
+        if not _can_open(socket.SOCK_RAW):
+            missing("root or CAP_NET_RAW (raw ICMP sockets)")
+        pinger = Pinger(IcmpMode("privileged", ipv6, "raw ICMP sockets (forced by the test)"))
+        try:
+            yield pinger
+        finally:
+            pinger.close()
+        return
+    with _ping_group_open():
+        pinger = Pinger(IcmpMode("unprivileged", ipv6, "unprivileged ICMP sockets (forced by the test)"))
+        try:
+            yield pinger
+        finally:
+            pinger.close()
+
+
+@pytest.fixture(params=MODES)
+def pinger(request: pytest.FixtureRequest) -> Iterator[Pinger]:
+    with pinger_in_mode(request.param) as made:
+        yield made
+
+
+def _require_ipv6() -> None:
+    if not host_has_ipv6_loopback():
+        pytest.skip("this host has no IPv6 loopback (::1 is not configured), so IPv6 echo cannot be tested")
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1", "127.0.5.9", "localhost"])
+async def test_loopback_round(pinger: Pinger, target: str) -> None:
+    """A clean round reports every value in base units, all echoes answered, and how it was sent."""
+    result = await probe(target, IcmpSettings(count=4, interval=0.01, timeout=1.0), ctx=ProbeContext(pinger=pinger))
+    assert result.success, result.detail
+    assert result.reason is Reason.OK
+    assert set(result.values) == VALUE_KEYS
+    assert (result.values["sent"], result.values["received"], result.values["loss_ratio"]) == (4, 4, 0.0)
+    v = result.values
+    assert 0 < v["rtt_min"] <= v["rtt_median"] <= v["rtt_max"] < 1.0
+    assert v["rtt_min"] <= v["rtt_avg"] <= v["rtt_max"]
+    assert v["mos"] > 4.0  # loopback: no delay, no loss
+    assert len(result.samples) == 4
+    assert set(result.phases) == {"resolve", "rtt"}
+    assert dict(result.info) == {"ip": "127.0.0.1" if target == "localhost" else target, "mode": pinger.mode_name}
+
+
+@pytest.mark.parametrize("target", ["::1", "[::1]"])
+async def test_ipv6_loopback(pinger: Pinger, target: str) -> None:
+    """ICMPv6 echo (types 128/129) works in both modes, with or without the brackets of a URL-style host."""
+    _require_ipv6()
+    result = await probe(target, IcmpSettings(count=3, interval=0.01, timeout=1.0), ctx=ProbeContext(pinger=pinger))
+    assert result.success, result.detail
+    assert result.values["received"] == 3
+    assert result.info["ip"] == "::1"
+
+
+async def test_family_mismatch_is_a_bad_target(pinger: Pinger) -> None:
+    """An IPv4 literal with ip_version 6 is a configuration mistake, said as such, not a dead link."""
+    result = await probe(
+        "127.0.0.1", IcmpSettings(count=1, ip_version=6, interval=0.01, timeout=1.0), ctx=ProbeContext(pinger=pinger)
+    )
+    assert (result.success, result.reason) == (False, Reason.BAD_TARGET)
+    assert "ip_version is 6" in result.detail
+
+
+class EchoRequestTap:
+    """A raw socket recording the echo requests sent to one destination: (echo id, DSCP) of each."""
+
+    def __init__(self, family: int, destination: str, payload_size: int) -> None:
+        require_root()
+        self.family, self.destination, self.payload_size = family, destination, payload_size
+        proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
+        self.sock = socket.socket(family, socket.SOCK_RAW, proto)
+        self.sock.setblocking(False)
+        if family == socket.AF_INET6:  # no IP header on raw IPv6 sockets: ask for tclass and destination
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+
+    def requests(self) -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+        while True:
+            try:
+                data, ancdata, _flags, _addr = self.sock.recvmsg(65535, 256)
+            except BlockingIOError:
+                return seen
+            if self.family == socket.AF_INET:
+                header = (data[0] & 0x0F) * 4
+                tos, destination, icmp = data[1], socket.inet_ntoa(data[16:20]), data[header:]
+                request = 8
+            else:
+                tos, destination, icmp, request = -1, "", data, 128
+                for level, kind, value in ancdata:
+                    if (level, kind) == (socket.IPPROTO_IPV6, socket.IPV6_TCLASS):
+                        tos = struct.unpack("i", value)[0]
+                    elif (level, kind) == (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO):
+                        destination = str(ipaddress.IPv6Address(value[:16]))
+            if icmp[0] == request and destination == self.destination and len(icmp) - 8 == self.payload_size:
+                seen.append((struct.unpack_from("!H", icmp, 4)[0], tos >> 2))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["ipv4", "ipv6"])
+async def test_dscp_marks_every_echo(pinger: Pinger, family: int) -> None:
+    """Echoes carry each round's DSCP on the wire (AF41, EF, best effort in turn, through one pinger)."""
+    if family == socket.AF_INET6:
+        _require_ipv6()
+    destination = "127.0.77.34" if family == socket.AF_INET else "::1"
+    marks = [34, 46, 0]  # the first sets the shared raw socket's own mark, the others travel per packet
+    seen = []
+    for size, dscp in enumerate(marks, start=41):  # an odd payload size tells this round's echoes from others
+        tap = EchoRequestTap(family, destination, payload_size=size)
+        try:
+            rtts = await pinger.round(destination, count=3, payload_size=size, dscp=dscp, interval=0.01, timeout=1.0)
+            await asyncio.sleep(0.05)
+            requests = tap.requests()
+        finally:
+            tap.close()
+        assert None not in rtts
+        seen.append([mark for _ident, mark in requests])
+    assert seen == [[dscp] * 3 for dscp in marks]
+
+
+async def test_echo_ids_are_random_per_round(pinger: Pinger) -> None:
+    """Each round picks a fresh random echo id (DESIGN.md), not one id per process nor a sequential one."""
+    tap = EchoRequestTap(socket.AF_INET, "127.0.77.35", payload_size=43)
+    try:
+        for _ in range(4):
+            await pinger.round("127.0.77.35", count=2, payload_size=43, interval=0.01, timeout=1.0)
+        await asyncio.sleep(0.05)
+        seen = tap.requests()
+    finally:
+        tap.close()
+    ids = [ident for ident, _mark in seen[::2]]  # one id per round, shared by its two echoes
+    assert len(seen) == 8
+    assert [ident for ident, _mark in seen[1::2]] == ids
+    assert len(set(ids)) > 1
+    assert [b - a for a, b in itertools.pairwise(ids)] != [1, 1, 1]  # not a counter
+
+
+async def test_many_concurrent_rounds_lose_nothing(pinger: Pinger) -> None:
+    """300 targets at once: the raw-socket collapse of LAB.md (half the replies lost, RTTs 50-160 ms) is gone."""
+    targets = [f"127.0.{n // 250 + 10}.{n % 250 + 1}" for n in range(300)]
+    rounds = await asyncio.gather(*(pinger.round(t, count=3, interval=0.01, timeout=2.0) for t in targets))
+    lost = [(t, seq) for t, rtts in zip(targets, rounds, strict=True) for seq, rtt in enumerate(rtts) if rtt is None]
+    assert lost == []
+    rtts = sorted(rtt for r in rounds for rtt in r if rtt is not None)
+    assert rtts[len(rtts) // 2] < 0.02  # kernel receive stamps: a busy event loop does not inflate RTTs
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_cancelled_round_releases_everything(pinger: Pinger) -> None:
+    """A round cut short by the scheduler's deadline closes its socket and leaves the pinger usable."""
+    # From here the shared raw socket (privileged mode) exists and is not counted as a leak.
+    await pinger.round("127.0.0.1", count=1, interval=0.01, timeout=1.0)
+    before = _open_fds()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await pinger.round("127.0.0.1", count=50, interval=0.01, timeout=1.0)
+    assert _open_fds() == before
+    assert None not in await pinger.round("127.0.0.1", count=2, interval=0.01, timeout=1.0)
+
+
+async def test_no_pinger_says_what_to_change() -> None:
+    """Without ICMP the probe fails as permission_denied and names the sysctl and setcap fixes."""
+    result = await probe("127.0.0.1", IcmpSettings(count=1), ctx=ProbeContext(pinger=None))
+    assert (result.success, result.reason) == (False, Reason.PERMISSION)
+    assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in result.detail
+    assert "setcap cap_net_raw+ep $(readlink -f .venv/bin/python)" in result.detail
+
+
+def run_isolated(script: str, *, setup: str = "ip link set lo up", drop_net_raw: bool = False) -> object:
+    """Run Python ``script`` in a new network namespace with only loopback; return what it prints (JSON).
+
+    Nothing sent there can leave the machine: no DNS query reaches the configured name server.
+    """
+    require_root()
+    unshare = require_program("unshare")
+    require_program("ip")
+    command = [unshare, "-n", "sh", "-c", f'{setup} && exec "$0" -c "$1"', sys.executable, script]
+    if drop_net_raw:  # root without CAP_NET_RAW: raw sockets refused, as for an ordinary user
+        setpriv = require_program("setpriv")
+        command = [unshare, "-n", "sh", "-c", f'{setup} && exec "$0" --inh-caps=-net_raw --bounding-set=-net_raw '
+                   '"$1" -c "$2"', setpriv, sys.executable, script]  # fmt: skip
+    env = {**os.environ, "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"}  # ip lives in /usr/sbin
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=REPO, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+PROBE_SCRIPT = """
+import asyncio, json
+from probes.base import ProbeContext
+from probes.icmp import IcmpSettings, probe
+from probes.icmp_mode import detect_icmp_mode
+from probes.icmp_socket import Pinger
+
+async def main():
+    mode = detect_icmp_mode()
+    pinger = Pinger(mode)
+    try:
+        result = await probe(TARGET, IcmpSettings(count=1, interval=0.01, timeout=0.5), ctx=ProbeContext(pinger=pinger))
+    finally:
+        pinger.close()
+    print(json.dumps({"reason": str(result.reason), "success": result.success, "detail": result.detail}))
+
+asyncio.run(main())
+"""
+
+
+ISOLATED_CASES = [
+    pytest.param("no-such-host.invalid", "ip link set lo up", "resolve_failed", "does not resolve", id="unresolvable"),
+    pytest.param("198.18.0.1", "ip link set lo up", "unreachable", "no route", id="no-route"),
+    pytest.param(
+        "::1",
+        "ip link set lo up && echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6",
+        "ipv6_unavailable",
+        "cannot send IPv6 echoes",
+        id="host-without-ipv6",
+    ),
+]
+
+
+@pytest.mark.parametrize(("target", "setup", "reason", "words"), ISOLATED_CASES)
+def test_failures_are_reasons(target: str, setup: str, reason: str, words: str) -> None:
+    """Names that do not resolve, missing routes and a host without IPv6 each give their own reason code."""
+    got = run_isolated(PROBE_SCRIPT.replace("TARGET", repr(target)), setup=setup)
+    assert isinstance(got, dict)
+    assert (got["success"], got["reason"]) == (False, reason)
+    assert words in got["detail"]
+
+
+DETECT_SCRIPT = """
+import dataclasses, json
+from probes.icmp_mode import detect_icmp_mode
+print(json.dumps(dataclasses.asdict(detect_icmp_mode())))
+"""
+
+DETECT_CASES = [
+    # A new namespace starts with ping_group_range "1 0" (off): root falls back to raw sockets.
+    pytest.param("ip link set lo up", False, "privileged", ["raw ICMP sockets", "ping_group_range is '1 0'"], id="raw"),
+    pytest.param(
+        "ip link set lo up && echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range",
+        False,
+        "unprivileged",
+        ["unprivileged ICMP sockets", "'0 2147483647' covers group 0"],
+        id="unprivileged",
+    ),
+    pytest.param(
+        "ip link set lo up",
+        True,
+        "none",
+        [
+            'sysctl -w net.ipv4.ping_group_range="0 2147483647"',
+            "covers IPv6 ping sockets too",
+            "setcap cap_net_raw+ep $(readlink -f .venv/bin/python)",
+            "run giaoban as root",
+        ],
+        id="none",
+    ),
+]
+
+
+@pytest.mark.parametrize(("setup", "drop_net_raw", "mode", "words"), DETECT_CASES)
+def test_mode_detection(setup: str, drop_net_raw: bool, mode: str, words: list[str]) -> None:
+    """The detector prefers unprivileged sockets, falls back to raw, and otherwise says exactly what to change."""
+    got = run_isolated(DETECT_SCRIPT, setup=setup, drop_net_raw=drop_net_raw)
+    assert isinstance(got, dict)
+    assert got["mode"] == mode, got["message"]
+    for phrase in words:
+        assert phrase in got["message"]
+    assert got["ipv6_available"] is (mode != "none")

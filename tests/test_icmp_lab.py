@@ -1,0 +1,72 @@
+"""ICMP across a real impaired link: a namespace behind a veth pair with nft random drop and NFQUEUE delay.
+
+The namespace drops 5 % of the echo requests it receives (nft, LAB.md) and delays everything it sends by
+50 ± 10 ms (tests/nfq_releaser.py on its OUTPUT), so the RTT is ≈ 50 ms, the delay being one way only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Iterator
+
+import pytest
+
+from probes.base import ProbeContext, Reason
+from probes.icmp import IcmpSettings, probe
+from probes.icmp_socket import Pinger
+from tests.netlab import Lab
+from tests.test_icmp import MODES, pinger_in_mode
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    with Lab() as made:
+        yield made
+
+
+@pytest.fixture(params=MODES)
+def pinger(request: pytest.FixtureRequest) -> Iterator[Pinger]:
+    with pinger_in_mode(request.param) as made:
+        yield made
+
+
+async def test_loss_and_delay_are_measured(lab: Lab, pinger: Pinger) -> None:
+    """Loss and RTT of an impaired link come out as applied: 5 % loss, 50 ms median RTT.
+
+    Five rounds of 200 echoes 20 ms apart run at once (4 s): every lost echo must be one the nft rule
+    dropped, exactly; loss is judged over all 1,000 echoes because 200 alone spread too much (binomial
+    σ = 1.5 points: about 3 % of honest runs would fall outside ±3 points).
+    """
+    site = lab.add_site("commune")
+    lab.drop_icmp(site, 5)
+    lab.delay(site, 50, jitter_ms=10)
+    settings = IcmpSettings(count=200, interval=0.02, timeout=1.0)
+    ctx = ProbeContext(pinger=pinger)
+    results = await asyncio.gather(*(probe(site.ns_addr, settings, ctx=ctx) for _ in range(5)))
+    lost = 0
+    for result in results:
+        assert result.success, result.detail
+        assert result.reason in (Reason.PARTIAL_LOSS, Reason.OK)
+        assert result.values["sent"] == 200
+        lost += 200 - int(result.values["received"])
+        assert result.values["rtt_median"] == pytest.approx(0.050, abs=0.010)
+        assert statistics.median(result.samples) == result.values["rtt_median"]
+    assert lost == lab.dropped(site)
+    assert lost / 1000 == pytest.approx(0.05, abs=0.03)
+
+
+async def test_address_without_host_is_down(lab: Lab, pinger: Pinger) -> None:
+    """An address routed into the namespace with nothing behind it: the link is down, nothing invented."""
+    site = lab.add_site("empty")
+    result = await probe(
+        site.void_addr, IcmpSettings(count=5, interval=0.02, timeout=0.5), ctx=ProbeContext(pinger=pinger)
+    )
+    assert (result.success, result.reason) == (False, Reason.NO_REPLY)
+    assert result.values["loss_ratio"] == 1.0
+    assert result.values["mos"] == 1.0
+    assert (result.values["sent"], result.values["received"]) == (5, 0)
+    assert not {"rtt_min", "rtt_avg", "rtt_median", "rtt_max", "jitter"} & set(result.values)
+    assert result.samples == ()

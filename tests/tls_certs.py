@@ -1,0 +1,154 @@
+"""Local TLS/TCP peers for the probe tests: throw-away certificates and a raw asyncio server.
+
+Certificates: a trustme CA with valid, expired and wrong-name leaves, and a self-signed one. Every server
+certificate names 127.0.0.1 and localhost (except ``wrong_name``), so a failure is about the one property the
+case varies. Clients trust ``ca_file`` (the trustme CA) only.
+
+``RawServer``: a plain or TLS server on a free 127.0.0.1 port that runs a handler per connection and records
+when the client hung up, so a test can prove that a cancelled probe left no connection open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from ipaddress import ip_address
+from pathlib import Path
+from types import TracebackType
+
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+NAMES = ("127.0.0.1", "localhost")
+
+
+@dataclass(frozen=True, slots=True)
+class Certs:
+    ca_file: Path  # PEM of the CA that issued valid, expired and wrong_name
+    valid: ssl.SSLContext  # server contexts, one per certificate
+    expired: ssl.SSLContext
+    wrong_name: ssl.SSLContext  # valid, but for other.example only
+    self_signed: ssl.SSLContext
+    valid_not_after: float  # unix time, to compare with tls_cert_expiry
+    self_signed_not_after: float
+
+
+def _server_context() -> ssl.SSLContext:
+    return ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+
+
+def _leaf_context(leaf: trustme.LeafCert) -> ssl.SSLContext:
+    context = _server_context()
+    leaf.configure_cert(context)
+    return context
+
+
+def _self_signed(directory: Path, not_after: dt.datetime) -> ssl.SSLContext:
+    """A certificate that signs itself: the usual state of a video endpoint's web UI out of the box."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "giaoban self-signed test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(not_after)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address(NAMES[0])), x509.DNSName(NAMES[1])]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "self-signed.pem", directory / "self-signed.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = _server_context()
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def make_certs(directory: Path) -> Certs:
+    """Issue every test certificate into ``directory``."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    ca = trustme.CA()
+    ca_file = directory / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    valid_not_after = now + dt.timedelta(days=90)
+    self_signed_not_after = now + dt.timedelta(days=365)
+    return Certs(
+        ca_file=ca_file,
+        valid=_leaf_context(ca.issue_cert(*NAMES, not_after=valid_not_after)),
+        expired=_leaf_context(
+            ca.issue_cert(*NAMES, not_before=now - dt.timedelta(days=30), not_after=now - dt.timedelta(days=1))
+        ),
+        wrong_name=_leaf_context(ca.issue_cert("other.example", not_after=valid_not_after)),
+        self_signed=_self_signed(directory, self_signed_not_after),
+        valid_not_after=valid_not_after.timestamp(),
+        self_signed_not_after=self_signed_not_after.timestamp(),
+    )
+
+
+Handler = Callable[["RawServer", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class RawServer:
+    """A server on 127.0.0.1 (or ``host``) and a free port; ``hung_up`` is set when a client closed on it."""
+
+    def __init__(self, handler: Handler, *, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        self._handler, self._ssl, self._host = handler, ssl_context, host
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.hung_up = asyncio.Event()
+        self.connections = 0
+        self.port = 0
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(
+            self._serve, self._host, 0, ssl=self._ssl, ssl_shutdown_timeout=1.0 if self._ssl else None
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def until_hangup(self, reader: asyncio.StreamReader) -> None:
+        """Read and discard until the client closes (EOF or reset), then record it."""
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
+            while await reader.read(4096):
+                pass
+        self.hung_up.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.connections += 1
+        try:
+            await self._handler(self, reader, writer)
+        except (ConnectionError, ssl.SSLError):
+            pass  # the probe may hang up at any point; that is its right
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
