@@ -10,17 +10,20 @@ from __future__ import annotations
 import ipaddress
 import re
 import zoneinfo
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
 from monitor.secrets import Secret
 from monitor.units import Bandwidth, Duration, Ratio
-from probes import KINDS
-from probes.base import Settings, join_host_port
+from probes import KINDS, ProbeKind
+from probes.base import Settings, join_host_port, split_host_port
+from probes.icmp import IcmpSettings
 
 _ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 
 
 def _check_id(value: str) -> str:
@@ -73,28 +76,57 @@ class Thresholds(Strict):
     headroom: Ratio = 0.20
 
 
-def _defaults_model() -> type[BaseModel]:
-    """Per-kind default settings, one optional block per registered kind (defaults.icmp, defaults.http, ...)."""
+class DefaultsBase(Strict):
+    """Defaults for every target; one more block per registered probe kind (defaults.icmp, defaults.http, ...)."""
+
+    interval: Duration = Field(60.0, gt=0, description="how often each target is probed")
+    timeout: Duration = Field(10.0, gt=0, description="deadline of one tcp/http probe")
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    def for_kind(self, kind: str) -> Settings:
+        settings: Settings = getattr(self, kind)
+        return settings
+
+
+def _defaults_model() -> type[DefaultsBase]:
     fields: dict[str, Any] = {
-        "interval": (Duration, Field(60.0, gt=0, description="how often each target is probed")),
-        "timeout": (Duration, Field(10.0, gt=0, description="deadline of one tcp/http probe")),
-        "thresholds": (Thresholds, Field(default_factory=Thresholds)),
+        kind.name: (kind.settings, Field(default_factory=kind.settings)) for kind in KINDS.values()
     }
-    for kind in KINDS.values():
-        fields[kind.name] = (kind.settings, Field(default_factory=kind.settings))
-    model: type[BaseModel] = create_model("Defaults", __base__=Strict, **fields)
-    return model
+    return create_model("Defaults", __base__=DefaultsBase, **fields)
 
 
-Defaults = _defaults_model()
+if TYPE_CHECKING:
+    Defaults = DefaultsBase
+else:
+    Defaults = _defaults_model()
 
 
 class Technician(Strict):
     id: str
     name: str = Field(min_length=1)
     telegram_chat_id: str | None = None
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
-    phone: str | None = Field(None, pattern=r"^\+?[0-9 ]{6,20}$")
+    email: str | None = None
+    phone: str | None = None
+
+    @field_validator("telegram_chat_id", mode="before")
+    @classmethod
+    def _chat_id_text(cls, value: Any) -> Any:
+        # Telegram chat ids are numbers (groups negative) and YAML reads them as such.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
+            raise ValueError(f"{value!r} is not an e-mail address such as tuan@example.org")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^\+?[0-9][0-9 .-]{5,19}$", value):
+            raise ValueError(f"{value!r} is not a phone number; write digits, e.g. +84 912 345 678")
+        return value
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
@@ -112,7 +144,7 @@ class Link(Strict):
     interface: str | None = Field(None, description="ifName, ifDescr or ifAlias of that interface")
     bandwidth: Bandwidth | None = Field(None, description="contracted bandwidth, if less than the port speed")
     interval: Duration | None = Field(None, gt=0)
-    icmp: KINDS["icmp"].settings | None = Field(None, description="overrides of defaults.icmp")  # type: ignore[valid-type]
+    icmp: IcmpSettings | None = Field(None, description="overrides of defaults.icmp")
 
     _host = field_validator("address")(classmethod(lambda cls, v: check_host(v)))
 
@@ -148,7 +180,7 @@ class Snmp(Strict):
             if self.community is None:
                 raise ValueError(f"SNMP v{self.version} needs community: {{env: NAME}} or {{file: PATH}}")
             if self.user or self.auth or self.priv:
-                raise ValueError(f"user/auth/priv are SNMPv3 settings; remove them or set version: 3")
+                raise ValueError("user/auth/priv are SNMPv3 settings; remove them or set version: 3")
         else:
             if not self.user:
                 raise ValueError("SNMPv3 needs user:")
@@ -177,6 +209,7 @@ class EndpointBase(Strict):
     """Fields every endpoint has; the kind's own settings are mixed in by _endpoint_models()."""
 
     id: str
+    kind: str
     address: str = Field(description="host or IP; for http, the URL")
     port: int | None = Field(None, ge=1, le=65535)
     interval: Duration | None = Field(None, gt=0)
@@ -185,45 +218,67 @@ class EndpointBase(Strict):
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
 
-    @model_validator(mode="after")
-    def _address_fits_kind(self) -> EndpointBase:
-        kind = KINDS[getattr(self, "kind")]
+    @field_validator("address")
+    @classmethod
+    def _address_fits_kind(cls, value: str, info: ValidationInfo) -> str:
+        kind = KINDS.get(info.data.get("kind", ""))
+        if kind is None:
+            return value
         if kind.target_is_url:
-            if not re.match(r"^https?://", self.address):
-                raise ValueError(f"a {kind.name} endpoint's address is a URL starting with http:// or https://")
-            if self.port is not None:
-                raise ValueError(f"put the port in the URL, not in port:, for a {kind.name} endpoint")
-        else:
-            check_host(self.address)
-            if self.port is None and kind.default_port is None and kind.name != "icmp":
-                raise ValueError(f"a {kind.name} endpoint needs port:")
+            if not re.match(r"^https?://[^/\s]", value):
+                raise ValueError(
+                    f"an endpoint of kind {kind.name} takes a URL starting with http:// or https:// as its address"
+                )
+            return value
+        return check_host(value)
+
+    @model_validator(mode="after")
+    def _port_fits_kind(self) -> EndpointBase:
+        kind = KINDS[self.kind]
+        if kind.target_is_url and self.port is not None:
+            raise ValueError(f"put the port in the URL, not in port:, for a {kind.name} endpoint")
+        if not kind.target_is_url and kind.name != "icmp" and self.port is None and kind.default_port is None:
+            raise ValueError(f"a {kind.name} endpoint needs port:")
         return self
 
     def target(self) -> str:
-        kind = KINDS[getattr(self, "kind")]
+        kind = KINDS[self.kind]
         if kind.target_is_url or kind.name == "icmp":
             return self.address
         return join_host_port(self.address, self.port or kind.default_port)
 
     def settings(self, default: Settings) -> Settings:
         """``default`` (defaults.<kind>) with every kind setting this endpoint sets explicitly."""
+        nested = getattr(self, self.kind, None)
+        if isinstance(nested, Settings):
+            return merged(default, nested)
         own = type(default).model_fields
         return default.model_copy(update={k: getattr(self, k) for k in self.model_fields_set if k in own})
 
 
+def nests_settings(kind: ProbeKind) -> bool:
+    """A kind whose settings reuse an endpoint field's name (icmp's echo `interval`) is nested under its name."""
+    return bool(set(kind.settings.model_fields) & set(EndpointBase.model_fields))
+
+
 def _endpoint_models() -> Any:
-    models = []
+    models: list[type[BaseModel]] = []
     for kind in KINDS.values():
-        model = create_model(
-            f"{kind.name.title().replace('-', '')}Endpoint",
-            __base__=(EndpointBase, kind.settings),
-            kind=(Literal[kind.name], ...),  # type: ignore[valid-type]
-        )
-        models.append(model)
+        tag: Any = Literal[kind.name]
+        name = f"{kind.name.title().replace('-', '')}Endpoint"
+        if nests_settings(kind):
+            nested: Any = (kind.settings | None, Field(None, description=f"overrides of defaults.{kind.name}"))
+            models.append(create_model(name, __base__=EndpointBase, kind=(tag, ...), **{kind.name: nested}))
+        else:
+            bases: Any = (EndpointBase, kind.settings)
+            models.append(create_model(name, __base__=bases, kind=(tag, ...)))
     return Annotated[Union[tuple(models)], Field(discriminator="kind")]  # noqa: UP007
 
 
-Endpoint = _endpoint_models()
+if TYPE_CHECKING:
+    Endpoint = EndpointBase
+else:
+    Endpoint = _endpoint_models()
 
 
 class Site(Strict):
@@ -235,7 +290,7 @@ class Site(Strict):
     technicians: list[str] = Field(default_factory=list)
     link: Link | None = None
     devices: list[Device] = Field(default_factory=list)
-    endpoints: list[Endpoint] = Field(default_factory=list)  # type: ignore[valid-type]
+    endpoints: list[Endpoint] = Field(default_factory=list)
     thresholds: Thresholds | None = Field(None, description="overrides of defaults.thresholds")
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
@@ -264,7 +319,7 @@ class Api(Strict):
 
 class Config(Strict):
     district: District
-    defaults: Defaults = Field(default_factory=Defaults)  # type: ignore[valid-type]
+    defaults: Defaults = Field(default_factory=Defaults)
     technicians: list[Technician] = Field(default_factory=list)
     sites: list[Site] = Field(min_length=1)
     scheduler: Scheduler = Field(default_factory=Scheduler)
@@ -272,11 +327,18 @@ class Config(Strict):
     listen: str = "127.0.0.1:9876"
     database: str | None = None
 
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _ = split_host_port(value)
+        check_host(host)
+        return value
+
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
 
     def thresholds_for(self, site: Site) -> Thresholds:
-        base: Thresholds = self.defaults.thresholds  # type: ignore[attr-defined]
+        base = self.defaults.thresholds
         if site.thresholds is None:
             return base
         return base.model_copy(update={k: getattr(site.thresholds, k) for k in site.thresholds.model_fields_set})
