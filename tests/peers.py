@@ -29,7 +29,8 @@ def require_root() -> None:
 
 def require_program(name: str) -> str:
     path = shutil.which(name) or next(
-        (p for d in ("/usr/sbin", "/sbin", "/usr/bin") if os.access(p := os.path.join(d, name), os.X_OK)), None
+        (p for d in ("/usr/sbin", "/sbin", "/usr/bin") if os.access(p := os.path.join(d, name), os.X_OK)),
+        None,
     )
     if path is None:
         missing(f"program {name!r} (the test command installs it: bash tests/run.sh)")

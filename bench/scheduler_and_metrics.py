@@ -1,0 +1,205 @@
+"""Scheduler lag and /metrics render time at 1,000 targets (issue 2's performance aims).
+
+1. 1,000 loopback links (127.0.x.y) probed by real ICMP rounds (10 echoes, 200 ms apart, as in
+   production) on a 10 s interval for a few rounds: scheduler lag p50/p99/max from every probe start,
+   and the process's CPU time per round, against fping doing the same echoes in the same run.
+2. /metrics at 1,000 link targets with full results and RTT histograms: render time of the collector
+   (the scrape's server-side cost) and of a real HTTP scrape through the running aiohttp app.
+
+Run as root (or with ping_group_range open):  .venv/bin/python bench/scheduler_and_metrics.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+from prometheus_client import generate_latest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from monitor.config import Config
+from monitor.metrics import ReloadStatus, make_registry
+from monitor.scheduler import Scheduler
+from monitor.service import Service
+from monitor.state import State
+from monitor.targets import targets_from_config
+from probes.base import ProbeResult
+from probes.context import probe_context
+
+
+def addresses(n: int) -> list[str]:
+    return [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(n)]
+
+
+def inventory(n: int, interval: str) -> Config:
+    sites = [{"id": "hub", "name": "Hub", "role": "district"}]
+    sites += [
+        {"id": f"c{i:04d}", "name": f"Xã {i}", "parent": "hub", "link": {"address": address}}
+        for i, address in enumerate(addresses(n))
+    ]
+    return Config.model_validate(
+        {
+            "district": {"name": "Bench"},
+            "defaults": {"interval": interval, "icmp": {"count": 10, "interval": "200ms", "timeout": "1s"}},
+            "scheduler": {"concurrency": {"icmp": 1024}},
+            "sites": sites,
+        }
+    )
+
+
+class RecordingLag:
+    """Scheduler.lag replacement that keeps every sample for percentiles."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.counts = [0] * 13
+        self.total = 0.0
+        self.samples = 0
+
+    def observe(self, lag: float) -> None:
+        self.values.append(lag)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bench_scheduler(n: int, rounds: int) -> dict[str, float]:
+    config = inventory(n, "10s")
+    async with probe_context() as ctx:
+        if ctx.pinger is None:
+            raise SystemExit("ICMP is not permitted here: run as root or open net.ipv4.ping_group_range")
+        state = State()
+        scheduler = Scheduler(ctx=ctx, state=state, concurrency=config.scheduler.concurrency)
+        lag = RecordingLag()
+        scheduler.lag = lag  # type: ignore[assignment]
+        cpu0 = time.process_time()
+        task = asyncio.create_task(scheduler.run(targets_from_config(config)))
+        await asyncio.sleep(10 * rounds + 3.5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        cpu = time.process_time() - cpu0
+    received = sum(int(e.latest.values.get("received", 0)) for e in state if e.latest is not None)
+    sent = sum(int(e.latest.values.get("sent", 0)) for e in state if e.latest is not None)
+    return {
+        "starts": len(lag.values),
+        "p50": percentile(lag.values, 0.50),
+        "p99": percentile(lag.values, 0.99),
+        "max": max(lag.values),
+        "cpu_per_round": cpu / (len(lag.values) / n),
+        "last_round_received": received,
+        "last_round_sent": sent,
+    }
+
+
+def fping_cpu(n: int) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(
+        ["fping", "-c10", "-q", "-p", "200", "-i", "0", "-t", "1000", *addresses(n)],
+        capture_output=True,
+        check=False,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def filled_state(config: Config) -> State:
+    state = State()
+    rtts = tuple(0.0001 * (1 + i % 7) for i in range(10))
+    result = ProbeResult(
+        success=True,
+        duration=1.9,
+        phases={"resolve": 0.00001, "rtt": 1.9},
+        values={
+            "rtt_min": 0.0001,
+            "rtt_avg": 0.0004,
+            "rtt_median": 0.0004,
+            "rtt_max": 0.0007,
+            "jitter": 0.0002,
+            "loss_ratio": 0.0,
+            "mos": 4.4,
+            "sent": 10,
+            "received": 10,
+        },
+        samples=rtts,
+    )
+    for target in targets_from_config(config):
+        state.track(target)
+        state.record(target, result)
+    return state
+
+
+async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
+    config = inventory(n, "60s")
+    state = filled_state(config)
+    registry = make_registry(state, None, ReloadStatus())
+    renders = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        body = generate_latest(registry)
+        renders.append(time.perf_counter() - started)
+    async with probe_context() as ctx:
+        service = Service(Path("bench.yml"), config.model_copy(update={"listen": "127.0.0.1:0"}), ctx=ctx)
+        service.state = state
+        service.registry = registry
+        from aiohttp import web
+
+        from monitor.api import make_app
+
+        runner = web.AppRunner(make_app(service))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        scrapes = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(repeats):
+                started = time.perf_counter()
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    await response.read()
+                scrapes.append(time.perf_counter() - started)
+        await runner.cleanup()
+    return {
+        "bytes": len(body),
+        "render_median": statistics.median(renders),
+        "scrape_median": statistics.median(scrapes),
+        "scrape_max": max(scrapes),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    metrics = await bench_metrics(args.targets)
+    print(
+        f"/metrics at {args.targets} links: {metrics['bytes']} bytes, collector render "
+        f"{metrics['render_median'] * 1000:.1f} ms (median of 20), "
+        f"HTTP scrape {metrics['scrape_median'] * 1000:.1f} ms "
+        f"(median), {metrics['scrape_max'] * 1000:.1f} ms (max)"
+    )
+    sched = await bench_scheduler(args.targets, args.rounds)
+    fping = fping_cpu(args.targets)
+    print(
+        f"scheduler, {args.targets} ICMP links x 10 echoes every 10 s, {sched['starts']} probe starts: lag p50 "
+        f"{sched['p50'] * 1000:.2f} ms, p99 {sched['p99'] * 1000:.2f} ms, max {sched['max'] * 1000:.2f} ms; "
+        f"last round {sched['last_round_received']}/{sched['last_round_sent']} replies"
+    )
+    print(
+        f"CPU per round: giaoban {sched['cpu_per_round']:.3f} s (whole service: scheduler, probes, state), "
+        f"fping -c10 -p200 same targets {fping:.3f} s, ratio {sched['cpu_per_round'] / fping:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,120 @@
+"""The running service: inventory, shared probe clients, scheduler and HTTP API in one asyncio process.
+
+SIGHUP and POST /-/reload re-read the inventory; a bad file keeps the running configuration and sets
+``giaoban_config_last_reload_successful 0``. SIGTERM/SIGINT cancel and await everything, then exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from monitor.api import make_app
+from monitor.config import Config
+from monitor.config_loader import ConfigError, load_config
+from monitor.metrics import ReloadStatus, make_registry
+from monitor.scheduler import Scheduler
+from monitor.state import State
+from monitor.targets import targets_from_config
+from probes.base import ProbeContext, split_host_port
+from probes.context import probe_context
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, config_path: Path, config: Config, *, ctx: ProbeContext, listen: str | None = None) -> None:
+        self.config_path = config_path
+        self.config = config
+        self.ctx = ctx
+        self.listen = listen or config.listen
+        self.state = State()
+        self.reload_status = ReloadStatus(successful=True, last_success=time.time())
+        self.scheduler = Scheduler(ctx=ctx, state=self.state, concurrency=config.scheduler.concurrency)
+        self.registry = make_registry(self.state, self.scheduler, self.reload_status)
+        self.ready = False
+        self._reload_lock = asyncio.Lock()
+
+    async def reload(self) -> list[str]:
+        """Re-read the inventory; on success apply it, else keep the running one. Returns the problems."""
+        async with self._reload_lock:
+            try:
+                config = await asyncio.to_thread(load_config, self.config_path, resolve_secrets=True)
+            except ConfigError as exc:
+                self.reload_status.successful = False
+                problems = [str(problem) for problem in exc.problems]
+                log.error(
+                    "reload of %s failed; keeping the running configuration:\n  %s",
+                    self.config_path,
+                    "\n  ".join(problems),
+                )
+                return problems
+            if config.listen != self.config.listen:
+                log.warning("listen changed to %s: takes effect on restart", config.listen)
+            self.config = config
+            self.scheduler.set_concurrency(config.scheduler.concurrency)
+            self.scheduler.apply(targets_from_config(config))
+            self.reload_status.successful = True
+            self.reload_status.last_success = time.time()
+            log.info("reloaded %s", self.config_path)
+            return []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        host, port = split_host_port(self.listen)
+        runner = web.AppRunner(make_app(self), access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            log.info("listening on http://%s/ (metrics at /metrics)", self.listen)
+            async with asyncio.TaskGroup() as group:
+                probing = group.create_task(self.scheduler.run(targets_from_config(self.config)))
+                self.ready = True
+                await stop.wait()
+                log.info("stopping: cancelling probes")
+                probing.cancel()
+        finally:
+            self.ready = False
+            await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _signals(stop: asyncio.Event, service: Service | None) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[list[str]]] = set()
+
+    def on_hup() -> None:
+        if service is not None:
+            task = loop.create_task(service.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        for task in list(reloads):
+            task.cancel()
+
+
+async def serve(config_path: Path, *, listen: str | None = None) -> int:
+    """Run until SIGTERM/SIGINT. Config errors raise ConfigError (the CLI exits 2)."""
+    config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
+    stop = asyncio.Event()
+    async with probe_context() as ctx:
+        service = Service(config_path, config, ctx=ctx, listen=listen)
+        async with _signals(stop, service):
+            await service.run(stop)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,151 @@
+"""The /metrics collector: names and labels of DESIGN.md, valid exposition, no stale or secret series."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from monitor.config import Config
+from monitor.metrics import ReloadStatus, make_registry
+from monitor.scheduler import Scheduler
+from monitor.state import State
+from monitor.targets import targets_from_config
+from probes.base import ProbeContext, ProbeResult, Reason
+from tests.peers import require_program
+
+CONFIG = Config.model_validate(
+    {
+        "district": {"name": "Huyện Thử"},
+        "sites": [
+            {"id": "hub", "name": "Hub", "role": "district", "link": {"address": "127.0.0.1"}},
+            {
+                "id": "tan-thinh",
+                "name": "Xã Tân Thịnh",
+                "parent": "hub",
+                "link": {"address": "127.0.0.2"},
+                "endpoints": [{"id": "vcs-web", "kind": "http", "address": "https://127.0.0.1:8443/"}],
+            },
+        ],
+    }
+)
+
+UP = ProbeResult(
+    success=True,
+    duration=1.85,
+    phases={"resolve": 0.0, "rtt": 1.85},
+    values={
+        "rtt_min": 0.010,
+        "rtt_avg": 0.012,
+        "rtt_median": 0.011,
+        "rtt_max": 0.020,
+        "jitter": 0.002,
+        "loss_ratio": 0.1,
+        "mos": 4.2,
+        "sent": 10,
+        "received": 9,
+    },
+    samples=(0.010, 0.011, 0.011, 0.012, 0.012, 0.011, 0.010, 0.020, 0.011),
+    timestamp=1_800_000_000.0,
+)
+DOWN = ProbeResult.failure(
+    Reason.NO_REPLY, "no reply", duration=3.4, values={"loss_ratio": 1.0, "mos": 1.0, "sent": 10, "received": 0}
+)
+HTTP = ProbeResult(
+    success=False,
+    duration=0.05,
+    reason=Reason.BAD_STATUS,
+    detail="status 503, expected 2xx",
+    phases={"connect": 0.001, "tls": 0.01, "processing": 0.03, "transfer": 0.001},
+    values={"status_code": 503, "tls_cert_expiry": 1_900_000_000.0},
+)
+
+
+@pytest.fixture
+def registry() -> tuple[CollectorRegistry, State]:
+    state = State()
+    targets = {t.key: t for t in targets_from_config(CONFIG)}
+    for target in targets.values():
+        state.track(target)
+    state.record(targets["hub/link"], UP)
+    state.record(targets["tan-thinh/link"], DOWN)
+    state.record(targets["tan-thinh/vcs-web"], HTTP)
+    scheduler = Scheduler(ctx=ProbeContext(), state=state, concurrency={})
+    scheduler.lag.observe(0.003)
+    return make_registry(state, scheduler, ReloadStatus(successful=False, last_success=1.0)), state
+
+
+def test_link_series(registry: tuple[CollectorRegistry, State]) -> None:
+    """A link round becomes the giaoban_link_* series labelled by site and target."""
+    reg, _ = registry
+    hub = {"site": "hub", "target": "127.0.0.1"}
+    assert reg.get_sample_value("giaoban_link_up", hub) == 1
+    assert reg.get_sample_value("giaoban_link_loss_ratio", hub) == 0.1
+    assert reg.get_sample_value("giaoban_link_rtt_seconds", {**hub, "stat": "median"}) == 0.011
+    assert reg.get_sample_value("giaoban_link_jitter_seconds", hub) == 0.002
+    assert reg.get_sample_value("giaoban_link_mos", hub) == 4.2
+    assert reg.get_sample_value("giaoban_link_echo_rtt_seconds_count", hub) == 9
+    assert reg.get_sample_value("giaoban_link_echo_rtt_seconds_bucket", {**hub, "le": "0.01"}) == 2
+    assert reg.get_sample_value("giaoban_link_echo_rtt_seconds_bucket", {**hub, "le": "0.015"}) == 8
+
+
+def test_down_link_has_no_rtt_but_has_loss(registry: tuple[CollectorRegistry, State]) -> None:
+    """A dead link reports up 0 and loss 1; RTT and jitter are absent, not a misleading zero."""
+    reg, _ = registry
+    commune = {"site": "tan-thinh", "target": "127.0.0.2"}
+    assert reg.get_sample_value("giaoban_link_up", commune) == 0
+    assert reg.get_sample_value("giaoban_link_loss_ratio", commune) == 1.0
+    assert reg.get_sample_value("giaoban_link_rtt_seconds", {**commune, "stat": "avg"}) is None
+    assert reg.get_sample_value("giaoban_link_jitter_seconds", commune) is None
+    assert reg.get_sample_value("giaoban_probe_success", {**commune, "kind": "icmp"}) == 0
+
+
+def test_probe_and_http_series(registry: tuple[CollectorRegistry, State]) -> None:
+    """General probe series carry kind and phase; HTTP status and certificate expiry are exported."""
+    reg, _ = registry
+    web = {"site": "tan-thinh", "target": "vcs-web", "kind": "http"}
+    assert reg.get_sample_value("giaoban_probe_success", web) == 0
+    assert reg.get_sample_value("giaoban_probe_duration_seconds", {**web, "phase": "tls"}) == 0.01
+    assert reg.get_sample_value("giaoban_probe_duration_seconds", {**web, "phase": "total"}) == 0.05
+    assert reg.get_sample_value("giaoban_http_status_code", {"site": "tan-thinh", "target": "vcs-web"}) == 503
+    assert reg.get_sample_value("giaoban_tls_cert_expiry_timestamp_seconds", web) == 1_900_000_000.0
+    assert reg.get_sample_value("giaoban_probes_total", {**web, "result": "failure"}) == 1
+    assert reg.get_sample_value("giaoban_link_up", {"site": "tan-thinh", "target": "vcs-web"}) is None
+
+
+def test_self_series(registry: tuple[CollectorRegistry, State]) -> None:
+    """Build info, reload status, target counts and scheduler lag are always there."""
+    reg, _ = registry
+    assert reg.get_sample_value("giaoban_config_last_reload_successful") == 0
+    assert reg.get_sample_value("giaoban_targets", {"kind": "icmp"}) == 2
+    assert reg.get_sample_value("giaoban_targets", {"kind": "http"}) == 1
+    assert reg.get_sample_value("giaoban_scheduler_lag_seconds_count") == 1
+    assert reg.get_sample_value("giaoban_scheduler_lag_seconds_bucket", {"le": "0.005"}) == 1
+    families = {m.name for m in reg.collect()}
+    assert "giaoban_build_info" in families
+
+
+def test_removed_target_disappears(registry: tuple[CollectorRegistry, State]) -> None:
+    """A site removed from the inventory stops being exported instead of going stale."""
+    reg, state = registry
+    state.forget("tan-thinh/link")
+    assert reg.get_sample_value("giaoban_link_up", {"site": "tan-thinh", "target": "127.0.0.2"}) is None
+    assert reg.get_sample_value("giaoban_link_up", {"site": "hub", "target": "127.0.0.1"}) == 1
+
+
+def test_reason_text_never_becomes_a_label(registry: tuple[CollectorRegistry, State]) -> None:
+    """Free text (failure details) stays out of the label space."""
+    reg, _ = registry
+    text = generate_latest(reg).decode()
+    assert "status 503" not in text and "no reply" not in text
+
+
+def test_exposition_passes_promtool(registry: tuple[CollectorRegistry, State]) -> None:
+    """`promtool check metrics` accepts the whole exposition (names, units, help, types)."""
+    promtool = require_program("promtool")
+    reg, _ = registry
+    text = generate_latest(reg)
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()

@@ -1,0 +1,103 @@
+"""A real Prometheus scrapes the running service: own metrics and blackbox-style multi-target /probe."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.peers import free_port, require_program
+from tests.service_harness import loopback_config, running_service, wait_http
+
+
+@contextlib.contextmanager
+def prometheus(tmp_path: Path, service_port: int) -> Iterator[str]:
+    binary = require_program("prometheus")
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        f"""\
+global: {{scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}}
+scrape_configs:
+  - job_name: giaoban
+    static_configs: [{{targets: ["127.0.0.1:{service_port}"]}}]
+  # The stock blackbox_exporter multi-target recipe, pointed at giaoban's /probe.
+  - job_name: giaoban-probe-icmp
+    metrics_path: /probe
+    params: {{kind: [icmp], count: ["3"], interval: [20ms]}}
+    static_configs: [{{targets: ["127.0.0.1", "127.0.0.4"]}}]
+    relabel_configs:
+      - {{source_labels: [__address__], target_label: __param_target}}
+      - {{source_labels: [__param_target], target_label: instance}}
+      - {{target_label: __address__, replacement: "127.0.0.1:{service_port}"}}
+""",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/ready")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def query(base: str, promql: str) -> list[dict[str, Any]]:
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def poll(base: str, promql: str, *, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """Prometheus 2.42 makes the first sample queryable ~6 s after start (LAB.md): poll, don't sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = query(base, promql)
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.25)
+
+
+async def test_prometheus_scrapes_the_service(tmp_path: Path) -> None:
+    """giaoban_link_loss_ratio for a named site and /probe results are queryable through Prometheus' API."""
+    port = free_port()
+    path = tmp_path / "giaoban.yml"
+    path.write_text(loopback_config(port), encoding="utf-8")
+    async with running_service(path):
+        with prometheus(tmp_path, port) as base:
+            loss = await asyncio.to_thread(poll, base, 'giaoban_link_loss_ratio{site="tan-thinh"}')
+            assert loss and loss[0]["metric"]["target"] == "127.0.0.2"
+            assert float(loss[0]["value"][1]) == 0.0
+            up = await asyncio.to_thread(poll, base, 'up{job="giaoban"}')
+            assert up and up[0]["value"][1] == "1"
+            probed = await asyncio.to_thread(poll, base, 'probe_success{job="giaoban-probe-icmp",instance="127.0.0.4"}')
+            assert probed and probed[0]["value"][1] == "1"
+            heat = await asyncio.to_thread(
+                poll, base, 'sum by (le) (rate(giaoban_link_echo_rtt_seconds_bucket{site="hub"}[1m]))'
+            )
+            assert heat, "the RTT histogram is not usable for a heatmap"
