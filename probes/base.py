@@ -50,6 +50,13 @@ class Reason(StrEnum):
     TOO_MANY_REDIRECTS = "too_many_redirects"
     PROTOCOL_ERROR = "protocol_error"
     BAD_TARGET = "bad_target"
+    CONFIG_ERROR = "config_error"
+    AUTH_FAILED = "auth_failed"
+    ENDPOINT_BUSY = "endpoint_busy"
+    NOT_REGISTERED = "not_registered"
+    NOT_READY = "not_ready"
+    PERIPHERAL_MISSING = "peripheral_missing"
+    MICROPHONE_MUTED = "microphone_muted"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -72,6 +79,9 @@ class ProbeResult:
     samples: tuple[float, ...] = ()
     info: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     timestamp: float = field(default_factory=time.time)
+    # A kind's structured reading where flat values don't fit (SNMP: one entry per interface);
+    # a frozen dataclass of the kind's own module, read by that area's metrics collector.
+    payload: object | None = None
 
     @classmethod
     def failure(cls, reason: Reason, detail: str, *, duration: float, **kw: Any) -> ProbeResult:

@@ -22,7 +22,7 @@ Info: ``http_version``, ``final_url``, ``server`` (Server header, when sent), ``
 
 Reasons: OK, BAD_STATUS, BODY_MISMATCH, JSON_MISMATCH, BODY_TOO_LARGE, TOO_MANY_REDIRECTS, TLS_EXPIRED,
 TLS_UNTRUSTED, TLS_HOSTNAME, TLS_ERROR, REFUSED, RESET, RESOLVE_FAILED, UNREACHABLE, PERMISSION, PROTOCOL_ERROR,
-BAD_TARGET (also an unset bearer_token secret); TIMEOUT comes from the runner.
+BAD_TARGET, CONFIG_ERROR (an unset bearer_token secret); TIMEOUT comes from the runner.
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ async def _request_headers(settings: HttpSettings) -> dict[str, str]:
             # Read at each probe, so a rotated token is picked up; a file is read off the event loop.
             value = await asyncio.to_thread(token.reveal) if token.file is not None else token.reveal()
         except SecretUnavailable as exc:
-            raise _Failed(Reason.BAD_TARGET, f"bearer_token: {exc}") from None
+            raise _Failed(Reason.CONFIG_ERROR, f"bearer_token: {exc}") from None
         headers["Authorization"] = f"Bearer {value}"
     return headers
 

@@ -328,7 +328,7 @@ async def test_missing_token_is_a_result(ctx: ProbeContext, monkeypatch: pytest.
     settings = HttpSettings(bearer_token={"env": "GIAOBAN_TEST_TOKEN"})
     async with serve(_app()) as base:
         result = await probe(f"{base}/echo", settings, ctx=ctx)
-    assert result.reason is Reason.BAD_TARGET
+    assert result.reason is Reason.CONFIG_ERROR
     assert "GIAOBAN_TEST_TOKEN is not set" in result.detail
 
 
