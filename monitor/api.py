@@ -21,6 +21,7 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from monitor.errors import UsageError
+from monitor.metrics import CONTENT_TYPE
 from monitor.probe_exposition import result_registry
 from monitor.probe_options import settings_from_pairs
 from monitor.secrets import SecretUnavailable
@@ -77,12 +78,10 @@ def _render(request: web.Request, registry: CollectorRegistry) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
     # Rendered off the loop so a scrape of a large inventory does not delay probes.
-    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = await asyncio.to_thread(encoder, service.registry)
+    body = await asyncio.to_thread(request.app[SERVICE].exposition.render)
     response = web.Response(body=body)
-    response.headers["Content-Type"] = content_type
+    response.headers["Content-Type"] = CONTENT_TYPE
     return response
 
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from monitor.api import make_app
 from monitor.config import Config
 from monitor.config_loader import ConfigError, load_config
-from monitor.metrics import ReloadStatus, make_registry
+from monitor.metrics import Exposition, ReloadStatus
 from monitor.scheduler import Scheduler
 from monitor.state import State
 from monitor.targets import targets_from_config
@@ -38,7 +38,7 @@ class Service:
         self.state = State()
         self.reload_status = ReloadStatus(successful=True, last_success=time.time())
         self.scheduler = Scheduler(ctx=ctx, state=self.state, concurrency=config.scheduler.concurrency)
-        self.registry = make_registry(self.state, self.scheduler, self.reload_status)
+        self.exposition = Exposition(self.state, self.scheduler, self.reload_status)
         self.ready = False
         self._reload_lock = asyncio.Lock()
 

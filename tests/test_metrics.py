@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from prometheus_client import generate_latest
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import Config
-from monitor.metrics import ReloadStatus, make_registry
+from monitor.metrics import Exposition, ReloadStatus
 from monitor.scheduler import Scheduler
 from monitor.state import State
 from monitor.targets import targets_from_config
@@ -63,8 +62,28 @@ HTTP = ProbeResult(
 )
 
 
+class Scrape:
+    """Renders like /metrics and reads samples back through prometheus_client's own parser."""
+
+    def __init__(self, exposition: Exposition) -> None:
+        self.exposition = exposition
+
+    def text(self) -> str:
+        return self.exposition.render().decode()
+
+    def get_sample_value(self, name: str, labels: dict[str, str] | None = None) -> float | None:
+        for family in text_string_to_metric_families(self.text()):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == (labels or {}):
+                    return float(sample.value)
+        return None
+
+    def collect(self) -> list[object]:
+        return list(text_string_to_metric_families(self.text()))
+
+
 @pytest.fixture
-def registry() -> tuple[CollectorRegistry, State]:
+def registry() -> tuple[Scrape, State]:
     state = State()
     targets = {t.key: t for t in targets_from_config(CONFIG)}
     for target in targets.values():
@@ -74,10 +93,10 @@ def registry() -> tuple[CollectorRegistry, State]:
     state.record(targets["tan-thinh/vcs-web"], HTTP)
     scheduler = Scheduler(ctx=ProbeContext(), state=state, concurrency={})
     scheduler.lag.observe(0.003)
-    return make_registry(state, scheduler, ReloadStatus(successful=False, last_success=1.0)), state
+    return Scrape(Exposition(state, scheduler, ReloadStatus(successful=False, last_success=1.0))), state
 
 
-def test_link_series(registry: tuple[CollectorRegistry, State]) -> None:
+def test_link_series(registry: tuple[Scrape, State]) -> None:
     """A link round becomes the giaoban_link_* series labelled by site and target."""
     reg, _ = registry
     hub = {"site": "hub", "target": "127.0.0.1"}
@@ -91,7 +110,7 @@ def test_link_series(registry: tuple[CollectorRegistry, State]) -> None:
     assert reg.get_sample_value("giaoban_link_echo_rtt_seconds_bucket", {**hub, "le": "0.015"}) == 8
 
 
-def test_down_link_has_no_rtt_but_has_loss(registry: tuple[CollectorRegistry, State]) -> None:
+def test_down_link_has_no_rtt_but_has_loss(registry: tuple[Scrape, State]) -> None:
     """A dead link reports up 0 and loss 1; RTT and jitter are absent, not a misleading zero."""
     reg, _ = registry
     commune = {"site": "tan-thinh", "target": "127.0.0.2"}
@@ -102,7 +121,7 @@ def test_down_link_has_no_rtt_but_has_loss(registry: tuple[CollectorRegistry, St
     assert reg.get_sample_value("giaoban_probe_success", {**commune, "kind": "icmp"}) == 0
 
 
-def test_probe_and_http_series(registry: tuple[CollectorRegistry, State]) -> None:
+def test_probe_and_http_series(registry: tuple[Scrape, State]) -> None:
     """General probe series carry kind and phase; HTTP status and certificate expiry are exported."""
     reg, _ = registry
     web = {"site": "tan-thinh", "target": "vcs-web", "kind": "http"}
@@ -115,7 +134,7 @@ def test_probe_and_http_series(registry: tuple[CollectorRegistry, State]) -> Non
     assert reg.get_sample_value("giaoban_link_up", {"site": "tan-thinh", "target": "vcs-web"}) is None
 
 
-def test_self_series(registry: tuple[CollectorRegistry, State]) -> None:
+def test_self_series(registry: tuple[Scrape, State]) -> None:
     """Build info, reload status, target counts and scheduler lag are always there."""
     reg, _ = registry
     assert reg.get_sample_value("giaoban_config_last_reload_successful") == 0
@@ -123,11 +142,11 @@ def test_self_series(registry: tuple[CollectorRegistry, State]) -> None:
     assert reg.get_sample_value("giaoban_targets", {"kind": "http"}) == 1
     assert reg.get_sample_value("giaoban_scheduler_lag_seconds_count") == 1
     assert reg.get_sample_value("giaoban_scheduler_lag_seconds_bucket", {"le": "0.005"}) == 1
-    families = {m.name for m in reg.collect()}
+    families = {m.name for m in reg.collect()}  # type: ignore[attr-defined]
     assert "giaoban_build_info" in families
 
 
-def test_removed_target_disappears(registry: tuple[CollectorRegistry, State]) -> None:
+def test_removed_target_disappears(registry: tuple[Scrape, State]) -> None:
     """A site removed from the inventory stops being exported instead of going stale."""
     reg, state = registry
     state.forget("tan-thinh/link")
@@ -135,17 +154,37 @@ def test_removed_target_disappears(registry: tuple[CollectorRegistry, State]) ->
     assert reg.get_sample_value("giaoban_link_up", {"site": "hub", "target": "127.0.0.1"}) == 1
 
 
-def test_reason_text_never_becomes_a_label(registry: tuple[CollectorRegistry, State]) -> None:
+def test_reason_text_never_becomes_a_label(registry: tuple[Scrape, State]) -> None:
     """Free text (failure details) stays out of the label space."""
     reg, _ = registry
-    text = generate_latest(reg).decode()
+    text = reg.text()
     assert "status 503" not in text and "no reply" not in text
 
 
-def test_exposition_passes_promtool(registry: tuple[CollectorRegistry, State]) -> None:
+def test_exposition_passes_promtool(registry: tuple[Scrape, State]) -> None:
     """`promtool check metrics` accepts the whole exposition (names, units, help, types)."""
     promtool = require_program("promtool")
     reg, _ = registry
-    text = generate_latest(reg)
+    text = reg.exposition.render()
     checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=30)
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+def test_cached_lines_follow_new_results(registry: tuple[Scrape, State]) -> None:
+    """Per-target caching never serves an old round: a new result shows at the next scrape."""
+    reg, state = registry
+    hub = {"site": "hub", "target": "127.0.0.1"}
+    assert reg.get_sample_value("giaoban_link_loss_ratio", hub) == 0.1
+    entry = state.get("hub/link")
+    assert entry is not None
+    state.record(entry.target, DOWN)
+    assert reg.get_sample_value("giaoban_link_loss_ratio", hub) == 1.0
+    assert reg.get_sample_value("giaoban_link_up", hub) == 0
+    assert reg.get_sample_value("giaoban_probes_total", {**hub, "kind": "icmp", "result": "failure"}) == 1
+
+
+def test_label_values_are_escaped() -> None:
+    """A quote, backslash or newline in an id or address cannot break the exposition."""
+    from monitor.metrics import labels
+
+    assert labels([("target", 'a"b\\c\nd')]) == '{target="a\\"b\\\\c\\nd"}'
