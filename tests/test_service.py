@@ -183,11 +183,11 @@ def test_sighup_reloads_and_sigterm_exits_zero(tmp_path: Path) -> None:
     """The real process: SIGHUP re-reads the file, SIGTERM cancels everything and exits 0."""
     port = free_port()
     path = tmp_path / "giaoban.yml"
-    path.write_text(loopback_config(port), encoding="utf-8")
-    with service_process(path) as process:
+    path.write_text(loopback_config(port, token_env="GIAOBAN_TEST_TOKEN"), encoding="utf-8")
+    with service_process(path, env={"GIAOBAN_TEST_TOKEN": TOKEN}) as process:
         wait_http(f"http://127.0.0.1:{port}/-/ready")
         extra = '  - {id: kim-phuong, name: "Xã Kim Phượng", parent: hub, link: {address: 127.0.0.3}}\n'
-        path.write_text(loopback_config(port, extra=extra), encoding="utf-8")
+        path.write_text(loopback_config(port, extra=extra, token_env="GIAOBAN_TEST_TOKEN"), encoding="utf-8")
         process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
         while True:
@@ -202,6 +202,7 @@ def test_sighup_reloads_and_sigterm_exits_zero(tmp_path: Path) -> None:
         log = process.stdout.read().decode()
     assert "reloaded" in log and "stopped" in log
     assert "Traceback" not in log
+    assert TOKEN not in log  # secrets never reach the logs
 
 
 def test_bad_config_exits_2_with_positions(tmp_path: Path) -> None:

@@ -1,0 +1,89 @@
+"""The `giaoban` command as a user runs it: output, exit codes 0/1/2, messages that say what to fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.peers import free_port
+from tests.service_harness import ROOT
+
+
+def giaoban(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_probe_icmp_prints_a_table() -> None:
+    """A one-shot ICMP probe prints RTTs in milliseconds and exits 0 when the target answers."""
+    run = giaoban("probe", "icmp", "127.0.0.1", "--count", "3", "--interval", "10ms")
+    assert run.returncode == 0, run.stderr
+    assert "result" in run.stdout and "OK" in run.stdout
+    assert "rtt_median" in run.stdout and " ms" in run.stdout
+    assert "loss_ratio" in run.stdout and "0.0 %" in run.stdout
+
+
+def test_probe_json_and_failure_exit_code() -> None:
+    """--json is machine-readable; a refused TCP connect is a failed check: exit 1 with the reason."""
+    run = giaoban("probe", "tcp", f"127.0.0.1:{free_port()}", "--json")
+    assert run.returncode == 1, run.stderr
+    result = json.loads(run.stdout)
+    assert result["success"] is False and result["reason"] == "connection_refused"
+    assert result["kind"] == "tcp"
+
+
+def test_probe_http_list_option() -> None:
+    """Repeatable options become lists: two accepted status codes, the second one matching."""
+    port = free_port()
+    run = giaoban(
+        "probe", "http", f"http://127.0.0.1:{port}/", "--valid-status-codes", "200", "--valid-status-codes", "204"
+    )
+    assert run.returncode == 1  # nothing listens: refused, still a clean result
+    assert "connection_refused" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["probe", "icmp", "127.0.0.1", "--count", "0"], "count"),
+        (["probe", "icmp", "127.0.0.1", "--dscp", "AF99"], "DSCP"),
+        (["probe", "icmp", "127.0.0.1", "--deadline", "soon"], "--deadline"),
+        (["probe", "snmpx", "127.0.0.1"], "invalid choice"),
+    ],
+    ids=["count-zero", "bad-dscp", "bad-deadline", "unknown-kind"],
+)
+def test_bad_usage_exits_2(args: list[str], message: str) -> None:
+    """Bad options exit 2 with a message that names what is wrong."""
+    run = giaoban(*args)
+    assert run.returncode == 2
+    assert message in run.stderr
+
+
+def test_check_config_exit_codes(tmp_path: Path) -> None:
+    """check-config: 0 and a summary for the Định Hoá example, 2 and positioned problems for a broken file."""
+    ok = giaoban("check-config", "examples/dinh-hoa.yml")
+    assert ok.returncode == 0, ok.stderr
+    assert "23 communes" in ok.stdout
+    broken = tmp_path / "broken.yml"
+    broken.write_text("district: {name: x}\nsites:\n  - {id: hub, name: Hub, parent: nowhere}\n", encoding="utf-8")
+    bad = giaoban("check-config", str(broken))
+    assert bad.returncode == 2
+    assert f"{broken}:3:" in bad.stderr and "nowhere" in bad.stderr
+
+
+def test_check_config_secrets_flag(tmp_path: Path) -> None:
+    """--secrets also reads every secret and says which one is missing, without any value."""
+    run = giaoban("check-config", "--secrets", "examples/dinh-hoa.yml")
+    assert run.returncode == 2
+    assert "TSLCD_COMMUNITY" in run.stderr
+
+
+def test_version() -> None:
+    """--version names the release."""
+    run = giaoban("--version")
+    assert run.returncode == 0 and run.stdout.startswith("giaoban ")
