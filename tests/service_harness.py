@@ -17,6 +17,7 @@ from pathlib import Path
 from monitor.config_loader import load_config
 from monitor.service import Service
 from probes.context import probe_context
+from tests.peers import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,11 +99,5 @@ def service_process(config_file: Path, *, env: dict[str, str] | None = None) -> 
         yield process
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+            process.send_signal(signal.SIGTERM)  # the service's own clean shutdown path, then stop_process's
+        stop_process(process)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.peers import free_port, require_program
+from tests.peers import free_port, require_program, stop_process
 from tests.service_harness import loopback_config, running_service, wait_http
 
 
@@ -54,14 +54,7 @@ scrape_configs:
         wait_http(f"http://127.0.0.1:{port}/-/ready")
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        stop_process(process)
 
 
 def query(base: str, promql: str) -> list[dict[str, Any]]:
