@@ -13,18 +13,17 @@ configured token, writes are refused with a message that says how to enable them
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
+from monitor.auth import check_token
 from monitor.errors import UsageError
 from monitor.metrics import CONTENT_TYPE
 from monitor.probe_exposition import result_registry
 from monitor.probe_options import settings_from_pairs
-from monitor.secrets import SecretUnavailable
 from monitor.units import parse_duration
 from probes import KINDS
 from probes.runner import run_probe
@@ -43,31 +42,6 @@ SCRAPE_TIMEOUT_OFFSET = 0.5
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
-
-
-def check_token(request: web.Request) -> web.Response | None:
-    """None if the request carries the configured bearer token; else the response to send."""
-    secret = request.app[SERVICE].config.api.token
-    if secret is None:
-        return _error(403, "writes are disabled: set api.token ({env: NAME} or {file: PATH}) in the config")
-    try:
-        expected = secret.reveal().encode()
-    except SecretUnavailable as exc:
-        log.error("api.token cannot be read: %s", exc)
-        return _error(503, "the API token is configured but cannot be read; see the service log")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # aiohttp decodes header bytes as latin-1: encoding back gives the bytes sent, which a UTF-8 token is.
-    try:
-        given_bytes = given.strip().encode("latin-1")
-    except UnicodeEncodeError:
-        given_bytes = b""
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given_bytes, expected):
-        return web.json_response(
-            {"error": "missing or wrong bearer token"},
-            status=401,
-            headers={"WWW-Authenticate": 'Bearer realm="giaoban"'},
-        )
-    return None
 
 
 def _render(request: web.Request, registry: CollectorRegistry) -> web.Response:
@@ -155,7 +129,7 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    if (denied := check_token(request)) is not None:
+    if (denied := check_token(request, request.app[SERVICE].config.api.token)) is not None:
         return denied
     problems = await request.app[SERVICE].reload()
     if problems:
