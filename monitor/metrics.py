@@ -19,6 +19,14 @@ Series it produces (labels: site, target, kind, and fixed small sets only)::
     giaoban_link_loss_ratio{site=...,target=...}
     giaoban_link_mos{site=...,target=...}
     giaoban_link_echo_rtt_seconds_bucket{site=...,target=...,le=...}          (every echo since start)
+    giaoban_endpoint_up{site=...,target=...,protocol="sip|h323|cisco-xapi|poly-rest|jitsi"}
+    giaoban_endpoint_response_seconds{site=...,target=...,protocol=...}
+    giaoban_endpoint_sip_status_code{site=...,target=...}
+    giaoban_endpoint_registered / giaoban_endpoint_in_call / giaoban_endpoint_standby{site=...,target=...}
+    giaoban_endpoint_microphone_muted{site=...,target=...}
+    giaoban_endpoint_peripheral_ok{site=...,target=...,peripheral="camera|microphone"}
+    giaoban_endpoint_uptime_seconds{site=...,target=...}
+      (each endpoint series only when the device reports it: unknown is absent, never "ok")
 
 Why not prometheus_client's collector and writer: at 1,000 links that is ~35,000 samples and its generic
 writer took ~580 ms a scrape here (bench/RESULTS.md). A target's lines change only when it gets a new
@@ -33,7 +41,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from monitor import __version__
@@ -73,10 +81,31 @@ LINK_JITTER = Family("giaoban_link_jitter_seconds", "gauge", "Mean difference of
 LINK_LOSS = Family("giaoban_link_loss_ratio", "gauge", "Share of echoes lost in the last round.")
 LINK_MOS = Family("giaoban_link_mos", "gauge", "Estimated call quality (simplified E-model, 1-4.5).")
 LINK_ECHO_RTT = Family("giaoban_link_echo_rtt_seconds", "histogram", "Every echo's round-trip time since start.")
+ENDPOINT_UP = Family("giaoban_endpoint_up", "gauge", "1 if the endpoint answered its protocol.")
+ENDPOINT_RESPONSE = Family("giaoban_endpoint_response_seconds", "gauge", "How long the endpoint took to answer.")
+ENDPOINT_SIP_STATUS = Family("giaoban_endpoint_sip_status_code", "gauge", "Status code of the SIP OPTIONS answer.")
+ENDPOINT_REGISTERED = Family("giaoban_endpoint_registered", "gauge", "1 if the codec is registered (SIP/H.323).")
+ENDPOINT_IN_CALL = Family("giaoban_endpoint_in_call", "gauge", "1 if the codec is already in a call.")
+ENDPOINT_STANDBY = Family("giaoban_endpoint_standby", "gauge", "1 if the codec is in standby.")
+ENDPOINT_MUTED = Family("giaoban_endpoint_microphone_muted", "gauge", "1 if the codec's microphones are muted.")
+ENDPOINT_PERIPHERAL = Family("giaoban_endpoint_peripheral_ok", "gauge", "1 if the peripheral is connected.")
+ENDPOINT_UPTIME = Family("giaoban_endpoint_uptime_seconds", "gauge", "The codec's uptime.")
 TARGET_FAMILIES = (
     PROBE_SUCCESS, PROBE_DURATION, PROBE_LAST_RUN, PROBES, TLS_EXPIRY, HTTP_STATUS,
     LINK_UP, LINK_RTT, LINK_JITTER, LINK_LOSS, LINK_MOS, LINK_ECHO_RTT,
+    ENDPOINT_UP, ENDPOINT_RESPONSE, ENDPOINT_SIP_STATUS, ENDPOINT_REGISTERED, ENDPOINT_IN_CALL,
+    ENDPOINT_STANDBY, ENDPOINT_MUTED, ENDPOINT_PERIPHERAL, ENDPOINT_UPTIME,
 )  # fmt: skip
+# value key → family, for the endpoint states every status driver reports under the same keys
+_ENDPOINT_VALUES = (
+    ("sip_status_code", ENDPOINT_SIP_STATUS),
+    ("registered", ENDPOINT_REGISTERED),
+    ("in_call", ENDPOINT_IN_CALL),
+    ("standby", ENDPOINT_STANDBY),
+    ("microphone_muted", ENDPOINT_MUTED),
+    ("uptime", ENDPOINT_UPTIME),
+)
+_PERIPHERALS = ("camera", "microphone")
 
 
 def fmt(value: float) -> str:
@@ -145,10 +174,31 @@ def target_chunks(entry: TargetState) -> dict[Family, str]:
             for family, key in ((LINK_JITTER, "jitter"), (LINK_LOSS, "loss_ratio"), (LINK_MOS, "mos")):
                 if key in values:
                     out[family] = [f"{family.name}{{{base}}} {fmt(values[key])}\n"]
+        if "up" in values:  # an endpoint protocol probe (sip, h323, the codecs' status APIs)
+            _endpoint_lines(out, base, target.kind.name, values)
     if target.role == "link":
         histogram = entry.histogram
         out[LINK_ECHO_RTT] = _histogram(LINK_ECHO_RTT.name, base, histogram.cumulative(), histogram.total)
     return {family: "".join(lines) for family, lines in out.items()}
+
+
+def _endpoint_lines(out: dict[Family, list[str]], base: str, protocol: str, values: Mapping[str, float]) -> None:
+    with_protocol = f'{base},protocol="{_escape(protocol)}"'
+    out[ENDPOINT_UP] = [f"giaoban_endpoint_up{{{with_protocol}}} {fmt(values['up'])}\n"]
+    if "response_seconds" in values:
+        out[ENDPOINT_RESPONSE] = [
+            f"giaoban_endpoint_response_seconds{{{with_protocol}}} {fmt(values['response_seconds'])}\n"
+        ]
+    for key, family in _ENDPOINT_VALUES:
+        if key in values:
+            out[family] = [f"{family.name}{{{base}}} {fmt(values[key])}\n"]
+    peripherals = [
+        f'giaoban_endpoint_peripheral_ok{{{base},peripheral="{name}"}} {fmt(values[f"peripheral_{name}"])}\n'
+        for name in _PERIPHERALS
+        if f"peripheral_{name}" in values
+    ]
+    if peripherals:
+        out[ENDPOINT_PERIPHERAL] = peripherals
 
 
 class Exposition:

@@ -188,3 +188,45 @@ def test_label_values_are_escaped() -> None:
     from monitor.metrics import labels
 
     assert labels([("target", 'a"b\\c\nd')]) == '{target="a\\"b\\\\c\\nd"}'
+
+
+def test_endpoint_series_only_for_what_the_device_reports() -> None:
+    """A codec's states become giaoban_endpoint_*; a field it does not report is absent, never 'ok'."""
+    from monitor.targets import Target
+    from probes import ProbeKind
+    from probes.base import Settings
+
+    async def never(target: str, settings: Settings, *, ctx: ProbeContext) -> ProbeResult:
+        raise AssertionError
+
+    codec = Target(
+        key="tan-thinh/vcs",
+        site="tan-thinh",
+        name="vcs",
+        kind=ProbeKind("cisco-xapi", Settings, never),
+        address="127.0.0.1",
+        settings=Settings(),
+        interval=60,
+        timeout=10,
+        role="endpoint",
+    )
+    state = State()
+    state.track(codec)
+    state.record(
+        codec,
+        ProbeResult.failure(
+            Reason.PERIPHERAL_MISSING,
+            "camera disconnected",
+            duration=0.2,
+            values={"up": 1, "response_seconds": 0.2, "registered": 1, "peripheral_camera": 0, "microphone_muted": 1},
+        ),
+    )
+    reg = Scrape(Exposition(state, None, ReloadStatus()))
+    base = {"site": "tan-thinh", "target": "vcs"}
+    assert reg.get_sample_value("giaoban_endpoint_up", {**base, "protocol": "cisco-xapi"}) == 1
+    assert reg.get_sample_value("giaoban_endpoint_response_seconds", {**base, "protocol": "cisco-xapi"}) == 0.2
+    assert reg.get_sample_value("giaoban_endpoint_registered", base) == 1
+    assert reg.get_sample_value("giaoban_endpoint_peripheral_ok", {**base, "peripheral": "camera"}) == 0
+    assert reg.get_sample_value("giaoban_endpoint_microphone_muted", base) == 1
+    assert reg.get_sample_value("giaoban_endpoint_in_call", base) is None
+    assert reg.get_sample_value("giaoban_endpoint_peripheral_ok", {**base, "peripheral": "microphone"}) is None
