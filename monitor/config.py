@@ -237,13 +237,14 @@ class EndpointBase(Strict):
         kind = KINDS[self.kind]
         if kind.target_is_url and self.port is not None:
             raise ValueError(f"put the port in the URL, not in port:, for a {kind.name} endpoint")
-        if not kind.target_is_url and kind.name != "icmp" and self.port is None and kind.default_port is None:
+        needs_port = not (kind.target_is_url or kind.port_optional or kind.default_port or kind.name == "icmp")
+        if needs_port and self.port is None:
             raise ValueError(f"a {kind.name} endpoint needs port:")
         return self
 
     def target(self) -> str:
         kind = KINDS[self.kind]
-        if kind.target_is_url or kind.name == "icmp":
+        if kind.target_is_url or kind.name == "icmp" or (kind.port_optional and self.port is None):
             return self.address
         return join_host_port(self.address, self.port or kind.default_port)
 
@@ -298,7 +299,16 @@ class Site(Strict):
 
 class Scheduler(Strict):
     concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"icmp": 512, "tcp": 256, "http": 128},
+        default_factory=lambda: {
+            "icmp": 512,
+            "tcp": 256,
+            "http": 128,
+            "sip": 256,
+            "h323": 128,
+            "cisco-xapi": 64,
+            "poly-rest": 64,
+            "jitsi": 64,
+        },
         description="probes of one kind in flight at once",
     )
 

@@ -174,7 +174,7 @@ def target_chunks(entry: TargetState) -> dict[Family, str]:
             for family, key in ((LINK_JITTER, "jitter"), (LINK_LOSS, "loss_ratio"), (LINK_MOS, "mos")):
                 if key in values:
                     out[family] = [f"{family.name}{{{base}}} {fmt(values[key])}\n"]
-        if "up" in values:  # an endpoint protocol probe (sip, h323, the codecs' status APIs)
+        if target.kind.endpoint_protocol or "up" in values:  # sip, h323, the codecs' status APIs
             _endpoint_lines(out, base, target.kind.name, values)
     if target.role == "link":
         histogram = entry.histogram
@@ -184,7 +184,8 @@ def target_chunks(entry: TargetState) -> dict[Family, str]:
 
 def _endpoint_lines(out: dict[Family, list[str]], base: str, protocol: str, values: Mapping[str, float]) -> None:
     with_protocol = f'{base},protocol="{_escape(protocol)}"'
-    out[ENDPOINT_UP] = [f"giaoban_endpoint_up{{{with_protocol}}} {fmt(values['up'])}\n"]
+    up = values.get("up", 0.0)  # a run cut off by its deadline has no values: down
+    out[ENDPOINT_UP] = [f"giaoban_endpoint_up{{{with_protocol}}} {fmt(up)}\n"]
     if "response_seconds" in values:
         out[ENDPOINT_RESPONSE] = [
             f"giaoban_endpoint_response_seconds{{{with_protocol}}} {fmt(values['response_seconds'])}\n"

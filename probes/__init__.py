@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes import http, icmp, tcp
+from probes import cisco_xapi, h323, http, icmp, jitsi, poly_rest, sip, tcp
 from probes.base import ProbeContext, ProbeResult, Reason, Settings
 
 
@@ -23,6 +23,9 @@ class ProbeKind:
     probe: Callable[..., Awaitable[ProbeResult]]
     default_port: int | None = None  # joined to an endpoint's address when it gives none
     target_is_url: bool = False  # the endpoint's address is a URL (http)
+    port_optional: bool = False  # no port: the probe picks one (a status API's port follows its scheme)
+    # A room-codec protocol: exported as giaoban_endpoint_*, with up 0 even when the run was cut off.
+    endpoint_protocol: bool = False
     # How long one run may take when its duration follows from its settings (an ICMP round);
     # None: the endpoint's or the defaults' timeout applies.
     deadline: Callable[[Any], float] | None = None
@@ -32,6 +35,15 @@ KINDS: dict[str, ProbeKind] = {
     icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline),
     tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe),
     http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True),
+    sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=5060, endpoint_protocol=True),
+    h323.KIND: ProbeKind(h323.KIND, h323.H323Settings, h323.probe, default_port=1720, endpoint_protocol=True),
+    cisco_xapi.KIND: ProbeKind(
+        cisco_xapi.KIND, cisco_xapi.CiscoXapiSettings, cisco_xapi.probe, port_optional=True, endpoint_protocol=True
+    ),
+    poly_rest.KIND: ProbeKind(
+        poly_rest.KIND, poly_rest.PolyRestSettings, poly_rest.probe, port_optional=True, endpoint_protocol=True
+    ),
+    jitsi.KIND: ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, endpoint_protocol=True),
 }
 
 __all__ = ["KINDS", "ProbeContext", "ProbeKind", "ProbeResult", "Reason", "Settings"]
