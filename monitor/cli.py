@@ -53,11 +53,11 @@ def _add_probe_parser(commands: Any) -> None:
         sub.add_argument("--deadline", help="bound on the whole probe, e.g. 5s (default: the kind's own)")
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
         for name, shape in field_shapes(kind).items():
-            if shape == "secret":
-                continue
             field = kind.settings.model_fields[name]
             flag = "--" + name.replace("_", "-")
             helptext = field.description or ""
+            if shape == "secret":
+                helptext = f"{helptext} (a secret: env:NAME or file:PATH)".strip()
             if field.annotation is bool:
                 sub.add_argument(
                     flag,
@@ -150,7 +150,7 @@ def result_json(kind: str, target: str, result: ProbeResult) -> dict[str, Any]:
 
 async def _probe_once(args: argparse.Namespace) -> int:
     kind = KINDS[args.kind]
-    settings = settings_from_pairs(kind, _pairs(args, kind))
+    settings = settings_from_pairs(kind, _pairs(args, kind), secret_sources=True)
     if args.deadline is not None:
         try:
             timeout = parse_duration(args.deadline)

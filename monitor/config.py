@@ -19,6 +19,7 @@ from monitor.units import Bandwidth, Duration, Ratio
 from probes import KINDS, ProbeKind
 from probes.base import Settings, join_host_port, split_host_port
 from probes.icmp import IcmpSettings
+from probes.snmp import SnmpSettings
 
 _ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 _HOSTNAME_RE = re.compile(
@@ -90,7 +91,9 @@ class DefaultsBase(Strict):
 
 def _defaults_model() -> type[DefaultsBase]:
     fields: dict[str, Any] = {
-        kind.name: (kind.settings, Field(default_factory=kind.settings)) for kind in KINDS.values()
+        kind.name: (kind.settings, Field(default_factory=kind.settings))
+        for kind in KINDS.values()
+        if not kind.device_only  # snmp settings belong to each device: there is no sensible default community
     }
     return create_model("Defaults", __base__=DefaultsBase, **fields)
 
@@ -155,50 +158,10 @@ class Link(Strict):
         return self
 
 
-class Snmp(Strict):
-    version: Literal["1", "2c", "3"] = "2c"
-    port: int = Field(161, ge=1, le=65535)
-    community: Secret | None = None
-    user: str | None = None
-    auth: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
-    auth_key: Secret | None = None
-    priv: Literal["DES", "AES", "AES128", "AES192", "AES256"] | None = None
-    priv_key: Secret | None = None
-    context: str = ""
-    timeout: Duration = Field(2.0, gt=0)
-    retries: int = Field(1, ge=0, le=10)
-    max_repetitions: int = Field(25, ge=1, le=1000)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value  # YAML reads `version: 3` as a number
-
-    @model_validator(mode="after")
-    def _credentials_match_version(self) -> Snmp:
-        if self.version in ("1", "2c"):
-            if self.community is None:
-                raise ValueError(f"SNMP v{self.version} needs community: {{env: NAME}} or {{file: PATH}}")
-            if self.user or self.auth or self.priv:
-                raise ValueError("user/auth/priv are SNMPv3 settings; remove them or set version: 3")
-        else:
-            if not self.user:
-                raise ValueError("SNMPv3 needs user:")
-            if self.community is not None:
-                raise ValueError("community is for v1/v2c; SNMPv3 uses user, auth_key and priv_key")
-            if (self.auth is None) != (self.auth_key is None):
-                raise ValueError("auth and auth_key go together: give both or neither")
-            if (self.priv is None) != (self.priv_key is None):
-                raise ValueError("priv and priv_key go together: give both or neither")
-            if self.priv is not None and self.auth is None:
-                raise ValueError("privacy (priv) needs authentication: add auth and auth_key")
-        return self
-
-
 class Device(Strict):
     id: str
     address: str
-    snmp: Snmp | None = None
+    snmp: SnmpSettings | None = None
     interval: Duration | None = Field(None, gt=0)
 
     _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
@@ -265,6 +228,8 @@ def nests_settings(kind: ProbeKind) -> bool:
 def _endpoint_models() -> Any:
     models: list[type[BaseModel]] = []
     for kind in KINDS.values():
+        if kind.device_only:
+            continue
         tag: Any = Literal[kind.name]
         name = f"{kind.name.title().replace('-', '')}Endpoint"
         if nests_settings(kind):
@@ -308,6 +273,7 @@ class Scheduler(Strict):
             "cisco-xapi": 64,
             "poly-rest": 64,
             "jitsi": 64,
+            "snmp": 64,
         },
         description="probes of one kind in flight at once",
     )

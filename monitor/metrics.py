@@ -38,13 +38,14 @@ The reason for a failure is free text and so never a label; it is in the logs an
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from monitor import __version__
+from monitor.exposition import Family, escape, fmt, histogram_lines
+from monitor.metrics_snmp import SNMP_FAMILIES, device_lines
 from monitor.scheduler import LAG_BUCKETS, Scheduler
 from monitor.state import State, TargetState
 
@@ -56,16 +57,6 @@ _RTT_STATS = ("min", "avg", "median", "max")
 class ReloadStatus:
     successful: bool = True
     last_success: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    name: str
-    type: str  # gauge | counter | histogram
-    help: str
-
-    def header(self) -> str:
-        return f"# HELP {self.name} {self.help}\n# TYPE {self.name} {self.type}\n"
 
 
 # Per-target families, in exposition order.
@@ -95,6 +86,7 @@ TARGET_FAMILIES = (
     LINK_UP, LINK_RTT, LINK_JITTER, LINK_LOSS, LINK_MOS, LINK_ECHO_RTT,
     ENDPOINT_UP, ENDPOINT_RESPONSE, ENDPOINT_SIP_STATUS, ENDPOINT_REGISTERED, ENDPOINT_IN_CALL,
     ENDPOINT_STANDBY, ENDPOINT_MUTED, ENDPOINT_PERIPHERAL, ENDPOINT_UPTIME,
+    *SNMP_FAMILIES,
 )  # fmt: skip
 # value key → family, for the endpoint states every status driver reports under the same keys
 _ENDPOINT_VALUES = (
@@ -108,39 +100,11 @@ _ENDPOINT_VALUES = (
 _PERIPHERALS = ("camera", "microphone")
 
 
-def fmt(value: float) -> str:
-    """A sample value as Prometheus writes it (Go's float formatting: +Inf, -Inf, NaN)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def labels(pairs: Iterable[tuple[str, str]]) -> str:
-    inner = ",".join(f'{name}="{_escape(value)}"' for name, value in pairs)
-    return "{" + inner + "}" if inner else ""
-
-
-def _histogram(name: str, base: str, cumulative: list[tuple[str, int]], total: float) -> list[str]:
-    """Lines of one histogram; ``base`` is the label text inside the braces, without them."""
-    sep = "," if base else ""
-    suffix = "{" + base + "}" if base else ""
-    lines = [f'{name}_bucket{{{base}{sep}le="{le}"}} {fmt(count)}\n' for le, count in cumulative]
-    lines.append(f"{name}_sum{suffix} {fmt(total)}\n")
-    lines.append(f"{name}_count{suffix} {fmt(cumulative[-1][1])}\n")  # the +Inf bucket is the count
-    return lines
-
-
 def target_chunks(entry: TargetState) -> dict[Family, str]:
     """Every line one target contributes, grouped by family."""
     target, result = entry.target, entry.latest
     out: dict[Family, list[str]] = {}
-    base = f'site="{_escape(target.site)}",target="{_escape(target.name)}"'
+    base = f'site="{escape(target.site)}",target="{escape(target.name)}"'
     with_kind = f'{base},kind="{target.kind.name}"'
     if entry.runs:
         out[PROBES] = [
@@ -152,7 +116,7 @@ def target_chunks(entry: TargetState) -> dict[Family, str]:
         out[PROBE_SUCCESS] = [f"giaoban_probe_success{{{with_kind}}} {fmt(1 if result.success else 0)}\n"]
         phases = [("total", result.duration), *result.phases.items()]
         out[PROBE_DURATION] = [
-            f'giaoban_probe_duration_seconds{{{with_kind},phase="{_escape(phase)}"}} {fmt(seconds)}\n'
+            f'giaoban_probe_duration_seconds{{{with_kind},phase="{escape(phase)}"}} {fmt(seconds)}\n'
             for phase, seconds in phases
         ]
         out[PROBE_LAST_RUN] = [f"giaoban_probe_last_run_timestamp_seconds{{{with_kind}}} {fmt(result.timestamp)}\n"]
@@ -174,16 +138,18 @@ def target_chunks(entry: TargetState) -> dict[Family, str]:
             for family, key in ((LINK_JITTER, "jitter"), (LINK_LOSS, "loss_ratio"), (LINK_MOS, "mos")):
                 if key in values:
                     out[family] = [f"{family.name}{{{base}}} {fmt(values[key])}\n"]
+        if target.role == "device":
+            device_lines(out, base, result)
         if target.kind.endpoint_protocol or "up" in values:  # sip, h323, the codecs' status APIs
             _endpoint_lines(out, base, target.kind.name, values)
     if target.role == "link":
         histogram = entry.histogram
-        out[LINK_ECHO_RTT] = _histogram(LINK_ECHO_RTT.name, base, histogram.cumulative(), histogram.total)
+        out[LINK_ECHO_RTT] = histogram_lines(LINK_ECHO_RTT.name, base, histogram.cumulative(), histogram.total)
     return {family: "".join(lines) for family, lines in out.items()}
 
 
 def _endpoint_lines(out: dict[Family, list[str]], base: str, protocol: str, values: Mapping[str, float]) -> None:
-    with_protocol = f'{base},protocol="{_escape(protocol)}"'
+    with_protocol = f'{base},protocol="{escape(protocol)}"'
     up = values.get("up", 0.0)  # a run cut off by its deadline has no values: down
     out[ENDPOINT_UP] = [f"giaoban_endpoint_up{{{with_protocol}}} {fmt(up)}\n"]
     if "response_seconds" in values:
@@ -215,7 +181,7 @@ class Exposition:
     def _self_metrics(self) -> list[str]:
         out = [
             "# HELP giaoban_build_info Version of the running giaoban.\n# TYPE giaoban_build_info gauge\n",
-            f'giaoban_build_info{{version="{_escape(__version__)}"}} 1.0\n',
+            f'giaoban_build_info{{version="{escape(__version__)}"}} 1.0\n',
             "# HELP giaoban_config_last_reload_successful 1 if the last configuration load or reload succeeded.\n"
             "# TYPE giaoban_config_last_reload_successful gauge\n",
             f"giaoban_config_last_reload_successful {fmt(1 if self._reload.successful else 0)}\n",
@@ -234,7 +200,7 @@ class Exposition:
                 cumulative.append((bound, running))
             name = "giaoban_scheduler_lag_seconds"
             out.append(f"# HELP {name} How late probes started against their due time.\n# TYPE {name} histogram\n")
-            out += _histogram(name, "", cumulative, lag.total)
+            out += histogram_lines(name, "", cumulative, lag.total)
         return out
 
     def render(self) -> bytes:
@@ -266,4 +232,4 @@ class Exposition:
             return "".join(out).encode()
 
 
-__all__ = ["CONTENT_TYPE", "Exposition", "ReloadStatus", "fmt", "labels"]
+__all__ = ["CONTENT_TYPE", "Exposition", "ReloadStatus"]

@@ -2,7 +2,7 @@
 
 Lists take repeated options (``valid_status_codes=200&valid_status_codes=301``), maps take
 ``Name: value``, JSON checks take ``PATH`` or ``PATH=JSON``. Secrets are refused here: they belong in
-the config file, never in a URL or a shell history.
+the config file, never in a URL; on the command line they are named by source (``env:NAME``, ``file:PATH``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,19 @@ def _json_check(text: str) -> dict[str, Any]:
         return {"path": path, "equals": raw}  # a bare word compares as a string
 
 
-def settings_from_pairs(kind: ProbeKind, pairs: Iterable[tuple[str, str]]) -> Settings:
+def secret_source(key: str, text: str) -> dict[str, str]:
+    """``env:NAME`` or ``file:PATH`` → a Secret's fields; a bare value is refused (shell history, ps)."""
+    source, sep, where = text.partition(":")
+    if not sep or source not in ("env", "file") or not where:
+        raise UsageError(f"{key} takes where the secret is, env:NAME or file:PATH, never the value itself")
+    return {source: where}
+
+
+def settings_from_pairs(
+    kind: ProbeKind, pairs: Iterable[tuple[str, str]], *, secret_sources: bool = False
+) -> Settings:
+    """``secret_sources``: accept env:NAME / file:PATH for secrets (the CLI). Never over HTTP, where it would
+    let a caller have the service send a local file's contents to an address of their choosing."""
     shapes = field_shapes(kind)
     data: dict[str, Any] = {}
     for key, value in pairs:
@@ -56,7 +68,10 @@ def settings_from_pairs(kind: ProbeKind, pairs: Iterable[tuple[str, str]]) -> Se
         if shape is None:
             raise UsageError(f"unknown option {key!r} for kind {kind.name}; options: {', '.join(sorted(shapes))}")
         if shape == "secret":
-            raise UsageError(f"{key} is a secret: set it in the config file as {{env: NAME}} or {{file: PATH}}")
+            if not secret_sources:
+                raise UsageError(f"{key} is a secret: set it in the config file as {{env: NAME}} or {{file: PATH}}")
+            data[key] = secret_source(key, value)
+            continue
         if shape == "list":
             data.setdefault(key, []).append(value)
         elif shape == "model_list":

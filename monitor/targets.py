@@ -1,4 +1,4 @@
-"""What the scheduler probes, derived from the inventory: each site's link (ICMP) and its endpoints.
+"""What the scheduler probes, derived from the inventory: each site's link (ICMP), its endpoints, its devices (SNMP).
 
 A target's ``key`` is stable across reloads ("SITE/link", "SITE/ENDPOINT"), so a reload restarts only
 the targets whose definition changed and history keeps its thread.
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from monitor.config import Config, merged
+from monitor.config import Config, Device, Site, merged
 from probes import KINDS, ProbeKind
-from probes.base import Settings
+from probes.base import Settings, join_host_port
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +24,25 @@ class Target:
     settings: Settings
     interval: float
     timeout: float
-    role: Literal["link", "endpoint"]
+    role: Literal["link", "endpoint", "device"]
 
 
 def _timeout(kind: ProbeKind, settings: Settings, configured: float) -> float:
     return kind.deadline(settings) if kind.deadline is not None else configured
+
+
+def device_settings(site: Site, device: Device) -> Settings:
+    """The device's SNMP settings plus the interface (and contracted bandwidth) of every link it carries."""
+    assert device.snmp is not None
+    interfaces = list(device.snmp.interfaces)
+    bandwidth = dict(device.snmp.bandwidth)
+    link = site.link
+    if link is not None and link.device == device.id and link.interface is not None:
+        if link.interface not in interfaces:
+            interfaces.append(link.interface)
+        if link.bandwidth is not None:
+            bandwidth.setdefault(link.interface, link.bandwidth)
+    return device.snmp.model_copy(update={"interfaces": interfaces, "bandwidth": bandwidth})
 
 
 def targets_from_config(config: Config) -> list[Target]:
@@ -65,6 +79,24 @@ def targets_from_config(config: Config) -> list[Target]:
                     interval=endpoint.interval or defaults.interval,
                     timeout=_timeout(kind, settings, endpoint.timeout or defaults.timeout),
                     role="endpoint",
+                )
+            )
+        for device in site.devices:
+            if device.snmp is None:
+                continue
+            kind = KINDS["snmp"]
+            settings = device_settings(site, device)
+            targets.append(
+                Target(
+                    key=f"{site.id}/{device.id}",
+                    site=site.id,
+                    name=device.id,
+                    kind=kind,
+                    address=join_host_port(device.address, device.snmp.port),
+                    settings=settings,
+                    interval=device.interval or defaults.interval,
+                    timeout=_timeout(kind, settings, defaults.timeout),
+                    role="device",
                 )
             )
     return targets

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes import cisco_xapi, h323, http, icmp, jitsi, poly_rest, sip, tcp
+from probes import cisco_xapi, h323, http, icmp, jitsi, poly_rest, sip, snmp, tcp
 from probes.base import ProbeContext, ProbeResult, Reason, Settings
 
 
@@ -26,6 +26,8 @@ class ProbeKind:
     port_optional: bool = False  # no port: the probe picks one (a status API's port follows its scheme)
     # A room-codec protocol: exported as giaoban_endpoint_*, with up 0 even when the run was cut off.
     endpoint_protocol: bool = False
+    # Polled per inventory device (devices[].snmp), not an endpoint kind and without a defaults block.
+    device_only: bool = False
     # How long one run may take when its duration follows from its settings (an ICMP round);
     # None: the endpoint's or the defaults' timeout applies.
     deadline: Callable[[Any], float] | None = None
@@ -44,6 +46,9 @@ KINDS: dict[str, ProbeKind] = {
         poly_rest.KIND, poly_rest.PolyRestSettings, poly_rest.probe, port_optional=True, endpoint_protocol=True
     ),
     jitsi.KIND: ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, endpoint_protocol=True),
+    snmp.KIND: ProbeKind(
+        snmp.KIND, snmp.SnmpSettings, snmp.probe, default_port=161, deadline=snmp.deadline, device_only=True
+    ),
 }
 
 __all__ = ["KINDS", "ProbeContext", "ProbeKind", "ProbeResult", "Reason", "Settings"]

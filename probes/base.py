@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from probes.icmp_socket import Pinger
+    from probes.snmp_poller import SnmpPoller
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -94,6 +95,7 @@ class ProbeContext:
 
     http: aiohttp.ClientSession | None = None
     pinger: Pinger | None = None
+    snmp: SnmpPoller | None = None
 
 
 class Settings(BaseModel):

@@ -1,4 +1,4 @@
-"""Make the clients every probe shares, once per process (STYLE.md): the ICMP pinger and the HTTP session.
+"""Make the clients every probe shares, once per process (STYLE.md): ICMP pinger, HTTP session, SNMP engine.
 
 The ICMP mode is decided once, off the event loop, and logged with what to change if ICMP cannot run.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,7 @@ from probes.base import ProbeContext
 from probes.http import new_client_session
 from probes.icmp_mode import detect_icmp_mode
 from probes.icmp_socket import Pinger
+from probes.snmp_poller import SnmpPoller
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,15 @@ async def probe_context() -> AsyncIterator[ProbeContext]:
         log.warning("ICMP probes cannot run: %s", mode.message)
     pinger = Pinger(mode) if mode.usable else None
     session = new_client_session()
+    snmp = SnmpPoller()  # the one pysnmp engine of the process (one per device burns CPU: LAB.md)
+    await snmp.start()
+    # pysnmp's MIB objects are many and long-lived: keep them out of the collector's full passes,
+    # which otherwise stall the event loop by ~100 ms (bench/RESULTS.md, SNMP).
+    gc.freeze()
     try:
-        yield ProbeContext(http=session, pinger=pinger)
+        yield ProbeContext(http=session, pinger=pinger, snmp=snmp)
     finally:
         await session.close()
+        await snmp.close()
         if pinger is not None:
             pinger.close()

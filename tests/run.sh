@@ -9,7 +9,7 @@ peers=(
   "ip:iproute2" "nft:nftables" "iptables:iptables" "tc:iproute2"
   "fping:fping" "prometheus:prometheus" "promtool:prometheus"
   "prometheus-blackbox-exporter:prometheus-blackbox-exporter" "unshare:util-linux" "setpriv:util-linux"
-  "kamailio:kamailio"
+  "kamailio:kamailio" "snmpd:snmpd" "snmpget:snmp" "snmpwalk:snmp" "snmpbulkwalk:snmp" "snmpset:snmp"
 )
 missing=()
 for pair in "${peers[@]}"; do

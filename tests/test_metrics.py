@@ -185,7 +185,7 @@ def test_cached_lines_follow_new_results(registry: tuple[Scrape, State]) -> None
 
 def test_label_values_are_escaped() -> None:
     """A quote, backslash or newline in an id or address cannot break the exposition."""
-    from monitor.metrics import labels
+    from monitor.exposition import labels
 
     assert labels([("target", 'a"b\\c\nd')]) == '{target="a\\"b\\\\c\\nd"}'
 

@@ -13,7 +13,8 @@ from probes import KINDS
 from probes.base import Settings
 
 ENDPOINTS: TypeAdapter[Any] = TypeAdapter(Endpoint)
-NAMES = sorted(KINDS)
+NAMES = sorted(name for name, kind in KINDS.items() if not kind.device_only)  # endpoint kinds
+DEVICE_KINDS = sorted(name for name, kind in KINDS.items() if kind.device_only)
 
 
 def _minimal(kind: str) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def test_no_other_kind_validates() -> None:
     (error,) = caught.value.errors()
     assert error["type"] == "union_tag_invalid"
     tags = {tag.strip().strip("'") for tag in str(error["ctx"]["expected_tags"]).split(",")}
-    assert tags == set(KINDS)
+    assert tags == set(NAMES)
 
 
 @pytest.mark.parametrize("kind", NAMES)
@@ -65,7 +66,7 @@ def test_defaults_has_no_stray_kind() -> None:
         for name, field in Defaults.model_fields.items()
         if isinstance(field.annotation, type) and issubclass(field.annotation, Settings)
     }
-    assert blocks == set(KINDS)
+    assert blocks == set(NAMES)
 
 
 @pytest.mark.parametrize("kind", NAMES)
@@ -89,3 +90,23 @@ def test_scheduler_concurrency_kinds_are_registered() -> None:
     """Default concurrency limits name registered kinds only."""
     config = Config.model_validate({"district": {"name": "x"}, "sites": [{"id": "a", "name": "A"}]})
     assert set(config.scheduler.concurrency) <= set(KINDS)
+
+
+def test_device_kinds_are_devices_not_endpoints() -> None:
+    """snmp is polled per device (devices[].snmp): refused as an endpoint kind, accepted on a device."""
+    assert DEVICE_KINDS == ["snmp"]
+    with pytest.raises(ValidationError):
+        ENDPOINTS.validate_python({"id": "e", "kind": "snmp", "address": "127.0.0.1"})
+    config = Config.model_validate(
+        {
+            "district": {"name": "x"},
+            "sites": [
+                {
+                    "id": "a",
+                    "name": "A",
+                    "devices": [{"id": "r", "address": "127.0.0.1", "snmp": {"community": {"env": "C"}}}],
+                }
+            ],
+        }
+    )
+    assert isinstance(config.sites[0].devices[0].snmp, KINDS["snmp"].settings)
