@@ -32,6 +32,7 @@ from monitor.metrics import Exposition, ReloadStatus
 from monitor.scheduler import Scheduler
 from monitor.service import Service
 from monitor.state import State
+from monitor.storage import Storage
 from monitor.targets import targets_from_config
 from probes.base import ProbeResult
 from probes.context import probe_context
@@ -168,8 +169,11 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
         started = time.perf_counter()
         generate_latest(reference)
         peer.append(time.perf_counter() - started)
+    storage = await Storage.open("sqlite:///:memory:")
     async with probe_context() as ctx:
-        service = Service(Path("bench.yml"), config.model_copy(update={"listen": "127.0.0.1:0"}), ctx=ctx)
+        service = Service(
+            Path("bench.yml"), config.model_copy(update={"listen": "127.0.0.1:0"}), ctx=ctx, storage=storage
+        )
         service.state = state
         service.exposition = exposition
         from aiohttp import web
@@ -189,6 +193,7 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
                     await response.read()
                 scrapes.append(time.perf_counter() - started)
         await runner.cleanup()
+    await storage.close()
     return {
         "bytes": len(body),
         "render_cold": cold,

@@ -1,7 +1,8 @@
 """The `giaoban` command (also `python -m monitor`).
 
-    giaoban run [-c FILE] [--listen HOST:PORT]
-    giaoban check-config FILE
+    giaoban run [-c FILE] [--listen HOST:PORT] [--database URL]
+    giaoban check-config FILE [--secrets]
+    giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
     giaoban probe KIND TARGET [--OPTION VALUE ...] [--deadline DURATION] [--json]
 
 Exit codes: 0 success, 1 a check failed (probe down), 2 bad usage or configuration.
@@ -20,10 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor import __version__
+from monitor import __version__, cli_meetings
 from monitor.check_config import check_config
 from monitor.config_loader import ConfigError
-from monitor.errors import UsageError
+from monitor.errors import GiaobanError, UsageError
 from monitor.probe_options import field_shapes, settings_from_pairs
 from monitor.service import serve
 from monitor.units import format_duration, parse_duration
@@ -86,12 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the service")
     run.add_argument("-c", "--config", default=DEFAULT_CONFIG, help=f"inventory file (default {DEFAULT_CONFIG})")
     run.add_argument("--listen", help="HOST:PORT for /metrics and the API (default: the config's listen)")
+    run.add_argument("--database", help="database URL, overriding the config's (sqlite:///PATH, postgresql://...)")
     check = commands.add_parser("check-config", help="validate an inventory file (exit 0 or 2)")
     check.add_argument("file")
     check.add_argument(
         "--secrets", action="store_true", help="also read every secret ({env:}/{file:}) the inventory names"
     )
     _add_probe_parser(commands)
+    cli_meetings.add_parser(commands)
     return parser
 
 
@@ -181,14 +184,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "probe":
             return asyncio.run(_probe_once(args))
         if args.command == "run":
-            status: int = asyncio.run(serve(Path(args.config), listen=args.listen))
+            status: int = asyncio.run(serve(Path(args.config), listen=args.listen, database=args.database))
             return status
+        if args.command == "meetings":
+            code: int = asyncio.run(cli_meetings.run(args))
+            return code
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) in the configuration; nothing was started", file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as exc:
+    except GiaobanError as exc:  # usage, storage: say what is wrong, no traceback
         print(f"giaoban: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import zoneinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
@@ -289,6 +290,33 @@ class Scheduler(Strict):
         return value
 
 
+class History(Strict):
+    """Probe history in the database: raw points for a short window, hourly aggregates for long."""
+
+    raw_retention: Duration = Field(2 * 86400.0, gt=0, description="how long raw probe results are kept")
+    hourly_retention: Duration = Field(365 * 86400.0, gt=0, description="how long hourly aggregates are kept")
+    batch: int = Field(1000, ge=1, le=100_000, description="rows per database write")
+    flush_interval: Duration = Field(5.0, gt=0, description="longest a result waits before it is written")
+
+
+class MeetingConfig(Strict):
+    """A briefing in the config's static schedule (more come from the CLI, the API and .ics imports)."""
+
+    id: str
+    title: str = Field(min_length=1, max_length=500)
+    start: datetime = Field(description='naive = the district\'s time, e.g. "2026-12-07T07:30"')
+    duration: Duration = Field(7200.0, gt=0)
+    timezone: str | None = None
+    rrule: str | None = Field(None, description="recurrence, e.g. FREQ=WEEKLY;BYDAY=MO")
+    exdates: list[datetime] = Field(default_factory=list, description="occurrences that do not take place")
+    sites: Literal["all"] | list[str] = "all"
+    call_rate: Bandwidth = 2_048_000
+    lead_times: list[Duration] | None = Field(None, description="when to check readiness, e.g. [60m, 30m, 10m]")
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: v if v is None else District._known_zone(v)))
+
+
 class Api(Strict):
     token: Secret | None = Field(None, description="bearer token for POST/DELETE; without it writes are refused")
 
@@ -301,7 +329,9 @@ class Config(Strict):
     scheduler: Scheduler = Field(default_factory=Scheduler)
     api: Api = Field(default_factory=Api)
     listen: str = "127.0.0.1:9876"
-    database: str | None = None
+    database: str | None = Field(None, description="sqlite:///PATH (default sqlite:///giaoban.db) or postgresql://...")
+    history: History = Field(default_factory=History)
+    meetings: list[MeetingConfig] = Field(default_factory=list)
 
     @field_validator("listen")
     @classmethod

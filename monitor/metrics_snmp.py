@@ -33,9 +33,7 @@ IF_UTIL = Family(
     "giaoban_interface_utilization_ratio", "gauge", "Traffic over the interface's speed since the previous poll."
 )
 IF_ERRORS = Family("giaoban_interface_errors_total", "counter", "Interface errors (ifInErrors, ifOutErrors).")
-IF_SPEED = Family(
-    "giaoban_interface_speed_bytes", "gauge", "Speed utilisation is measured against, bytes per second."
-)
+IF_SPEED = Family("giaoban_interface_speed_bytes", "gauge", "Speed utilisation is measured against, bytes per second.")
 UPS_ON_BATTERY = Family("giaoban_ups_on_battery", "gauge", "1 if the UPS output runs from its battery.")
 UPS_RUNTIME = Family("giaoban_ups_runtime_seconds", "gauge", "The UPS's estimated runtime left.")
 SNMP_FAMILIES = (

@@ -56,9 +56,7 @@ def secret_source(key: str, text: str) -> dict[str, str]:
     return {source: where}
 
 
-def settings_from_pairs(
-    kind: ProbeKind, pairs: Iterable[tuple[str, str]], *, secret_sources: bool = False
-) -> Settings:
+def settings_from_pairs(kind: ProbeKind, pairs: Iterable[tuple[str, str]], *, secret_sources: bool = False) -> Settings:
     """``secret_sources``: accept env:NAME / file:PATH for secrets (the CLI). Never over HTTP, where it would
     let a caller have the service send a local file's contents to an address of their choosing."""
     shapes = field_shapes(kind)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 from monitor.state import State
 from monitor.targets import Target
-from probes.base import ProbeContext
+from probes.base import ProbeContext, ProbeResult
 from probes.runner import run_probe
 
 log = logging.getLogger(__name__)
@@ -58,11 +58,13 @@ class Scheduler:
         concurrency: dict[str, int],
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        on_result: Callable[[Target, ProbeResult], None] | None = None,
     ) -> None:
         self._ctx = ctx
         self._state = state
         self._monotonic = monotonic
         self._wall = wall
+        self._on_result = on_result  # e.g. the history writer's offer(): must not block
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._concurrency: dict[str, int] = {}
         self._tasks: dict[str, tuple[Target, asyncio.Task[None]]] = {}
@@ -145,6 +147,8 @@ class Scheduler:
                     target.kind, target.address, target.settings, ctx=self._ctx, timeout=target.timeout
                 )
             self._state.record(target, result)
+            if self._on_result is not None:
+                self._on_result(target, result)
             if not result.success:
                 log.info(
                     "%s %s (%s): %s: %s",

@@ -17,11 +17,16 @@ from pathlib import Path
 from aiohttp import web
 
 from monitor.api import make_app
+from monitor.api_v1 import make_api_v1
 from monitor.config import Config
 from monitor.config_loader import ConfigError, load_config
+from monitor.meetings import sync_config_meetings
 from monitor.metrics import Exposition, ReloadStatus
 from monitor.scheduler import Scheduler
 from monitor.state import State
+from monitor.storage import DEFAULT_DATABASE, Storage
+from monitor.storage_history import HistoryWriter
+from monitor.storage_retention import retention_loop
 from monitor.targets import targets_from_config
 from probes.base import ProbeContext, split_host_port
 from probes.context import probe_context
@@ -30,14 +35,20 @@ log = logging.getLogger(__name__)
 
 
 class Service:
-    def __init__(self, config_path: Path, config: Config, *, ctx: ProbeContext, listen: str | None = None) -> None:
+    def __init__(
+        self, config_path: Path, config: Config, *, ctx: ProbeContext, storage: Storage, listen: str | None = None
+    ) -> None:
         self.config_path = config_path
         self.config = config
         self.ctx = ctx
+        self.storage = storage
         self.listen = listen or config.listen
         self.state = State()
         self.reload_status = ReloadStatus(successful=True, last_success=time.time())
-        self.scheduler = Scheduler(ctx=ctx, state=self.state, concurrency=config.scheduler.concurrency)
+        self.history = HistoryWriter(storage, batch=config.history.batch, flush_interval=config.history.flush_interval)
+        self.scheduler = Scheduler(
+            ctx=ctx, state=self.state, concurrency=config.scheduler.concurrency, on_result=self.history.offer
+        )
         self.exposition = Exposition(self.state, self.scheduler, self.reload_status)
         self.ready = False
         self._reload_lock = asyncio.Lock()
@@ -61,14 +72,23 @@ class Service:
             self.config = config
             self.scheduler.set_concurrency(config.scheduler.concurrency)
             self.scheduler.apply(targets_from_config(config))
+            await self.sync_storage()
             self.reload_status.successful = True
             self.reload_status.last_success = time.time()
             log.info("reloaded %s", self.config_path)
             return []
 
+    async def sync_storage(self) -> None:
+        """Sites, devices, endpoints and the config's meetings into the database (history is kept)."""
+        await self.storage.sync_inventory(self.config)
+        await sync_config_meetings(self.storage, self.config, self.config.meetings)
+
     async def run(self, stop: asyncio.Event) -> None:
         host, port = split_host_port(self.listen)
-        runner = web.AppRunner(make_app(self), access_log=None)
+        await self.sync_storage()
+        app = make_app(self)
+        app.add_subapp("/api/v1", make_api_v1(storage=self.storage, config=lambda: self.config, state=self.state))
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
@@ -76,10 +96,21 @@ class Service:
             log.info("listening on http://%s/ (metrics at /metrics)", self.listen)
             async with asyncio.TaskGroup() as group:
                 probing = group.create_task(self.scheduler.run(targets_from_config(self.config)))
+                writing = group.create_task(self.history.run())
+                history = self.config.history
+                retention = group.create_task(
+                    retention_loop(
+                        self.storage, raw_retention=history.raw_retention, hourly_retention=history.hourly_retention
+                    )
+                )
                 self.ready = True
                 await stop.wait()
                 log.info("stopping: cancelling probes")
                 probing.cancel()
+                await asyncio.wait([probing])
+                writing.cancel()  # after the probes: its cancel flushes what they produced
+                await asyncio.wait([writing])
+                retention.cancel()
         finally:
             self.ready = False
             await runner.cleanup()
@@ -108,13 +139,17 @@ async def _signals(stop: asyncio.Event, service: Service | None) -> AsyncIterato
             task.cancel()
 
 
-async def serve(config_path: Path, *, listen: str | None = None) -> int:
-    """Run until SIGTERM/SIGINT. Config errors raise ConfigError (the CLI exits 2)."""
+async def serve(config_path: Path, *, listen: str | None = None, database: str | None = None) -> int:
+    """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError (exit 2)."""
     config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
     stop = asyncio.Event()
-    async with probe_context() as ctx:
-        service = Service(config_path, config, ctx=ctx, listen=listen)
-        async with _signals(stop, service):
-            await service.run(stop)
+    storage = await Storage.open(database or config.database or DEFAULT_DATABASE)
+    try:
+        async with probe_context() as ctx:
+            service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen)
+            async with _signals(stop, service):
+                await service.run(stop)
+    finally:
+        await storage.close()
     log.info("stopped")
     return 0

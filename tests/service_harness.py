@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor.config_loader import load_config
 from monitor.service import Service
+from monitor.storage import Storage
 from probes.context import probe_context
 from tests.peers import stop_process
 
@@ -52,8 +53,11 @@ async def running_service(config_file: Path) -> AsyncIterator[Service]:
     """The service in this event loop; stopped and awaited on exit."""
     config = load_config(config_file, resolve_secrets=True)
     stop = asyncio.Event()
-    async with probe_context() as ctx:
-        service = Service(config_file, config, ctx=ctx)
+    storage = await Storage.open(config.database or f"sqlite:///{config_file.parent / 'giaoban-test.db'}")
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(storage.close)
+        ctx = await cleanup.enter_async_context(probe_context())
+        service = Service(config_file, config, ctx=ctx, storage=storage)
         task = asyncio.create_task(service.run(stop))
         deadline = time.monotonic() + 10
         while not service.ready:
@@ -89,7 +93,16 @@ def wait_http(url: str, *, timeout: float = 15.0, status: int = 200) -> None:
 def service_process(config_file: Path, *, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m monitor run -c FILE` as a child; SIGTERM'd by its PID on exit if still running."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "-c", str(config_file)],
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "run",
+            "-c",
+            str(config_file),
+            "--database",
+            f"sqlite:///{config_file.parent / 'giaoban-test.db'}",
+        ],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -234,3 +235,31 @@ def test_metrics_pass_promtool_from_the_live_service(config_file: Path) -> None:
     text = asyncio.run(scrape())
     checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=30)
     assert checked.returncode == 0, checked.stderr.decode()
+
+
+async def test_history_and_api_v1_through_the_service(config_file: Path) -> None:
+    """Results flow scheduler → history writer → database → /api/v1, and survive a restart of the service."""
+    async with running_service(config_file) as service, aiohttp.ClientSession() as session:
+        base = base_url(service)
+        async with session.get(f"{base}/api/v1/sites") as response:
+            sites = await response.json()
+        assert response.status == 200, sites
+        assert "tan-thinh" in json.dumps(sites, ensure_ascii=False)
+        deadline = time.monotonic() + 15
+        while True:
+            await service.history.flush()
+            async with session.get(f"{base}/api/v1/sites/tan-thinh/history") as response:
+                history = await response.json()
+            assert response.status == 200, history
+            if "127.0.0.2" in json.dumps(history) or history.get("points"):
+                break
+            assert time.monotonic() < deadline, history
+            await asyncio.sleep(0.3)
+        async with session.get(f"{base}/api/v1/status") as response:
+            assert response.status == 200
+        async with session.get(f"{base}/api/v1/openapi.json") as response:
+            assert (await response.json())["openapi"].startswith("3.")
+    async with running_service(config_file) as service, aiohttp.ClientSession() as session:
+        async with session.get(f"{base_url(service)}/api/v1/sites/tan-thinh/history") as response:
+            again = await response.json()
+    assert again.get("points"), "history did not survive the restart"

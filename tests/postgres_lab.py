@@ -1,0 +1,133 @@
+"""A private PostgreSQL for the storage tests: Debian's `postgresql` binaries, a fresh data directory under
+tmp, a free loopback port, started once per test run and stopped by pg_ctl (then by PID if it hangs).
+
+initdb refuses to run as root, so the cluster belongs to the `postgres` OS user (created by the Debian
+package); the socket directory is private too, so no system cluster is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.peers import free_port, missing, require_root
+
+
+def _bindir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        missing("PostgreSQL server binaries (Debian package postgresql; bash tests/run.sh installs it)")
+    return Path(found[-1]).parent
+
+
+def _as_postgres(args: list[str], **kw: object) -> subprocess.CompletedProcess[bytes]:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run(prefix + args, check=True, capture_output=True, timeout=60, **kw)  # type: ignore[call-overload, no-any-return]
+
+
+class PostgresLab:
+    """A running private cluster; ``fresh_database()`` gives each test an empty database of its own."""
+
+    def __init__(self, bindir: Path, sockets: Path, port: int) -> None:
+        self.bindir, self.sockets, self.port = bindir, sockets, port
+        self._count = 0
+
+    def fresh_database(self) -> str:
+        self._count += 1
+        name = f"giaoban_{self._count}"
+        _as_postgres(
+            [str(self.bindir / "createdb"), "-h", str(self.sockets), "-p", str(self.port), "-U", "postgres", name]
+        )
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
+
+
+_running: list[PostgresLab] = []
+
+
+@pytest.fixture(scope="session", name="postgres_lab")
+def postgres_lab_fixture(request: pytest.FixtureRequest) -> PostgresLab:
+    """One PostgreSQL for the whole run, stopped when pytest ends.
+
+    Test modules import this fixture, which gives each module its own session-scoped copy; the
+    module-level cache makes them share one server anyway.
+    """
+    if not _running:
+        stack = contextlib.ExitStack()
+        _running.append(stack.enter_context(postgres_server()))
+        request.config.add_cleanup(stack.close)
+        request.config.add_cleanup(_running.clear)
+    return _running[0]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="database_url")
+def database_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every storage test runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'giaoban.db'}"
+    lab: PostgresLab = request.getfixturevalue("postgres_lab")
+    return lab.fresh_database()
+
+
+@contextlib.contextmanager
+def postgres_server(*, durable: bool = False) -> Iterator[PostgresLab]:
+    """Start a new cluster on a free loopback port; stop it and delete its files on exit.
+
+    Tests run without fsync (the data is thrown away); ``durable=True`` keeps the defaults, for benchmarks.
+    """
+    require_root()
+    bindir = _bindir()
+    base = Path(tempfile.mkdtemp(prefix="giaoban-pg-"))
+    data, sockets = base / "data", base / "run"
+    sockets.mkdir()
+    shutil.chown(base, "postgres")
+    shutil.chown(sockets, "postgres")
+    port = free_port()
+    log = base / "server.log"
+    started = False
+    try:
+        try:
+            _as_postgres(
+                [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+            )
+            options = f"-k {sockets} -p {port} -c listen_addresses=127.0.0.1"
+            if not durable:
+                options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+            _as_postgres(
+                [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "30", "start"]
+            )
+        except subprocess.CalledProcessError as exc:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise AssertionError(
+                f"PostgreSQL lab failed: {exc.cmd}: {exc.stderr.decode(errors='replace')}\n{tail}"
+            ) from exc
+        started = True
+        yield PostgresLab(bindir, sockets, port)
+    finally:
+        if started:
+            _stop(bindir, data)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _stop(bindir: Path, data: Path) -> None:
+    try:
+        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "20", "stop"])
+        return
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        pass
+    # pg_ctl could not stop it: end the postmaster we started, by the PID in its own pid file.
+    pid_file = data / "postmaster.pid"
+    if pid_file.exists():
+        pid = int(pid_file.read_text().splitlines()[0])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)

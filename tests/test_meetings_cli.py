@@ -1,0 +1,109 @@
+"""`giaoban meetings ...` through its own parser and run(), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from monitor import cli_meetings
+from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
+from tests.test_meetings import WEEKLY_ICS
+
+pytestmark = pytest.mark.timeout(120)
+
+CONFIG = """\
+district: {name: "Huyện Định Hoá", timezone: Asia/Ho_Chi_Minh, locale: LOCALE}
+sites:
+  - {id: hub, name: "UBND huyện", role: district}
+  - {id: tan-thinh, name: "Xã Tân Thịnh", parent: hub}
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="giaoban")
+    cli_meetings.add_parser(top.add_subparsers(dest="command", required=True))
+    return top
+
+
+async def giaoban(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = await cli_meetings.run(parser().parse_args(list(argv)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "giaoban.yml"
+    path.write_text(CONFIG.replace("LOCALE", "vi"), encoding="utf-8")
+    return path
+
+
+async def test_add_list_remove(database_url: str, config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI round trip, with times in district time and Vietnamese weekday names."""
+    opts = ["-c", str(config_file), "--database", database_url]
+    code, out, _ = await giaoban(
+        capsys, "meetings", "add", *opts, "--title", "Giao ban thứ Hai", "--start", "2099-12-07T07:30",
+        "--duration", "2h", "--sites", "hub,tan-thinh", "--call-rate", "2048kbit", "--rrule", "FREQ=WEEKLY;BYDAY=MO",
+    )  # fmt: skip
+    assert code == 0
+    assert "Thứ Hai 07/12/2099 07:30" in out
+    meeting_id = out.split("cuộc họp ")[1].split(":")[0]
+    code, out, _ = await giaoban(capsys, "meetings", "list", *opts, "--days", "36500")
+    assert code == 0
+    assert "Thứ Hai 07/12/2099 07:30–09:30  Giao ban thứ Hai" in out
+    assert "điểm cầu: hub, tan-thinh" in out
+    assert (await giaoban(capsys, "meetings", "remove", *opts, meeting_id))[0] == 0
+    code, out, _ = await giaoban(capsys, "meetings", "remove", *opts, meeting_id)
+    assert code == 1 and "Không có cuộc họp" in out
+    code, out, _ = await giaoban(capsys, "meetings", "list", *opts)
+    assert code == 0 and "Không có cuộc họp nào" in out
+
+
+async def test_import_twice(
+    database_url: str, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second import of the same file reports every event unchanged."""
+    ics = tmp_path / "lich.ics"
+    ics.write_bytes(WEEKLY_ICS)
+    opts = ["-c", str(config_file), "--database", database_url]
+    code, out, _ = await giaoban(capsys, "meetings", "import", *opts, str(ics))
+    assert code == 0 and "thêm 2, cập nhật 0, không đổi 0" in out
+    code, out, _ = await giaoban(capsys, "meetings", "import", *opts, str(ics))
+    assert code == 0 and "thêm 0, cập nhật 0, không đổi 2" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["add", "--title", "x", "--start", "2099-12-07T07:30", "--sites", "xa-khong-co"], "(sites)"),
+        (["add", "--title", "x", "--start", "hôm nay"], "(start)"),
+        (["import", "/nonexistent/lich.ics"], "cannot read"),
+    ],
+    ids=["unknown-site", "bad-start", "missing-file"],
+)
+async def test_bad_input_exits_2(
+    database_url: str, config_file: Path, capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    """Bad input exits 2 with the field or file named on stderr."""
+    code, _, err = await giaoban(
+        capsys, "meetings", argv[0], "-c", str(config_file), "--database", database_url, *argv[1:]
+    )
+    assert code == 2
+    assert needle in err
+
+
+async def test_english_locale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """district.locale: en switches the messages; times stay in district time."""
+    path = tmp_path / "giaoban.yml"
+    path.write_text(CONFIG.replace("LOCALE", "en"), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    code, out, _ = await giaoban(capsys, "meetings", "list", "-c", str(path), "--database", db)
+    assert code == 0 and out.startswith("No meeting in the next 14 days")
+
+
+async def test_bad_database_url_exits_2(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unusable --database is a usage error with the reason, not a traceback."""
+    code, _, err = await giaoban(capsys, "meetings", "list", "-c", str(config_file), "--database", "mysql://x@y/z")
+    assert code == 2 and "not supported" in err
