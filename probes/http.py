@@ -464,12 +464,21 @@ async def _request(
 
 
 def _failure(exc: Exception, settings: HttpSettings) -> tuple[Reason, str]:
-    """The one boundary where aiohttp, TLS and OS errors become reason codes."""
+    """The http probe's own failures first, then the shared mapping of client errors."""
     if isinstance(exc, _Failed):
         return exc.reason, exc.detail
     if isinstance(exc, aiohttp.TooManyRedirects):
         where = exc.history[-1].headers.get("Location", "?") if exc.history else "?"
         return Reason.TOO_MANY_REDIRECTS, f"more than {settings.max_redirects} redirects; the last one to {where}"
+    if isinstance(exc, aiohttp.RedirectClientError):
+        return Reason.PROTOCOL_ERROR, f"the server redirected to an unusable location: {exc}"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return Reason.BAD_TARGET, f"{exc}: write e.g. https://HOST[:PORT]/PATH"
+    return client_error(exc)
+
+
+def client_error(exc: Exception) -> tuple[Reason, str]:
+    """The one boundary where aiohttp, TLS and OS errors become reason codes (http probe and status drivers)."""
     if isinstance(exc, aiohttp.ClientConnectorCertificateError) and isinstance(exc.certificate_error, ssl.SSLError):
         return tls_info.handshake_failure(exc.certificate_error, exc.host)
     if isinstance(exc, aiohttp.ClientConnectorSSLError) and isinstance(exc.os_error, ssl.SSLError):
@@ -480,10 +489,6 @@ def _failure(exc: Exception, settings: HttpSettings) -> tuple[Reason, str]:
         return os_error_reason(exc.os_error), f"cannot connect to {exc.host} port {exc.port}: {describe(exc.os_error)}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return Reason.PROTOCOL_ERROR, "the server closed the connection before a complete response"
-    if isinstance(exc, aiohttp.RedirectClientError):
-        return Reason.PROTOCOL_ERROR, f"the server redirected to an unusable location: {exc}"
-    if isinstance(exc, aiohttp.InvalidURL):
-        return Reason.BAD_TARGET, f"{exc}: write e.g. https://HOST[:PORT]/PATH"
     if isinstance(exc, aiohttp.ClientResponseError):
         return Reason.PROTOCOL_ERROR, f"invalid HTTP response: {exc.message}"
     if isinstance(exc, aiohttp.ClientPayloadError):

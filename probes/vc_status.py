@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -50,8 +49,7 @@ from monitor.secrets import Secret, SecretUnavailable
 from monitor.units import Size
 from probes import tls_info
 from probes.base import ProbeContext, ProbeResult, Reason, Settings, join_host_port, split_host_port
-from probes.http import PhaseTimer, _TimedContext, new_client_session
-from probes.tcp import describe, os_error_reason
+from probes.http import PhaseTimer, _TimedContext, client_error, new_client_session
 
 _CHUNK = 64 * 1024
 
@@ -284,29 +282,6 @@ def status_result(status: EndpointStatus, client: Client, *, require_registratio
     return ProbeResult(success=True, detail="ready", **kw)
 
 
-def _client_error(exc: Exception) -> tuple[Reason, str]:
-    """The one boundary where aiohttp, TLS and OS errors become reason codes (as the http probe)."""
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError) and isinstance(exc.certificate_error, ssl.SSLError):
-        return tls_info.handshake_failure(exc.certificate_error, exc.host)
-    if isinstance(exc, aiohttp.ClientConnectorSSLError) and isinstance(exc.os_error, ssl.SSLError):
-        return tls_info.handshake_failure(exc.os_error, exc.host)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if isinstance(exc.os_error, socket.gaierror):
-            return Reason.RESOLVE_FAILED, f"cannot resolve {exc.host}: {exc.os_error.strerror}"
-        return os_error_reason(exc.os_error), f"cannot connect to {exc.host} port {exc.port}: {describe(exc.os_error)}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return Reason.PROTOCOL_ERROR, "the API closed the connection before a complete response"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return Reason.PROTOCOL_ERROR, f"invalid HTTP response: {exc.message}"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return Reason.PROTOCOL_ERROR, f"response body broken off: {exc}"
-    if isinstance(exc, ssl.SSLError):
-        return Reason.TLS_ERROR, f"TLS failed: {exc.reason or exc}"
-    if isinstance(exc, OSError):
-        return os_error_reason(exc), f"connection failed: {describe(exc)}"
-    return Reason.PROTOCOL_ERROR, f"HTTP request failed: {type(exc).__name__}: {exc}"
-
-
 Fetch = Callable[[Client, URL], Awaitable[EndpointStatus]]
 
 
@@ -342,7 +317,7 @@ async def run_status_probe(
     except ApiError as exc:
         return _failed(exc.reason, exc.detail, exc.answered, client, started)
     except (aiohttp.ClientError, OSError) as exc:  # CancelledError passes through to the runner
-        reason, detail = _client_error(exc)
+        reason, detail = client_error(exc)
         return _failed(reason, detail, False, client, started)
 
 
