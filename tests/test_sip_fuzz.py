@@ -51,7 +51,7 @@ VALID = [
     _response(REQUEST, 100, "Trying", []),
     # compact forms and a folded header (RFC 3261 §7.3.1, §7.3.3)
     (
-        f"SIP/2.0 603 Decline\r\nv: SIP/2.0/TCP 10.0.0.1;branch=zz, SIP/2.0/UDP 127.0.0.1;branch={REQUEST.branch}\r\n"
+        f"SIP/2.0 603 Decline\r\nv: SIP/2.0/TCP 192.0.2.1;branch=zz, SIP/2.0/UDP 127.0.0.1;branch={REQUEST.branch}\r\n"
         f"i: {REQUEST.call_id}\r\nCSeq: 1\r\n  OPTIONS\r\nl: 0\r\n\r\n"
     ).encode(),
 ]
