@@ -1,6 +1,6 @@
 """HTTP routes on one aiohttp port (default 127.0.0.1:9876).
 
-    GET  /metrics          the service's own registry (collector over the live state)
+    GET  /metrics          the live state in the text format (monitor/metrics.py, cached per target)
     GET  /probe            one on-demand probe, blackbox_exporter-style: ?kind=icmp&target=HOST[&OPTION=VALUE...]
     GET  /-/healthy        200 while the process runs
     GET  /-/ready          200 once the inventory is loaded and probing has started

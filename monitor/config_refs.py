@@ -5,8 +5,8 @@
 Checked: site ids and technician ids are unique; device and endpoint ids are unique across the whole
 inventory (one namespace: they become stable storage keys and ``target`` labels); ``parent`` names
 another existing site and the parent tree has no cycle; a site's technicians exist; ``link.device``
-names a device of the same site. A commune without a parent is allowed (a lone site is a valid
-inventory).
+names a device of the same site; meeting ids are unique and a meeting's sites exist.
+A commune without a parent is allowed (a lone site is a valid inventory).
 
 The checks read the plain data loaded from YAML rather than the validated Config, so their findings
 are reported together with the schema's even when the schema pass fails. Entries of the wrong shape
@@ -35,6 +35,19 @@ def check_references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
     for index, site in sites:
         yield from _site_technicians(index, site, tech_ids)
         yield from _link_device(index, site, sites)
+    meetings = list(_entries(data.get("meetings")))
+    yield from _unique_ids("meetings", meetings, "meeting")
+    for index, meeting in meetings:
+        yield from _meeting_sites(index, meeting, site_ids)
+
+
+def _meeting_sites(index: int, meeting: Mapping[str, Any], site_ids: list[str]) -> Iterator[tuple[Loc, str]]:
+    """A static meeting's sites exist (else the schedule would fail only when the service starts)."""
+    names = meeting.get("sites")
+    if isinstance(names, list):
+        for position, name in enumerate(names):
+            if isinstance(name, str) and name not in site_ids:
+                yield ("meetings", index, "sites", position), unknown("site", name, site_ids)
 
 
 def format_loc(loc: Loc) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -28,11 +27,6 @@ def fmt(value: float) -> str:
 
 def escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def labels(pairs: Iterable[tuple[str, str]]) -> str:
-    inner = ",".join(f'{name}="{escape(value)}"' for name, value in pairs)
-    return "{" + inner + "}" if inner else ""
 
 
 def histogram_lines(name: str, base: str, cumulative: list[tuple[str, int]], total: float) -> list[str]:

@@ -72,7 +72,10 @@ class Service:
             self.config = config
             self.scheduler.set_concurrency(config.scheduler.concurrency)
             self.scheduler.apply(targets_from_config(config))
-            await self.sync_storage()
+            try:
+                await self.sync_storage()
+            except Exception:  # the database is not the inventory: probing goes on with the new file
+                log.exception("reload: the database could not be brought up to date; probing uses the new inventory")
             self.reload_status.successful = True
             self.reload_status.last_success = time.time()
             log.info("reloaded %s", self.config_path)

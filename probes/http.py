@@ -209,7 +209,7 @@ class PhaseTimer:
 _CURRENT: contextvars.ContextVar[PhaseTimer | None] = contextvars.ContextVar("giaoban_http_timer", default=None)
 
 
-class _TimedContext(ssl.SSLContext):
+class TimedContext(ssl.SSLContext):
     def wrap_bio(
         self,
         incoming: ssl.MemoryBIO,
@@ -314,7 +314,7 @@ async def _request_headers(settings: HttpSettings) -> dict[str, str]:
 
 async def _ssl_context(settings: HttpSettings) -> ssl.SSLContext:
     try:
-        return await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file, cls=_TimedContext)
+        return await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext)
     except OSError as exc:  # also ssl.SSLError: not a PEM bundle
         raise _Failed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
 

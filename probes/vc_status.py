@@ -49,7 +49,7 @@ from monitor.secrets import Secret, SecretUnavailable
 from monitor.units import Size
 from probes import tls_info
 from probes.base import ProbeContext, ProbeResult, Reason, Settings, join_host_port, split_host_port
-from probes.http import PhaseTimer, _TimedContext, client_error, new_client_session
+from probes.http import PhaseTimer, TimedContext, client_error, new_client_session
 
 _CHUNK = 64 * 1024
 
@@ -301,7 +301,7 @@ async def run_status_probe(
         url = base_url(target, settings.scheme, default_ports)
         try:
             context = await tls_info.client_context(
-                verify=settings.tls_verify, ca_file=settings.ca_file, cls=_TimedContext
+                verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext
             )
         except OSError as exc:  # also ssl.SSLError: not a PEM bundle
             raise ApiError(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc), answered=False) from None

@@ -20,25 +20,10 @@ from probes.http import PHASES, HttpSettings, JsonCheck, new_client_session, pro
 from probes.runner import run_probe
 from tests.netlab import Lab
 from tests.peers import free_port
-from tests.tls_certs import Certs, RawServer, make_certs
+from tests.tls_certs import Certs, RawServer
 
 DOC = {"status": {"sip": {"registered": True}, "camera": None}, "items": [{"id": 7}, {"id": 8}], "version": "1.2"}
 SEEN = web.AppKey("seen", list[dict[str, str]])
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-async def ctx() -> AsyncIterator[ProbeContext]:
-    """The service's way: one shared session for every probe."""
-    session = new_client_session()
-    try:
-        yield ProbeContext(http=session)
-    finally:
-        await session.close()
 
 
 async def _ok(request: web.Request) -> web.Response:

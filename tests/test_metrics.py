@@ -185,9 +185,9 @@ def test_cached_lines_follow_new_results(registry: tuple[Scrape, State]) -> None
 
 def test_label_values_are_escaped() -> None:
     """A quote, backslash or newline in an id or address cannot break the exposition."""
-    from monitor.exposition import labels
+    from monitor.exposition import escape
 
-    assert labels([("target", 'a"b\\c\nd')]) == '{target="a\\"b\\\\c\\nd"}'
+    assert escape('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
 
 
 def test_endpoint_series_only_for_what_the_device_reports() -> None:

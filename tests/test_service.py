@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.service import Service
 from tests.peers import free_port, require_program
@@ -251,7 +252,8 @@ async def test_history_and_api_v1_through_the_service(config_file: Path) -> None
             async with session.get(f"{base}/api/v1/sites/tan-thinh/history") as response:
                 history = await response.json()
             assert response.status == 200, history
-            if "127.0.0.2" in json.dumps(history) or history.get("points"):
+            link_points = [p for p in history.get("points", []) if p["kind"] == "icmp"]
+            if link_points:
                 break
             assert time.monotonic() < deadline, history
             await asyncio.sleep(0.3)
@@ -262,4 +264,23 @@ async def test_history_and_api_v1_through_the_service(config_file: Path) -> None
     async with running_service(config_file) as service, aiohttp.ClientSession() as session:
         async with session.get(f"{base_url(service)}/api/v1/sites/tan-thinh/history") as response:
             again = await response.json()
-    assert again.get("points"), "history did not survive the restart"
+    assert link_points[0]["loss"] == 0.0 and link_points[0]["rtt_avg"] is not None
+    assert link_points[0]["availability"] == 1.0
+    kept = [p for p in again.get("points", []) if p["kind"] == "icmp"]
+    assert len(kept) >= len(link_points), "history did not survive the restart"
+
+
+async def test_reload_with_the_database_gone_still_applies_the_inventory(
+    config_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database fault during reload is logged; the new inventory is probed anyway and the reload counts."""
+    async with running_service(config_file) as service, aiohttp.ClientSession() as session:
+        port = int(service.listen.rsplit(":", 1)[1])
+        extra = '  - {id: kim-phuong, name: "Xã Kim Phượng", parent: hub, link: {address: 127.0.0.3}}\n'
+        config_file.write_text(loopback_config(port, token_env="GIAOBAN_TEST_TOKEN", extra=extra), encoding="utf-8")
+        await service.storage.engine.dispose()
+        service.storage.engine = create_async_engine("sqlite+aiosqlite:////nonexistent-dir/x.db")
+        assert await service.reload() == []
+        labels = {"site": "kim-phuong", "target": "127.0.0.3"}
+        assert await wait_for_sample(session, base_url(service), "giaoban_link_up", labels) == 1
+    assert "database could not be brought up to date" in caplog.text

@@ -18,7 +18,7 @@ from probes.runner import run_probe
 from probes.sip_message import build_options
 from tests.kamailio_lab import SERVER_HEADER, Kamailio, kamailio
 from tests.peers import free_port
-from tests.tls_certs import Certs, RawServer, make_certs
+from tests.tls_certs import Certs, RawServer
 
 CTX = ProbeContext()
 
@@ -27,11 +27,6 @@ CTX = ProbeContext()
 def kam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
     with kamailio(tmp_path_factory.mktemp("kamailio")) as peer:
         yield peer
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("tls"))
 
 
 KIND = ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=sip.DEFAULT_PORT)

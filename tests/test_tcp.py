@@ -15,14 +15,9 @@ from probes.runner import run_probe
 from probes.tcp import TcpSettings, probe, unescape
 from tests.netlab import Lab
 from tests.peers import free_port, require_program
-from tests.tls_certs import Certs, RawServer, make_certs
+from tests.tls_certs import Certs, RawServer
 
 CTX = ProbeContext()
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("tls"))
 
 
 async def silent(server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

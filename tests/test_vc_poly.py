@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ import pytest
 
 from probes import ProbeKind, poly_rest
 from probes.base import ProbeContext, ProbeResult, Reason
-from probes.http import new_client_session
 from probes.runner import run_probe
 from tests.fake_codecs import Codec, poly_app, serve
 
@@ -24,15 +22,6 @@ IDLE = {
     "peripheral_microphone": 1.0,
     "microphone_muted": 0.0,
 }
-
-
-@pytest.fixture
-async def ctx() -> AsyncIterator[ProbeContext]:
-    session = new_client_session()
-    try:
-        yield ProbeContext(http=session)
-    finally:
-        await session.close()
 
 
 @pytest.fixture

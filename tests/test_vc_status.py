@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +12,12 @@ from yarl import URL
 
 from probes import ProbeKind, cisco_xapi, vc_status
 from probes.base import ProbeContext, ProbeResult, Reason
-from probes.http import new_client_session
 from probes.runner import run_probe
 from tests.fake_codecs import Codec, cisco_app, serve
 from tests.peers import free_port
-from tests.tls_certs import Certs, make_certs
+from tests.tls_certs import Certs
 
 KIND = ProbeKind(cisco_xapi.KIND, cisco_xapi.CiscoXapiSettings, cisco_xapi.probe)
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-async def ctx() -> AsyncIterator[ProbeContext]:
-    session = new_client_session()
-    try:
-        yield ProbeContext(http=session)
-    finally:
-        await session.close()
 
 
 @pytest.fixture
