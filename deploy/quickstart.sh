@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install giaoban into .venv and run it on the loopback example (or the inventory given as $1).
+# Install giaoban into .venv and run it: the demo district on loopback (no argument), or the service on the
+# inventory given as $1. The demo writes its config, database and notification log to ./giaoban-demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c 'import ensurepip, venv' 2>/dev/null || {
@@ -7,4 +8,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || {
 }
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
-exec .venv/bin/giaoban run -c "${1:-examples/loopback.yml}"
+if [ $# -eq 0 ]; then
+  # GIAOBAN_LISTEN: the demo's HOST:PORT, where 9876 is taken (tests/test_quickstart.py uses a free port).
+  exec .venv/bin/giaoban demo --listen "${GIAOBAN_LISTEN:-127.0.0.1:9876}"
+fi
+exec .venv/bin/giaoban run -c "$1"

@@ -1,5 +1,6 @@
 """HTTP routes on one aiohttp port (default 127.0.0.1:9876).
 
+    GET  /                 the readiness board, HTML for phones (monitor/board.py)
     GET  /metrics          the live state in the text format (monitor/metrics.py, cached per target)
     GET  /probe            one on-demand probe, blackbox_exporter-style: ?kind=icmp&target=HOST[&OPTION=VALUE...]
     GET  /-/healthy        200 while the process runs
@@ -20,6 +21,7 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from monitor.auth import check_token
+from monitor.board import board_handler
 from monitor.errors import UsageError
 from monitor.metrics import CONTENT_TYPE
 from monitor.probe_exposition import result_registry
@@ -140,6 +142,7 @@ async def reload(request: web.Request) -> web.Response:
 def make_app(service: Service) -> web.Application:
     app = web.Application()
     app[SERVICE] = service
+    app.router.add_get("/", board_handler(service))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)

@@ -7,6 +7,12 @@
     POST   /meetings                     add one (bearer token)
     GET    /meetings/{id}                one meeting and its next occurrences
     DELETE /meetings/{id}                remove one (bearer token)
+    GET    /meetings/{id}/readiness      latest readiness report (monitor/api_readiness.py)
+    POST   /meetings/{id}/readiness      check now (bearer token)
+    GET    /alerts                       ?state=open|pending|firing|resolved|all&site=ID (alerts/api.py)
+    GET    /alerts/{id}                  one alert
+    POST   /alerts/{id}/ack              acknowledge (bearer token)
+    GET    /maintenance                  maintenance windows; POST adds one, DELETE /maintenance/{id} removes
     GET    /openapi.json                 OpenAPI 3.1 description of all of the above
 
 Input is validated with pydantic; a fault answers 400 ``{"error": "...", "field": "..."}`` naming the
@@ -16,7 +22,6 @@ ids from the URL are data, never SQL. Answers never carry secrets (tokens, SNMP 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -24,11 +29,20 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.api import MODELS as ALERT_MODELS
+from alerts.api import add_alert_routes
+from alerts.api import openapi_paths as alert_paths
+from alerts.store import SqlAlertStore
+from monitor.api_common import ErrorOut, json_answer, json_error, read_body
+from monitor.api_common import json_schema_answer as _answer
+from monitor.api_common import schema_ref as _ref
+from monitor.api_readiness import add_readiness_routes
 from monitor.auth import check_token
 from monitor.config import Config
 from monitor.meetings import Meeting, MeetingError, add_meeting, all_meetings, get_meeting, occurrences, remove_meeting
+from monitor.readiness import ReadinessEngine
 from monitor.state import State
 from monitor.storage import Storage
 from monitor.storage_queries import choose_step, history
@@ -44,11 +58,6 @@ MAX_HISTORY = 400 * 86400.0
 
 
 # --- models: validation of input and the schemas of /openapi.json -----------------------------------
-
-
-class ErrorOut(BaseModel):
-    error: str
-    field: str | None = None
 
 
 class MeetingIn(BaseModel):
@@ -133,18 +142,6 @@ class HistoryOut(BaseModel):
     points: list[PointOut]
 
 
-def _error(status: int, message: str, field: str | None = None) -> web.Response:
-    return web.json_response(ErrorOut(error=message, field=field).model_dump(), status=status)
-
-
-def _json(model: BaseModel | list[Any], status: int = 200) -> web.Response:
-    if isinstance(model, list):
-        body = json.dumps([m.model_dump(mode="json") for m in model], ensure_ascii=False)
-    else:
-        body = model.model_dump_json()
-    return web.Response(text=body, status=status, content_type="application/json")
-
-
 def _meeting_out(meeting: Meeting, tz: ZoneInfo, now: datetime, *, count: int) -> MeetingOut:
     upcoming = occurrences(meeting, now, now + timedelta(days=366))[:count]
     return MeetingOut(
@@ -170,7 +167,7 @@ def _meeting_out(meeting: Meeting, tz: ZoneInfo, now: datetime, *, count: int) -
 
 async def sites(request: web.Request) -> web.Response:
     config = request.app[CONFIG]()
-    return _json(
+    return json_answer(
         [
             SiteOut(
                 id=s.id,
@@ -209,7 +206,7 @@ async def status(request: web.Request) -> web.Response:
         ran = [t.success for t in found if t.success is not None]
         up = all(ran) if ran else None
         out.append(SiteStatus(site=site_id, name=names.get(site_id, site_id), up=up, targets=found))
-    return _json(out)
+    return json_answer(out)
 
 
 def _moment(text: str, field: str, now: datetime) -> datetime:
@@ -233,7 +230,7 @@ async def site_history(request: web.Request) -> web.Response:
     storage = request.app[STORAGE]
     known = {s.id for s in config.sites} | {s.id for s in await storage.sites(include_inactive=True)}
     if site_id not in known:
-        return _error(404, f"no site {site_id!r}", "id")
+        return json_error(404, f"no site {site_id!r}", "id")
     now = datetime.now(UTC)
     query = request.query
     try:
@@ -248,13 +245,13 @@ async def site_history(request: web.Request) -> web.Response:
             if step <= 0:
                 raise MeetingError("step must be greater than zero", "step")
     except MeetingError as exc:
-        return _error(400, str(exc), exc.field)
+        return json_error(400, str(exc), exc.field)
     if since >= until:
-        return _error(400, "since must be before until", "since")
+        return json_error(400, "since must be before until", "since")
     if (until - since).total_seconds() > MAX_HISTORY:
-        return _error(400, "the range is limited to 400 days", "since")
+        return json_error(400, "the range is limited to 400 days", "since")
     points = await history(storage, site_id, since, until, step)
-    return _json(
+    return json_answer(
         HistoryOut(
             site=site_id,
             since=since,
@@ -269,38 +266,30 @@ async def list_meetings(request: web.Request) -> web.Response:
     tz = ZoneInfo(request.app[CONFIG]().district.timezone)
     now = datetime.now(UTC)
     found = await all_meetings(request.app[STORAGE])
-    return _json([_meeting_out(m, tz, now, count=1) for m in found])
+    return json_answer([_meeting_out(m, tz, now, count=1) for m in found])
 
 
 async def create_meeting(request: web.Request) -> web.Response:
     config = request.app[CONFIG]()
     if (denied := check_token(request, config.api.token)) is not None:
         return denied
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return _error(400, f"the body is not valid JSON: {exc}")
-    try:
-        given = MeetingIn.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = str(first["loc"][0]) if first["loc"] else None
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        return _error(400, f"{where}: {first['msg']}", field)
+    given = await read_body(request, MeetingIn)
+    if isinstance(given, web.Response):
+        return given
     try:
         meeting = await add_meeting(request.app[STORAGE], config, source="api", **given.model_dump(exclude_none=True))
     except MeetingError as exc:
-        return _error(400, str(exc), exc.field)
+        return json_error(400, str(exc), exc.field)
     log.info("meeting %s (%s) added through the API", meeting.id, meeting.title)
-    return _json(_meeting_out(meeting, ZoneInfo(config.district.timezone), datetime.now(UTC), count=10), 201)
+    return json_answer(_meeting_out(meeting, ZoneInfo(config.district.timezone), datetime.now(UTC), count=10), 201)
 
 
 async def show_meeting(request: web.Request) -> web.Response:
     meeting = await get_meeting(request.app[STORAGE], request.match_info["id"])
     if meeting is None:
-        return _error(404, f"no meeting {request.match_info['id']!r}", "id")
+        return json_error(404, f"no meeting {request.match_info['id']!r}", "id")
     tz = ZoneInfo(request.app[CONFIG]().district.timezone)
-    return _json(_meeting_out(meeting, tz, datetime.now(UTC), count=10))
+    return json_answer(_meeting_out(meeting, tz, datetime.now(UTC), count=10))
 
 
 async def delete_meeting(request: web.Request) -> web.Response:
@@ -309,9 +298,9 @@ async def delete_meeting(request: web.Request) -> web.Response:
     meeting_id = request.match_info["id"]
     meeting = await get_meeting(request.app[STORAGE], meeting_id)
     if meeting is None:
-        return _error(404, f"no meeting {meeting_id!r}", "id")
+        return json_error(404, f"no meeting {meeting_id!r}", "id")
     if meeting.source == "config":
-        return _error(409, f"meeting {meeting_id!r} is defined in the configuration; remove it there", "id")
+        return json_error(409, f"meeting {meeting_id!r} is defined in the configuration; remove it there", "id")
     await remove_meeting(request.app[STORAGE], meeting_id)
     log.info("meeting %s removed through the API", meeting_id)
     return web.json_response({"deleted": meeting_id})
@@ -332,17 +321,8 @@ _MODELS: tuple[type[BaseModel], ...] = (
     SiteStatus,
     PointOut,
     HistoryOut,
+    *ALERT_MODELS,
 )
-
-
-def _ref(model: type[BaseModel] | str, *, array: bool = False) -> dict[str, Any]:
-    name = model if isinstance(model, str) else model.__name__
-    ref = {"$ref": f"#/components/schemas/{name}"}
-    return {"type": "array", "items": ref} if array else ref
-
-
-def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -409,11 +389,17 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/meetings": {
-                "get": {"summary": "meetings", "responses": {"200": _answer("meetings", _ref(MeetingOut, array=True))}},
+                "get": {
+                    "summary": "meetings",
+                    "responses": {"200": _answer("meetings", _ref(MeetingOut, array=True))},
+                },
                 "post": {
                     "summary": "add a meeting",
                     "security": bearer,
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(MeetingIn)}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(MeetingIn)}},
+                    },
                     "responses": {"201": _answer("the stored meeting", _ref(MeetingOut)), **written},
                 },
             },
@@ -421,7 +407,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "one meeting with its next occurrences",
                     "parameters": [id_param],
-                    "responses": {"200": _answer("meeting", _ref(MeetingOut)), "404": _answer("unknown meeting", err)},
+                    "responses": {
+                        "200": _answer("meeting", _ref(MeetingOut)),
+                        "404": _answer("unknown meeting", err),
+                    },
                 },
                 "delete": {
                     "summary": "remove a meeting (not one defined in the configuration)",
@@ -435,6 +424,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **alert_paths(),
             "/openapi.json": {
                 "get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
             },
@@ -451,11 +441,13 @@ async def _json_errors(
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status >= 400:
-            return _error(exc.status, exc.reason)
+            return json_error(exc.status, exc.reason)
         raise
 
 
-def make_api_v1(*, storage: Storage, config: Callable[[], Config], state: State) -> web.Application:
+def make_api_v1(
+    *, storage: Storage, config: Callable[[], Config], state: State, readiness: ReadinessEngine | None = None
+) -> web.Application:
     """The /api/v1 sub-application; ``config`` is a getter because a reload swaps the configuration."""
     app = web.Application(middlewares=[_json_errors])
     app[STORAGE] = storage
@@ -468,5 +460,8 @@ def make_api_v1(*, storage: Storage, config: Callable[[], Config], state: State)
     app.router.add_post("/meetings", create_meeting)
     app.router.add_get("/meetings/{id}", show_meeting)
     app.router.add_delete("/meetings/{id}", delete_meeting)
+    add_alert_routes(app, store=SqlAlertStore(storage), config=config)
     app.router.add_get("/openapi.json", openapi)
+    if readiness is not None:
+        add_readiness_routes(app, readiness)
     return app

@@ -3,7 +3,10 @@
     giaoban run [-c FILE] [--listen HOST:PORT] [--database URL]
     giaoban check-config FILE [--secrets]
     giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
+    giaoban alerts list|ack ID · giaoban maintenance list|add|remove [-c FILE] [--database URL]
+    giaoban readiness MEETING|--sites all|ID,ID [--now] [--json] [-c FILE] [--database URL]
     giaoban probe KIND TARGET [--OPTION VALUE ...] [--deadline DURATION] [--json]
+    giaoban demo [--listen HOST:PORT] [--database URL] [--dir DIR]
 
 Exit codes: 0 success, 1 a check failed (probe down), 2 bad usage or configuration.
 """
@@ -21,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor import __version__, cli_meetings
+from monitor import __version__, cli_alerts, cli_dashboards, cli_meetings, cli_readiness, demo
 from monitor.check_config import check_config
 from monitor.config_loader import ConfigError
 from monitor.errors import GiaobanError, UsageError
@@ -95,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_probe_parser(commands)
     cli_meetings.add_parser(commands)
+    cli_alerts.add_parsers(commands)
+    cli_readiness.add_parser(commands)
+    cli_dashboards.add_parser(commands)
+    demo.add_parser(commands)
     return parser
 
 
@@ -186,9 +193,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             status: int = asyncio.run(serve(Path(args.config), listen=args.listen, database=args.database))
             return status
+        if args.command in ("alerts", "maintenance"):
+            alerts_code: int = asyncio.run(cli_alerts.run(args))
+            return alerts_code
         if args.command == "meetings":
             code: int = asyncio.run(cli_meetings.run(args))
             return code
+        if args.command == "readiness":
+            verdict: int = asyncio.run(cli_readiness.run(args))
+            return verdict
+        if args.command == "dashboards":
+            return cli_dashboards.run(args)
+        if args.command == "demo":
+            return demo.run(args)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -15,21 +15,16 @@ in Vietnamese (or English with district.locale: en). Exit 0 done, 1 nothing to r
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.cli_common import EXIT_FAILED, EXIT_OK, add_storage_arguments, run_with_storage
 from monitor.config import Config
-from monitor.config_loader import load_config
 from monitor.meetings import MeetingError, Occurrence, add_meeting, list_upcoming, local_text, remove_meeting
 from monitor.meetings_ics import import_ics
-from monitor.storage import DEFAULT_DATABASE, Storage, StorageError
-
-DEFAULT_CONFIG = "giaoban.yml"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from monitor.storage import Storage
 
 _TEXT = {
     "vi": {
@@ -42,7 +37,6 @@ _TEXT = {
         "removed": "Đã xoá cuộc họp {id}.",
         "missing": "Không có cuộc họp {id}.",
         "imported": "Đã nhập {file}: thêm {added}, cập nhật {updated}, không đổi {unchanged}, xoá {removed}.",
-        "error": "Lỗi",
     },
     "en": {
         "heading": "Briefings in the next {days} days ({tz} time):",
@@ -54,7 +48,6 @@ _TEXT = {
         "removed": "Removed meeting {id}.",
         "missing": "No meeting {id}.",
         "imported": "Imported {file}: {added} added, {updated} updated, {unchanged} unchanged, {removed} removed.",
-        "error": "Error",
     },
 }
 
@@ -64,14 +57,9 @@ def add_parser(commands: Any) -> None:
     meetings = commands.add_parser("meetings", help="the briefing schedule: list, add, remove, import .ics")
     sub = meetings.add_subparsers(dest="meetings_command", required=True, metavar="ACTION")
 
-    def common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help=f"inventory (default {DEFAULT_CONFIG})")
-        parser.add_argument("--database", help="database URL (default: the config's database)")
-        return parser
-
-    listing = common(sub.add_parser("list", help="upcoming meetings, in the district's time"))
+    listing = add_storage_arguments(sub.add_parser("list", help="upcoming meetings, in the district's time"))
     listing.add_argument("--days", type=int, default=14, help="how far ahead (default 14)")
-    add = common(sub.add_parser("add", help="add a meeting"))
+    add = add_storage_arguments(sub.add_parser("add", help="add a meeting"))
     add.add_argument("--title", required=True)
     add.add_argument("--start", required=True, help="2026-12-07T07:30 (district time) or with an offset")
     add.add_argument("--duration", default="2h", help="e.g. 90m, 2h (default 2h)")
@@ -80,9 +68,9 @@ def add_parser(commands: Any) -> None:
     add.add_argument("--lead-times", help="checks before start, e.g. 60m,30m,10m (default: the configured ones)")
     add.add_argument("--rrule", help="RFC 5545 recurrence, e.g. FREQ=WEEKLY;BYDAY=MO")
     add.add_argument("--timezone", help="IANA zone of the start and of the recurrence (default: the district's)")
-    remove = common(sub.add_parser("remove", help="remove a meeting"))
+    remove = add_storage_arguments(sub.add_parser("remove", help="remove a meeting"))
     remove.add_argument("id")
-    ics = common(sub.add_parser("import", help="add or update meetings from an iCalendar file (by UID)"))
+    ics = add_storage_arguments(sub.add_parser("import", help="add or update meetings from an iCalendar file (by UID)"))
     ics.add_argument("file")
     ics.add_argument("--sites", default="all", help="sites of new meetings: all, or ids separated by commas")
     ics.add_argument("--call-rate", help="call rate of new meetings (default 2048kbit)")
@@ -146,18 +134,8 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
 
 async def run(args: argparse.Namespace) -> int:
     """Carry out one `meetings` command; ConfigError propagates (the CLI prints it and exits 2)."""
-    config = await asyncio.to_thread(load_config, args.config)
-    text = _TEXT[config.district.locale]
-    try:
-        storage = await Storage.open(args.database or config.database or DEFAULT_DATABASE)
-    except StorageError as exc:
-        print(f"giaoban: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return await _act(args, config, storage, text)
-    except MeetingError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        print(f"{text['error']}{where}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    finally:
-        await storage.close()
+
+    async def act(config: Config, storage: Storage) -> int:
+        return await _act(args, config, storage, _TEXT[config.district.locale])
+
+    return await run_with_storage(args, act, input_errors=(MeetingError,))

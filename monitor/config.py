@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
+from alerts.config import AlertsConfig, MaintenanceConfig
+from alerts.notifiers.config import NotifierConfig
 from monitor.secrets import Secret
 from monitor.units import Bandwidth, Duration, Ratio
 from probes import KINDS, ProbeKind
@@ -76,6 +78,12 @@ class Thresholds(Strict):
     loss: Ratio = 0.01
     mos: float = Field(3.6, ge=1.0, le=4.5)
     headroom: Ratio = 0.20
+    # Beyond the limits above a site is DEGRADED; beyond these it is NOT_READY (Pexip's loss bands: < 1% good,
+    # 1-3% fair, > 3% poor; G.114: one-way delay above 200 ms is unacceptable for interactive use).
+    rtt_critical: Duration = Field(0.400, gt=0, description="round-trip time above which a site is not ready")
+    jitter_critical: Duration = Field(0.060, gt=0)
+    loss_critical: Ratio = 0.03
+    mos_critical: float = Field(3.1, ge=1.0, le=4.5)
 
 
 class DefaultsBase(Strict):
@@ -317,6 +325,27 @@ class MeetingConfig(Strict):
     _zone = field_validator("timezone")(classmethod(lambda cls, v: v if v is None else District._known_zone(v)))
 
 
+class Readiness(Strict):
+    """Checks before each meeting (DESIGN.md "Readiness before a meeting")."""
+
+    lead_times: list[Duration] = Field(
+        default_factory=lambda: [3600.0, 1800.0, 600.0], description="when to check, before each start"
+    )
+    icmp_count: int = Field(50, ge=1, le=1000, description="echoes in the readiness round of each link")
+    rate_window: Duration = Field(5.0, gt=0, description="SNMP counter window when no recent poll gives a rate")
+    rebooted_within: Duration = Field(3600.0, ge=0, description="a router restarted this recently is a warning")
+    site_timeout: Duration = Field(45.0, gt=0, description="bound on one site's checks")
+    tick: Duration = Field(5.0, gt=0, description="how often the schedule is looked at")
+    summary_grace: Duration = Field(900.0, ge=0, description="how late after a start the T-0 summary is still sent")
+
+    @field_validator("lead_times")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if not value or any(v <= 0 for v in value):
+            raise ValueError("lead_times needs at least one positive duration, e.g. [60m, 30m, 10m]")
+        return sorted(set(value), reverse=True)
+
+
 class Api(Strict):
     token: Secret | None = Field(None, description="bearer token for POST/DELETE; without it writes are refused")
 
@@ -332,6 +361,10 @@ class Config(Strict):
     database: str | None = Field(None, description="sqlite:///PATH (default sqlite:///giaoban.db) or postgresql://...")
     history: History = Field(default_factory=History)
     meetings: list[MeetingConfig] = Field(default_factory=list)
+    readiness: Readiness = Field(default_factory=Readiness)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    maintenance: list[MaintenanceConfig] = Field(default_factory=list)
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
 
     @field_validator("listen")
     @classmethod

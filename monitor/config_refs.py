@@ -5,7 +5,9 @@
 Checked: site ids and technician ids are unique; device and endpoint ids are unique across the whole
 inventory (one namespace: they become stable storage keys and ``target`` labels); ``parent`` names
 another existing site and the parent tree has no cycle; a site's technicians exist; ``link.device``
-names a device of the same site; meeting ids are unique and a meeting's sites exist.
+names a device of the same site; meeting ids are unique and a meeting's sites exist; ``alerts.admins`` are
+technicians; maintenance windows have unique ids and name existing sites and targets ("link", a device or
+an endpoint id); notifier ids are unique.
 A commune without a parent is allowed (a lone site is a valid inventory).
 
 The checks read the plain data loaded from YAML rather than the validated Config, so their findings
@@ -39,6 +41,7 @@ def check_references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
     yield from _unique_ids("meetings", meetings, "meeting")
     for index, meeting in meetings:
         yield from _meeting_sites(index, meeting, site_ids)
+    yield from _alert_references(data, tech_ids, site_ids, sites)
 
 
 def _meeting_sites(index: int, meeting: Mapping[str, Any], site_ids: list[str]) -> Iterator[tuple[Loc, str]]:
@@ -48,6 +51,32 @@ def _meeting_sites(index: int, meeting: Mapping[str, Any], site_ids: list[str]) 
         for position, name in enumerate(names):
             if isinstance(name, str) and name not in site_ids:
                 yield ("meetings", index, "sites", position), unknown("site", name, site_ids)
+
+
+def _alert_references(
+    data: Mapping[str, Any], tech_ids: list[str], site_ids: list[str], sites: list[tuple[int, Mapping[str, Any]]]
+) -> Iterator[tuple[Loc, str]]:
+    """alerts.admins are technicians; maintenance windows name existing sites and targets; ids are unique."""
+    alerts = data.get("alerts")
+    admins = alerts.get("admins") if isinstance(alerts, Mapping) else None
+    if isinstance(admins, list):
+        for position, name in enumerate(admins):
+            if isinstance(name, str) and name not in tech_ids:
+                yield ("alerts", "admins", position), unknown("technician", name, tech_ids)
+    windows = list(_entries(data.get("maintenance")))
+    yield from _unique_ids("maintenance", windows, "maintenance window")
+    targets = ["link"] + [
+        ident for _, site in sites for key in ("devices", "endpoints")
+        for _, entry in _entries(site.get(key)) if (ident := _id(entry)) is not None
+    ]  # fmt: skip
+    for index, window in windows:
+        for key, known, what in (("sites", site_ids, "site"), ("targets", targets, "target")):
+            names = window.get(key)
+            if isinstance(names, list):
+                for position, name in enumerate(names):
+                    if isinstance(name, str) and name not in known:
+                        yield ("maintenance", index, key, position), unknown(what, name, known)
+    yield from _unique_ids("notifiers", list(_entries(data.get("notifiers"))), "notifier")
 
 
 def format_loc(loc: Loc) -> str:

@@ -279,7 +279,7 @@ def _meeting(row: Any) -> Meeting:
 async def save_meeting(storage: Storage, meeting: Meeting) -> Meeting:
     """Insert, or replace the meeting with the same id (created_at is kept)."""
     row = _row(meeting, int(time.time()))
-    async with storage.engine.begin() as conn:
+    async with storage.begin() as conn:
         exists = (await conn.execute(select(meetings.c.id).where(meetings.c.id == meeting.id))).first()
         if exists:
             row.pop("created_at")
@@ -313,7 +313,7 @@ async def all_meetings(storage: Storage) -> list[Meeting]:
 
 async def remove_meeting(storage: Storage, meeting_id: str) -> bool:
     """Delete a meeting (its readiness reports stay, as an audit); False if there was none."""
-    async with storage.engine.begin() as conn:
+    async with storage.begin() as conn:
         return bool((await conn.execute(delete(meetings).where(meetings.c.id == meeting_id))).rowcount)
 
 
@@ -362,7 +362,7 @@ async def sync_config_meetings(storage: Storage, config: Config, static: Sequenc
         raise MeetingError(f"meeting id(s) {', '.join(clash)} of the config are already used by other meetings", "id")
     for meeting in wanted:
         await save_meeting(storage, meeting)
-    async with storage.engine.begin() as conn:
+    async with storage.begin() as conn:
         await conn.execute(
             delete(meetings).where(meetings.c.source == "config", meetings.c.id.not_in([m.id for m in wanted]))
         )

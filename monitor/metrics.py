@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from monitor import __version__
@@ -177,6 +177,11 @@ class Exposition:
         self._reload = reload
         self._cache: dict[str, tuple[int, object, object, dict[Family, str]]] = {}
         self._lock = threading.Lock()
+        self._sources: list[Callable[[], str]] = []
+
+    def add_source(self, render: Callable[[], str]) -> None:
+        """Another module's families (readiness, alerts, outbox), rendered as complete text on each scrape."""
+        self._sources.append(render)
 
     def _self_metrics(self) -> list[str]:
         out = [
@@ -229,6 +234,7 @@ class Exposition:
                 if grouped[family]:
                     out.append(family.header())
                     out += grouped[family]
+            out += [render() for render in self._sources]
             return "".join(out).encode()
 
 

@@ -15,13 +15,22 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
+from alerts.engine import AlertEngine
+from alerts.metrics import alert_lines
+from alerts.outbox import Outbox
+from alerts.outbox_metrics import outbox_lines
+from alerts.store import SqlAlertStore, prune_alerts
 from monitor.api import make_app
 from monitor.api_v1 import make_api_v1
 from monitor.config import Config
 from monitor.config_loader import ConfigError, load_config
 from monitor.meetings import sync_config_meetings
 from monitor.metrics import Exposition, ReloadStatus
+from monitor.metrics_sites import site_info_text
+from monitor.readiness import ReadinessEngine
+from monitor.readiness_events import ReadinessEvent
 from monitor.scheduler import Scheduler
 from monitor.state import State
 from monitor.storage import DEFAULT_DATABASE, Storage
@@ -50,8 +59,25 @@ class Service:
             ctx=ctx, state=self.state, concurrency=config.scheduler.concurrency, on_result=self.history.offer
         )
         self.exposition = Exposition(self.state, self.scheduler, self.reload_status)
+        # Alerting: engine → store (alerts + outbox rows in one transaction) → outbox → channels.
+        assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
+        self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
+        self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
+        self.alerts = AlertEngine(lambda: self.config, self.state, self.alert_store)
+        self.readiness = ReadinessEngine(
+            config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness
+        )
+        self.exposition.add_source(self.readiness.metric_text)
+        self.exposition.add_source(lambda: site_info_text(self.config))
+        self.exposition.add_source(lambda: alert_lines(self.alerts.firing_counts()))
+        self.exposition.add_source(lambda: "".join(outbox_lines(self.outbox.stats)))
         self.ready = False
         self._reload_lock = asyncio.Lock()
+
+    async def on_readiness(self, event: ReadinessEvent) -> None:
+        """Readiness events become meeting alerts: the site's technicians and the admins are notified."""
+        log.info("readiness %s: meeting %s, site %s", event.kind, event.meeting_id, event.site_id or "-")
+        await self.alerts.on_readiness(event)
 
     async def reload(self) -> list[str]:
         """Re-read the inventory; on success apply it, else keep the running one. Returns the problems."""
@@ -72,13 +98,13 @@ class Service:
             self.config = config
             self.scheduler.set_concurrency(config.scheduler.concurrency)
             self.scheduler.apply(targets_from_config(config))
+            self.reload_status.successful = True
+            self.reload_status.last_success = time.time()
+            log.info("reloaded %s", self.config_path)  # in force from here: /metrics already shows the new sites
             try:
                 await self.sync_storage()
             except Exception:  # the database is not the inventory: probing goes on with the new file
                 log.exception("reload: the database could not be brought up to date; probing uses the new inventory")
-            self.reload_status.successful = True
-            self.reload_status.last_success = time.time()
-            log.info("reloaded %s", self.config_path)
             return []
 
     async def sync_storage(self) -> None:
@@ -90,7 +116,10 @@ class Service:
         host, port = split_host_port(self.listen)
         await self.sync_storage()
         app = make_app(self)
-        app.add_subapp("/api/v1", make_api_v1(storage=self.storage, config=lambda: self.config, state=self.state))
+        app.add_subapp(
+            "/api/v1",
+            make_api_v1(storage=self.storage, config=lambda: self.config, state=self.state, readiness=self.readiness),
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -106,8 +135,17 @@ class Service:
                         self.storage, raw_retention=history.raw_retention, hourly_retention=history.hourly_retention
                     )
                 )
+                checking = group.create_task(self.readiness.run())
+                alerting = group.create_task(self.alerts.run())
+                delivering = group.create_task(self.outbox.run())
+                pruning = group.create_task(_alert_retention(self.storage))
                 self.ready = True
                 await stop.wait()
+                checking.cancel()
+                alerting.cancel()
+                pruning.cancel()
+                await asyncio.wait([checking, alerting])
+                delivering.cancel()  # last: what the engines enqueued on the way out still gets a try
                 log.info("stopping: cancelling probes")
                 probing.cancel()
                 await asyncio.wait([probing])
@@ -117,6 +155,16 @@ class Service:
         finally:
             self.ready = False
             await runner.cleanup()
+
+
+async def _alert_retention(storage: Storage, every: float = 3600.0) -> None:
+    """Resolved alerts and delivered notifications are kept for a while (history), then pruned."""
+    while True:
+        try:
+            await prune_alerts(storage)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("alert retention failed, retrying in %.0fs: %s", every, exc)
+        await asyncio.sleep(every)
 
 
 @contextlib.asynccontextmanager

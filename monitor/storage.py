@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,7 +85,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A write transaction (Storage.begin) takes the write lock at BEGIN: one that reads and then writes (upserts,
+    # the outbox claim) would otherwise fail at once with "database is locked" when another connection wrote
+    # after its read, whatever busy_timeout says (SQLITE_BUSY_SNAPSHOT); IMMEDIATE makes it wait its turn, like
+    # Django 5.1's "transaction_mode": "IMMEDIATE". Reads (engine.connect) stay deferred: in WAL mode they never
+    # wait for a writer, nor make one wait.
+    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_IMMEDIATE = "giaoban_write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +128,11 @@ class Storage:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._target_ids: dict[str, int] = {}
+        self._writer = engine.execution_options(**{_IMMEDIATE: True})
+
+    def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction (``async with storage.begin() as conn``); reads use ``storage.engine.connect()``."""
+        return self._writer.begin()
 
     @classmethod
     async def open(cls, url: str) -> Storage:
@@ -132,7 +147,7 @@ class Storage:
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
         storage = cls(engine)
         try:
-            async with engine.begin() as conn:
+            async with storage.begin() as conn:
                 applied = await conn.run_sync(migrations.upgrade)
         except migrations.SchemaTooNew as exc:
             await engine.dispose()
@@ -172,7 +187,7 @@ class Storage:
             for e in s.endpoints
         ]
         target_rows = [_target_row(t) for t in targets_from_config(config)]
-        async with self.engine.begin() as conn:
+        async with self.begin() as conn:
             await self._sync(conn, sites, site_rows, ["id"])
             await self._sync(conn, devices, device_rows, ["site_id", "id"])
             await self._sync(conn, endpoints, endpoint_rows, ["site_id", "id"])
@@ -195,7 +210,7 @@ class Storage:
         wanted = {t.key: t for t in batch}
         missing = [key for key in wanted if key not in self._target_ids]
         if missing:
-            async with self.engine.begin() as conn:
+            async with self.begin() as conn:
                 rows = [_target_row(wanted[key]) for key in missing]
                 stmt: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(targets)
                 await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
@@ -225,7 +240,7 @@ class Storage:
             if result.verdict not in VERDICTS:
                 raise ValueError(f"verdict {result.verdict!r} is not one of {', '.join(VERDICTS)}")
         created = created_at or datetime.now(UTC)
-        async with self.engine.begin() as conn:
+        async with self.begin() as conn:
             inserted = await conn.execute(
                 readiness_reports.insert()
                 .values(
@@ -247,14 +262,19 @@ class Storage:
                 )
         return report_id
 
-    async def reports(self, meeting_id: str, *, limit: int = 50) -> list[Report]:
-        """The newest reports of a meeting first, each with its per-site verdicts."""
+    async def reports(
+        self, meeting_id: str, *, occurrence_start: datetime | None = None, limit: int = 50
+    ) -> list[Report]:
+        """The newest reports of a meeting (or of one occurrence of it) first, each with its per-site verdicts."""
+        where = [readiness_reports.c.meeting_id == meeting_id]
+        if occurrence_start is not None:
+            where.append(readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()))
         async with self.engine.connect() as conn:
             heads = (
                 (
                     await conn.execute(
                         select(readiness_reports)
-                        .where(readiness_reports.c.meeting_id == meeting_id)
+                        .where(*where)
                         .order_by(readiness_reports.c.created_at.desc(), readiness_reports.c.id.desc())
                         .limit(limit)
                     )

@@ -92,7 +92,7 @@ class HistoryWriter:
             try:
                 ids = await self.storage.target_ids(target for target, _ in chunk)
                 rows = [raw_row(ids[target.key], result) for target, result in chunk]
-                async with self.storage.engine.begin() as conn:
+                async with self.storage.begin() as conn:
                     await conn.execute(history_raw.insert(), rows)
             except BaseException:
                 self._queue.extendleft(reversed(chunk))  # keep order; on cancel too, for the final flush

@@ -84,7 +84,7 @@ async def rollup(storage: Storage, *, now: float | None = None) -> int:
     columns = [c.name for c in history_hourly.columns]
     while start < until:
         end = min(start + DAY_MS, until)  # one day per transaction: bounded work per statement
-        async with storage.engine.begin() as conn:
+        async with storage.begin() as conn:
             await conn.execute(delete(history_hourly).where(history_hourly.c.ts >= start, history_hourly.c.ts < end))
             await conn.execute(insert(history_hourly).from_select(columns, _rollup_select(start, end)))
             row = {"key": WATERMARK, "value": str(end)}
@@ -112,7 +112,7 @@ async def prune(
         cut = min(now_ms - int(raw_retention * 1000), mark)
         while True:
             victims = select(history_raw.c.id).where(history_raw.c.ts < cut).limit(batch).scalar_subquery()
-            async with storage.engine.begin() as conn:
+            async with storage.begin() as conn:
                 gone = (await conn.execute(delete(history_raw).where(history_raw.c.id.in_(victims)))).rowcount
             raw_deleted += gone
             await asyncio.sleep(0)
@@ -124,7 +124,7 @@ async def prune(
     # Hourly rows have no single id: delete a day of them at a time (24 rows a target).
     while oldest is not None and oldest < cut:
         upto = min(int(oldest) + DAY_MS, cut)
-        async with storage.engine.begin() as conn:
+        async with storage.begin() as conn:
             hourly_deleted += (await conn.execute(delete(history_hourly).where(history_hourly.c.ts < upto))).rowcount
         oldest = upto
         await asyncio.sleep(0)

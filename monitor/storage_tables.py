@@ -9,14 +9,15 @@ version created them, and tests/test_storage_models.py proves these models descr
 the migrations build, on SQLite and PostgreSQL. A schema change is therefore two edits: a new migration
 module, and the model here.
 
-Times are integers: history in epoch milliseconds, everything else in epoch seconds (UTC).
+Times are integers: history in epoch milliseconds, everything else in epoch seconds (UTC); the alert tables of
+version 2 (alerts, alert_episodes, maintenance_windows, outbox) use REAL epoch seconds.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # SQLite makes only an INTEGER PRIMARY KEY an alias of the rowid (auto-increment); PostgreSQL wants 64 bits.
@@ -164,6 +165,95 @@ class ReadinessResultRow(SQLModel, table=True):
     reasons: list[dict[str, Any]] = Field(sa_type=JSON)
 
 
+# --- version 2 (m0002_alerts): times are REAL epoch seconds, see that migration's docstring -------------
+
+
+class AlertRow(SQLModel, table=True):
+    """The current (or last) episode of one alert id; alerts/store.py reads and writes it."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state", "state"), Index("ix_alerts_resolved_at", "resolved_at"))
+    id: str = Field(primary_key=True, max_length=300)
+    rule: str = Field(max_length=64)
+    site_id: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=200)
+    severity: str = Field(max_length=16)
+    state: str = Field(max_length=16)  # pending, firing, resolved
+    labels: dict[str, str] = Field(sa_type=JSON)
+    summary: str = Field(sa_type=Text)
+    started_at: float
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    acked_at: float | None = None
+    acked_by: str | None = Field(default=None, max_length=100)
+    last_notified_at: float | None = None
+    suppressed_by: str | None = Field(default=None, max_length=300)
+
+
+class AlertEpisodeRow(SQLModel, table=True):
+    """One resolved episode of an alert, kept for the alert retention (history)."""
+
+    __tablename__ = "alert_episodes"
+    __table_args__ = (
+        Index("ix_alert_episodes_resolved_at", "resolved_at"),
+        Index("ix_alert_episodes_site_started", "site_id", "started_at"),
+    )
+    alert_id: str = Field(primary_key=True, max_length=300)
+    started_at: float = Field(primary_key=True)
+    rule: str = Field(max_length=64)
+    site_id: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=200)
+    severity: str = Field(max_length=16)
+    labels: dict[str, str] = Field(sa_type=JSON)
+    summary: str = Field(sa_type=Text)
+    fired_at: float | None = None
+    resolved_at: float
+    acked_at: float | None = None
+    acked_by: str | None = Field(default=None, max_length=100)
+    suppressed_by: str | None = Field(default=None, max_length=300)
+
+
+class MaintenanceWindowRow(SQLModel, table=True):
+    """A maintenance window added by the CLI or the API (the config's live in the config)."""
+
+    __tablename__ = "maintenance_windows"
+    id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=500)
+    start: float  # first occurrence, UTC epoch seconds
+    duration: float  # seconds
+    timezone: str = Field(max_length=64)
+    rrule: str | None = Field(default=None, sa_type=Text)
+    sites: list[str] = Field(sa_type=JSON)  # empty = every site
+    targets: list[str] = Field(sa_type=JSON)
+    rules: list[str] = Field(sa_type=JSON)
+    source: str = Field(max_length=16)  # config, cli, api
+    created_by: str | None = Field(default=None, max_length=100)
+    created_at: float
+
+
+class OutboxRow(SQLModel, table=True):
+    """One notification for one channel, until delivered or rejected (alerts/outbox.py)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key", "channel_id", name="uq_outbox_key_channel"),
+        Index("ix_outbox_alert", "alert_id"),
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, sa_column=Column("id", BigId, primary_key=True, autoincrement=True))
+    key: str = Field(max_length=400)  # the notification's idempotency key
+    channel_id: str = Field(max_length=64)
+    alert_id: str = Field(max_length=300)
+    event: str = Field(max_length=16)  # firing, reminder, resolved
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    state: str = Field(max_length=16)  # pending, delivered, rejected
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: float
+    delivered_at: float | None = None
+
+
 def _table(model: type[SQLModel]) -> Table:
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
@@ -180,26 +270,38 @@ meta = _table(MetaRow)
 meetings = _table(MeetingRow)
 readiness_reports = _table(ReadinessReportRow)
 readiness_results = _table(ReadinessResultRow)
+alerts = _table(AlertRow)
+alert_episodes = _table(AlertEpisodeRow)
+maintenance_windows = _table(MaintenanceWindowRow)
+outbox = _table(OutboxRow)
 
 __all__ = [
     "VALUE_COLUMNS",
+    "AlertEpisodeRow",
+    "AlertRow",
     "DeviceRow",
     "EndpointRow",
     "HistoryHourlyRow",
     "HistoryRawRow",
+    "MaintenanceWindowRow",
     "MeetingRow",
     "MetaRow",
+    "OutboxRow",
     "ReadinessReportRow",
     "ReadinessResultRow",
     "SiteRow",
     "TargetRow",
+    "alert_episodes",
+    "alerts",
     "devices",
     "endpoints",
     "history_hourly",
     "history_raw",
+    "maintenance_windows",
     "meetings",
     "meta",
     "metadata",
+    "outbox",
     "readiness_reports",
     "readiness_results",
     "sites",

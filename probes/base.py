@@ -61,6 +61,11 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
+# Faults of giaoban's own set-up (no ICMP permission, a bad target, a bug), not of the thing probed: alert
+# rules and readiness never read them as "the link is down".
+OWN_FAULTS = frozenset({Reason.PERMISSION, Reason.CONFIG_ERROR, Reason.INTERNAL_ERROR, Reason.BAD_TARGET})
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     """One probe run.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from monitor.storage import Storage
 from probes.base import ProbeContext
 from probes.http import new_client_session
 from tests.tls_certs import Certs, make_certs
@@ -25,6 +27,16 @@ async def ctx() -> AsyncIterator[ProbeContext]:
         yield ProbeContext(http=session)
     finally:
         await session.close()
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    """A fresh, migrated SQLite database of the test's own (tests on PostgreSQL too use database_url)."""
+    opened = await Storage.open(f"sqlite:///{tmp_path / 'giaoban.db'}")
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture(scope="module")

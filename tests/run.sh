@@ -10,6 +10,8 @@ peers=(
   "fping:fping" "prometheus:prometheus" "promtool:prometheus"
   "prometheus-blackbox-exporter:prometheus-blackbox-exporter" "unshare:util-linux" "setpriv:util-linux"
   "kamailio:kamailio" "snmpd:snmpd" "snmpget:snmp" "snmpwalk:snmp" "snmpbulkwalk:snmp" "snmpset:snmp"
+  "prometheus-alertmanager:prometheus-alertmanager" "amtool:prometheus-alertmanager"
+  "chromium:chromium"
 )
 missing=()
 for pair in "${peers[@]}"; do

@@ -241,6 +241,11 @@ def test_openapi_describes_every_route() -> None:
         "/sites/{id}/history": {"get"},
         "/meetings": {"get", "post"},
         "/meetings/{id}": {"get", "delete"},
+        "/alerts": {"get"},
+        "/alerts/{id}": {"get"},
+        "/alerts/{id}/ack": {"post"},
+        "/maintenance": {"get", "post"},
+        "/maintenance/{id}": {"get", "delete"},
         "/openapi.json": {"get"},
     }
     assert {path: set(ops) for path, ops in document["paths"].items()} == served

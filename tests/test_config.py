@@ -302,7 +302,8 @@ def test_check_config_ok_summary(capsys: pytest.CaptureFixture[str], monkeypatch
     assert out.splitlines() == [
         "examples/dinh-hoa.yml: OK — district Huyện Định Hoá, 24 sites (1 district, 23 communes), 24 links, "
         "24 devices, 25 endpoints, 4 technicians",
-        "secrets (not read): env GIAOBAN_TOKEN, env HUB_AUTH, env TSLCD_COMMUNITY, file /etc/giaoban/hub.priv",
+        "secrets (not read): env GIAOBAN_TOKEN, env HOOK_SECRET, env HUB_AUTH, env SMTP_PASS, env TG_TOKEN, "
+        "env TSLCD_COMMUNITY, file /etc/giaoban/hub.priv",
     ]
 
 

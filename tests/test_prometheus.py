@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,15 @@ from tests.service_harness import loopback_config, running_service, wait_http
 
 
 @contextlib.contextmanager
-def prometheus(tmp_path: Path, service_port: int) -> Iterator[str]:
+def prometheus(tmp_path: Path, service_port: int, *, rule_files: Sequence[Path] = ()) -> Iterator[str]:
+    """A Prometheus scraping the service at ``service_port`` every second, evaluating ``rule_files`` as often."""
     binary = require_program("prometheus")
     port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         f"""\
 global: {{scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}}
+rule_files: {json.dumps([str(path) for path in rule_files])}
 scrape_configs:
   - job_name: giaoban
     static_configs: [{{targets: ["127.0.0.1:{service_port}"]}}]

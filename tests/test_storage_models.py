@@ -10,13 +10,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from monitor.migrations import m0001_initial
+from monitor.migrations import m0001_initial, m0002_alerts
 from monitor.storage import Storage
 from monitor.storage_tables import metadata
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
 # The frozen tables of every migration, later versions replacing earlier ones of the same name.
-MIGRATED: dict[str, Table] = dict(m0001_initial.metadata.tables)
+MIGRATED: dict[str, Table] = {**m0001_initial.metadata.tables, **m0002_alerts.metadata.tables}
 DIALECTS: dict[str, Dialect] = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 
 

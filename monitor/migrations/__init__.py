@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, inspect, select, text
 
-from monitor.migrations import m0001_initial
+from monitor.migrations import m0001_initial, m0002_alerts
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,10 @@ class Migration:
     upgrade: Callable[[Connection], None]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(m0001_initial.VERSION, "initial", m0001_initial.upgrade),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(m0001_initial.VERSION, "initial", m0001_initial.upgrade),
+    Migration(m0002_alerts.VERSION, "alerts", m0002_alerts.upgrade),
+)
 HEAD = MIGRATIONS[-1].version
 
 _version_meta = MetaData()

@@ -1,0 +1,45 @@
+"""The alert rules giaoban knows: name, Alertmanager alertname, default severity and ``for`` duration.
+
+The conditions themselves live in alerts/rules.py (continuous rules over the live state) and
+alerts/engine.py (the meeting rule, fed by readiness events). This module imports nothing from monitor/,
+so the config schema (alerts/config.py, loaded by monitor/config.py) can check rule names against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alerts.model import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    name: str
+    alertname: str
+    severity: Severity
+    for_: float  # seconds the condition must hold before the alert fires
+    topology_root: bool = False  # when it fires, the alerts of the site's descendants fold into it
+    continuous: bool = True  # False: driven by events (readiness), not re-evaluated over the live state
+
+
+RULES: dict[str, RuleSpec] = {
+    spec.name: spec
+    for spec in (
+        RuleSpec("link_down", "GiaobanLinkDown", "critical", 60.0, topology_root=True),
+        RuleSpec("link_loss", "GiaobanLinkLoss", "warning", 300.0),
+        RuleSpec("link_rtt", "GiaobanLinkLatency", "warning", 300.0),
+        RuleSpec("link_jitter", "GiaobanLinkJitter", "warning", 300.0),
+        RuleSpec("link_mos", "GiaobanLinkMosLow", "warning", 300.0),
+        RuleSpec("device_down", "GiaobanDeviceDown", "critical", 60.0, topology_root=True),
+        RuleSpec("device_rebooted", "GiaobanDeviceRebooted", "warning", 0.0),
+        RuleSpec("interface_down", "GiaobanInterfaceDown", "critical", 60.0),
+        RuleSpec("interface_saturated", "GiaobanInterfaceSaturated", "warning", 300.0),
+        RuleSpec("endpoint_down", "GiaobanEndpointDown", "warning", 300.0),
+        RuleSpec("endpoint_unregistered", "GiaobanEndpointUnregistered", "warning", 300.0),
+        RuleSpec("peripheral_missing", "GiaobanPeripheralMissing", "warning", 300.0),
+        RuleSpec("certificate_expiring", "GiaobanCertificateExpiring", "warning", 0.0),
+        RuleSpec("ups_on_battery", "GiaobanUpsOnBattery", "warning", 60.0),
+        RuleSpec("site_not_ready", "GiaobanSiteNotReady", "critical", 0.0, continuous=False),
+    )
+}
+SUMMARY_ALERTNAME = "GiaobanReadinessSummary"

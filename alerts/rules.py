@@ -1,0 +1,162 @@
+"""The continuous alert rules: conditions over the live state (monitor/state.py), one finding per bad thing.
+
+    evaluation = evaluate_rules(config, state, now)
+    evaluation.findings   {alert id: Finding}  every condition that is bad right now
+    evaluation.unknown    target keys with no result yet: their open alerts keep their state
+    evaluation.present    target keys in the inventory: an alert whose target left it resolves
+
+A finding is (rule, site, target) plus the measurements its message shows (alerts/texts.py). The alert
+``target`` is "link" for a site's uplink, the device or endpoint id, and "DEVICE:INTERFACE" for an
+interface. Thresholds are the site's (``config.thresholds_for(site)``); the engine (alerts/engine.py) owns
+``for`` durations, topology and maintenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from alerts.model import alert_id
+from monitor.config import Config, Site
+from monitor.state import State, TargetState
+from probes.base import OWN_FAULTS, ProbeResult, Reason
+from probes.snmp_readings import DeviceReading
+
+# Reasons that are not "the endpoint is down": their own rules, or no fault at all (a codec in a call,
+# muted microphones are choices; the readiness check before a meeting reports them).
+_ENDPOINT_NOT_DOWN = {
+    Reason.NOT_REGISTERED,
+    Reason.PERIPHERAL_MISSING,
+    Reason.MICROPHONE_MUTED,
+    Reason.ENDPOINT_BUSY,
+    Reason.TLS_EXPIRED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    site: str
+    target: str | None
+    fields: Mapping[str, object] = field(default_factory=dict)  # what the message shows (alerts/texts.py)
+    observed_at: float = 0.0  # when the probe result behind it was taken
+
+    @property
+    def id(self) -> str:
+        return alert_id(self.rule, self.site, self.target)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    findings: dict[str, Finding]
+    unknown: frozenset[str]
+    present: frozenset[str]
+
+
+def target_key(site: str, target: str | None) -> str:
+    """The State key ("SITE/link", "SITE/DEVICE") an alert target is measured by."""
+    return f"{site}/{(target or '-').split(':', 1)[0]}"
+
+
+def evaluate_rules(config: Config, state: State, now: float) -> Evaluation:
+    findings: dict[str, Finding] = {}
+    unknown: set[str] = set()
+    present: set[str] = set()
+    for entry in state:
+        site = config.site(entry.target.site)
+        if site is None:
+            continue  # removed by a reload the scheduler has not caught up with: its alerts resolve
+        present.add(entry.target.key)
+        result = entry.latest
+        if result is None:
+            unknown.add(entry.target.key)
+            continue
+        role = entry.target.role
+        found = (
+            _link(config, site, entry, result)
+            if role == "link"
+            else _device(config, site, entry, result)
+            if role == "device"
+            else _endpoint(config, site, entry, result, now)
+        )
+        for rule, target, fields in found:
+            if config.alerts.enabled(rule):
+                finding = Finding(rule, site.id, target, fields, result.timestamp)
+                findings[finding.id] = finding
+    return Evaluation(findings, frozenset(unknown), frozenset(present))
+
+
+Found = Iterator[tuple[str, str | None, dict[str, object]]]
+
+
+def _link(config: Config, site: Site, entry: TargetState, result: ProbeResult) -> Found:
+    address = entry.target.address
+    if result.reason in OWN_FAULTS:
+        return  # giaoban cannot probe (no ICMP permission...): the log says what to change; the link may be fine
+    if not result.success:
+        sent = result.values.get("sent")
+        yield "link_down", "link", {"address": address, "sent": int(sent) if sent else None, "detail": result.detail}
+        return  # loss is 100%: link_down says it, the quality rules would only repeat it
+    limits = config.thresholds_for(site)
+    values = result.values
+    loss, rtt, jitter, mos = (values.get(k) for k in ("loss_ratio", "rtt_median", "jitter", "mos"))
+    if loss is not None and loss > limits.loss:
+        yield "link_loss", "link", {"address": address, "value": loss * 100, "limit": limits.loss * 100}
+    if rtt is not None and rtt > limits.rtt:
+        yield "link_rtt", "link", {"address": address, "value": rtt * 1000, "limit": limits.rtt * 1000}
+    if jitter is not None and jitter > limits.jitter:
+        yield "link_jitter", "link", {"address": address, "value": jitter * 1000, "limit": limits.jitter * 1000}
+    if mos is not None and mos < limits.mos:
+        yield "link_mos", "link", {"address": address, "value": float(mos), "limit": float(limits.mos)}
+
+
+def _device(config: Config, site: Site, entry: TargetState, result: ProbeResult) -> Found:
+    device = entry.target.name
+    base: dict[str, object] = {"device": device, "address": entry.target.address}
+    if not result.success:
+        yield "device_down", device, {**base, "detail": result.detail or str(result.reason)}
+        return
+    reading = result.payload
+    if not isinstance(reading, DeviceReading):
+        return
+    if reading.uptime_seconds < config.alerts.rebooted_within:
+        yield "device_rebooted", device, {**base, "value": reading.uptime_seconds / 60}
+    saturation = config.alerts.saturation
+    limit = saturation if saturation is not None else 1.0 - config.thresholds_for(site).headroom
+    for iface in reading.interfaces:
+        target = f"{device}:{iface.name}"
+        if iface.oper_up is False:
+            yield "interface_down", target, {**base, "interface": iface.name}
+        peak = max(
+            ((ratio, direction) for ratio, direction in ((iface.utilization_in, "in"), (iface.utilization_out, "out"))
+             if ratio is not None),
+            default=None,
+        )  # fmt: skip
+        if peak is not None and peak[0] > limit:
+            yield (
+                "interface_saturated",
+                target,
+                {**base, "interface": iface.name, "direction": peak[1], "value": peak[0] * 100, "limit": limit * 100},
+            )
+    ups = reading.ups
+    if ups is not None and ups.on_battery:
+        runtime = ups.runtime_seconds / 60 if ups.runtime_seconds is not None else None
+        yield "ups_on_battery", device, {**base, "value": runtime}
+
+
+def _endpoint(config: Config, site: Site, entry: TargetState, result: ProbeResult, now: float) -> Found:
+    endpoint = entry.target.name
+    base: dict[str, object] = {"endpoint": endpoint, "address": entry.target.address}
+    expiry = result.values.get("tls_cert_expiry")
+    if expiry is not None and expiry - now < config.alerts.certificate_warning:
+        yield "certificate_expiring", endpoint, {**base, "value": max(0.0, (expiry - now) / 86400)}
+    elif result.reason == Reason.TLS_EXPIRED:
+        yield "certificate_expiring", endpoint, {**base, "value": 0.0}
+    if result.success:
+        return
+    if result.reason == Reason.NOT_REGISTERED:
+        yield "endpoint_unregistered", endpoint, {**base, "detail": result.detail}
+    elif result.reason == Reason.PERIPHERAL_MISSING:
+        yield "peripheral_missing", endpoint, {**base, "detail": result.detail}
+    elif result.reason not in _ENDPOINT_NOT_DOWN:
+        yield "endpoint_down", endpoint, {**base, "detail": result.detail or str(result.reason)}

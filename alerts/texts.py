@@ -1,0 +1,302 @@
+"""Every sentence of an alert message, in Vietnamese and English (chosen by ``district.locale``).
+
+Per rule: a title (firing), a resolved title, the measured detail and what to check. Fields in braces
+come from the rule's finding (alerts/rules.py) and the engine: {site} the site's name, {device},
+{endpoint}, {interface}, {address}, {value} and {limit} (already in the unit the sentence names),
+{detail} the probe's own words. A test checks every rule × event × locale renders, in NFC, and that the
+Vietnamese carries its diacritics.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+Locale = Literal["vi", "en"]
+
+
+class RuleText(NamedTuple):
+    title: str
+    resolved: str
+    detail: str
+    action: str
+
+
+RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
+    "link_down": {
+        "vi": RuleText(
+            "Mất kết nối {site}",
+            "Đã có lại kết nối {site}",
+            "Đường truyền {address} không trả lời ping: {detail}.",
+            "Kiểm tra nguồn điện và cáp quang của bộ định tuyến; gọi VNPT nếu đường truyền vẫn mất.",
+        ),
+        "en": RuleText(
+            "{site} is unreachable",
+            "{site} is reachable again",
+            "The link {address} does not answer ping: {detail}.",
+            "Check the router's power and fibre; call VNPT if the link stays down.",
+        ),
+    },
+    "link_loss": {
+        "vi": RuleText(
+            "Mất gói cao trên đường truyền {site}",
+            "Hết mất gói trên đường truyền {site}",
+            "Mất gói {value}% (ngưỡng {limit}%) tới {address}: hình và tiếng sẽ bị giật.",
+            "Kiểm tra cáp và cổng mạng; nếu mất gói trên đường truyền, báo VNPT.",
+        ),
+        "en": RuleText(
+            "High packet loss on the link of {site}",
+            "Packet loss on the link of {site} is back to normal",
+            "Packet loss {value}% (limit {limit}%) to {address}: picture and sound will break up.",
+            "Check cables and ports; if the loss is on the line, report it to VNPT.",
+        ),
+    },
+    "link_rtt": {
+        "vi": RuleText(
+            "Độ trễ cao trên đường truyền {site}",
+            "Độ trễ đường truyền {site} đã bình thường",
+            "Độ trễ {value} ms (ngưỡng {limit} ms) tới {address}: hội thoại sẽ bị chậm.",
+            "Tìm máy đang tải lớn trên mạng của điểm cầu; báo VNPT nếu độ trễ vẫn cao.",
+        ),
+        "en": RuleText(
+            "High latency on the link of {site}",
+            "Latency on the link of {site} is back to normal",
+            "Round-trip time {value} ms (limit {limit} ms) to {address}: conversation will lag.",
+            "Look for heavy transfers on the site's network; report to VNPT if the delay stays high.",
+        ),
+    },
+    "link_jitter": {
+        "vi": RuleText(
+            "Độ dao động trễ (jitter) cao trên đường truyền {site}",
+            "Jitter đường truyền {site} đã bình thường",
+            "Jitter {value} ms (ngưỡng {limit} ms) tới {address}: hình và tiếng sẽ không đều.",
+            "Kiểm tra tải trên đường truyền và cấu hình QoS của bộ định tuyến.",
+        ),
+        "en": RuleText(
+            "High jitter on the link of {site}",
+            "Jitter on the link of {site} is back to normal",
+            "Jitter {value} ms (limit {limit} ms) to {address}: picture and sound will stutter.",
+            "Check the load on the link and the router's QoS settings.",
+        ),
+    },
+    "link_mos": {
+        "vi": RuleText(
+            "Chất lượng cuộc gọi ước tính thấp tại {site}",
+            "Chất lượng cuộc gọi tại {site} đã bình thường",
+            "Điểm MOS ước tính {value} (ngưỡng {limit}) trên đường truyền {address}.",
+            "Kiểm tra mất gói, độ trễ và jitter của đường truyền; báo VNPT nếu kéo dài.",
+        ),
+        "en": RuleText(
+            "Low estimated call quality at {site}",
+            "Call quality at {site} is back to normal",
+            "Estimated MOS {value} (limit {limit}) on the link {address}.",
+            "Check the link's loss, delay and jitter; report to VNPT if it persists.",
+        ),
+    },
+    "device_down": {
+        "vi": RuleText(
+            "Thiết bị {device} tại {site} không trả lời",
+            "Thiết bị {device} tại {site} đã trả lời lại",
+            "Không đọc được SNMP từ {device} ({address}): {detail}.",
+            "Kiểm tra nguồn điện và cáp mạng của thiết bị; khởi động lại nếu đèn báo bất thường.",
+        ),
+        "en": RuleText(
+            "Device {device} at {site} does not answer",
+            "Device {device} at {site} answers again",
+            "No SNMP answer from {device} ({address}): {detail}.",
+            "Check the device's power and network cable; restart it if its lights look wrong.",
+        ),
+    },
+    "device_rebooted": {
+        "vi": RuleText(
+            "Thiết bị {device} tại {site} vừa khởi động lại",
+            "Thiết bị {device} tại {site} đã chạy ổn định",
+            "Thiết bị mới chạy được {value} phút.",
+            "Kiểm tra nguồn điện và bộ lưu điện (UPS); xem nhật ký thiết bị nếu khởi động lại nhiều lần.",
+        ),
+        "en": RuleText(
+            "Device {device} at {site} has just restarted",
+            "Device {device} at {site} has been running steadily",
+            "The device has been up for {value} minutes.",
+            "Check the power and the UPS; read the device's log if it restarts repeatedly.",
+        ),
+    },
+    "interface_down": {
+        "vi": RuleText(
+            "Cổng {interface} của {device} tại {site} bị ngắt",
+            "Cổng {interface} của {device} tại {site} đã hoạt động lại",
+            "Cổng {interface} của {device} ({address}) không ở trạng thái hoạt động.",
+            "Kiểm tra cáp và thiết bị ở đầu bên kia của cổng.",
+        ),
+        "en": RuleText(
+            "Interface {interface} of {device} at {site} is down",
+            "Interface {interface} of {device} at {site} is up again",
+            "Interface {interface} of {device} ({address}) is not operationally up.",
+            "Check the cable and the device at the other end of the port.",
+        ),
+    },
+    "interface_saturated": {
+        "vi": RuleText(
+            "Cổng {interface} của {device} tại {site} quá tải",
+            "Cổng {interface} của {device} tại {site} đã hết quá tải",
+            "Lưu lượng chiều {direction} dùng {value}% băng thông (ngưỡng {limit}%).",
+            "Tìm máy đang tải lớn (cập nhật phần mềm, camera giám sát); hạn chế trong giờ họp.",
+        ),
+        "en": RuleText(
+            "Interface {interface} of {device} at {site} is saturated",
+            "Interface {interface} of {device} at {site} is no longer saturated",
+            "Traffic {direction} uses {value}% of the bandwidth (limit {limit}%).",
+            "Look for heavy transfers (updates, CCTV); hold them off during meetings.",
+        ),
+    },
+    "endpoint_down": {
+        "vi": RuleText(
+            "Thiết bị hội nghị {endpoint} tại {site} không trả lời",
+            "Thiết bị hội nghị {endpoint} tại {site} đã trả lời lại",
+            "{endpoint} ({address}): {detail}.",
+            "Kiểm tra thiết bị đã bật, cáp mạng đã cắm và địa chỉ IP đúng.",
+        ),
+        "en": RuleText(
+            "Endpoint {endpoint} at {site} does not answer",
+            "Endpoint {endpoint} at {site} answers again",
+            "{endpoint} ({address}): {detail}.",
+            "Check that the device is on, its network cable plugged in and its IP address right.",
+        ),
+    },
+    "endpoint_unregistered": {
+        "vi": RuleText(
+            "Thiết bị {endpoint} tại {site} chưa đăng ký với tổng đài",
+            "Thiết bị {endpoint} tại {site} đã đăng ký lại",
+            "{endpoint} ({address}): {detail}.",
+            "Kiểm tra tài khoản SIP/H.323 và máy chủ đăng ký trên thiết bị, và kết nối tới tổng đài.",
+        ),
+        "en": RuleText(
+            "Endpoint {endpoint} at {site} is not registered",
+            "Endpoint {endpoint} at {site} is registered again",
+            "{endpoint} ({address}): {detail}.",
+            "Check the SIP/H.323 account and registrar on the device, and its path to the call server.",
+        ),
+    },
+    "peripheral_missing": {
+        "vi": RuleText(
+            "Thiết bị {endpoint} tại {site} thiếu camera hoặc micro",
+            "Thiết bị {endpoint} tại {site} đã nhận đủ camera và micro",
+            "{endpoint}: {detail}.",
+            "Kiểm tra cáp camera (HDMI/USB), dây micro và nguồn của chúng.",
+        ),
+        "en": RuleText(
+            "Endpoint {endpoint} at {site} is missing a camera or microphone",
+            "Endpoint {endpoint} at {site} has its camera and microphones again",
+            "{endpoint}: {detail}.",
+            "Check the camera cable (HDMI/USB), the microphone cables and their power.",
+        ),
+    },
+    "certificate_expiring": {
+        "vi": RuleText(
+            "Chứng chỉ TLS của {endpoint} tại {site} sắp hết hạn",
+            "Chứng chỉ TLS của {endpoint} tại {site} đã được gia hạn",
+            "Chứng chỉ của {address} còn {value} ngày.",
+            "Gia hạn chứng chỉ và cài lại lên thiết bị trước khi hết hạn.",
+        ),
+        "en": RuleText(
+            "TLS certificate of {endpoint} at {site} expires soon",
+            "TLS certificate of {endpoint} at {site} has been renewed",
+            "The certificate of {address} has {value} days left.",
+            "Renew the certificate and install it on the device before it expires.",
+        ),
+    },
+    "ups_on_battery": {
+        "vi": RuleText(
+            "Bộ lưu điện {device} tại {site} đang chạy bằng pin",
+            "Bộ lưu điện {device} tại {site} đã có điện lưới trở lại",
+            "Mất điện lưới; thời gian pin còn lại ước tính {value} phút.",
+            "Kiểm tra điện lưới; chuẩn bị máy phát nếu mất điện kéo dài.",
+        ),
+        "en": RuleText(
+            "UPS {device} at {site} is on battery",
+            "UPS {device} at {site} is back on mains",
+            "Mains power is lost; estimated battery runtime left {value} minutes.",
+            "Check the mains supply; prepare a generator if the outage lasts.",
+        ),
+    },
+    "site_not_ready": {
+        "vi": RuleText(
+            "{site} chưa sẵn sàng cho cuộc họp {meeting} ({start})",
+            "{site} đã sẵn sàng cho cuộc họp {meeting} ({start})",
+            "Kết quả kiểm tra lúc còn {left}: {verdict}.",
+            "Xử lý từng mục dưới đây trước giờ họp.",
+        ),
+        "en": RuleText(
+            "{site} is not ready for the meeting {meeting} ({start})",
+            "{site} is ready for the meeting {meeting} ({start})",
+            "Checked with {left} left: {verdict}.",
+            "Fix each item below before the meeting starts.",
+        ),
+    },
+}
+
+# Short words the templates put around the rule's sentences.
+WORDS: dict[Locale, dict[str, str]] = {
+    "vi": {
+        "critical": "[NGHIÊM TRỌNG]",
+        "warning": "[CẢNH BÁO]",
+        "info": "[THÔNG BÁO]",
+        "reminder": "[NHẮC LẠI]",
+        "resolved": "[ĐÃ KHẮC PHỤC]",
+        "site": "Điểm cầu",
+        "action": "Việc cần làm",
+        "since": "Bắt đầu lúc",
+        "still": "Vẫn chưa khắc phục sau {duration}.",
+        "lasted": "Thời gian sự cố: {duration}.",
+        "affected": "{count} điểm cầu bị ảnh hưởng: {names}",
+        "affected_back": "{count} điểm cầu phía sau đã có thể liên lạc lại; điểm nào vẫn lỗi sẽ được báo riêng.",
+        "ack": "Xác nhận đã nhận (dừng nhắc lại): giaoban alerts ack {id}",
+        "board": "Xem trên bảng theo dõi: {url}",
+        "unknown": "không rõ",
+        "left": "còn {left}",
+        "reasons": "Các vấn đề:",
+        "summary_title": "Cuộc họp {meeting} ({start}): {ready}/{total} điểm cầu sẵn sàng",
+        "summary_all": "Tất cả điểm cầu đã sẵn sàng.",
+        "summary_not_ready": "Chưa sẵn sàng: {names}",
+        "in": "vào",
+        "out": "ra",
+        "hour": "{n} giờ",
+        "minute": "{n} phút",
+        "second": "{n} giây",
+        "affected_short": "{count} điểm cầu bị ảnh hưởng",
+        "zone": "giờ địa phương",
+    },
+    "en": {
+        "critical": "[CRITICAL]",
+        "warning": "[WARNING]",
+        "info": "[INFO]",
+        "reminder": "[REMINDER]",
+        "resolved": "[RESOLVED]",
+        "site": "Site",
+        "action": "What to do",
+        "since": "Since",
+        "still": "Still not fixed after {duration}.",
+        "lasted": "Lasted {duration}.",
+        "affected": "{count} sites affected: {names}",
+        "affected_back": "{count} sites behind it can be reached again; any still failing will be reported on its own.",
+        "ack": "Acknowledge (stops reminders): giaoban alerts ack {id}",
+        "board": "On the board: {url}",
+        "unknown": "unknown",
+        "left": "{left} left",
+        "reasons": "Problems:",
+        "summary_title": "Meeting {meeting} ({start}): {ready}/{total} sites ready",
+        "summary_all": "Every site is ready.",
+        "summary_not_ready": "Not ready: {names}",
+        "in": "in",
+        "out": "out",
+        "hour": "{n} hour{s}",
+        "minute": "{n} minute{s}",
+        "second": "{n} second{s}",
+        "affected_short": "{count} sites affected",
+        "zone": "local time",
+    },
+}
+
+VERDICTS: dict[Locale, dict[str, str]] = {
+    "vi": {"READY": "Sẵn sàng", "DEGRADED": "Suy giảm", "NOT_READY": "Chưa sẵn sàng"},
+    "en": {"READY": "Ready", "DEGRADED": "Degraded", "NOT_READY": "Not ready"},
+}

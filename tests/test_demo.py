@@ -1,0 +1,334 @@
+"""`giaoban demo`: the real service against the simulated district, and the demo's emulators against real clients.
+
+The end-to-end test runs `python -m monitor demo` as a subprocess, reads /metrics and a readiness report, and
+stops it with SIGTERM. The emulators are also checked on their own: the SNMP agent against net-snmp's
+snmpbulkwalk/snmpget and the project's SNMP probe, the codecs against the SIP and status-API probes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.demo_codecs import CodecState, Vendor, codec_farm
+from monitor.demo_inventory import COMMUNES, EXPECTED, FAULTS, MEETING_ID, TOKEN_ENV
+from monitor.demo_snmp import EmulatedDevice, EmulatedInterface, EmulatedUps, SnmpAgent, Traffic
+from monitor.secrets import Secret
+from probes import KINDS
+from probes.base import ProbeContext, Reason
+from probes.snmp import SnmpPoller, SnmpSettings
+from probes.snmp_readings import DeviceReading
+from tests.peers import free_port, require_program, stop_process
+from tests.service_harness import wait_http
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = re.compile(r"^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
+TOKEN = "demo-test-token-3f9a"
+UPLINK = "GigabitEthernet0/0/1"
+
+
+def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Samples of one metric: sorted label pairs → value."""
+    found = {}
+    for line in text.splitlines():
+        match = SAMPLE.match(line)
+        if match and match["name"] == name:
+            labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', match["labels"])))
+            found[labels] = float(match["value"])
+    return found
+
+
+def by(series: dict[tuple[tuple[str, str], ...], float], key: str) -> dict[str, float]:
+    return {dict(labels)[key]: value for labels, value in series.items()}
+
+
+def fetch(url: str, *, method: str = "GET", token: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the demo must start none)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    port = free_port()
+    listen = f"127.0.0.1:{port}"
+    with open(tmp_path / "stdout.txt", "wb") as out, open(tmp_path / "stderr.txt", "wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "demo", "--listen", listen, "--dir", str(tmp_path / "demo")],
+            cwd=ROOT,
+            env={**os.environ, TOKEN_ENV: TOKEN},
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            yield process, f"http://{listen}", tmp_path
+        finally:
+            stop_process(process)
+
+
+def wait_metrics(base: str, *, timeout: float = 30.0) -> str:
+    """/metrics once every router and UPS has a utilisation (two polls) and every codec was probed."""
+    routers = {f"{c.id}-router" for c in COMMUNES} | {"hub-router"}
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        _, text = fetch(f"{base}/metrics")
+        utilisation = by(samples(text, "giaoban_interface_utilization_ratio"), "target")
+        registered = by(samples(text, "giaoban_endpoint_registered"), "target")
+        if routers <= set(utilisation) and "lam-vy-vcs" in registered and "tan-duong" in text:
+            return text
+        time.sleep(0.5)
+    raise AssertionError(f"no utilisation for every router within {timeout}s:\n{text[-3000:]}")
+
+
+def wait_notified(path: Path, sites: set[str], *, timeout: float = 20.0) -> set[str]:
+    """Sites named by the GiaobanSiteNotReady notifications the demo's webhook wrote, once ``sites`` are among them."""
+    deadline = time.monotonic() + timeout
+    notified: set[str] = set()
+    while time.monotonic() < deadline:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        documents = [json.loads(line) for line in lines]
+        notified = {d["labels"]["site"] for d in documents if d["alertname"] == "GiaobanSiteNotReady"}
+        if sites <= notified:
+            return notified
+        time.sleep(0.2)
+    raise AssertionError(f"notifications for {sorted(sites - notified)} did not reach the webhook in {timeout}s")
+
+
+def test_demo_runs_the_district_and_reports_its_faults(demo: tuple[subprocess.Popen[bytes], str, Path]) -> None:
+    """The one-command demo must show a newcomer the whole product: 23 links, polled routers, codec faults, a
+    readiness report naming each broken site with the right reason, and a clean stop."""
+    process, base, tmp = demo
+    wait_http(f"{base}/metrics", timeout=30)
+    status, board = fetch(f"{base}/")
+    assert status == 200 and "<html" in board.lower()
+    text = wait_metrics(base)
+
+    links = by(samples(text, "giaoban_link_up"), "site")
+    assert set(links) == {c.id for c in COMMUNES}
+    devices = by(samples(text, "giaoban_device_up"), "target")
+    assert len(devices) == 25 and set(devices.values()) == {1.0}, devices
+    inbound = {
+        dict(labels)["site"]: value
+        for labels, value in samples(text, "giaoban_interface_utilization_ratio").items()
+        if dict(labels)["direction"] == "in"
+    }
+    assert 0.9 < inbound["diem-mac"] < 1.0  # ~95% of the contracted 10 Mbit/s
+    assert all(value < 0.5 for site, value in inbound.items() if site != "diem-mac"), inbound
+    registered = by(samples(text, "giaoban_endpoint_registered"), "target")
+    assert registered["lam-vy-vcs"] == 0.0 and registered["cho-chu-vcs"] == 1.0
+    cameras = {
+        dict(labels)["target"]: value
+        for labels, value in samples(text, "giaoban_endpoint_peripheral_ok").items()
+        if dict(labels)["peripheral"] == "camera"
+    }
+    assert cameras["binh-yen-vcs"] == 0.0 and cameras["tan-thinh-vcs"] == 1.0
+    assert by(samples(text, "giaoban_ups_on_battery"), "target") == {"tan-duong-ups": 1.0}
+    sip = by(samples(text, "giaoban_endpoint_sip_status_code"), "target")
+    assert sip["tan-thinh-vcs-sip"] == 200 and sip["hub-mcu-sip"] == 200
+
+    readiness = f"{base}/api/v1/meetings/{MEETING_ID}/readiness"
+    assert fetch(readiness, method="POST")[0] == 401
+    status, body = fetch(readiness, method="POST", token=TOKEN)
+    assert status == 200, body
+    report = json.loads(body)["report"]
+    verdicts = {s["site"]: (s["verdict"], {r["code"] for r in s["reasons"]}) for s in report["sites"]}
+    assert len(verdicts) == 24
+    for site, fault in FAULTS.items():
+        verdict, codes = EXPECTED[fault]
+        assert verdicts[site][0] == verdict and set(codes) <= verdicts[site][1], (site, verdicts[site])
+    healthy = {site: v for site, v in verdicts.items() if site not in FAULTS}
+    assert all(verdict == "READY" for verdict, _ in healthy.values()), healthy
+
+    events = [json.loads(line) for line in (tmp / "demo" / "readiness.jsonl").read_text().splitlines()]
+    assert {e["site"] for e in events if e["kind"] == "site_not_ready"} == set(FAULTS)
+    broken = {site for site, fault in FAULTS.items() if EXPECTED[fault][0] == "NOT_READY"}
+    notified = wait_notified(tmp / "demo" / "notifications.jsonl", broken)
+    assert not notified - set(FAULTS), notified  # no healthy site is announced as not ready
+    assert children(process.pid) == []
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    out = (tmp / "stdout.txt").read_text()
+    assert f"{base}/metrics" in out and "Bảng sẵn sàng / Readiness board" in out and TOKEN in out
+    assert "Xã Lam Vỹ CHƯA SẴN SÀNG / NOT READY — [endpoint_not_registered]" in out
+    assert re.search(r"THÔNG BÁO / NOTIFICATION  firing critical lam-vy: .*Xã Lam Vỹ", out)
+    assert out.rstrip().endswith("đã dừng / stopped")
+    config = (tmp / "demo" / "demo.yml").read_text()
+    assert "Xã Điềm Mặc" in config and TOKEN not in config  # the token comes from the environment
+
+
+# --- the emulators on their own -------------------------------------------------------------------------------
+
+
+def _router(*, oper_up: bool = True) -> EmulatedDevice:
+    return EmulatedDevice(
+        sys_name="tan-thinh-router",
+        sys_descr="demo router",
+        location="Xã Tân Thịnh",
+        interfaces=[
+            EmulatedInterface(1, "GigabitEthernet0/0/0", "GigabitEthernet0/0/0", alias="LAN"),
+            EmulatedInterface(
+                2,
+                UPLINK,
+                UPLINK,
+                alias="TSLCD – Xã Tân Thịnh",
+                port_bits=100_000_000,
+                oper_up=oper_up,
+                traffic=Traffic(9_500_000, 2_000_000, daily=False, wobble=0.0),
+            ),
+        ],
+        ups=EmulatedUps(on_battery=True, minutes_at_start=42),
+    )
+
+
+@pytest.fixture
+async def agent() -> AsyncIterator[tuple[SnmpAgent, int]]:
+    snmp = SnmpAgent("labcommunity")
+    port = await snmp.add(_router(), "127.0.0.1", 0)
+    try:
+        yield snmp, port
+    finally:
+        snmp.close()
+
+
+async def _net_snmp(tmp_path: Path, *argv: str) -> tuple[int, str]:
+    """Run a net-snmp client without blocking the loop the agent answers on."""
+    env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(tmp_path / "persist")}
+    process = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+async def test_snmp_agent_answers_net_snmp(agent: tuple[SnmpAgent, int], tmp_path: Path) -> None:
+    """snmpbulkwalk and snmpget are the reference clients: if they read the agent, any poller can."""
+    _, port = agent
+    target = f"127.0.0.1:{port}"
+    walk = require_program("snmpbulkwalk")
+    code, out = await _net_snmp(tmp_path, walk, "-v2c", "-c", "labcommunity", "-On", "-Cr7", target, "1.3.6.1.2.1")
+    assert code == 0, out
+    assert f'.1.3.6.1.2.1.31.1.1.1.1.2 = STRING: "{UPLINK}"' in out
+    assert ".1.3.6.1.2.1.2.2.1.8.2 = INTEGER: 1" in out  # ifOperStatus up
+    assert re.search(r"\.1\.3\.6\.1\.2\.1\.31\.1\.1\.1\.6\.2 = Counter64: \d+", out)
+    assert ".1.3.6.1.2.1.31.1.1.1.15.2 = Gauge32: 100" in out  # ifHighSpeed
+    assert ".1.3.6.1.2.1.33.1.4.1.0 = INTEGER: 5" in out  # upsOutputSource battery(5)
+    assert ".1.3.6.1.2.1.33.1.2.3.0 = INTEGER: 42" in out
+    oids = [line.split(" = ")[0] for line in out.splitlines() if " = " in line and "No more variables" not in line]
+    assert len(oids) == len(set(oids)) == 58  # every object once, over several GETBULK pages of 7 rows
+    assert out.rstrip().endswith("(It is past the end of the MIB tree)")  # endOfMibView ends the walk
+
+    get = require_program("snmpget")
+    code, out = await _net_snmp(
+        tmp_path, get, "-v2c", "-c", "labcommunity", "-On", target, "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.2.2.1.10.9"
+    )
+    assert re.search(r"\.1\.3\.6\.1\.2\.1\.1\.3\.0 = Timeticks: \(\d+\) \d+ days", out), out
+    assert "No Such Instance" in out
+    code, out = await _net_snmp(
+        tmp_path, get, "-v2c", "-c", "wrong", "-t", "0.3", "-r", "0", target, "1.3.6.1.2.1.1.3.0"
+    )
+    assert code != 0 and "Timeout" in out  # a wrong community gets silence, as from net-snmp
+
+
+async def test_project_probe_reads_utilisation_from_the_agent(
+    agent: tuple[SnmpAgent, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's own SNMP probe must measure the emulated traffic (95% of a 10 Mbit/s contract) and the UPS."""
+    snmp, port = agent
+    monkeypatch.setenv("GIAOBAN_TEST_DEMO_COMMUNITY", "labcommunity")
+    settings = SnmpSettings(
+        community=Secret(env="GIAOBAN_TEST_DEMO_COMMUNITY"),
+        port=port,
+        interfaces=[UPLINK],
+        bandwidth={UPLINK: 10_000_000},
+        ups=True,
+    )
+    poller = SnmpPoller()
+    ctx = ProbeContext(snmp=poller)
+    kind = KINDS["snmp"]
+    try:
+        first = await kind.probe(f"127.0.0.1:{port}", settings, ctx=ctx)
+        assert first.success, first.detail
+        await asyncio.sleep(5.3)  # probes/snmp_rates.py measures over at least 5 s
+        second = await kind.probe(f"127.0.0.1:{port}", settings, ctx=ctx)
+    finally:
+        await poller.close()
+    reading = second.payload
+    assert isinstance(reading, DeviceReading)
+    uplink = reading.interfaces[0]
+    assert uplink.utilization_in is not None and uplink.utilization_out is not None
+    assert uplink.utilization_in == pytest.approx(0.95, abs=0.03)
+    assert uplink.utilization_out == pytest.approx(0.20, abs=0.03)
+    assert uplink.oper_up is True and uplink.speed_bits == 10_000_000
+    assert reading.ups is not None and reading.ups.on_battery is True and reading.ups.runtime_seconds == 42 * 60
+    assert not reading.rebooted and reading.uptime_seconds > 86400  # not "rebooted recently": sites stay READY
+    snmp.devices[("127.0.0.1", port)].interfaces[1].oper_up = False
+    third = await KINDS["snmp"].probe(f"127.0.0.1:{port}", settings, ctx=ProbeContext())
+    assert third.values["interfaces_down"] == 1.0  # the demo's failing link
+
+
+@pytest.mark.parametrize("vendor", ["cisco-xapi", "poly-rest"])
+async def test_codec_emulator_answers_the_probes(vendor: Vendor, tmp_path: Path) -> None:
+    """What each emulated codec reports must be what the SIP and status-API probes read: busy, camera, silence."""
+    credentials = tmp_path / "credentials"
+    credentials.write_text("admin:s3cret\n")
+    async with codec_farm() as farm:
+        busy = CodecState(name="Xã Tân Thịnh", vendor=vendor, password="s3cret", in_call=True, camera=False)
+        dead = CodecState(name="Xã Phú Đình", vendor=vendor, password="s3cret", reachable=False)
+        busy_ports = await farm.add("busy", busy, "127.0.0.1", sip_port=0, api_port=0)
+        dead_ports = await farm.add("dead", dead, "127.0.0.1", sip_port=0, api_port=0)
+        sip, api = KINDS["sip"], KINDS[vendor]
+        sip_settings = sip.settings()
+        api_settings = api.settings.model_validate({"scheme": "http", "credentials": {"file": str(credentials)}})
+        ctx = ProbeContext()
+        answered = await sip.probe(f"127.0.0.1:{busy_ports.sip}", sip_settings, ctx=ctx)
+        assert answered.reason == Reason.ENDPOINT_BUSY and answered.values["sip_status_code"] == 486
+        status = await api.probe(f"127.0.0.1:{busy_ports.api}", api_settings, ctx=ctx)
+        assert status.values["in_call"] == 1.0 and status.values["peripheral_camera"] == 0.0
+        assert status.values["registered"] == 1.0 and status.values["peripheral_microphone"] == 1.0
+        busy.in_call, busy.camera = False, True
+        assert (await sip.probe(f"127.0.0.1:{busy_ports.sip}", sip_settings, ctx=ctx)).success
+        assert (await api.probe(f"127.0.0.1:{busy_ports.api}", api_settings, ctx=ctx)).success
+        silent = await asyncio.wait_for(
+            asyncio.gather(
+                asyncio.wait_for(sip.probe(f"127.0.0.1:{dead_ports.sip}", sip_settings, ctx=ctx), 1.0),
+                asyncio.wait_for(api.probe(f"127.0.0.1:{dead_ports.api}", api_settings, ctx=ctx), 1.0),
+                return_exceptions=True,
+            ),
+            5.0,
+        )
+        assert all(isinstance(outcome, TimeoutError) for outcome in silent)  # a dead line answers nothing
