@@ -7,6 +7,7 @@ alert rule has data to show.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import ssl
@@ -66,7 +67,7 @@ async def portal(host: str = "127.0.0.1") -> AsyncIterator[int]:
     sock = tcp_listener(host, 0)
     try:
         with tempfile.TemporaryDirectory(prefix="giaoban-demo-tls-") as folder:
-            context = self_signed_context(host, Path(folder))
+            context = await asyncio.to_thread(self_signed_context, host, Path(folder))  # key generation, files
             await web.SockSite(runner, sock, ssl_context=context).start()
             yield sock.getsockname()[1]
     finally:

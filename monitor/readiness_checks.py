@@ -46,6 +46,9 @@ class _Findings:
     reasons: list[tuple[ReasonText, str | None]] = field(default_factory=list)
 
     def add(self, code: str, target: str | None, *, soft: bool = False, **fields: object) -> None:
+        self.record(code, target, fields, soft=soft)
+
+    def record(self, code: str, target: str | None, fields: dict[str, object], *, soft: bool = False) -> None:
         message, action = render(code, self.locale, fields)
         self.reasons.append((ReasonText(code, message, action, "soft" if soft else "hard", fields), target))
 
@@ -71,14 +74,6 @@ class SiteReadiness:
         ]
 
 
-def _ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def _pct(ratio: float) -> float:
-    return ratio * 100.0
-
-
 def _link(findings: _Findings, address: str, result: ProbeResult, th: Thresholds) -> None:
     values = result.values
     if result.reason in OWN_FAULTS:
@@ -87,30 +82,32 @@ def _link(findings: _Findings, address: str, result: ProbeResult, th: Thresholds
     if not result.success or values.get("received", 1.0) == 0:
         findings.add("link_down", address, address=address, sent=int(values.get("sent", 0)))
         return
-    loss = values.get("loss_ratio")
-    if loss is not None:
-        if loss > max(th.loss_critical, th.loss):
-            findings.add("link_loss_high", address, loss=_pct(loss), limit=_pct(max(th.loss_critical, th.loss)))
-        elif loss > th.loss:
-            findings.add("link_loss_elevated", address, soft=True, loss=_pct(loss), limit=_pct(th.loss))
-    rtt = values.get("rtt_median")
-    if rtt is not None:
-        if rtt > max(th.rtt_critical, th.rtt):
-            findings.add("link_rtt_high", address, rtt=_ms(rtt), limit=_ms(max(th.rtt_critical, th.rtt)))
-        elif rtt > th.rtt:
-            findings.add("link_rtt_elevated", address, soft=True, rtt=_ms(rtt), limit=_ms(th.rtt))
-    jitter = values.get("jitter")
-    if jitter is not None:
-        if jitter > max(th.jitter_critical, th.jitter):
-            findings.add("link_jitter_high", address, jitter=_ms(jitter), limit=_ms(max(th.jitter_critical, th.jitter)))
-        elif jitter > th.jitter:
-            findings.add("link_jitter_elevated", address, soft=True, jitter=_ms(jitter), limit=_ms(th.jitter))
-    mos = values.get("mos")
-    if mos is not None:
-        if mos < min(th.mos_critical, th.mos):
-            findings.add("link_mos_low", address, mos=mos, limit=min(th.mos_critical, th.mos))
-        elif mos < th.mos:
-            findings.add("link_mos_fair", address, soft=True, mos=mos, limit=th.mos)
+    # (value key, name in the sentence, scale for the sentence, soft limit, hard limit, worse when higher)
+    bands = (
+        ("loss_ratio", "loss", 100.0, th.loss, max(th.loss_critical, th.loss), True),
+        ("rtt_median", "rtt", 1000.0, th.rtt, max(th.rtt_critical, th.rtt), True),
+        ("jitter", "jitter", 1000.0, th.jitter, max(th.jitter_critical, th.jitter), True),
+        ("mos", "mos", 1.0, th.mos, min(th.mos_critical, th.mos), False),
+    )
+    for key, name, scale, soft, hard, higher in bands:
+        value = values.get(key)
+        if value is None:
+            continue
+        sign = 1.0 if higher else -1.0
+        hard_code, soft_code = _LINK_CODES[name]
+        if sign * value > sign * hard:
+            findings.record(hard_code, address, {name: value * scale, "limit": hard * scale})
+        elif sign * value > sign * soft:
+            findings.record(soft_code, address, {name: value * scale, "limit": soft * scale}, soft=True)
+
+
+# The codes of each link measure: (beyond the hard limit, beyond the soft one only).
+_LINK_CODES = {
+    "loss": ("link_loss_high", "link_loss_elevated"),
+    "rtt": ("link_rtt_high", "link_rtt_elevated"),
+    "jitter": ("link_jitter_high", "link_jitter_elevated"),
+    "mos": ("link_mos_low", "link_mos_fair"),
+}
 
 
 def _uplink(reading: DeviceReading, name: str | None) -> InterfaceReading | None:
