@@ -3,7 +3,6 @@
     outbox = Outbox(storage, channels=lambda: {n.id: n for n in config.notifiers}, http=session)
     task = group.create_task(outbox.run())          # until cancelled
     outbox.wake()                                   # after a commit: deliver now rather than at the next poll
-    await outbox.refresh_firing(open_alerts)        # every resend_interval: Alertmanager forgets silent alerts
 
 One row per (notification, channel) lives in table ``outbox`` (alerts/store.py writes them with the alert
 rows, in one transaction). A row is
@@ -33,7 +32,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,7 +40,6 @@ from typing import Any
 import aiohttp
 from sqlalchemy import exists, func, select, text, update
 
-from alerts.model import AlertRecord
 from alerts.notifiers import NOTIFIERS
 from alerts.notifiers.base import Delivery, Notification, NotifierContext, Outcome, Recipient
 from monitor.storage import Storage
@@ -325,45 +323,3 @@ class Outbox:
                 update(outbox).where(outbox.c.id == claim.id, outbox.c.state == "pending").values(values)
             )
         self.stats.results[(claim.channel_id, outcome.value)] += 1
-
-    async def refresh_firing(self, alerts: Sequence[AlertRecord]) -> None:
-        """Re-send the last delivered notification of each firing alert to channels that forget (Alertmanager).
-
-        Straight through, no outbox rows: a re-send is idempotent, and the next refresh replaces a lost one.
-        An alert whose latest row for a channel is a resolve, or not yet delivered, is left to the outbox.
-        """
-        channels = {
-            cid: settings
-            for cid, settings in self._current_channels().items()
-            if (kind := NOTIFIERS.get(settings.kind)) is not None and kind.resend_while_firing
-        }
-        firing = [a.id for a in alerts if a.state == "firing"]
-        if not channels or not firing:
-            return
-        latest: dict[tuple[str, str], Any] = {}
-        async with self.storage.engine.connect() as conn:
-            for chunk in _chunks(firing, 500):
-                query = (
-                    select(outbox.c.alert_id, outbox.c.channel_id, outbox.c.event, outbox.c.state, outbox.c.payload)
-                    .where(outbox.c.alert_id.in_(chunk), outbox.c.channel_id.in_(list(channels)))
-                    .order_by(outbox.c.id)
-                )
-                for row in (await conn.execute(query)).all():
-                    latest[(row.alert_id, row.channel_id)] = row
-        due = [row for row in latest.values() if row.event != "resolved" and row.state == "delivered"]
-        limit = asyncio.Semaphore(self._concurrency)
-
-        async def resend(row: Any) -> None:
-            async with limit:
-                delivery = await self._send_through(channels[row.channel_id], notification_from_json(row.payload))
-            if delivery.outcome is not Outcome.DELIVERED:
-                log.warning("outbox: re-sending %s to %s failed: %s", row.alert_id, row.channel_id, delivery.detail)
-
-        async with asyncio.TaskGroup() as group:
-            for row in due:
-                group.create_task(resend(row))
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])

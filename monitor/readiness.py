@@ -1,7 +1,7 @@
 """The readiness engine: fresh checks of every participating site before each meeting, stored and announced.
 
     engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx, state=state, sink=alerts.on_readiness)
-    report = await engine.check_meeting(occurrence, lead_time=600)      # one check now
+    report = await engine.check_meeting(occurrence)                     # one check now
     await engine.run()                                                  # T-60/T-30/T-10 and T-0, forever
 
 Every check probes anew — a long ICMP round over each link, a poll of the router carrying it, every
@@ -182,7 +182,7 @@ class ReadinessEngine:
         self.sink = sink
         self.clock = clock
         self._summaries_sent: set[tuple[str, int]] = set()
-        self._running: set[tuple[str, int]] = set()
+        self._running: dict[tuple[str, int], asyncio.Future[ReadinessReport]] = {}
         self._metric_text = ""
 
     def config(self) -> Config:
@@ -301,27 +301,33 @@ class ReadinessEngine:
             await self._announce(report, previous)
         return report
 
-    async def check_meeting(self, occurrence: Occurrence, *, lead_time: float | None = None) -> ReadinessReport:
-        """A check of one occurrence; ``lead_time`` defaults to the time left before its start."""
-        meeting = occurrence.meeting
-        left = max((occurrence.start - datetime.fromtimestamp(self.clock(), UTC)).total_seconds(), 0.0)
+    async def check_meeting(self, occurrence: Occurrence, *, scheduled: bool = False) -> ReadinessReport:
+        """A check of one occurrence now, recorded with the time left before its start (the lead time the
+        technician reads: "còn 5 phút" after a late start, not the nominal 10). A check of the same occurrence
+        already running (the schedule's, or another request's) is joined, not repeated: one event per site."""
         key = occurrence_key(occurrence)
-        self._running.add(key)
-        try:
-            report = await self.check_sites(
-                meeting.sites,
-                call_rate=meeting.call_rate,
-                duration=meeting.duration,
-                meeting_id=meeting.id,
-                title=meeting.title,
-                occurrence_start=occurrence.start,
-                lead_time=left if lead_time is None else lead_time,
-            )
-        finally:
-            self._running.discard(key)
-        if lead_time is None:  # on demand (API, CLI): the schedule's tick will not re-render for a while
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._check_occurrence(occurrence))
+            self._running[key] = running
+            running.add_done_callback(lambda _: self._running.pop(key, None))
+        report = await running  # cancelling the caller cancels the check: shutdown must not leave it behind
+        if not scheduled:  # on demand (API, CLI): the schedule's tick will not re-render for a while
             await self.refresh_metrics()
         return report
+
+    async def _check_occurrence(self, occurrence: Occurrence) -> ReadinessReport:
+        meeting = occurrence.meeting
+        left = max((occurrence.start - datetime.fromtimestamp(self.clock(), UTC)).total_seconds(), 0.0)
+        return await self.check_sites(
+            meeting.sites,
+            call_rate=meeting.call_rate,
+            duration=meeting.duration,
+            meeting_id=meeting.id,
+            title=meeting.title,
+            occurrence_start=occurrence.start,
+            lead_time=left,
+        )
 
     async def _previous(self, report: ReadinessReport) -> dict[str, str]:
         if report.meeting_id == ADHOC:
@@ -392,7 +398,7 @@ class ReadinessEngine:
             for d in due_checks(soon, done, now=now, default_lead_times=config.readiness.lead_times)
             if occurrence_key(d.occurrence) not in self._running
         ]
-        reports = list(await asyncio.gather(*(self.check_meeting(d.occurrence, lead_time=d.lead_time) for d in checks)))
+        reports = list(await asyncio.gather(*(self.check_meeting(d.occurrence, scheduled=True) for d in checks)))
         for report in reports:
             latest[(report.meeting_id, int(report.occurrence_start.timestamp()))] = report
         for occurrence in due_summaries(soon, self._summaries_sent, now=now, grace=config.readiness.summary_grace):

@@ -145,7 +145,7 @@ class Service:
                 alerting.cancel()
                 pruning.cancel()
                 await asyncio.wait([checking, alerting])
-                delivering.cancel()  # last: what the engines enqueued on the way out still gets a try
+                delivering.cancel()  # rows not yet delivered stay in the outbox and go out at the next start
                 log.info("stopping: cancelling probes")
                 probing.cancel()
                 await asyncio.wait([probing])

@@ -21,7 +21,6 @@ from aiohttp import web
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from alerts.model import AlertRecord
 from alerts.notifiers.config import NotifierConfig
 from alerts.outbox import CHANNEL_REMOVED, Outbox
 from alerts.outbox_metrics import outbox_lines
@@ -275,33 +274,6 @@ async def test_slow_channel_does_not_block_others(
         assert receiver.hanging == 2  # per_channel: the slow channel never had more in flight
     finally:
         await stop(task)
-
-
-async def test_refresh_resends_last_firing_to_alertmanager(
-    storage: Storage, http: aiohttp.ClientSession, receiver: Receiver
-) -> None:
-    """Alertmanager forgets a silent alert: the last delivered firing notification is pushed again, resolves are not."""
-    await receiver.start()
-    channels = {
-        "am": notifier("am", "alertmanager", receiver.url("")),
-        "hook": notifier("hook", "webhook", receiver.url()),
-    }
-    still = sample(key="a1#1:firing", alert_id="a1")
-    gone = sample(key="a2#1:firing", alert_id="a2")
-    await enqueue(storage, ("am", still), ("hook", still), ("am", gone), ("am", resolved(gone)))
-    async with storage.engine.begin() as conn:
-        await conn.execute(outbox.update().values(state="delivered"))
-    box = make_outbox(storage, http, channels)
-    alerts = [
-        AlertRecord(id="a1", rule="link_down", site="tan-thinh", target="link", severity="critical", state="firing"),
-        AlertRecord(id="a2", rule="link_down", site="hub", target="link", severity="critical", state="firing"),
-    ]
-    await box.refresh_firing(alerts)
-    assert [push[0]["annotations"]["summary"] for push in receiver.pushes] == [still.subject]
-    assert "endsAt" not in receiver.pushes[0][0]
-    assert receiver.requests == []  # the webhook does not forget: no re-send there
-    await box.refresh_firing([dataclasses.replace(alerts[0], state="resolved")])
-    assert len(receiver.pushes) == 1  # only firing alerts are refreshed
 
 
 async def test_retry_delay_doubles_caps_and_honours_retry_after(storage: Storage, http: aiohttp.ClientSession) -> None:

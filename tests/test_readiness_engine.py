@@ -15,7 +15,7 @@ import pytest
 
 from monitor.config import Config
 from monitor.config_loader import load_config_text
-from monitor.meetings import Meeting, build_meeting, get_meeting, remove_meeting, save_meeting
+from monitor.meetings import Meeting, Occurrence, build_meeting, get_meeting, remove_meeting, save_meeting
 from monitor.readiness import ReadinessEngine
 from monitor.readiness_events import ReadinessEvent
 from monitor.storage import Storage
@@ -119,16 +119,16 @@ async def test_a_check_at_each_lead_time_and_one_summary(rig: Rig) -> None:
 
 
 async def test_meeting_added_late_is_checked_at_once_then_on_schedule(rig: Rig) -> None:
-    """Added 20 minutes before: one check now (standing for T-60 and T-30), the next at T-10."""
+    """Added 20 minutes before: one check now (standing for T-60 and T-30, recorded as 20 minutes left), then T-10."""
     rig.clock.to(timedelta(minutes=20))
     await rig.meeting()
     engine = rig.engine()
     await engine.tick()
     await engine.tick()
-    assert await rig.leads() == [1800.0]
+    assert await rig.leads() == [1200.0]
     rig.clock.to(timedelta(minutes=10))
     await engine.tick()
-    assert await rig.leads() == [600.0, 1800.0]
+    assert await rig.leads() == [600.0, 1200.0]
 
 
 async def test_restart_between_lead_times_neither_repeats_nor_misses(rig: Rig) -> None:
@@ -141,7 +141,10 @@ async def test_restart_between_lead_times_neither_repeats_nor_misses(rig: Rig) -
     assert await rig.leads() == [3600.0]
     rig.clock.to(timedelta(minutes=25))  # the service was down at T-30: the missed check runs at once
     await rig.engine().tick()
-    assert await rig.leads() == [1800.0, 3600.0]
+    assert await rig.leads() == [1500.0, 3600.0]  # recorded with the time really left
+    rig.clock.to(timedelta(minutes=20))
+    await rig.engine().tick()
+    assert await rig.leads() == [1500.0, 3600.0]  # and it stands for T-30: nothing more until T-10
 
 
 async def test_cancelled_meeting_is_not_checked_again(rig: Rig) -> None:
@@ -229,6 +232,18 @@ async def test_not_ready_site_then_all_clear(rig: Rig, listener: socket.socket) 
     assert report.all_ready
     assert [(e.kind, e.site_id) for e in rig.events[1:]] == [("site_recovered", "c2")]
     assert 'giaoban_meeting_site_ready{meeting="mon",site="c2"} 1.0' in engine.metric_text()
+
+
+async def test_a_check_already_running_is_joined_not_repeated(rig: Rig) -> None:
+    """The API asking while the schedule checks the same occurrence gets that check: one report, one event per site."""
+    meeting = await rig.meeting()
+    engine = rig.engine()
+    rig.clock.to(timedelta(minutes=40))
+    occurrence = Occurrence(meeting, START, START + timedelta(seconds=meeting.duration))
+    first, second = await asyncio.gather(engine.check_meeting(occurrence), engine.check_meeting(occurrence))
+    assert first is second
+    assert await rig.leads() == [2400.0]
+    assert [(e.kind, e.site_id) for e in rig.events] == [("site_not_ready", "c2")]
 
 
 async def test_a_failing_sink_does_not_stop_the_check(rig: Rig) -> None:
