@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import ssl
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -27,23 +27,31 @@ from monitor.demo_codecs import tcp_listener
 CERT_DAYS = 90  # like a Let's Encrypt certificate: the expiry panel shows a believable countdown
 
 
-def self_signed_context(host: str, folder: Path) -> ssl.SSLContext:
-    """A server context for ``host`` with a fresh self-signed P-256 certificate (the files stay in ``folder``)."""
+def self_signed_context(
+    folder: Path, *, names: Sequence[str], common_name: str, not_after: dt.datetime, stem: str = "self-signed"
+) -> ssl.SSLContext:
+    """A server context with a fresh self-signed P-256 certificate for ``names`` (IP addresses or DNS names),
+    valid until ``not_after``; the PEM files stay in ``folder``. The tests' self-signed peer is made here too."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cong-thong-tin.dinhhoa.demo")])
-    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    alt_names: list[x509.GeneralName] = []
+    for entry in names:
+        try:
+            alt_names.append(x509.IPAddress(ip_address(entry)))
+        except ValueError:
+            alt_names.append(x509.DNSName(entry))
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=CERT_DAYS))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address(host))]), critical=False)
+        .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .sign(key, hashes.SHA256())
     )
-    cert_file, key_file = folder / "portal.crt", folder / "portal.key"
+    cert_file, key_file = folder / f"{stem}.pem", folder / f"{stem}.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -51,6 +59,13 @@ def self_signed_context(host: str, folder: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context
+
+
+def _portal_context(host: str, folder: Path) -> ssl.SSLContext:
+    not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=CERT_DAYS)
+    return self_signed_context(
+        folder, names=[host], common_name="cong-thong-tin.dinhhoa.demo", not_after=not_after, stem="portal"
+    )
 
 
 async def _home(_request: web.Request) -> web.Response:
@@ -67,7 +82,7 @@ async def portal(host: str = "127.0.0.1") -> AsyncIterator[int]:
     sock = tcp_listener(host, 0)
     try:
         with tempfile.TemporaryDirectory(prefix="giaoban-demo-tls-") as folder:
-            context = await asyncio.to_thread(self_signed_context, host, Path(folder))  # key generation, files
+            context = await asyncio.to_thread(_portal_context, host, Path(folder))  # key generation, files
             await web.SockSite(runner, sock, ssl_context=context).start()
             yield sock.getsockname()[1]
     finally:

@@ -16,15 +16,12 @@ import datetime as dt
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from ipaddress import ip_address
 from pathlib import Path
 from types import TracebackType
 
 import trustme
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from monitor.demo_portal import self_signed_context
 
 NAMES = ("127.0.0.1", "localhost")
 
@@ -52,31 +49,7 @@ def _leaf_context(leaf: trustme.LeafCert) -> ssl.SSLContext:
 
 def _self_signed(directory: Path, not_after: dt.datetime) -> ssl.SSLContext:
     """A certificate that signs itself: the usual state of a video endpoint's web UI out of the box."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "giaoban self-signed test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ip_address(NAMES[0])), x509.DNSName(NAMES[1])]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "self-signed.pem", directory / "self-signed.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    context = _server_context()
-    context.load_cert_chain(cert_file, key_file)
-    return context
+    return self_signed_context(directory, names=NAMES, common_name="giaoban self-signed test", not_after=not_after)
 
 
 def make_certs(directory: Path) -> Certs:
