@@ -2,7 +2,7 @@
 
 The conditions themselves live in alerts/rules.py (continuous rules over the live state) and
 alerts/engine.py (the meeting rule, fed by readiness events). This module imports nothing from monitor/,
-so the config schema (alerts/config.py, loaded by monitor/config.py) can check rule names against it.
+so the config schema (alerts/config.py, loaded by monitor/config/models.py) can check rule names against it.
 """
 
 from __future__ import annotations

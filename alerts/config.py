@@ -1,4 +1,4 @@
-"""The `alerts:` and `maintenance:` sections of the inventory (pydantic; monitor/config.py holds them).
+"""The `alerts:` and `maintenance:` sections of the inventory (pydantic; monitor/config/models.py holds them).
 
     alerts:
       admins: [hoa]                       # technician ids who get every alert and the meeting summaries
@@ -12,7 +12,7 @@
          rrule: "FREQ=WEEKLY;BYDAY=SU", sites: [hub]}
 
 Rule names come from alerts/catalog.py; cross-references (admins, maintenance sites and targets) are
-checked in monitor/config_refs.py.
+checked in monitor/config/references.py.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from alerts.catalog import RULES, RuleSpec
 from alerts.maintenance import parse_rrule
 from alerts.model import Severity
-from monitor.config_refs import unknown
-from monitor.units import Duration, Ratio
-
-_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+from probes.core.ids import check_id, unknown
+from probes.core.units import Duration, Ratio
 
 
 class _Strict(BaseModel):
@@ -119,9 +117,7 @@ class MaintenanceConfig(_Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not _ID_RE.match(value):
-            raise ValueError(f"{value!r} is not a valid id; use lower-case letters, digits, '-' and '_'")
-        return value
+        return check_id(value)
 
     @field_validator("timezone")
     @classmethod

@@ -3,7 +3,7 @@
     engine = AlertEngine(lambda: config, state, store, clock=time.time)
     await engine.evaluate()            one pass: rules, ``for`` durations, topology, maintenance, acks, commit
     await engine.run(interval=5.0)     evaluate forever (cancel to stop)
-    await engine.on_readiness(event)   site_not_ready / site_recovered / summary (monitor/readiness_events.py)
+    await engine.on_readiness(event)   site_not_ready / site_recovered / summary (monitor/readiness/events.py)
     engine.firing(), engine.firing_counts()    for the API and giaoban_alerts_firing{severity}
 
 An alert is (rule, site, target): pending while its condition has lasted less than the rule's ``for``,
@@ -52,9 +52,9 @@ from alerts.routing import channels, recipients
 from alerts.rules import Evaluation, Finding, evaluate_rules, target_key
 from alerts.templates import AlertView, alert_url, local_time, render_alert, render_summary, span, verdict_text
 from alerts.topology import SiteTree, is_topology_root
-from monitor.config import Config
-from monitor.readiness_events import ReadinessEvent, ReasonText
-from monitor.state import State
+from monitor.config.models import Config
+from monitor.engine.state import State
+from monitor.readiness.events import ReadinessEvent, ReasonText
 
 log = logging.getLogger(__name__)
 

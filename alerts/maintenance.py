@@ -4,7 +4,7 @@
     active_window(windows, rule="link_down", site="tan-thinh", target="link", at=time.time())
 
 A one-off window is active in [start, start + duration). A recurring one repeats its RRULE at the same
-wall-clock time in its own time zone (like meetings, monitor/meetings.py), so "every Sunday 22:00 for
+wall-clock time in its own time zone (like meetings, monitor/readiness/meetings.py), so "every Sunday 22:00 for
 3 h" in Asia/Ho_Chi_Minh is Sunday 15:00–18:00 UTC, and a window that starts before midnight local time
 and ends after it is still one occurrence.
 """

@@ -6,7 +6,7 @@
     next_times(window, now)          # the running or next occurrence, for listings
 
 A naive start is wall-clock time in the window's zone (default: the district's); a recurrence repeats at the
-same wall-clock time there, exactly as meetings do (monitor/meetings.py computes both). Empty ``sites``,
+same wall-clock time there, exactly as meetings do (monitor/readiness/meetings.py computes both). Empty ``sites``,
 ``targets`` or ``rules`` mean "all". Every fault is a MaintenanceError naming the field (API: 400 with it).
 """
 
@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from alerts.model import MaintenanceWindow
-from monitor.config import Config
+from monitor.config.models import Config
 from monitor.errors import UsageError
-from monitor.meetings import Meeting, MeetingError, occurrences, parse_start, to_utc, zone
-from monitor.units import parse_duration
+from monitor.readiness.meetings import Meeting, MeetingError, occurrences, parse_start, to_utc, zone
+from probes.core.units import parse_duration
 
 MAX_DURATION = 366 * 86400.0
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,199}$")

@@ -22,7 +22,7 @@ sent: a resolve never overtakes its firing notification.
 
 Concurrency: at most ``per_channel`` deliveries per channel and ``concurrency`` in all, so one channel that
 hangs holds only its own slots. The pseudo-channel ``log`` writes one WARNING line (used when the config
-names no notifier). Counters for /metrics are in ``stats`` (alerts/outbox_metrics.py renders them).
+names no notifier). Counters for /metrics are in ``stats`` (monitor/metrics/outbox.py renders them).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from sqlalchemy import exists, func, select, text, update
 
 from alerts.notifiers import NOTIFIERS
 from alerts.notifiers.base import Delivery, Notification, NotifierContext, Outcome, Recipient
-from monitor.storage import Storage
-from monitor.storage_tables import outbox
+from monitor.storage.database import Storage
+from monitor.storage.tables import outbox
 
 log = logging.getLogger(__name__)
 

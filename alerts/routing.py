@@ -14,7 +14,7 @@ from __future__ import annotations
 from alerts.notifiers import NOTIFIERS
 from alerts.notifiers.base import Recipient
 from alerts.topology import SiteTree
-from monitor.config import Config, Technician
+from monitor.config.models import Config, Technician
 
 LOG_CHANNEL = "log"
 

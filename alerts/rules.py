@@ -1,4 +1,4 @@
-"""The continuous alert rules: conditions over the live state (monitor/state.py), one finding per bad thing.
+"""The continuous alert rules: conditions over the live state (monitor/engine/state.py), one finding per bad thing.
 
     evaluation = evaluate_rules(config, state, now)
     evaluation.findings   {alert id: Finding}  every condition that is bad right now
@@ -17,10 +17,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from alerts.model import alert_id
-from monitor.config import Config, Site
-from monitor.state import State, TargetState
-from probes.base import OWN_FAULTS, ProbeResult, Reason
-from probes.snmp_readings import DeviceReading
+from monitor.config.models import Config, Site
+from monitor.engine.state import State, TargetState
+from probes.core.result import OWN_FAULTS, ProbeResult, Reason
+from probes.snmp.readings import DeviceReading
 
 # Reasons that are not "the endpoint is down": their own rules, or no fault at all (a codec in a call,
 # muted microphones are choices; the readiness check before a meeting reports them).

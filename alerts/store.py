@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts.model import AlertRecord, AlertState, MaintenanceWindow, Severity
 from alerts.notifiers.base import Notification
 from alerts.outbox import notification_to_json
-from monitor.storage import Storage
-from monitor.storage_tables import alert_episodes, alerts, maintenance_windows, outbox
+from monitor.storage.database import Storage
+from monitor.storage.tables import alert_episodes, alerts, maintenance_windows, outbox
 
 OPEN_STATES: tuple[AlertState, ...] = ("pending", "firing")
 DEFAULT_ALERT_RETENTION = 400 * 86400.0  # a year of history and a month to compare with

@@ -21,9 +21,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from alerts.texts import RULE_TEXTS, VERDICTS, WORDS, Locale
-from monitor.config import Config
-from monitor.readiness_events import ReadinessEvent, ReasonText
-from monitor.readiness_texts import number
+from monitor.config.models import Config
+from monitor.readiness.events import ReadinessEvent, ReasonText
+from monitor.readiness.texts import number
 
 EVENTS = ("firing", "reminder", "resolved")
 

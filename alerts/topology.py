@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.config import Config, Site
+from monitor.config.models import Config, Site
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,14 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
-from monitor.config import Config
-from monitor.storage import Storage
-from monitor.storage_history import HistoryWriter
-from monitor.storage_queries import history
-from monitor.storage_retention import prune, rollup
-from monitor.storage_tables import history_hourly, history_raw
-from monitor.targets import Target, targets_from_config
-from probes.base import ProbeResult
+from monitor.config.models import Config
+from monitor.engine.targets import Target, targets_from_config
+from monitor.storage.database import Storage
+from monitor.storage.history import HistoryWriter
+from monitor.storage.queries import history
+from monitor.storage.retention import prune, rollup
+from monitor.storage.tables import history_hourly, history_raw
+from probes.core.result import ProbeResult
 from tests.postgres_lab import postgres_server
 
 

@@ -35,8 +35,8 @@ from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from probes.icmp_mode import PING_GROUP_RANGE, IcmpMode, Mode
-from probes.icmp_socket import Pinger
+from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode, Mode
+from probes.icmp.pinger import Pinger
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 COUNT, PERIOD_MS, TIMEOUT_MS = 10, 10, 1000

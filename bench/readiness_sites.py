@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.config_loader import load_config_text
-from monitor.readiness import ReadinessEngine
-from monitor.storage import Storage
+from monitor.config.loader import load_config_text
+from monitor.readiness.engine import ReadinessEngine
+from monitor.storage.database import Storage
 from probes.context import probe_context
 
 RESULTS = Path(__file__).with_name("RESULTS.md")

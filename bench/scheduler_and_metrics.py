@@ -27,15 +27,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.config import Config
-from monitor.metrics import Exposition, ReloadStatus
-from monitor.scheduler import Scheduler
-from monitor.service import Service
-from monitor.state import State
-from monitor.storage import Storage
-from monitor.targets import targets_from_config
-from probes.base import ProbeResult
+from monitor.app.service import Service
+from monitor.config.models import Config
+from monitor.engine.scheduler import Scheduler
+from monitor.engine.state import State
+from monitor.engine.targets import targets_from_config
+from monitor.metrics.collector import Exposition, ReloadStatus
+from monitor.storage.database import Storage
 from probes.context import probe_context
+from probes.core.result import ProbeResult
 
 
 def addresses(n: int) -> list[str]:
@@ -178,7 +178,7 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
         service.exposition = exposition
         from aiohttp import web
 
-        from monitor.api import make_app
+        from monitor.web.app import make_app
 
         runner = web.AppRunner(make_app(service))
         await runner.setup()

@@ -37,9 +37,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from probes import ProbeKind, sip
-from probes.base import ProbeContext
+from probes import ProbeKind
+from probes.core.context import ProbeContext
 from probes.runner import run_probe
+from probes.sip import probe as sip
 
 KIND = ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=sip.DEFAULT_PORT)
 SIPSAK_PARALLEL = 8

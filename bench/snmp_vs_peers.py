@@ -44,8 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
-from probes.snmp import SnmpPoller, SnmpSettings
-from probes.snmp_ifmib import (
+from probes.snmp.ifmib import (
     HC_COLUMNS,
     IF_IN_DISCARDS,
     IF_IN_ERRORS,
@@ -54,6 +53,7 @@ from probes.snmp_ifmib import (
     IF_OUT_ERRORS,
     STATUS_COLUMNS,
 )
+from probes.snmp.probe import SnmpPoller, SnmpSettings
 from tests.netlab import Lab, Site
 from tests.peers import free_port
 from tests.snmpd_lab import COMMUNITY, USERS, Snmpd

@@ -23,7 +23,7 @@ from playwright.async_api import async_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.demo_inventory import MEETING_ID  # noqa: E402
+from monitor.demo.inventory import MEETING_ID  # noqa: E402
 
 OUT = ROOT / "docs" / "board.png"
 

@@ -1,10 +1,10 @@
-"""giaoban: readiness monitoring for district video briefings over the TSLCD network."""
+"""giaoban: readiness monitoring for the briefings of a province and its communes over the TSLCD network.
+
+The floors of the service and what each may import are drawn in docs/architecture.md.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from probes.core.version import __version__
 
-try:
-    __version__ = version("giaoban")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+unknown"
+__all__ = ["__version__"]

@@ -12,8 +12,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from probes import cisco_xapi, h323, http, icmp, jitsi, poly_rest, sip, snmp, tcp
-from probes.base import ProbeContext, ProbeResult, Reason, Settings
+from probes import h323, http, tcp
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.core.settings import Settings
+from probes.icmp import probe as icmp
+from probes.sip import probe as sip
+from probes.snmp import probe as snmp
+from probes.vc import cisco_xapi, jitsi, poly_rest
 
 
 @dataclass(frozen=True, slots=True)

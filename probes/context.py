@@ -11,11 +11,11 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 
-from probes.base import ProbeContext
+from probes.core.context import ProbeContext
 from probes.http import new_client_session
-from probes.icmp_mode import detect_icmp_mode
-from probes.icmp_socket import Pinger
-from probes.snmp_poller import SnmpPoller
+from probes.icmp.mode import detect_icmp_mode
+from probes.icmp.pinger import Pinger
+from probes.snmp.poller import SnmpPoller
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,9 @@ the runner.
 from __future__ import annotations
 
 from probes import tcp
-from probes.base import ProbeContext, ProbeResult, Reason, Settings, join_host_port, split_host_port
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.core.settings import Settings, join_host_port, split_host_port
 
 KIND = "h323"
 DEFAULT_PORT = 1720

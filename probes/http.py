@@ -44,11 +44,13 @@ import aiohttp
 from pydantic import Field, field_validator
 from yarl import URL
 
-from monitor import __version__
-from monitor.secrets import Secret, SecretUnavailable
-from monitor.units import Size
-from probes import tls_info
-from probes.base import ProbeContext, ProbeResult, Reason, Settings
+from probes import tls as tls_info
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.core.secrets import Secret, SecretUnavailable
+from probes.core.settings import Settings
+from probes.core.units import Size
+from probes.core.version import __version__
 from probes.tcp import describe, os_error_reason
 
 KIND = "http"

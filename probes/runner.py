@@ -11,7 +11,9 @@ import logging
 import time
 
 from probes import ProbeKind
-from probes.base import ProbeContext, ProbeResult, Reason, Settings
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

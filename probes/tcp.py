@@ -37,8 +37,10 @@ import time
 
 from pydantic import Field, field_validator
 
-from probes import tls_info
-from probes.base import ProbeContext, ProbeResult, Reason, Settings, split_host_port
+from probes import tls as tls_info
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.core.settings import Settings, split_host_port
 
 KIND = "tcp"
 EXPECT_LIMIT = 64 * 1024  # bytes read while looking for ``expect``

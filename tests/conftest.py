@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.storage import Storage
-from probes.base import ProbeContext
+from monitor.storage.database import Storage
+from probes.core.context import ProbeContext
 from probes.http import new_client_session
 from tests.tls_certs import Certs, make_certs
 

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from alerts.notifiers.config import NotifierConfig
 from alerts.outbox import Outbox
-from monitor.storage import Storage
+from monitor.storage.database import Storage
 from probes.http import new_client_session
 
 

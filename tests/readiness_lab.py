@@ -4,7 +4,7 @@
     codec = start_kamailio_in(lab, site, folder)        # a real SIP peer at site.ns_addr:5060, inside the namespace
     load = start_blaster(site.void_addr, 8e6)           # UDP towards the namespace, paced; stop_process(load)
     undrop_icmp(lab, site); undelay(lab, site, releaser)   # repair what netlab's drop_icmp / delay did
-    metric_samples(engine.metric_text(), "giaoban_meeting_site_ready")  # {(("meeting", m), ("site", s)): 1.0}
+    metric_samples(meeting_text(engine.snapshot), "giaoban_meeting_site_ready")  # {(("meeting", m), ("site", s)): 1.0}
 
 Everything here sends only to addresses of namespaces the test made (198.18.0.0/15) and is stopped by PID.
 """

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian machine: install what is missing (Debian packages when run
-# as root, the Python packages into .venv), then ruff, mypy and pytest. `.ci/run` calls exactly this.
+# as root, the Python packages into .venv), then ruff, mypy, the import contract and pytest. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +42,7 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
 # pytest exits 5 when it collected no test: that is a failure of the suite, not a pass.

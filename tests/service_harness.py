@@ -14,9 +14,9 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from monitor.config_loader import load_config
-from monitor.service import Service
-from monitor.storage import Storage
+from monitor.app.service import Service
+from monitor.config.loader import load_config
+from monitor.storage.database import Storage
 from probes.context import probe_context
 from tests.peers import stop_process
 

@@ -1,4 +1,4 @@
-"""The alert engine over a real monitor.state.State: for durations, topology folding, maintenance, acks, readiness.
+"""The alert engine over a real engine State: for durations, topology folding, maintenance, acks, readiness.
 
 The store is an in-memory fake of alerts/store.py's contract (commit = upsert rows + insert outbox rows,
 skipping an existing (key, channel)); the real store is tested with the database. Time is an injected clock.
@@ -16,14 +16,14 @@ from alerts.config import AlertsConfig
 from alerts.engine import AlertEngine
 from alerts.model import AlertRecord, MaintenanceWindow
 from alerts.notifiers.base import Notification
-from monitor.config import Config
-from monitor.config_loader import load_config, load_config_text
-from monitor.readiness_events import ReadinessEvent, ReasonText
-from monitor.state import State
-from monitor.targets import Target, targets_from_config
-from probes.base import ProbeResult, Reason
-from probes.snmp_readings import DeviceReading, InterfaceReading
-from probes.snmp_ups import UpsReading
+from monitor.config.loader import load_config, load_config_text
+from monitor.config.models import Config
+from monitor.engine.state import State
+from monitor.engine.targets import Target, targets_from_config
+from monitor.readiness.events import ReadinessEvent, ReasonText
+from probes.core.result import ProbeResult, Reason
+from probes.snmp.readings import DeviceReading, InterfaceReading
+from probes.snmp.ups import UpsReading
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_780_000_000.0  # 2026-05-28, a fixed instant

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from alerts.model import AlertRecord, MaintenanceWindow
 from alerts.outbox import notification_from_json, notification_to_json
 from alerts.store import SqlAlertStore, prune_alerts
-from monitor.storage import Storage
-from monitor.storage_tables import outbox
+from monitor.storage.database import Storage
+from monitor.storage.tables import outbox
 from tests.notifier_samples import ALERT_T0, HOA, TUAN, link_down_record, resolved, sample
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 

@@ -9,14 +9,14 @@ import pytest
 
 from alerts.catalog import RULES
 from alerts.maintenance import covers, is_active, window_from_config
-from alerts.metrics import alert_lines
 from alerts.model import MaintenanceWindow
 from alerts.routing import LOG_CHANNEL, channels, recipients
 from alerts.templates import EVENTS, AlertView, render_alert
 from alerts.texts import RULE_TEXTS
-from monitor.config import Config
-from monitor.config_loader import load_config_text
-from monitor.readiness_events import ReasonText
+from monitor.config.loader import load_config_text
+from monitor.config.models import Config
+from monitor.metrics.alerts import alert_lines
+from monitor.readiness.events import ReasonText
 
 VI_MARKS = set("ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ")
 

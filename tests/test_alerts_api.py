@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.model import AlertRecord
 from alerts.store import SqlAlertStore
-from monitor.api_v1 import make_api_v1
-from monitor.config_loader import load_config_text
-from monitor.state import State
-from monitor.storage import Storage
+from monitor.config.loader import load_config_text
+from monitor.engine.state import State
+from monitor.storage.database import Storage
+from monitor.web.api_v1 import make_api_v1
 from tests.notifier_samples import ALERT_T0, link_down_record
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 from tests.test_api_v1 import AUTH, CONFIG_TEXT, ENV, TOKEN

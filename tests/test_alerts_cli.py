@@ -9,8 +9,8 @@ import pytest
 
 from alerts.model import AlertRecord
 from alerts.store import SqlAlertStore
-from monitor import cli
-from monitor.storage import Storage
+from monitor.cli import main as cli
+from monitor.storage.database import Storage
 from tests.notifier_samples import ALERT_T0, link_down_record
 from tests.test_meetings_cli import CONFIG  # the same two-site district
 

@@ -11,16 +11,16 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from monitor.api_v1 import make_api_v1, openapi_document
-from monitor.config import Config
-from monitor.config_loader import load_config_text
-from monitor.meetings import sync_config_meetings
-from monitor.state import State
-from monitor.storage import Storage
-from monitor.storage_history import HistoryWriter
-from monitor.storage_tables import meetings, sites
-from monitor.targets import targets_from_config
-from probes.base import ProbeResult, Reason
+from monitor.config.loader import load_config_text
+from monitor.config.models import Config
+from monitor.engine.state import State
+from monitor.engine.targets import targets_from_config
+from monitor.readiness.meetings import sync_config_meetings
+from monitor.storage.database import Storage
+from monitor.storage.history import HistoryWriter
+from monitor.storage.tables import meetings, sites
+from monitor.web.api_v1 import make_api_v1, openapi_document
+from probes.core.result import ProbeResult, Reason
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(120)

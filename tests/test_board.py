@@ -19,16 +19,16 @@ import pytest
 
 from alerts.model import alert_id
 from alerts.store import SqlAlertStore
-from monitor.api_readiness import next_occurrence
-from monitor.board import BoardData, LinkView, MeetingView, refresh_seconds, render
-from monitor.board_texts import TEXTS, WEEKDAYS
-from monitor.config_loader import load_config_text
-from monitor.meetings import Occurrence, build_meeting, save_meeting
-from monitor.readiness import ReadinessReport
-from monitor.readiness_checks import SiteReadiness
-from monitor.readiness_events import ReasonText
-from monitor.service import Service
-from probes.base import ProbeResult, Reason
+from monitor.app.service import Service
+from monitor.config.loader import load_config_text
+from monitor.readiness.checks import SiteReadiness
+from monitor.readiness.engine import ReadinessReport
+from monitor.readiness.events import ReasonText
+from monitor.readiness.meetings import Occurrence, build_meeting, save_meeting
+from monitor.web.api_readiness import next_occurrence
+from monitor.web.board import BoardData, LinkView, MeetingView, refresh_seconds, render
+from monitor.web.board_texts import TEXTS, WEEKDAYS
+from probes.core.result import ProbeResult, Reason
 from tests.notifier_samples import link_down_record
 from tests.peers import free_port
 from tests.service_harness import loopback_config, running_service

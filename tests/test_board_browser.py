@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from playwright.async_api import ViewportSize, async_playwright
 
-from monitor.demo_inventory import MEETING_ID
+from monitor.demo.inventory import MEETING_ID
 from tests.peers import free_port, require_program
 from tests.service_harness import ROOT, service_process, wait_http
 from tests.test_board import XSS_SITE, board_config

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import pytest
 from pydantic import TypeAdapter
 
-from monitor.check_config import check_config
-from monitor.config import Config, Endpoint
-from monitor.config_loader import ConfigError, Problem, load_config, load_config_text
-from monitor.secrets import Secret
+from monitor.cli.check_config import check_config
+from monitor.config.loader import ConfigError, Problem, load_config, load_config_text
+from monitor.config.models import Config, Endpoint
 from probes import KINDS
+from probes.core.secrets import Secret
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((Path(__file__).parent / "config_cases").glob("*.yml"))

@@ -17,13 +17,13 @@ import yaml
 
 import alerts
 import monitor
-from monitor.dashboards import DASHBOARDS, export, expressions, render
-from monitor.dashboards_panels import DATASOURCE, DS_VARIABLE, GRID_WIDTH
-from monitor.exposition import Family
-from monitor.metrics import Exposition, ReloadStatus
-from monitor.scheduler import Scheduler
-from monitor.state import State
-from probes.base import ProbeContext
+from monitor.dashboards.definitions import DASHBOARDS, export, expressions, render
+from monitor.dashboards.panels import DATASOURCE, DS_VARIABLE, GRID_WIDTH
+from monitor.engine.scheduler import Scheduler
+from monitor.engine.state import State
+from monitor.metrics.collector import Exposition, ReloadStatus
+from monitor.metrics.exposition import Family
+from probes.core.context import ProbeContext
 from tests.service_harness import ROOT
 
 COMMITTED = ROOT / "dashboards"

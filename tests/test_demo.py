@@ -22,14 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.demo_codecs import CodecState, Vendor, codec_farm
-from monitor.demo_inventory import COMMUNES, EXPECTED, FAULTS, MEETING_ID, TOKEN_ENV
-from monitor.demo_snmp import EmulatedDevice, EmulatedInterface, EmulatedUps, SnmpAgent, Traffic
-from monitor.secrets import Secret
+from monitor.demo.codecs import CodecState, Vendor, codec_farm
+from monitor.demo.inventory import COMMUNES, EXPECTED, FAULTS, MEETING_ID, TOKEN_ENV
+from monitor.demo.snmp import EmulatedDevice, EmulatedInterface, EmulatedUps, SnmpAgent, Traffic
 from probes import KINDS
-from probes.base import ProbeContext, Reason
-from probes.snmp import SnmpPoller, SnmpSettings
-from probes.snmp_readings import DeviceReading
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
+from probes.core.secrets import Secret
+from probes.snmp.probe import SnmpPoller, SnmpSettings
+from probes.snmp.readings import DeviceReading
 from tests.peers import free_port, require_program, stop_process
 from tests.service_harness import wait_http
 
@@ -283,7 +284,7 @@ async def test_project_probe_reads_utilisation_from_the_agent(
     try:
         first = await kind.probe(f"127.0.0.1:{port}", settings, ctx=ctx)
         assert first.success, first.detail
-        await asyncio.sleep(5.3)  # probes/snmp_rates.py measures over at least 5 s
+        await asyncio.sleep(5.3)  # probes/snmp/rates.py measures over at least 5 s
         second = await kind.probe(f"127.0.0.1:{port}", settings, ctx=ctx)
     finally:
         await poller.close()

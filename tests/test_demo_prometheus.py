@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.dashboards import DASHBOARDS, expressions
-from monitor.demo_inventory import FAULTS, MEETING_ID, TOKEN_ENV
+from monitor.dashboards.definitions import DASHBOARDS, expressions
+from monitor.demo.inventory import FAULTS, MEETING_ID, TOKEN_ENV
 from tests.peers import free_port, stop_process
 from tests.service_harness import ROOT, wait_http
 from tests.test_prometheus import prometheus

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from probes import ProbeKind, h323
-from probes.base import ProbeContext, Reason
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
 from probes.runner import run_probe
 from tests.peers import free_port
 from tests.tls_certs import RawServer

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 
 from probes import KINDS
-from probes.base import ProbeContext, Reason
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
 from probes.http import PHASES, HttpSettings, JsonCheck, new_client_session, probe
 from probes.runner import run_probe
 from tests.netlab import Lab

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from probes.base import ProbeContext, Reason
-from probes.icmp import IcmpSettings, probe
-from probes.icmp_mode import PING_GROUP_RANGE, IcmpMode
-from probes.icmp_socket import Pinger
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
+from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode
+from probes.icmp.pinger import Pinger
+from probes.icmp.probe import IcmpSettings, probe
 from tests.peers import missing, require_program, require_root
 
 pytestmark = pytest.mark.timeout(60)
@@ -267,10 +268,10 @@ def run_isolated(script: str, *, setup: str = "ip link set lo up", drop_net_raw:
 
 PROBE_SCRIPT = """
 import asyncio, json
-from probes.base import ProbeContext
-from probes.icmp import IcmpSettings, probe
-from probes.icmp_mode import detect_icmp_mode
-from probes.icmp_socket import Pinger
+from probes.core.context import ProbeContext
+from probes.icmp.probe import IcmpSettings, probe
+from probes.icmp.mode import detect_icmp_mode
+from probes.icmp.pinger import Pinger
 
 async def main():
     mode = detect_icmp_mode()
@@ -309,7 +310,7 @@ def test_failures_are_reasons(target: str, setup: str, reason: str, words: str) 
 
 DETECT_SCRIPT = """
 import dataclasses, json
-from probes.icmp_mode import detect_icmp_mode
+from probes.icmp.mode import detect_icmp_mode
 print(json.dumps(dataclasses.asdict(detect_icmp_mode())))
 """
 

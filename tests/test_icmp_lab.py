@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from probes.base import ProbeContext, Reason
-from probes.icmp import IcmpSettings, probe
-from probes.icmp_socket import Pinger
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
+from probes.icmp.pinger import Pinger
+from probes.icmp.probe import IcmpSettings, probe
 from tests.netlab import Lab
 from tests.test_icmp import MODES, pinger_in_mode
 

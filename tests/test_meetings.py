@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.config import Config
-from monitor.config_loader import load_config_text
-from monitor.meetings import (
+from monitor.config.loader import load_config_text
+from monitor.config.models import Config
+from monitor.readiness.ics import IcsError, import_ics
+from monitor.readiness.meetings import (
     Meeting,
     MeetingError,
     add_meeting,
@@ -23,8 +24,7 @@ from monitor.meetings import (
     remove_meeting,
     sync_config_meetings,
 )
-from monitor.meetings_ics import IcsError, import_ics
-from monitor.storage import Storage
+from monitor.storage.database import Storage
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(120)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import cli_meetings
+from monitor.cli import meetings as cli_meetings
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 from tests.test_meetings import WEEKLY_ICS
 

@@ -7,12 +7,13 @@ import subprocess
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.config import Config
-from monitor.metrics import Exposition, ReloadStatus
-from monitor.scheduler import Scheduler
-from monitor.state import State
-from monitor.targets import targets_from_config
-from probes.base import ProbeContext, ProbeResult, Reason
+from monitor.config.models import Config
+from monitor.engine.scheduler import Scheduler
+from monitor.engine.state import State
+from monitor.engine.targets import targets_from_config
+from monitor.metrics.collector import Exposition, ReloadStatus
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
 from tests.peers import require_program
 
 CONFIG = Config.model_validate(
@@ -185,16 +186,16 @@ def test_cached_lines_follow_new_results(registry: tuple[Scrape, State]) -> None
 
 def test_label_values_are_escaped() -> None:
     """A quote, backslash or newline in an id or address cannot break the exposition."""
-    from monitor.exposition import escape
+    from monitor.metrics.exposition import escape
 
     assert escape('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
 
 
 def test_endpoint_series_only_for_what_the_device_reports() -> None:
     """A codec's states become giaoban_endpoint_*; a field it does not report is absent, never 'ok'."""
-    from monitor.targets import Target
+    from monitor.engine.targets import Target
     from probes import ProbeKind
-    from probes.base import Settings
+    from probes.core.settings import Settings
 
     async def never(target: str, settings: Settings, *, ctx: ProbeContext) -> ProbeResult:
         raise AssertionError

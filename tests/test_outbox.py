@@ -23,10 +23,10 @@ from sqlalchemy import select
 
 from alerts.notifiers.config import NotifierConfig
 from alerts.outbox import CHANNEL_REMOVED, Outbox
-from alerts.outbox_metrics import outbox_lines
 from alerts.store import SqlAlertStore
-from monitor.storage import Storage
-from monitor.storage_tables import outbox
+from monitor.metrics.outbox import outbox_lines
+from monitor.storage.database import Storage
+from monitor.storage.tables import outbox
 from probes.http import new_client_session
 from tests.notifier_samples import resolved, sample
 from tests.peers import free_port, require_program, stop_process

@@ -1,10 +1,10 @@
-"""Link quality arithmetic (probes/quality.py) against values computed by hand from DESIGN.md's formulas."""
+"""Link quality arithmetic (probes/icmp/quality.py) against values computed by hand from DESIGN.md's formulas."""
 
 from __future__ import annotations
 
 import pytest
 
-from probes.quality import LinkQuality, estimated_mos, jitter, summarize
+from probes.icmp.quality import LinkQuality, estimated_mos, jitter, summarize
 
 # (rtt ms, jitter ms, loss %) → MOS, each worked through by hand:
 #   d = rtt/2 + 2·jitter + 10;  R = 93.2 − d/40 (d < 160) or 93.2 − (d − 120)/10;  R −= 2.5·loss

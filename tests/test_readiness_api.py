@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from monitor.service import Service
+from monitor.app.service import Service
 from tests.peers import free_port
 from tests.service_harness import ROOT, loopback_config, running_service
 

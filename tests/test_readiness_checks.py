@@ -1,4 +1,4 @@
-"""A site's readiness verdict from measured results, one rule at a time (monitor/readiness_checks.py)."""
+"""A site's readiness verdict from measured results, one rule at a time (monitor/readiness/checks.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Site, Thresholds
-from monitor.readiness_checks import _LINK_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site
-from monitor.readiness_texts import TEXTS, VERDICT_TEXTS, number, render
-from probes.base import ProbeResult, Reason
-from probes.snmp_readings import DeviceReading, InterfaceReading
-from probes.snmp_ups import UpsReading
+from monitor.config.models import Site, Thresholds
+from monitor.readiness.checks import _LINK_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site
+from monitor.readiness.texts import TEXTS, VERDICT_TEXTS, number, render
+from probes.core.result import ProbeResult, Reason
+from probes.snmp.readings import DeviceReading, InterfaceReading
+from probes.snmp.ups import UpsReading
 
 SITE = Site.model_validate(
     {

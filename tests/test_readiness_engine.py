@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.config import Config
-from monitor.config_loader import load_config_text
-from monitor.meetings import Meeting, Occurrence, build_meeting, get_meeting, remove_meeting, save_meeting
-from monitor.readiness import ReadinessEngine
-from monitor.readiness_events import ReadinessEvent
-from monitor.storage import Storage
-from probes.base import ProbeContext
+from monitor.config.loader import load_config_text
+from monitor.config.models import Config
+from monitor.metrics.meetings import meeting_text
+from monitor.readiness.engine import ReadinessEngine
+from monitor.readiness.events import ReadinessEvent
+from monitor.readiness.meetings import Meeting, Occurrence, build_meeting, get_meeting, remove_meeting, save_meeting
+from monitor.storage.database import Storage
+from probes.core.context import ProbeContext
 from tests.peers import free_port
 
 pytestmark = pytest.mark.timeout(60)
@@ -213,7 +214,7 @@ async def test_not_ready_site_then_all_clear(rig: Rig, listener: socket.socket) 
     )
     assert [r.code for r in event.reasons] == ["endpoint_down"]
     assert event.reasons[0].message.startswith("Thiết bị hội nghị vc2 không trả lời")
-    metrics = engine.metric_text()
+    metrics = meeting_text(engine.snapshot)
     assert 'giaoban_meeting_site_ready{meeting="mon",site="c2"} 0.0' in metrics
     assert 'giaoban_meeting_ready_sites{meeting="mon"} 2.0' in metrics
     assert f'giaoban_meeting_start_timestamp_seconds{{meeting="mon"}} {START.timestamp()!r}' in metrics
@@ -231,7 +232,7 @@ async def test_not_ready_site_then_all_clear(rig: Rig, listener: socket.socket) 
         fixed.close()
     assert report.all_ready
     assert [(e.kind, e.site_id) for e in rig.events[1:]] == [("site_recovered", "c2")]
-    assert 'giaoban_meeting_site_ready{meeting="mon",site="c2"} 1.0' in engine.metric_text()
+    assert 'giaoban_meeting_site_ready{meeting="mon",site="c2"} 1.0' in meeting_text(engine.snapshot)
 
 
 async def test_a_check_already_running_is_joined_not_repeated(rig: Rig) -> None:

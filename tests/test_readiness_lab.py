@@ -26,13 +26,14 @@ from typing import Any
 
 import pytest
 
-from monitor.config import Config
-from monitor.config_loader import load_config
-from monitor.meetings import add_meeting
-from monitor.readiness import ReadinessEngine
-from monitor.readiness_events import ReadinessEvent, ReasonText
-from monitor.readiness_texts import TEXTS, number
-from monitor.storage import Storage
+from monitor.config.loader import load_config
+from monitor.config.models import Config
+from monitor.metrics.meetings import meeting_text
+from monitor.readiness.engine import ReadinessEngine
+from monitor.readiness.events import ReadinessEvent, ReasonText
+from monitor.readiness.meetings import add_meeting
+from monitor.readiness.texts import TEXTS, number
+from monitor.storage.database import Storage
 from probes.context import probe_context
 from tests.kamailio_lab import kamailio
 from tests.netlab import Lab, Site
@@ -209,14 +210,14 @@ async def test_meeting_readiness_in_a_lab_and_the_all_clear(
                 assert "cần 2,5 Mbit/s (2 Mbit/s cho cuộc họp và 20% dự phòng)" in bandwidth.message, bandwidth
                 assert nghen.ns_if in bandwidth.action
 
-                assert ready_by_site(engine.metric_text(), meeting.id) == {
+                assert ready_by_site(meeting_text(engine.snapshot), meeting.id) == {
                     "huyen": 1.0,
                     "xa-tot": 1.0,
                     "xa-matgoi": 0.0,
                     "xa-codec": 0.0,
                     "xa-nghen": 0.0,
                 }
-                promtool_accepts(engine.metric_text())
+                promtool_accepts(meeting_text(engine.snapshot))
 
                 # --- repairs, then T-20s: the all-clear -------------------------------------------------
                 undrop_icmp(lab, matgoi)
@@ -242,7 +243,7 @@ async def test_meeting_readiness_in_a_lab_and_the_all_clear(
                 ]
                 assert [r.lead_time for r in await storage.reports(meeting.id)] == [20.0, 40.0]
                 label = (("meeting", meeting.id),)
-                text = engine.metric_text()
+                text = meeting_text(engine.snapshot)
                 assert metric_samples(text, "giaoban_meeting_ready_sites") == {label: 4.0}
                 assert metric_samples(text, "giaoban_meeting_sites") == {label: 5.0}
                 assert ready_by_site(text, meeting.id) == {

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from monitor.config import Config, Defaults, Endpoint, nests_settings
-from monitor.config_loader import ConfigError, load_config_text
+from monitor.config.loader import ConfigError, load_config_text
+from monitor.config.models import Config, Defaults, Endpoint, nests_settings
 from probes import KINDS
-from probes.base import Settings
+from probes.core.settings import Settings
 
 ENDPOINTS: TypeAdapter[Any] = TypeAdapter(Endpoint)
 NAMES = sorted(name for name, kind in KINDS.items() if not kind.device_only)  # endpoint kinds

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
-from monitor.scheduler import Scheduler, phase_offset
-from monitor.state import State
-from monitor.targets import Target
+from monitor.engine.scheduler import Scheduler, phase_offset
+from monitor.engine.state import State
+from monitor.engine.targets import Target
 from probes import ProbeKind
-from probes.base import ProbeContext, ProbeResult, Reason, Settings
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.core.settings import Settings
 
 
 class Behaviour(Settings):

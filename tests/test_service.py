@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from monitor.service import Service
+from monitor.app.service import Service
 from tests.peers import free_port, require_program
 from tests.service_harness import ROOT, loopback_config, running_service, service_process, wait_http
 

@@ -12,10 +12,12 @@ from typing import cast
 import pydantic
 import pytest
 
-from probes import ProbeKind, sip
-from probes.base import ProbeContext, ProbeResult, Reason
+from probes import ProbeKind
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
 from probes.runner import run_probe
-from probes.sip_message import build_options
+from probes.sip import probe as sip
+from probes.sip.message import build_options
 from tests.kamailio_lab import SERVER_HEADER, Kamailio, kamailio
 from tests.peers import free_port
 from tests.tls_certs import Certs, RawServer

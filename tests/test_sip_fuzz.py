@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from probes.base import Reason
-from probes.sip import _Failed, _Framer
-from probes.sip_message import MAX_MESSAGE, SipParseError, SipRequest, build_options, parse_response
+from probes.core.result import Reason
+from probes.sip.message import MAX_MESSAGE, SipParseError, SipRequest, build_options, parse_response
+from probes.sip.probe import _Failed, _Framer
 
 FUZZ = settings(
     max_examples=3000,

@@ -15,10 +15,11 @@ from typing import Any, cast
 
 import pytest
 
-from monitor.secrets import Secret
-from probes.base import ProbeContext, Reason
-from probes.snmp import DeviceReading, SnmpPoller, SnmpSettings, probe
-from probes.snmp_rates import MIN_WINDOW
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
+from probes.core.secrets import Secret
+from probes.snmp.probe import DeviceReading, SnmpPoller, SnmpSettings, probe
+from probes.snmp.rates import MIN_WINDOW
 from tests.snmpd_lab import USERS, Snmpd, User, parse_values
 
 pytestmark = pytest.mark.timeout(90)

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from probes.base import Reason
-from probes.snmp import DeviceReading, SnmpPoller, SnmpSettings, probe
-from probes.snmp_rates import MIN_WINDOW
+from probes.core.result import Reason
+from probes.snmp.probe import DeviceReading, SnmpPoller, SnmpSettings, probe
+from probes.snmp.rates import MIN_WINDOW
 from tests.netlab import Lab, Site
 from tests.peers import require_program
 from tests.snmpd_lab import Snmpd, free_udp_port, parse_values

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from probes.snmp_rates import MIN_WINDOW, CounterHistory, Rates, Sample, octet_delta, wraps_unseen
+from probes.snmp.rates import MIN_WINDOW, CounterHistory, Rates, Sample, octet_delta, wraps_unseen
 
 GBIT = 1e9
 MBIT = 1e6
@@ -28,7 +28,7 @@ MBIT = 1e6
 def test_octet_delta(
     *, previous: int, current: int, bits: int, elapsed: float, max_bps: float | None, expected: int | None
 ) -> None:
-    """Each case of the counter rules in probes/snmp_rates.py gives its delta or None (reset)."""
+    """Each case of the counter rules in probes/snmp/rates.py gives its delta or None (reset)."""
     assert octet_delta(previous, current, bits=bits, elapsed=elapsed, max_bps=max_bps) == expected
 
 
@@ -121,7 +121,7 @@ def test_random_counter_walks_never_give_a_negative_rate() -> None:
 
 def test_fast_polls_still_measure_over_the_minimum_window() -> None:
     """Polls 1 s apart give a rate once a sample MIN_WINDOW old exists (a count-bounded history never had one)."""
-    from probes.snmp_rates import MIN_WINDOW, CounterHistory, Sample
+    from probes.snmp.rates import MIN_WINDOW, CounterHistory, Sample
 
     history = CounterHistory()
     rates = [history.add(Sample(float(t), t * 1000, t * 2000, 64), max_bps=1e9, rebooted=False) for t in range(12)]

@@ -1,4 +1,4 @@
-"""SnmpSettings keeps the inventory's `snmp:` validation (monitor/config.py's Snmp), adds interfaces/bandwidth/ups."""
+"""SnmpSettings keeps the inventory's `snmp:` validation (monitor/config/models.py), adds interfaces/bandwidth/ups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from probes.snmp import SnmpSettings, deadline
+from probes.snmp.probe import SnmpSettings, deadline
 
 COMMUNITY = {"env": "C"}
 V3 = {"version": 3, "user": "mon", "auth": "SHA", "auth_key": {"env": "A"}, "priv": "AES", "priv_key": {"env": "P"}}

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from monitor import migrations
-from monitor.config import Config
-from monitor.config_loader import load_config_text
-from monitor.storage import SiteVerdict, Storage, StorageError, engine_url
-from monitor.storage_history import HistoryWriter
-from monitor.storage_queries import history, latest_status
-from monitor.storage_retention import prune, rollup
-from monitor.storage_tables import history_hourly, history_raw, metadata, sites, targets
-from monitor.targets import Target, targets_from_config
-from probes.base import ProbeResult, Reason
+from monitor.config.loader import load_config_text
+from monitor.config.models import Config
+from monitor.engine.targets import Target, targets_from_config
+from monitor.storage import migrations
+from monitor.storage.database import SiteVerdict, Storage, StorageError, engine_url
+from monitor.storage.history import HistoryWriter
+from monitor.storage.queries import history, latest_status
+from monitor.storage.retention import prune, rollup
+from monitor.storage.tables import history_hourly, history_raw, metadata, sites, targets
+from probes.core.result import ProbeResult, Reason
 from tests.peers import free_port
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 

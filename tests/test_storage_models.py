@@ -1,4 +1,4 @@
-"""The sqlmodel models (monitor/storage_tables.py) describe exactly the schema the migrations build."""
+"""The sqlmodel models (monitor/storage/tables.py) describe exactly the schema the migrations build."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from monitor.migrations import m0001_initial, m0002_alerts
-from monitor.storage import Storage
-from monitor.storage_tables import metadata
+from monitor.storage.database import Storage
+from monitor.storage.migrations import m0001_initial, m0002_alerts
+from monitor.storage.tables import metadata
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
 # The frozen tables of every migration, later versions replacing earlier ones of the same name.

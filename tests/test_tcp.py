@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from probes import KINDS
-from probes.base import ProbeContext, Reason
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
 from probes.runner import run_probe
 from probes.tcp import TcpSettings, probe, unescape
 from tests.netlab import Lab

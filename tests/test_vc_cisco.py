@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from probes import ProbeKind, cisco_xapi
-from probes.base import ProbeContext, ProbeResult, Reason
+from probes import ProbeKind
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
 from probes.runner import run_probe
+from probes.vc import cisco_xapi
 from tests.fake_codecs import BILLION_LAUGHS, DOCTYPE_ONLY, EXTERNAL_ENTITY, Codec, cisco_app, serve
 
 KIND = ProbeKind(cisco_xapi.KIND, cisco_xapi.CiscoXapiSettings, cisco_xapi.probe)

@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
-from probes import ProbeKind, jitsi
-from probes.base import ProbeContext, ProbeResult, Reason
+from probes import ProbeKind
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
 from probes.runner import run_probe
+from probes.vc import jitsi
 from tests.fake_codecs import Codec, jitsi_app, serve
 
 KIND = ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe)

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from probes import ProbeKind, poly_rest
-from probes.base import ProbeContext, ProbeResult, Reason
+from probes import ProbeKind
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
 from probes.runner import run_probe
+from probes.vc import poly_rest
 from tests.fake_codecs import Codec, poly_app, serve
 
 KIND = ProbeKind(poly_rest.KIND, poly_rest.PolyRestSettings, poly_rest.probe)

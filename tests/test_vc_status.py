@@ -1,4 +1,4 @@
-"""What the status-API drivers share (probes/vc_status.py): targets, credentials, TLS, size and time bounds."""
+"""What the status-API drivers share (probes/vc/status.py): targets, credentials, TLS, size and time bounds."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from probes import ProbeKind, cisco_xapi, vc_status
-from probes.base import ProbeContext, ProbeResult, Reason
+from probes import ProbeKind
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
 from probes.runner import run_probe
+from probes.vc import cisco_xapi
+from probes.vc import status as vc_status
 from tests.fake_codecs import Codec, cisco_app, serve
 from tests.peers import free_port
 from tests.tls_certs import Certs
@@ -112,7 +115,7 @@ async def test_credential_problems(
 
 def test_settings_do_not_clash_with_endpoint_fields() -> None:
     """Endpoint fields (id, port, interval, timeout...) are not settings, so the kinds mix into the endpoint."""
-    from probes import jitsi, poly_rest
+    from probes.vc import jitsi, poly_rest
 
     reserved = {"id", "kind", "address", "port", "interval", "timeout", "call_rate"}
     for model in (cisco_xapi.CiscoXapiSettings, poly_rest.PolyRestSettings, jitsi.JitsiSettings):

@@ -21,7 +21,7 @@ from types import TracebackType
 
 import trustme
 
-from monitor.demo_portal import self_signed_context
+from monitor.demo.portal import self_signed_context
 
 NAMES = ("127.0.0.1", "localhost")
 

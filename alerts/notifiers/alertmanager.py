@@ -38,7 +38,7 @@ from alerts.notifiers.base import (
     reveal,
     rfc3339,
 )
-from monitor.secrets import Secret
+from probes.core.secrets import Secret
 
 KIND = "alertmanager"
 MARKER = "GiaobanParentDown"  # an inhibition source only: deploy/alertmanager.yml routes it to no receiver

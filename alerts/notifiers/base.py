@@ -27,7 +27,7 @@ from typing import Annotated
 import aiohttp
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from monitor.secrets import Secret, SecretUnavailable
+from probes.core.secrets import Secret, SecretUnavailable
 
 
 @dataclass(frozen=True, slots=True)

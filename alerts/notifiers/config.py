@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from alerts.notifiers import NOTIFIERS
+from probes.core.ids import check_id
 
 Severity = Literal["critical", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
@@ -37,11 +38,7 @@ class NotifierBase(BaseModel):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        # monitor.config will import this module for Config.notifiers: importing it back at the top would be a
-        # cycle. By the time a notifier is validated both modules are loaded. One id rule for the whole inventory.
-        from monitor.config import _check_id  # noqa: PLC0415
-
-        return _check_id(value)
+        return check_id(value)
 
     @field_validator("severities")
     @classmethod

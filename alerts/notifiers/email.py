@@ -29,7 +29,7 @@ import aiosmtplib
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from alerts.notifiers.base import Delivery, Notification, NotifierContext, NotifierSettings, Outcome, reveal
-from monitor.secrets import Secret
+from probes.core.secrets import Secret
 
 KIND = "email"
 # 7bit: non-ASCII bodies go out quoted-printable or base64, so a server without 8BITMIME still takes them.

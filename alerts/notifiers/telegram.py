@@ -31,7 +31,7 @@ from pydantic import Field, field_validator
 
 from alerts.notifiers import _http
 from alerts.notifiers.base import Delivery, HttpUrl, Notification, NotifierContext, NotifierSettings, Outcome, reveal
-from monitor.secrets import Secret
+from probes.core.secrets import Secret
 
 KIND = "telegram"
 _MESSAGE_LIMIT = 4096  # characters after entities are parsed (Bot API sendMessage)

@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 from alerts.notifiers import _http
 from alerts.notifiers.base import Delivery, HttpUrl, Notification, NotifierContext, NotifierSettings, reveal, rfc3339
-from monitor.secrets import Secret
+from probes.core.secrets import Secret
 
 KIND = "webhook"
 SIGNATURE_HEADER = "X-Giaoban-Signature"

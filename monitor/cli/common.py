@@ -1,0 +1,61 @@
+"""What the database commands of `giaoban` (meetings, alerts, maintenance, readiness) share.
+
+Each takes ``-c FILE`` (the inventory) and ``--database URL`` (default: the config's ``database``, else
+sqlite:///giaoban.db), opens the storage for one command and closes it after. Exit codes: 0 done, 1 nothing
+to act on (or not ready), 2 bad input; an input error names the field at fault in the district's language.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from monitor.config.loader import load_config
+from monitor.config.models import Config
+from monitor.errors import UsageError
+from monitor.storage.database import DEFAULT_DATABASE, Storage, StorageError
+
+DEFAULT_CONFIG = "giaoban.yml"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_ERROR = {"vi": "Lỗi", "en": "Error"}
+
+
+def add_storage_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """-c/--config and --database; returns ``parser`` so that a subcommand is declared in one expression."""
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help=f"inventory (default {DEFAULT_CONFIG})")
+    parser.add_argument("--database", help="database URL (default: the config's database)")
+    return parser
+
+
+async def run_with_storage(
+    args: argparse.Namespace,
+    act: Callable[[Config, Storage], Awaitable[int]],
+    *,
+    input_errors: tuple[type[UsageError], ...] = (),
+    resolve_secrets: bool = False,
+) -> int:
+    """Load the config, open the storage, ``act`` on both, close it; returns act's exit code.
+
+    ConfigError propagates (the CLI prints every problem, exit 2). ``input_errors`` (their ``field`` names
+    the input at fault) are printed here with exit 2; other UsageErrors propagate to the CLI.
+    """
+    config = await asyncio.to_thread(load_config, args.config, resolve_secrets=resolve_secrets)
+    try:
+        storage = await Storage.open(args.database or config.database or DEFAULT_DATABASE)
+    except StorageError as exc:
+        print(f"giaoban: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return await act(config, storage)
+    except input_errors as exc:
+        field = getattr(exc, "field", None)
+        where = f" ({field})" if field else ""
+        print(f"{_ERROR[config.district.locale]}{where}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        await storage.close()
+
+
+__all__ = ["DEFAULT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "add_storage_arguments", "run_with_storage"]

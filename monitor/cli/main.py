@@ -1,0 +1,224 @@
+"""The `giaoban` command (also `python -m monitor`).
+
+    giaoban run [-c FILE] [--listen HOST:PORT] [--database URL]
+    giaoban check-config FILE [--secrets]
+    giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
+    giaoban alerts list|ack ID · giaoban maintenance list|add|remove [-c FILE] [--database URL]
+    giaoban readiness MEETING|--sites all|ID,ID [--now] [--json] [-c FILE] [--database URL]
+    giaoban probe KIND TARGET [--OPTION VALUE ...] [--deadline DURATION] [--json]
+    giaoban demo [--listen HOST:PORT] [--database URL] [--dir DIR]
+
+Exit codes: 0 success, 1 a check failed (probe down), 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__
+from monitor.app.service import serve
+from monitor.cli import alerts as cli_alerts
+from monitor.cli import dashboards as cli_dashboards
+from monitor.cli import meetings as cli_meetings
+from monitor.cli import readiness as cli_readiness
+from monitor.cli.check_config import check_config
+from monitor.config.loader import ConfigError
+from monitor.demo import run as demo
+from monitor.errors import GiaobanError, UsageError
+from monitor.web.probe_options import field_shapes, settings_from_pairs
+from probes import KINDS, ProbeKind
+from probes.context import probe_context
+from probes.core.result import ProbeResult
+from probes.core.units import format_duration, parse_duration
+from probes.runner import run_probe
+
+DEFAULT_CONFIG = "giaoban.yml"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger("giaoban")
+
+
+def _add_probe_parser(commands: Any) -> None:
+    probe = commands.add_parser(
+        "probe",
+        help="run one probe and print the result",
+        description="Run one probe now and print a table (or JSON). Options are the kind's settings, "
+        "e.g. giaoban probe icmp 127.0.0.1 --count 5 --interval 100ms",
+    )
+    kinds = probe.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind in KINDS.values():
+        summary = next(iter((kind.settings.__doc__ or "").strip().splitlines()), None)
+        sub = kinds.add_parser(kind.name, help=summary)
+        sub.add_argument("target", help="host (icmp), HOST:PORT (tcp), URL (http)")
+        sub.add_argument("--deadline", help="bound on the whole probe, e.g. 5s (default: the kind's own)")
+        sub.add_argument("--json", action="store_true", help="print the result as JSON")
+        for name, shape in field_shapes(kind).items():
+            field = kind.settings.model_fields[name]
+            flag = "--" + name.replace("_", "-")
+            helptext = field.description or ""
+            if shape == "secret":
+                helptext = f"{helptext} (a secret: env:NAME or file:PATH)".strip()
+            if field.annotation is bool:
+                sub.add_argument(
+                    flag,
+                    dest=f"opt_{name}",
+                    action=argparse.BooleanOptionalAction,
+                    default=None,
+                    help=helptext,
+                )
+            elif shape in ("list", "model_list", "dict"):
+                sub.add_argument(
+                    flag, dest=f"opt_{name}", action="append", metavar=name.upper(), help=f"{helptext} (repeatable)"
+                )
+            else:
+                sub.add_argument(flag, dest=f"opt_{name}", metavar=name.upper(), help=helptext)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="giaoban", description="Readiness monitoring for district video briefings.")
+    parser.add_argument("--version", action="version", version=f"giaoban {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("GIAOBAN_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the service")
+    run.add_argument("-c", "--config", default=DEFAULT_CONFIG, help=f"inventory file (default {DEFAULT_CONFIG})")
+    run.add_argument("--listen", help="HOST:PORT for /metrics and the API (default: the config's listen)")
+    run.add_argument("--database", help="database URL, overriding the config's (sqlite:///PATH, postgresql://...)")
+    check = commands.add_parser("check-config", help="validate an inventory file (exit 0 or 2)")
+    check.add_argument("file")
+    check.add_argument(
+        "--secrets", action="store_true", help="also read every secret ({env:}/{file:}) the inventory names"
+    )
+    _add_probe_parser(commands)
+    cli_meetings.add_parser(commands)
+    cli_alerts.add_parsers(commands)
+    cli_readiness.add_parser(commands)
+    cli_dashboards.add_parser(commands)
+    demo.add_parser(commands)
+    return parser
+
+
+def _pairs(args: argparse.Namespace, kind: ProbeKind) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for name in field_shapes(kind):
+        value = getattr(args, f"opt_{name}", None)
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((name, str(item).lower() if isinstance(item, bool) else str(item)))
+    return pairs
+
+
+def _format_value(key: str, value: float) -> str:
+    if key.startswith("rtt_") or key in ("jitter",):
+        return f"{value * 1000:.3f} ms"
+    if key == "loss_ratio":
+        return f"{value * 100:.1f} %"
+    if key == "tls_cert_expiry":
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{value:g}"
+
+
+def render_table(kind: str, target: str, result: ProbeResult) -> str:
+    rows = [
+        ("kind", kind),
+        ("target", target),
+        ("result", "OK" if result.success else "FAILED"),
+        ("reason", str(result.reason)),
+    ]
+    if result.detail:
+        rows.append(("detail", result.detail))
+    rows.append(("duration", f"{result.duration * 1000:.3f} ms"))
+    rows += [(f"phase {name}", f"{seconds * 1000:.3f} ms") for name, seconds in result.phases.items()]
+    rows += [(key, _format_value(key, value)) for key, value in result.values.items()]
+    rows += list(result.info.items())
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def result_json(kind: str, target: str, result: ProbeResult) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "target": target,
+        "success": result.success,
+        "reason": str(result.reason),
+        "detail": result.detail,
+        "duration_seconds": result.duration,
+        "phases": dict(result.phases),
+        "values": dict(result.values),
+        "info": dict(result.info),
+        "timestamp": result.timestamp,
+    }
+
+
+async def _probe_once(args: argparse.Namespace) -> int:
+    kind = KINDS[args.kind]
+    settings = settings_from_pairs(kind, _pairs(args, kind), secret_sources=True)
+    if args.deadline is not None:
+        try:
+            timeout = parse_duration(args.deadline)
+        except ValueError as exc:
+            raise UsageError(f"--deadline: {exc}") from None
+    else:
+        timeout = kind.deadline(settings) if kind.deadline else 10.0
+    async with probe_context() as ctx:
+        result = await run_probe(kind, args.target, settings, ctx=ctx, timeout=timeout)
+    if args.json:
+        print(json.dumps(result_json(kind.name, args.target, result), ensure_ascii=False, indent=2))
+    else:
+        print(render_table(kind.name, args.target, result))
+    log.debug("probe deadline was %s", format_duration(timeout))
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "check-config":
+            return check_config(args.file, resolve_secrets=args.secrets)
+        if args.command == "probe":
+            return asyncio.run(_probe_once(args))
+        if args.command == "run":
+            status: int = asyncio.run(serve(Path(args.config), listen=args.listen, database=args.database))
+            return status
+        if args.command in ("alerts", "maintenance"):
+            alerts_code: int = asyncio.run(cli_alerts.run(args))
+            return alerts_code
+        if args.command == "meetings":
+            code: int = asyncio.run(cli_meetings.run(args))
+            return code
+        if args.command == "readiness":
+            verdict: int = asyncio.run(cli_readiness.run(args))
+            return verdict
+        if args.command == "dashboards":
+            return cli_dashboards.run(args)
+        if args.command == "demo":
+            return demo.run(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in the configuration; nothing was started", file=sys.stderr)
+        return EXIT_USAGE
+    except GiaobanError as exc:  # usage, storage: say what is wrong, no traceback
+        print(f"giaoban: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return EXIT_USAGE

@@ -1,0 +1,145 @@
+"""`giaoban readiness`: is every site ready for a meeting? Exit 0 when all are, 1 when not, 2 on bad input.
+
+    giaoban readiness MEETING [--now] [--json]      the latest report of its next occurrence; --now checks anew
+    giaoban readiness --sites all|ID,ID --now [--call-rate 2048kbit] [--duration 2h] [--json]
+
+Without --now the stored report is shown when one exists (the service checks at T-60/T-30/T-10);
+otherwise a fresh check runs here, with the same probes the service uses, and is stored too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arguments, run_with_storage
+from monitor.config.models import Config
+from monitor.errors import UsageError
+from monitor.readiness.engine import ReadinessEngine, ReadinessReport
+from monitor.readiness.meetings import get_meeting, local_text
+from monitor.readiness.texts import verdict_text
+from monitor.storage.database import Storage
+from monitor.web.api_readiness import latest_report, next_occurrence
+from probes.context import probe_context
+from probes.core.units import parse_bandwidth, parse_duration
+
+_TEXT = {
+    "vi": {
+        "heading": "Sẵn sàng cho «{title}» lúc {when}: {ready}/{total} điểm cầu sẵn sàng (kiểm tra lúc {checked}).",
+        "adhoc": "Kiểm tra {total} điểm cầu lúc {checked}: {ready}/{total} sẵn sàng.",
+        "action": "cần làm",
+        "all_ready": "Tất cả điểm cầu đã sẵn sàng.",
+        "no_meeting": "Không có cuộc họp {id}.",
+        "no_occurrence": "Cuộc họp {id} không còn buổi nào sắp diễn ra.",
+    },
+    "en": {
+        "heading": "Readiness for “{title}” at {when}: {ready}/{total} sites ready (checked {checked}).",
+        "adhoc": "Checked {total} sites at {checked}: {ready}/{total} ready.",
+        "action": "to do",
+        "all_ready": "Every site is ready.",
+        "no_meeting": "No meeting {id}.",
+        "no_occurrence": "Meeting {id} has no occurrence to come.",
+    },
+}
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "readiness",
+        help="check that every site is ready for a meeting (exit 0 all ready, 1 not)",
+        description="Show or run the readiness check of a meeting, or of a list of sites with --sites.",
+    )
+    parser.add_argument("meeting", nargs="?", help="meeting id (see giaoban meetings list)")
+    parser.add_argument("--sites", help="check these sites instead of a meeting: all, or ids separated by commas")
+    parser.add_argument("--now", action="store_true", help="run a fresh check now instead of showing the latest")
+    parser.add_argument("--call-rate", default="2048kbit", help="with --sites: the call rate (default 2048kbit)")
+    parser.add_argument("--duration", default="2h", help="with --sites: how long the session lasts (default 2h)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_storage_arguments(parser)
+
+
+def render_report(report: ReadinessReport, config: Config) -> str:
+    locale = config.district.locale
+    text = _TEXT[locale]
+    tz = ZoneInfo(config.district.timezone)
+    fields = {
+        "title": report.title,
+        "when": local_text(report.occurrence_start, tz),
+        "ready": report.ready,
+        "total": len(report.sites),
+        "checked": local_text(report.checked_at, tz),
+    }
+    lines = [text["adhoc" if report.meeting_id == "adhoc" else "heading"].format(**fields)]
+    for site in sorted(report.sites, key=lambda s: (s.verdict == "READY", s.site_id)):
+        name = report.names.get(site.site_id, site.site_id)
+        lines.append(f"  {verdict_text(site.verdict, locale):<15} {name} [{site.site_id}]")
+        for reason in site.reasons:
+            lines.append(f"      - {reason.message}")
+            lines.append(f"        {text['action']}: {reason.action}")
+    if report.all_ready:
+        lines.append(text["all_ready"])
+    return "\n".join(lines)
+
+
+def _site_list(text: str) -> str | list[str]:
+    if text.strip() == "all":
+        return "all"
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise UsageError("--sites needs 'all' or site ids separated by commas")
+    return ids
+
+
+async def _report(args: argparse.Namespace, config: Config, storage: Storage) -> ReadinessReport | str:
+    text = _TEXT[config.district.locale]
+    if args.sites is not None:
+        sites = _site_list(args.sites)
+        if isinstance(sites, list):
+            unknown = [s for s in sites if config.site(s) is None]
+            if unknown:
+                raise UsageError(f"--sites: no site {', '.join(unknown)} in {args.config}")
+        try:
+            call_rate, duration = parse_bandwidth(args.call_rate), parse_duration(args.duration)
+        except ValueError as exc:
+            raise UsageError(f"--call-rate/--duration: {exc}") from None
+        async with probe_context() as ctx:
+            engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx)
+            return await engine.check_sites(sites, call_rate=call_rate, duration=duration)
+    meeting = await get_meeting(storage, args.meeting)
+    if meeting is None:
+        return text["no_meeting"].format(id=args.meeting)
+    now = datetime.now(UTC)
+    if not args.now:
+        stored = await latest_report(storage, config, meeting, now)
+        if stored is not None:
+            return stored
+    occurrence = next_occurrence(meeting, now)
+    if occurrence is None:
+        return text["no_occurrence"].format(id=meeting.id)
+    async with probe_context() as ctx:
+        engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx)
+        return await engine.check_meeting(occurrence)
+
+
+async def run(args: argparse.Namespace) -> int:
+    if (args.meeting is None) == (args.sites is None):
+        raise UsageError("name a meeting (giaoban readiness MEETING) or sites (giaoban readiness --sites all --now)")
+    if args.sites is not None and not args.now:
+        raise UsageError("--sites checks now: add --now")
+
+    async def act(config: Config, storage: Storage) -> int:
+        report = await _report(args, config, storage)
+        if isinstance(report, str):
+            print(report, file=sys.stderr)
+            return EXIT_USAGE
+        if args.json:
+            print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(render_report(report, config))
+        return EXIT_OK if report.all_ready else EXIT_FAILED
+
+    return await run_with_storage(args, act, resolve_secrets=True)

@@ -1,0 +1,511 @@
+"""Load the inventory YAML into a Config, reporting every problem at once as FILE:LINE:COL: path: message.
+
+    load_config(path, *, resolve_secrets=False) -> Config        raises ConfigError(problems)
+    load_config_text(text, filename, ...) -> Config              the same from a string
+
+For example::
+
+    giaoban.yml:12:7: defaults.icmp.intervall: unknown key 'intervall' (did you mean 'interval'?);
+        allowed keys here: count, interval, timeout, payload_size, dscp, ip_version     (one line)
+    giaoban.yml:40:5: sites[3].parent: unknown parent site 'hubb' (did you mean 'hub'?); known: hub, cho-chu, ...
+
+Passes, reported together as far as the earlier ones allow:
+  1. YAML → plain data, plus the start mark of every node (a syntax error stops here; a duplicate key,
+     which PyYAML would silently resolve by keeping the last value, does not);
+  2. the pydantic schema (monitor.config.models), each error mapped through the node marks and reworded to
+     say what to fix;
+  3. cross-references (monitor.config.references), on the plain data so they run even when 2 fails;
+  4. secrets: relative ``{file: PATH}`` paths are made absolute against the config file's directory;
+     with ``resolve_secrets`` every secret must be readable. No message ever contains a secret's value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from monitor.config.models import Config
+from monitor.config.references import Loc, check_references, format_loc
+from monitor.errors import GiaobanError
+from probes.core.secrets import Secret, SecretUnavailable
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the inventory, where it is, and what to do about it (line/col 1-based)."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+
+
+class ConfigError(GiaobanError):
+    """The inventory cannot be used; ``problems`` holds every problem found, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+def load_config(path: str | Path, *, resolve_secrets: bool = False) -> Config:
+    """Read and validate the inventory at ``path``; raise ConfigError listing every problem."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem(name, 1, 1, "<file>", f"cannot read the file: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+        raise ConfigError([Problem(name, line, col, "<file>", message)]) from None
+    base_dir = Path(path).absolute().parent
+    return load_config_text(text, name, resolve_secrets=resolve_secrets, base_dir=base_dir)
+
+
+def load_config_text(
+    text: str, filename: str, *, resolve_secrets: bool = False, base_dir: Path | None = None
+) -> Config:
+    """Validate inventory YAML held in ``text``; ``filename`` only names it in problems.
+
+    Relative secret file paths are taken against ``base_dir`` (left as they are when it is None).
+    """
+    doc = _parse(text, filename)
+    report = _Report(filename, doc)
+    report.problems.extend(doc.duplicates)
+    config: Config | None = None
+    try:
+        config = Config.model_validate(doc.data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=True):
+            report.schema_error(error)
+    for loc, message in check_references(doc.data):
+        report.add(loc, message)
+    if config is not None:
+        config = _map_secrets(config, (), lambda loc, secret: _rebase(secret, base_dir))
+        if resolve_secrets:
+            for loc, secret in _secrets(config, ()):
+                if (why := _unreadable(secret)) is not None:
+                    report.add(loc, why)
+    if report.problems or config is None:
+        raise ConfigError(report.sorted())
+    return config
+
+
+# --- pass 1: YAML with positions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """Where a value sits: the start of the value, and of its key when it is a mapping entry."""
+
+    value: yaml.Mark
+    key: yaml.Mark | None
+
+
+@dataclass(slots=True)
+class _Document:
+    data: dict[str, Any]
+    nodes: dict[Loc, _Node]
+    duplicates: list[Problem]
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader that records every repeated key in a mapping instead of keeping the last silently."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeated: list[tuple[yaml.Node, yaml.Node]] = []  # (first key node, repeated key node)
+        self._checked: set[int] = set()
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # Runs before every mapping is built and before merged ("<<") entries are spliced in: a key
+        # given here and also merged from an anchor is an intended override, not a duplicate.
+        if id(node) not in self._checked:
+            self._checked.add(id(node))
+            first: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                if key in first:
+                    self.repeated.append((first[key], key_node))
+                else:
+                    first[key] = key_node
+        super().flatten_mapping(node)
+
+
+def _parse(text: str, filename: str) -> _Document:
+    try:
+        loader = _Loader(text)  # the reader checks for control characters right here
+    except yaml.YAMLError as exc:
+        raise ConfigError([_reader_problem(filename, text, exc)]) from None
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+        if not isinstance(data, dict) or root is None:
+            shape = "empty" if data is None else _shape(data)
+            mark = root.start_mark if root is not None else None
+            where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            message = f"the top level must be a mapping of keys (district:, sites:, ...); this file is {shape}"
+            raise ConfigError([Problem(filename, *where, "<top>", message)])
+        index = _Index(loader)
+        index.visit(root, (), None)
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError([_yaml_problem(filename, exc)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([_reader_problem(filename, text, exc)]) from None
+    finally:
+        loader.dispose()
+    duplicates = []
+    for first, again in loader.repeated:
+        loc = index.key_locs.get(id(again), ())
+        key = loc[-1] if loc else again.value
+        message = (
+            f"duplicate key {key!r}, first given at line {first.start_mark.line + 1}; "
+            "only one is kept, so remove or rename the other"
+        )
+        mark = again.start_mark
+        duplicates.append(Problem(filename, mark.line + 1, mark.column + 1, format_loc(loc), message))
+    return _Document(data, index.nodes, duplicates)
+
+
+class _Index:
+    """The marks of every node, by the path pydantic will use for it."""
+
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+        self.nodes: dict[Loc, _Node] = {}
+        self.key_locs: dict[int, Loc] = {}  # id(key node) -> loc, to name duplicate keys
+        self._active: set[int] = set()
+
+    def visit(self, node: yaml.Node, loc: Loc, key: yaml.Mark | None) -> None:
+        self.nodes[loc] = _Node(node.start_mark, key)
+        if id(node) in self._active:  # a recursive alias; its positions are already recorded above it
+            return
+        self._active.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            # After construction node.value is flattened: merged entries first, explicit ones after, so
+            # an explicit key overwrites the merged one here exactly as it does in the data.
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                name = self.loader.construct_object(key_node)
+                if isinstance(name, str | int):
+                    self.key_locs[id(key_node)] = (*loc, name)
+                    self.visit(value_node, (*loc, name), key_node.start_mark)
+        elif isinstance(node, yaml.SequenceNode):
+            for position, item in enumerate(node.value):
+                self.visit(item, (*loc, position), None)
+        self._active.discard(id(node))
+
+
+def _reader_problem(filename: str, text: str, exc: yaml.YAMLError) -> Problem:
+    """A ReaderError (a control character) has no mark, only a character index."""
+    position = getattr(exc, "position", 0)
+    line = text.count("\n", 0, position) + 1
+    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    return Problem(filename, line, col, "<yaml>", str(exc).splitlines()[0])
+
+
+def _yaml_problem(filename: str, exc: yaml.MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    message = exc.problem or "invalid YAML"
+    if exc.context:
+        context_mark = exc.context_mark
+        at = f" at line {context_mark.line + 1}" if context_mark is not None else ""
+        message = f"{message} ({exc.context}{at})"
+    if "'\\t'" in message:
+        message += "; indent with spaces, YAML does not allow tabs"
+    return Problem(filename, line, col, "<yaml>", message)
+
+
+# --- pass 2: schema errors ------------------------------------------------------------------------
+
+
+class _Report:
+    """Collects problems, placing each loc on the YAML node it names."""
+
+    def __init__(self, filename: str, doc: _Document) -> None:
+        self.filename = filename
+        self.nodes = doc.nodes
+        self.problems: list[Problem] = []
+
+    def add(self, loc: Loc, message: str, *, at_key: bool = False) -> None:
+        node = self._node(loc)
+        mark = node.key if at_key and node.key is not None else node.value
+        problem = Problem(self.filename, mark.line + 1, mark.column + 1, format_loc(loc), message)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def sorted(self) -> list[Problem]:
+        return sorted(self.problems, key=lambda p: (p.line, p.col))
+
+    def _node(self, loc: Loc) -> _Node:
+        """The node at ``loc``, or the deepest one above it that the file has (defaults have none)."""
+        for end in range(len(loc), -1, -1):
+            if (node := self.nodes.get(loc[:end])) is not None:
+                return node
+        return self.nodes[()]
+
+    def schema_error(self, error: ErrorDetails) -> None:
+        loc, leaf = _yaml_loc(error["loc"])
+        kind, ctx = error["type"], error.get("ctx", {})
+        if kind == "missing":
+            # Point at the mapping that lacks the key: the key itself is nowhere in the file.
+            self.add(loc[:-1], f"missing required key {loc[-1]!r}")
+        elif kind == "extra_forbidden":
+            parent = _yaml_loc(error["loc"][:-1])[1]
+            self.add(loc, _unknown_key(str(loc[-1]), parent), at_key=True)
+        elif kind == "union_tag_invalid":
+            tags = ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected_tags", ""))))
+            field = str(ctx.get("discriminator", "kind")).strip("'")
+            self.add((*loc, field), f"unknown {field} {ctx.get('tag')!r}; must be one of: {tags}")
+        elif kind == "union_tag_not_found":
+            field = str(ctx.get("discriminator", "kind")).strip("'")
+            tags = ", ".join(_tags(_type_at(loc)))
+            self.add(loc, f"missing required key {field!r} (one of: {tags})")
+        else:
+            self.add(loc, _message(error, loc, leaf), at_key="[key]" in error["loc"])
+
+
+def _yaml_loc(loc: tuple[int | str, ...]) -> tuple[Loc, Any]:
+    """pydantic's loc without the tags it inserts for union members, and the type found at its end.
+
+    ('sites', 0, 'endpoints', 1, 'http', 'max_redirects') -> ('sites', 0, 'endpoints', 1, 'max_redirects').
+    """
+    out: list[str | int] = []
+    tp: Any = Config
+    for part in loc:
+        tp = _unwrap(tp)
+        if part == "[key]":  # a dict key failed: the problem sits on the key, one level up
+            continue
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(part) if isinstance(part, str) else None
+            tp = field.annotation if field is not None else None
+        elif typing.get_origin(tp) in (list, tuple, set, frozenset) and isinstance(part, int):
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        elif _is_union(tp) and isinstance(part, str) and part in (tagged := _tagged(tp)):
+            tp = tagged[part]  # the discriminator tag pydantic puts into loc: not a key in the file
+            continue
+        else:
+            tp = None
+        out.append(part)
+    return tuple(out), _unwrap(tp)
+
+
+def _type_at(loc: Loc) -> Any:
+    """The model (or type) that validates the value at a tag-free YAML loc."""
+    tp: Any = Config
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+            field = tp.model_fields.get(part)
+            tp = field.annotation if field is not None else None
+        elif typing.get_origin(tp) in (list, tuple) and isinstance(part, int):
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return None
+    return _unwrap(tp)
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] down to the type that matters."""
+    while True:
+        if typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif _is_union(tp) and len(members := [m for m in typing.get_args(tp) if m is not type(None)]) == 1:
+            tp = members[0]
+        else:
+            return tp
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _tagged(tp: Any) -> dict[str, Any]:
+    """{tag: model} for the members of a union discriminated by a Literal field (endpoint kinds)."""
+    out: dict[str, Any] = {}
+    for member in typing.get_args(tp):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for field in member.model_fields.values():
+                if typing.get_origin(field.annotation) is typing.Literal:
+                    args = typing.get_args(field.annotation)
+                    if len(args) == 1 and isinstance(args[0], str):
+                        out[args[0]] = member
+    return out
+
+
+def _tags(tp: Any) -> list[str]:
+    return list(_tagged(tp)) if _is_union(tp) else []
+
+
+def _unknown_key(key: str, model: Any) -> str:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return f"unknown key {key!r}"
+    allowed = list(model.model_fields)  # the schema's order
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; allowed keys here: {', '.join(allowed)}"
+
+
+def _shape(value: Any) -> str:
+    """A YAML value's kind, for "expected X, got Y" (never the value: it might be a secret)."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_TYPE_MESSAGES: dict[str, str] = {
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+    "set_type": "expected a list",
+    "dict_type": "expected a mapping of keys to values",
+    "model_type": "expected a mapping of keys to values",
+    "model_attributes_type": "expected a mapping of keys to values",
+}
+
+
+def _message(error: ErrorDetails, loc: Loc, leaf: Any) -> str:
+    """Reword one pydantic error as what to fix; our validators' own messages are kept as they are."""
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    if kind in _TYPE_MESSAGES:
+        hint = " (put it in quotes)" if kind == "string_type" and isinstance(value, int | float) else ""
+        return f"{_TYPE_MESSAGES[kind]}, got {_shape(value)}{hint}"
+    if kind == "literal_error":
+        if typing.get_origin(leaf) is typing.Literal:
+            return "must be one of: " + ", ".join(str(arg) for arg in typing.get_args(leaf))
+        return "must be one of: " + ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
+    bounds: dict[str, Callable[[dict[str, Any]], str]] = {
+        "greater_than": lambda c: f"must be greater than {_number(c['gt'])}",
+        "greater_than_equal": lambda c: f"must be at least {_number(c['ge'])}",
+        "less_than": lambda c: f"must be less than {_number(c['lt'])}",
+        "less_than_equal": lambda c: f"must be at most {_number(c['le'])}",
+        "string_too_long": lambda c: f"must be at most {c['max_length']} characters long",
+        "too_long": lambda c: f"may hold at most {c['max_length']} entries",
+        "string_pattern_mismatch": lambda c: f"does not have the expected form (pattern {c['pattern']})",
+    }
+    if kind in bounds:
+        return bounds[kind](ctx)
+    if kind == "string_too_short":
+        minimum = ctx.get("min_length", 1)
+        return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters long"
+    if kind == "too_short":
+        if loc == ("sites",):
+            return "list at least one site"
+        minimum = ctx.get("min_length", 1)
+        return f"needs at least {minimum} {'entry' if minimum == 1 else 'entries'}"
+    return error["msg"]
+
+
+# --- pass 4: secrets ------------------------------------------------------------------------------
+
+_T = typing.TypeVar("_T")
+
+
+def _map_secrets(obj: _T, loc: Loc, fn: Callable[[Loc, Secret], Secret]) -> _T:
+    """``obj`` with every Secret below it replaced by ``fn(loc, secret)``; unchanged parts are kept."""
+    if isinstance(obj, Secret):
+        return typing.cast(_T, fn(loc, obj))
+    if isinstance(obj, BaseModel):
+        changes = {}
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            new = _map_secrets(value, (*loc, name), fn)
+            if new is not value:
+                changes[name] = new
+        return obj.model_copy(update=changes) if changes else obj
+    if isinstance(obj, list | tuple):
+        items = [_map_secrets(item, (*loc, index), fn) for index, item in enumerate(obj)]
+        if any(new is not old for new, old in zip(items, obj, strict=True)):
+            return typing.cast(_T, type(obj)(items))
+        return obj
+    if isinstance(obj, dict):
+        entries = {key: _map_secrets(value, (*loc, key), fn) for key, value in obj.items()}
+        if any(entries[key] is not value for key, value in obj.items()):
+            return typing.cast(_T, entries)
+    return obj
+
+
+def _secrets(obj: Any, loc: Loc) -> Iterator[tuple[Loc, Secret]]:
+    """Every Secret in a validated config, with the loc it was written at."""
+    found: list[tuple[Loc, Secret]] = []
+
+    def collect(where: Loc, secret: Secret) -> Secret:
+        found.append((where, secret))
+        return secret
+
+    _map_secrets(obj, loc, collect)
+    return iter(found)
+
+
+def _rebase(secret: Secret, base_dir: Path | None) -> Secret:
+    """A relative ``{file: PATH}`` taken against the config file's directory, not the working directory."""
+    if secret.file is None or base_dir is None or Path(secret.file).is_absolute():
+        return secret
+    return secret.model_copy(update={"file": str(base_dir / secret.file)})
+
+
+def _unreadable(secret: Secret) -> str | None:
+    """Why the secret cannot be used, or None; says where it looked, never what it found."""
+    try:
+        value = secret.reveal()
+    except SecretUnavailable as exc:
+        return str(exc)
+    if not value:
+        return f"environment variable {secret.env} is empty" if secret.env else f"secret file {secret.file} is empty"
+    return None
+
+
+def secrets_of(config: Config) -> list[Secret]:
+    """Every secret the config refers to (for summaries: callers print ``source()``, never the value)."""
+    return [secret for _, secret in _secrets(config, ())]

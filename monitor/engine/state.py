@@ -1,0 +1,92 @@
+"""The live state: the latest result of every target, a short ring of recent results, RTT histograms.
+
+Written only by the scheduler (one event loop, so no locks); read by the metrics collector on each
+scrape, and later by the alert and readiness engines. Removing a target from the inventory removes
+its state, so its series disappear from /metrics instead of going stale.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from monitor.engine.targets import Target
+from probes.core.result import ProbeResult
+
+# SmokePing-like resolution where links live (1–300 ms), coarse beyond; seconds.
+RTT_BUCKETS: tuple[float, ...] = (
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075,
+    0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0,
+)  # fmt: skip
+RING_SIZE = 60
+
+
+@dataclass(slots=True)
+class RttHistogram:
+    """Cumulative over the process's life, like a Prometheus histogram (rate() makes windows of it)."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(RTT_BUCKETS) + 1))
+    total: float = 0.0
+    samples: int = 0
+
+    def observe(self, rtts: tuple[float, ...]) -> None:
+        for rtt in rtts:
+            self.counts[bisect.bisect_left(RTT_BUCKETS, rtt)] += 1
+            self.total += rtt
+        self.samples += len(rtts)
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(le, cumulative count) pairs ending with +Inf, as exposition wants them."""
+        running, out = 0, []
+        for bound, count in zip((*map(str, RTT_BUCKETS), "+Inf"), self.counts, strict=True):
+            running += count
+            out.append((bound, running))
+        return out
+
+
+@dataclass(slots=True)
+class TargetState:
+    target: Target
+    latest: ProbeResult | None = None
+    recent: deque[ProbeResult] = field(default_factory=lambda: deque(maxlen=RING_SIZE))
+    histogram: RttHistogram = field(default_factory=RttHistogram)
+    runs: int = 0
+    failures: int = 0
+
+
+class State:
+    def __init__(self) -> None:
+        self._targets: dict[str, TargetState] = {}
+
+    def track(self, target: Target) -> None:
+        """Register a target (before its first run, so it is listed even while pending)."""
+        current = self._targets.get(target.key)
+        if current is None:
+            self._targets[target.key] = TargetState(target)
+        elif current.target != target:
+            current.target = target  # definition changed on reload: keep the history
+
+    def forget(self, key: str) -> None:
+        self._targets.pop(key, None)
+
+    def record(self, target: Target, result: ProbeResult) -> None:
+        entry = self._targets.get(target.key)
+        if entry is None or entry.target != target:
+            return  # a run that finished after its target was removed or redefined by a reload
+        entry.latest = result
+        entry.recent.append(result)
+        entry.runs += 1
+        entry.failures += not result.success
+        if result.samples:
+            entry.histogram.observe(result.samples)
+
+    def get(self, key: str) -> TargetState | None:
+        return self._targets.get(key)
+
+    def __iter__(self) -> Iterator[TargetState]:
+        return iter(list(self._targets.values()))
+
+    def __len__(self) -> int:
+        return len(self._targets)

@@ -1,0 +1,22 @@
+"""The alert engine's series, for the /metrics collector::
+
+    giaoban_alerts_firing{severity="critical|warning|info"}   firing alerts (silenced and folded ones included,
+                                                             like Prometheus' ALERTS{alertstate="firing"})
+
+Every severity is always present, 0 when nothing fires, so a dashboard never shows "no data" for calm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from monitor.metrics.exposition import Family, escape, fmt
+
+ALERTS_FIRING = Family("giaoban_alerts_firing", "gauge", "Alerts firing now, by severity.")
+
+
+def alert_lines(counts: Mapping[str, int]) -> str:
+    """The exposition of ``AlertEngine.firing_counts()``."""
+    lines = [ALERTS_FIRING.header()]
+    lines += [f'{ALERTS_FIRING.name}{{severity="{escape(sev)}"}} {fmt(n)}\n' for sev, n in sorted(counts.items())]
+    return "".join(lines)

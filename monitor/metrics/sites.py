@@ -1,0 +1,26 @@
+"""The inventory's tree as an info metric, so PromQL can join on it (topology in rules, the map in Grafana)::
+
+    giaoban_site_info{site,parent,role,lat,lon} 1
+
+``parent`` is empty for the root; ``lat``/``lon`` are empty for a site without a location. The site's
+display name is free text and so is not a label (the API and the board show it).
+"""
+
+from __future__ import annotations
+
+from monitor.config.models import Config
+from monitor.metrics.exposition import Family, escape
+
+SITE_INFO = Family("giaoban_site_info", "gauge", "One series per site of the inventory, with its parent and place.")
+
+
+def site_info_text(config: Config) -> str:
+    lines = [SITE_INFO.header()]
+    for site in config.sites:
+        lat = f"{site.location.lat:g}" if site.location else ""
+        lon = f"{site.location.lon:g}" if site.location else ""
+        labels = (
+            f'site="{escape(site.id)}",parent="{escape(site.parent or "")}",role="{site.role}",lat="{lat}",lon="{lon}"'
+        )
+        lines.append(f"giaoban_site_info{{{labels}}} 1.0\n")
+    return "".join(lines)

@@ -1,0 +1,235 @@
+"""A site's verdict from fresh probe results: READY, DEGRADED or NOT_READY, with every failing check as a reason.
+
+Pure: no I/O, so every rule of DESIGN.md "Readiness before a meeting" is tested on its own. A hard finding
+(link down, loss beyond loss_critical, too little bandwidth, endpoint down or unregistered...) makes the site
+NOT_READY; soft findings alone (loss between loss and loss_critical, microphone muted, router rebooted
+recently...) make it DEGRADED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.config.models import Site, Thresholds
+from monitor.readiness.events import ReasonText
+from monitor.readiness.texts import Locale, render
+from probes.core.result import OWN_FAULTS, ProbeResult, Reason
+from probes.snmp.readings import DeviceReading, InterfaceReading
+
+
+@dataclass(frozen=True, slots=True)
+class SiteProbes:
+    """What the readiness round measured for one site, just now."""
+
+    site: Site
+    link: ProbeResult | None = None  # the long ICMP round over the site's link
+    router: ProbeResult | None = None  # a fresh poll of the router that carries the link
+    router_id: str | None = None
+    router_earlier: ProbeResult | None = None  # an earlier poll of that router (errors rising?)
+    endpoints: Sequence[tuple[str, ProbeResult]] = ()  # (endpoint id, result)
+    ups: Sequence[tuple[str, ProbeResult]] = ()  # other devices of the site with a UPS reading
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """What a check needs of the meeting: how much it sends and how long it lasts."""
+
+    call_rate: float  # bit/s
+    duration: float  # seconds
+
+
+@dataclass(slots=True)
+class _Findings:
+    locale: Locale
+    reasons: list[tuple[ReasonText, str | None]] = field(default_factory=list)
+
+    def add(self, code: str, target: str | None, *, soft: bool = False, **fields: object) -> None:
+        self.record(code, target, fields, soft=soft)
+
+    def record(self, code: str, target: str | None, fields: dict[str, object], *, soft: bool = False) -> None:
+        message, action = render(code, self.locale, fields)
+        self.reasons.append((ReasonText(code, message, action, "soft" if soft else "hard", fields), target))
+
+
+@dataclass(frozen=True, slots=True)
+class SiteReadiness:
+    site_id: str
+    verdict: str  # READY, DEGRADED, NOT_READY
+    reasons: tuple[ReasonText, ...]
+    targets: tuple[str | None, ...]  # the target each reason is about (link address, device or endpoint id)
+
+    def reason_dicts(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "code": r.code,
+                "severity": r.severity,
+                "message": r.message,
+                "action": r.action,
+                "target": t,
+                "fields": dict(r.fields) if r.fields is not None else None,
+            }
+            for r, t in zip(self.reasons, self.targets, strict=True)
+        ]
+
+
+def _link(findings: _Findings, address: str, result: ProbeResult, th: Thresholds) -> None:
+    values = result.values
+    if result.reason in OWN_FAULTS:
+        findings.add("link_unchecked", address, soft=True, address=address, detail=result.detail or result.reason)
+        return
+    if not result.success or values.get("received", 1.0) == 0:
+        findings.add("link_down", address, address=address, sent=int(values.get("sent", 0)))
+        return
+    # (value key, name in the sentence, scale for the sentence, soft limit, hard limit, worse when higher)
+    bands = (
+        ("loss_ratio", "loss", 100.0, th.loss, max(th.loss_critical, th.loss), True),
+        ("rtt_median", "rtt", 1000.0, th.rtt, max(th.rtt_critical, th.rtt), True),
+        ("jitter", "jitter", 1000.0, th.jitter, max(th.jitter_critical, th.jitter), True),
+        ("mos", "mos", 1.0, th.mos, min(th.mos_critical, th.mos), False),
+    )
+    for key, name, scale, soft, hard, higher in bands:
+        value = values.get(key)
+        if value is None:
+            continue
+        sign = 1.0 if higher else -1.0
+        hard_code, soft_code = _LINK_CODES[name]
+        if sign * value > sign * hard:
+            findings.record(hard_code, address, {name: value * scale, "limit": hard * scale})
+        elif sign * value > sign * soft:
+            findings.record(soft_code, address, {name: value * scale, "limit": soft * scale}, soft=True)
+
+
+# The codes of each link measure: (beyond the hard limit, beyond the soft one only).
+_LINK_CODES = {
+    "loss": ("link_loss_high", "link_loss_elevated"),
+    "rtt": ("link_rtt_high", "link_rtt_elevated"),
+    "jitter": ("link_jitter_high", "link_jitter_elevated"),
+    "mos": ("link_mos_low", "link_mos_fair"),
+}
+
+
+def _uplink(reading: DeviceReading, name: str | None) -> InterfaceReading | None:
+    return next((i for i in reading.interfaces if i.name == name), None) if name else None
+
+
+def _errors(interface: InterfaceReading) -> int | None:
+    if interface.in_errors_total is None and interface.out_errors_total is None:
+        return None
+    return (interface.in_errors_total or 0) + (interface.out_errors_total or 0)
+
+
+def _router(findings: _Findings, probes: SiteProbes, th: Thresholds, meeting: Meeting, rebooted_within: float) -> None:
+    device, result = probes.router_id or "?", probes.router
+    assert result is not None
+    if not result.success or not isinstance(result.payload, DeviceReading):
+        findings.add("router_unreachable", device, soft=True, device=device, detail=result.detail or result.reason)
+        return
+    reading: DeviceReading = result.payload
+    if reading.uptime_seconds < rebooted_within:
+        findings.add("router_rebooted", device, soft=True, device=device, minutes=int(reading.uptime_seconds // 60))
+    link = probes.site.link
+    name = link.interface if link is not None else None
+    if name is None:
+        return
+    if name in reading.missing_interfaces:
+        findings.add("interface_unknown", device, soft=True, device=device, interface=name)
+        return
+    interface = _uplink(reading, name)
+    if interface is None:
+        return
+    if interface.oper_up is False:
+        findings.add("interface_down", device, device=device, interface=name)
+        return
+    _bandwidth(findings, device, interface, th, meeting)
+    earlier = probes.router_earlier
+    if earlier is not None and isinstance(earlier.payload, DeviceReading) and not reading.rebooted:
+        before = _uplink(earlier.payload, name)
+        now_errors, then_errors = _errors(interface), _errors(before) if before else None
+        if now_errors is not None and then_errors is not None and now_errors > then_errors:
+            findings.add("interface_errors_rising", device, soft=True, interface=name, errors=now_errors - then_errors)
+
+
+def _bandwidth(findings: _Findings, device: str, interface: InterfaceReading, th: Thresholds, meeting: Meeting) -> None:
+    # The call flows both ways: the busier direction decides what is left for it.
+    used = max(interface.receive_bps or 0.0, interface.transmit_bps or 0.0)
+    if interface.speed_bits is None:
+        return  # the port reports no speed and the inventory gives no bandwidth: nothing to compare with
+    if interface.receive_bps is None and interface.transmit_bps is None:
+        # No rate even after waiting (counters reset, or the agent froze them): say so rather than claim room.
+        findings.add("bandwidth_unmeasured", device, soft=True, interface=interface.name)
+        return
+    free = interface.speed_bits - used
+    need = meeting.call_rate * (1 + th.headroom)
+    if free < need:
+        findings.add(
+            "bandwidth_insufficient",
+            device,
+            free=max(free, 0.0) / 1e6,
+            need=need / 1e6,
+            rate=meeting.call_rate / 1e6,
+            headroom=round(th.headroom * 100),
+            interface=interface.name,
+        )
+
+
+def _ups(findings: _Findings, device: str, result: ProbeResult, meeting: Meeting) -> None:
+    if not result.success or result.values.get("ups_on_battery") != 1.0:
+        return
+    runtime = result.values.get("ups_runtime")
+    if runtime is not None and runtime < meeting.duration:
+        findings.add("ups_on_battery_short", device, runtime=int(runtime // 60), duration=int(meeting.duration // 60))
+    else:
+        findings.add("ups_on_battery", device, soft=True, runtime=int(runtime // 60) if runtime is not None else "?")
+
+
+def _endpoint(findings: _Findings, endpoint: str, result: ProbeResult) -> None:
+    values, detail = result.values, result.detail or str(result.reason)
+    if result.success:
+        if result.reason == Reason.MICROPHONE_MUTED:
+            findings.add("microphone_muted", endpoint, soft=True, endpoint=endpoint)
+        return
+    reason = result.reason
+    if reason == Reason.ENDPOINT_BUSY or values.get("in_call") == 1.0:
+        findings.add("endpoint_in_call", endpoint, endpoint=endpoint)
+    if reason == Reason.NOT_REGISTERED or values.get("registered") == 0.0:
+        findings.add("endpoint_not_registered", endpoint, endpoint=endpoint)
+    if values.get("peripheral_camera") == 0.0:
+        findings.add("camera_missing", endpoint, endpoint=endpoint)
+    if values.get("peripheral_microphone") == 0.0:
+        findings.add("microphone_missing", endpoint, endpoint=endpoint)
+    if any(target == endpoint for _, target in findings.reasons):
+        return
+    if reason == Reason.NOT_READY and values.get("up") == 1.0:
+        findings.add("endpoint_not_ready", endpoint, endpoint=endpoint, detail=detail)
+    else:
+        findings.add("endpoint_down", endpoint, endpoint=endpoint, detail=detail)
+
+
+def evaluate_site(
+    probes: SiteProbes, *, thresholds: Thresholds, meeting: Meeting, locale: Locale, rebooted_within: float = 3600.0
+) -> SiteReadiness:
+    findings = _Findings(locale)
+    site = probes.site
+    if probes.link is not None and site.link is not None:
+        _link(findings, site.link.address, probes.link, thresholds)
+    if probes.router is not None:
+        _router(findings, probes, thresholds, meeting, rebooted_within)
+        _ups(findings, probes.router_id or "?", probes.router, meeting)
+    for device, result in probes.ups:
+        _ups(findings, device, result, meeting)
+    for endpoint, result in probes.endpoints:
+        _endpoint(findings, endpoint, result)
+    if any(reason.severity == "hard" for reason, _ in findings.reasons):
+        verdict = "NOT_READY"
+    elif findings.reasons:
+        verdict = "DEGRADED"
+    else:
+        verdict = "READY"
+    return SiteReadiness(
+        site.id,
+        verdict,
+        tuple(reason for reason, _ in findings.reasons),
+        tuple(target for _, target in findings.reasons),
+    )

@@ -1,0 +1,445 @@
+"""The readiness engine: fresh checks of every participating site before each meeting, stored and announced.
+
+    engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx, state=state, sink=alerts.on_readiness)
+    report = await engine.check_meeting(occurrence)                     # one check now
+    await engine.run()                                                  # T-60/T-30/T-10 and T-0, forever
+
+Every check probes anew — a long ICMP round over each link, a poll of the router carrying it, every
+endpoint — never the scheduler's cached results (those only serve as the "earlier" reading against which
+interface errors are compared). All sites run in parallel, each bounded by readiness.site_timeout.
+
+Each report is stored; a site that is not ready produces a ``site_not_ready`` event, a site that was not
+ready in the previous report of the same occurrence and is ready now a ``site_recovered`` (the all-clear),
+and the start of the meeting a ``summary`` for the administrators (monitor/readiness/events.py).
+
+Its latest reports per upcoming occurrence (``engine.snapshot``) are rendered as the ``giaoban_meeting_*``
+series by monitor/metrics/meetings.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.config.models import Config, Site
+from monitor.engine.state import State
+from monitor.engine.targets import Target, targets_from_config
+from monitor.readiness.checks import Meeting, SiteProbes, SiteReadiness, evaluate_site
+from monitor.readiness.events import ReadinessEvent, ReadinessSink, ReasonText
+from monitor.readiness.meetings import Occurrence, list_upcoming
+from monitor.readiness.schedule import due_checks, due_summaries, lead_times_of, occurrence_key
+from monitor.readiness.texts import Locale, render
+from monitor.storage.database import Report, SiteVerdict, Storage
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult
+from probes.runner import run_probe
+from probes.snmp.rates import MIN_WINDOW
+from probes.snmp.readings import DeviceReading
+
+log = logging.getLogger(__name__)
+
+EARLIER_WINDOW = 900.0  # interface errors count as rising against a poll at most this old
+
+ADHOC = "adhoc"  # meeting id of checks run for a list of sites rather than a meeting
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessReport:
+    meeting_id: str
+    title: str
+    occurrence_start: datetime  # UTC; the check time for ad-hoc checks
+    lead_time: float
+    checked_at: datetime
+    sites: tuple[SiteReadiness, ...]
+    names: dict[str, str]
+    report_id: int | None = None
+
+    @property
+    def ready(self) -> int:
+        return sum(1 for s in self.sites if s.verdict == "READY")
+
+    @property
+    def not_ready(self) -> tuple[str, ...]:
+        return tuple(s.site_id for s in self.sites if s.verdict != "READY")
+
+    @property
+    def all_ready(self) -> bool:
+        return self.ready == len(self.sites)
+
+    @classmethod
+    def from_stored(cls, stored: Report, *, title: str = "", names: dict[str, str] | None = None) -> ReadinessReport:
+        sites = []
+        for result in stored.results:
+            reasons = [dict(r) for r in result.reasons]
+            sites.append(
+                SiteReadiness(
+                    result.site_id,
+                    result.verdict,
+                    tuple(
+                        ReasonText(r["code"], r["message"], r["action"], r.get("severity", "hard"), r.get("fields"))
+                        for r in reasons
+                    ),
+                    tuple(r.get("target") for r in reasons),
+                )
+            )
+        return cls(
+            meeting_id=stored.meeting_id,
+            title=title,
+            occurrence_start=stored.occurrence_start,
+            lead_time=stored.lead_time,
+            checked_at=stored.created_at,
+            sites=tuple(sites),
+            names=names or {},
+            report_id=stored.id,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.report_id,
+            "meeting": self.meeting_id,
+            "title": self.title,
+            "occurrence_start": self.occurrence_start.isoformat(),
+            "lead_time_seconds": self.lead_time,
+            "checked_at": self.checked_at.isoformat(),
+            "sites_total": len(self.sites),
+            "sites_ready": self.ready,
+            "not_ready": list(self.not_ready),
+            "sites": [
+                {
+                    "site": s.site_id,
+                    "name": self.names.get(s.site_id, s.site_id),
+                    "verdict": s.verdict,
+                    "reasons": s.reason_dicts(),
+                }
+                for s in self.sites
+            ],
+        }
+
+
+def participants(config: Config, sites: str | Sequence[str]) -> list[Site]:
+    """ "all" is the hub and every commune (DESIGN.md); a list names sites, unknown ones are skipped and logged."""
+    if sites == "all":
+        return [s for s in config.sites if s.role in ("district", "commune")]
+    chosen = []
+    for site_id in sites:
+        site = config.site(site_id)
+        if site is None:
+            log.warning("readiness: site %s is no longer in the inventory; not checked", site_id)
+        else:
+            chosen.append(site)
+    return chosen
+
+
+def _earlier(state: State | None, key: str, now: float) -> ProbeResult | None:
+    entry = state.get(key) if state is not None else None
+    if entry is None:
+        return None
+    for result in entry.recent:  # oldest first
+        if now - result.timestamp <= EARLIER_WINDOW and isinstance(result.payload, DeviceReading):
+            return result
+    return None
+
+
+def _has_rate(result: ProbeResult, interface: str | None) -> bool:
+    reading = result.payload
+    if not result.success or not isinstance(reading, DeviceReading) or interface is None:
+        return True  # nothing to wait for
+    found = next((i for i in reading.interfaces if i.name == interface), None)
+    return found is None or found.receive_bps is not None or found.transmit_bps is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSnapshot:
+    """The upcoming occurrences and the latest report of each, as of ``now`` (what /metrics shows of meetings)."""
+
+    upcoming: tuple[Occurrence, ...]
+    latest: dict[tuple[str, int], ReadinessReport]
+    now: datetime
+
+
+class ReadinessEngine:
+    def __init__(
+        self,
+        *,
+        config: Callable[[], Config],
+        storage: Storage,
+        ctx: ProbeContext,
+        state: State | None = None,
+        sink: ReadinessSink | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self.storage = storage
+        self.ctx = ctx
+        self.state = state
+        self.sink = sink
+        self.clock = clock
+        self._summaries_sent: set[tuple[str, int]] = set()
+        self._running: dict[tuple[str, int], asyncio.Future[ReadinessReport]] = {}
+        self.snapshot = MeetingSnapshot((), {}, datetime.fromtimestamp(0, UTC))
+
+    def config(self) -> Config:
+        return self._config()
+
+    # --- one check -------------------------------------------------------------------------------------
+
+    async def _probe(self, target: Target, settings: Any = None) -> ProbeResult:
+        settings = settings if settings is not None else target.settings
+        timeout = target.kind.deadline(settings) if target.kind.deadline is not None else target.timeout
+        return await run_probe(target.kind, target.address, settings, ctx=self.ctx, timeout=timeout)
+
+    async def _router(self, target: Target, interface: str | None) -> ProbeResult:
+        result = await self._probe(target)
+        if not _has_rate(result, interface):
+            # No earlier counters in this process (first poll, or a reset): measure over a short window.
+            # Rates need two readings at least MIN_WINDOW apart (probes/snmp/rates.py).
+            await asyncio.sleep(max(self._config().readiness.rate_window, MIN_WINDOW))
+            result = await self._probe(target)
+        return result
+
+    async def _measure(self, site: Site, targets: dict[str, Target]) -> SiteProbes:
+        readiness = self._config().readiness
+        jobs: dict[str, Any] = {}
+        link = targets.get(f"{site.id}/link")
+        if link is not None:
+            long_round = link.settings.model_copy(update={"count": readiness.icmp_count})
+            jobs["link"] = self._probe(link, long_round)
+        router_id = site.link.device if site.link is not None else None
+        router = targets.get(f"{site.id}/{router_id}") if router_id else None
+        if router is not None:
+            jobs["router"] = self._router(router, site.link.interface if site.link else None)
+        ups = [d for d in site.devices if d.id != router_id and d.snmp is not None and d.snmp.ups]
+        for device in ups:
+            jobs[f"ups/{device.id}"] = self._probe(targets[f"{site.id}/{device.id}"])
+        for endpoint in site.endpoints:
+            jobs[f"endpoint/{endpoint.id}"] = self._probe(targets[f"{site.id}/{endpoint.id}"])
+        results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+        return SiteProbes(
+            site=site,
+            link=results.get("link"),
+            router=results.get("router"),
+            router_id=router_id,
+            router_earlier=_earlier(self.state, router.key, self.clock()) if router is not None else None,
+            endpoints=[(e.id, results[f"endpoint/{e.id}"]) for e in site.endpoints],
+            ups=[(d.id, results[f"ups/{d.id}"]) for d in ups],
+        )
+
+    async def _check_site(self, site: Site, targets: dict[str, Target], meeting: Meeting) -> SiteReadiness:
+        config = self._config()
+        locale: Locale = config.district.locale
+        try:
+            async with asyncio.timeout(config.readiness.site_timeout):
+                probes = await self._measure(site, targets)
+        except TimeoutError:
+            limit = f"{config.readiness.site_timeout:g}s"
+            fields = {"what": site.name, "detail": f"> {limit}"}
+            message, action = render("check_failed", locale, fields)
+            reason = ReasonText("check_failed", message, action, "hard", fields)
+            return SiteReadiness(site.id, "NOT_READY", (reason,), (None,))
+        return evaluate_site(
+            probes,
+            thresholds=config.thresholds_for(site),
+            meeting=meeting,
+            locale=locale,
+            rebooted_within=config.readiness.rebooted_within,
+        )
+
+    async def check_sites(
+        self,
+        sites: str | Sequence[str],
+        *,
+        call_rate: float,
+        duration: float,
+        meeting_id: str = ADHOC,
+        title: str = "",
+        occurrence_start: datetime | None = None,
+        lead_time: float = 0.0,
+    ) -> ReadinessReport:
+        """Check ``sites`` now, store the report and announce what changed."""
+        config = self._config()
+        chosen = participants(config, sites)
+        targets = {t.key: t for t in targets_from_config(config)}
+        meeting = Meeting(call_rate=call_rate, duration=duration)
+        started = time.monotonic()
+        verdicts = await asyncio.gather(*(self._check_site(site, targets, meeting) for site in chosen))
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        report = ReadinessReport(
+            meeting_id=meeting_id,
+            title=title,
+            occurrence_start=occurrence_start or now,
+            lead_time=lead_time,
+            checked_at=now,
+            sites=tuple(verdicts),
+            names={s.id: s.name for s in chosen},
+        )
+        previous = await self._previous(report)
+        report_id = await self.storage.insert_report(
+            meeting_id,
+            report.occurrence_start,
+            lead_time,
+            [SiteVerdict(s.site_id, s.verdict, tuple(s.reason_dicts())) for s in verdicts],
+            created_at=now,
+        )
+        report = replace(report, report_id=report_id)
+        log.info(
+            "readiness of %s at T-%s: %d/%d sites ready in %.1fs%s",
+            meeting_id,
+            timedelta(seconds=round(lead_time)),
+            report.ready,
+            len(verdicts),
+            time.monotonic() - started,
+            f"; not ready: {', '.join(report.not_ready)}" if report.not_ready else "",
+        )
+        if meeting_id != ADHOC:
+            await self._announce(report, previous)
+        return report
+
+    async def check_meeting(self, occurrence: Occurrence, *, scheduled: bool = False) -> ReadinessReport:
+        """A check of one occurrence now, recorded with the time left before its start (the lead time the
+        technician reads: "còn 5 phút" after a late start, not the nominal 10). A check of the same occurrence
+        already running (the schedule's, or another request's) is joined, not repeated: one event per site."""
+        key = occurrence_key(occurrence)
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._check_occurrence(occurrence))
+            self._running[key] = running
+            running.add_done_callback(lambda _: self._running.pop(key, None))
+        report = await running  # cancelling the caller cancels the check: shutdown must not leave it behind
+        if not scheduled:  # on demand (API, CLI): the schedule's tick will not re-render for a while
+            await self.refresh_metrics()
+        return report
+
+    async def _check_occurrence(self, occurrence: Occurrence) -> ReadinessReport:
+        meeting = occurrence.meeting
+        left = max((occurrence.start - datetime.fromtimestamp(self.clock(), UTC)).total_seconds(), 0.0)
+        return await self.check_sites(
+            meeting.sites,
+            call_rate=meeting.call_rate,
+            duration=meeting.duration,
+            meeting_id=meeting.id,
+            title=meeting.title,
+            occurrence_start=occurrence.start,
+            lead_time=left,
+        )
+
+    async def _previous(self, report: ReadinessReport) -> dict[str, str]:
+        if report.meeting_id == ADHOC:
+            return {}
+        found = await self.storage.reports(report.meeting_id, occurrence_start=report.occurrence_start, limit=1)
+        return {r.site_id: r.verdict for r in found[0].results} if found else {}
+
+    async def _announce(self, report: ReadinessReport, previous: dict[str, str]) -> None:
+        for site in report.sites:
+            kind = None
+            if site.verdict != "READY":
+                kind = "site_not_ready"
+            elif previous.get(site.site_id, "READY") != "READY":
+                kind = "site_recovered"
+            if kind is not None:
+                await self._emit(
+                    ReadinessEvent(
+                        kind=kind,  # type: ignore[arg-type]
+                        meeting_id=report.meeting_id,
+                        meeting_title=report.title,
+                        occurrence_start=report.occurrence_start,
+                        lead_time=report.lead_time,
+                        site_id=site.site_id,
+                        site_name=report.names.get(site.site_id),
+                        verdict=site.verdict,  # type: ignore[arg-type]
+                        reasons=site.reasons,
+                        report_id=report.report_id,
+                    )
+                )
+
+    async def _emit(self, event: ReadinessEvent) -> None:
+        if self.sink is None:
+            log.warning("readiness event %s for %s: no alerting attached", event.kind, event.site_id or "-")
+            return
+        try:
+            await self.sink(event)
+        except Exception:  # alerting's fault must not stop the next site's check
+            log.exception("readiness: the alerting refused event %s of %s", event.kind, event.alert_id)
+
+    # --- the schedule ----------------------------------------------------------------------------------
+
+    async def _upcoming(self, now: datetime) -> list[Occurrence]:
+        config = self._config()
+        longest = max([*config.readiness.lead_times, *(lead for m in config.meetings for lead in (m.lead_times or ()))])
+        horizon = timedelta(seconds=max(longest, 86400.0))
+        return await list_upcoming(self.storage, now=now, horizon=horizon)
+
+    async def tick(self) -> list[ReadinessReport]:
+        """Run the checks due now and the T-0 summaries; refresh the meeting metrics."""
+        config = self._config()
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        upcoming = await self._upcoming(now)
+        default_leads = config.readiness.lead_times
+        soon = [
+            o for o in upcoming if o.start <= now + timedelta(seconds=max(lead_times_of(o, default_leads), default=0.0))
+        ]
+        done: dict[tuple[str, int], list[float]] = {}
+        latest: dict[tuple[str, int], ReadinessReport] = {}
+        names = {site.id: site.name for site in config.sites}
+        for occurrence in soon:
+            stored = await self.storage.reports(occurrence.meeting.id, occurrence_start=occurrence.start)
+            done[occurrence_key(occurrence)] = [r.lead_time for r in stored]
+            if stored:
+                title = occurrence.meeting.title
+                latest[occurrence_key(occurrence)] = ReadinessReport.from_stored(stored[0], title=title, names=names)
+        checks = [
+            d
+            for d in due_checks(soon, done, now=now, default_lead_times=config.readiness.lead_times)
+            if occurrence_key(d.occurrence) not in self._running
+        ]
+        reports = list(await asyncio.gather(*(self.check_meeting(d.occurrence, scheduled=True) for d in checks)))
+        for report in reports:
+            latest[(report.meeting_id, int(report.occurrence_start.timestamp()))] = report
+        for occurrence in due_summaries(soon, self._summaries_sent, now=now, grace=config.readiness.summary_grace):
+            self._summaries_sent.add(occurrence_key(occurrence))
+            last = latest.get(occurrence_key(occurrence))
+            if last is not None:
+                await self._emit(self._summary(occurrence, last))
+        self.snapshot = MeetingSnapshot(tuple(upcoming), latest, now)
+        return reports
+
+    async def refresh_metrics(self) -> None:
+        """Re-render the meeting metrics from the stored reports (after a check run outside the schedule)."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        upcoming = await self._upcoming(now)
+        names = {site.id: site.name for site in self._config().sites}
+        latest: dict[tuple[str, int], ReadinessReport] = {}
+        for occurrence in {o.meeting.id: o for o in reversed(upcoming)}.values():  # the first of each meeting
+            stored = await self.storage.reports(occurrence.meeting.id, occurrence_start=occurrence.start, limit=1)
+            if stored:
+                report = ReadinessReport.from_stored(stored[0], title=occurrence.meeting.title, names=names)
+                latest[occurrence_key(occurrence)] = report
+        self.snapshot = MeetingSnapshot(tuple(upcoming), latest, now)
+
+    def _summary(self, occurrence: Occurrence, report: ReadinessReport) -> ReadinessEvent:
+        return ReadinessEvent(
+            kind="summary",
+            meeting_id=occurrence.meeting.id,
+            meeting_title=occurrence.meeting.title,
+            occurrence_start=occurrence.start,
+            lead_time=0.0,
+            ready=report.ready,
+            total=len(report.sites),
+            not_ready=report.not_ready,
+            report_id=report.report_id,
+        )
+
+    async def run(self) -> None:
+        """Tick forever; a failing tick (database down) is logged and retried at the next one."""
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("readiness: this round failed; retrying in %ss", self._config().readiness.tick)
+            await asyncio.sleep(self._config().readiness.tick)

@@ -1,0 +1,328 @@
+"""The database: one async engine (SQLite through aiosqlite, PostgreSQL through asyncpg), migrated on open.
+
+    storage = await Storage.open("sqlite:///var/lib/giaoban/giaoban.db")     # or postgresql://...
+    await storage.sync_inventory(config)       # sites, devices, endpoints, targets upserted by stable id
+    ...
+    await storage.close()
+
+Both drivers are asynchronous (aiosqlite runs SQLite in its own thread), so no query blocks the event loop.
+A site, device or endpoint that leaves the inventory is marked inactive, never deleted: its history stays,
+and a site renamed under the same id keeps its thread. Tables: monitor/storage/tables.py; probe history:
+monitor/storage/history.py (writer), storage_retention.py (roll-up, pruning), storage_queries.py (reads).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, event, func, select, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from monitor.config.models import Config
+from monitor.engine.targets import Target, targets_from_config
+from monitor.errors import GiaobanError
+from monitor.storage import migrations
+from monitor.storage.tables import devices, endpoints, readiness_reports, readiness_results, sites, targets
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE = "sqlite:///giaoban.db"
+VERDICTS = ("READY", "DEGRADED", "NOT_READY")
+
+
+class StorageError(GiaobanError):
+    """The database cannot be used as configured (bad URL, unreachable, schema too new)."""
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy async URL for a configured one: sqlite:///P → sqlite+aiosqlite:///P, postgresql:// → +asyncpg."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(
+            f"database {url!r} is not a URL; write sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+        ) from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "aiosqlite"):
+        if not parsed.database or parsed.database == ":memory:":
+            raise StorageError("database: an in-memory SQLite database would lose everything; give a file path")
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres") and driver in ("", "asyncpg"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise StorageError(
+        f"database driver {parsed.drivername!r} is not supported; use sqlite:///PATH or postgresql://... (asyncpg)"
+    )
+
+
+def redacted(url: str) -> str:
+    """The URL as it may be logged: never the password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable database URL>"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers (API, board) never wait for the history writer; NORMAL is durable across process crashes
+    # in WAL mode; busy_timeout lets a CLI command and the service share the file.
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+    # Python's sqlite3 opens transactions only before DML, so DDL (migrations) would not be atomic:
+    # take over, as SQLAlchemy's SQLite documentation recommends, and BEGIN on every SQLAlchemy begin.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A write transaction (Storage.begin) takes the write lock at BEGIN: one that reads and then writes (upserts,
+    # the outbox claim) would otherwise fail at once with "database is locked" when another connection wrote
+    # after its read, whatever busy_timeout says (SQLITE_BUSY_SNAPSHOT); IMMEDIATE makes it wait its turn, like
+    # Django 5.1's "transaction_mode": "IMMEDIATE". Reads (engine.connect) stay deferred: in WAL mode they never
+    # wait for a writer, nor make one wait.
+    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_IMMEDIATE = "giaoban_write"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRecord:
+    id: str
+    name: str
+    role: str
+    parent: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SiteVerdict:
+    site_id: str
+    verdict: str  # READY, DEGRADED, NOT_READY
+    reasons: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    id: int
+    meeting_id: str
+    occurrence_start: datetime
+    lead_time: float
+    created_at: datetime
+    results: tuple[SiteVerdict, ...]
+
+
+class Storage:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._target_ids: dict[str, int] = {}
+        self._writer = engine.execution_options(**{_IMMEDIATE: True})
+
+    def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction (``async with storage.begin() as conn``); reads use ``storage.engine.connect()``."""
+        return self._writer.begin()
+
+    @classmethod
+    async def open(cls, url: str) -> Storage:
+        """Connect and migrate to the newest schema; raises StorageError with what to fix."""
+        async_url = engine_url(url)
+        kwargs: dict[str, Any] = {}
+        if async_url.startswith("postgresql"):
+            kwargs = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True}
+        engine = create_async_engine(async_url, **kwargs)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        storage = cls(engine)
+        try:
+            async with storage.begin() as conn:
+                applied = await conn.run_sync(migrations.upgrade)
+        except migrations.SchemaTooNew as exc:
+            await engine.dispose()
+            raise StorageError(str(exc)) from None
+        except Exception as exc:  # driver errors share no base class across aiosqlite and asyncpg: translate here
+            await engine.dispose()
+            raise StorageError(f"cannot open database {redacted(url)}: {exc}") from exc
+        if applied:
+            log.info("database %s migrated to schema version %s", redacted(url), applied[-1])
+        return storage
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def upsert(self, table: Table, rows: Sequence[Mapping[str, Any]], keys: Iterable[str]) -> Any:
+        """INSERT ... ON CONFLICT (keys) DO UPDATE SET every other column, in this dialect."""
+        keys = list(keys)
+        stmt: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(table)
+        others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys and c.name in rows[0]}
+        return stmt.on_conflict_do_update(index_elements=keys, set_=others) if others else stmt.on_conflict_do_nothing()
+
+    async def sync_inventory(self, config: Config) -> None:
+        """Upsert the inventory by stable id; what the config no longer names is marked inactive, not deleted."""
+        now = int(time.time())
+        site_rows = [
+            {"id": s.id, "name": s.name, "role": s.role, "parent": s.parent, "active": True, "updated_at": now}
+            for s in config.sites
+        ]
+        device_rows = [
+            {"site_id": s.id, "id": d.id, "address": d.address, "active": True, "updated_at": now}
+            for s in config.sites
+            for d in s.devices
+        ]
+        endpoint_rows = [
+            {"site_id": s.id, "id": e.id, "kind": e.kind, "address": e.target(), "active": True, "updated_at": now}
+            for s in config.sites
+            for e in s.endpoints
+        ]
+        target_rows = [_target_row(t) for t in targets_from_config(config)]
+        async with self.begin() as conn:
+            await self._sync(conn, sites, site_rows, ["id"])
+            await self._sync(conn, devices, device_rows, ["site_id", "id"])
+            await self._sync(conn, endpoints, endpoint_rows, ["site_id", "id"])
+            await self._sync(conn, targets, target_rows, ["key"])
+        self._target_ids.clear()
+
+    async def _sync(self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+        if rows:
+            await conn.execute(self.upsert(table, rows, keys), rows)
+        present = {tuple(row[k] for k in keys) for row in rows}
+        existing = (await conn.execute(select(*(table.c[k] for k in keys)).where(table.c.active))).all()
+        for gone in (tuple(row) for row in existing):
+            if gone not in present:
+                condition = [table.c[k] == v for k, v in zip(keys, gone, strict=True)]
+                await conn.execute(update(table).where(*condition).values(active=False))
+                log.info("%s %s left the inventory: kept as inactive with its history", table.name, "/".join(gone))
+
+    async def target_ids(self, batch: Iterable[Target]) -> dict[str, int]:
+        """The integer id of each target's key, registering targets not seen before (a reload may add some)."""
+        wanted = {t.key: t for t in batch}
+        missing = [key for key in wanted if key not in self._target_ids]
+        if missing:
+            async with self.begin() as conn:
+                rows = [_target_row(wanted[key]) for key in missing]
+                stmt: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(targets)
+                await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
+                found = await conn.execute(select(targets.c.key, targets.c.id).where(targets.c.key.in_(missing)))
+                self._target_ids.update({key: int(ident) for key, ident in found.all()})
+        return {key: self._target_ids[key] for key in wanted}
+
+    async def sites(self, *, include_inactive: bool = False) -> list[SiteRecord]:
+        query = select(sites).order_by(sites.c.id)
+        if not include_inactive:
+            query = query.where(sites.c.active)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [SiteRecord(r["id"], r["name"], r["role"], r["parent"], bool(r["active"])) for r in rows]
+
+    async def insert_report(
+        self,
+        meeting_id: str,
+        occurrence_start: datetime,
+        lead_time: float,
+        results: Sequence[SiteVerdict],
+        *,
+        created_at: datetime | None = None,
+    ) -> int:
+        """Store one readiness report with its per-site verdicts; returns its id."""
+        for result in results:
+            if result.verdict not in VERDICTS:
+                raise ValueError(f"verdict {result.verdict!r} is not one of {', '.join(VERDICTS)}")
+        created = created_at or datetime.now(UTC)
+        async with self.begin() as conn:
+            inserted = await conn.execute(
+                readiness_reports.insert()
+                .values(
+                    meeting_id=meeting_id,
+                    occurrence_start=int(occurrence_start.timestamp()),
+                    lead_time=round(lead_time),
+                    created_at=int(created.timestamp()),
+                )
+                .returning(readiness_reports.c.id)
+            )
+            report_id = int(inserted.scalar_one())
+            if results:
+                await conn.execute(
+                    readiness_results.insert(),
+                    [
+                        {"report_id": report_id, "site_id": r.site_id, "verdict": r.verdict, "reasons": list(r.reasons)}
+                        for r in results
+                    ],
+                )
+        return report_id
+
+    async def reports(
+        self, meeting_id: str, *, occurrence_start: datetime | None = None, limit: int = 50
+    ) -> list[Report]:
+        """The newest reports of a meeting (or of one occurrence of it) first, each with its per-site verdicts."""
+        where = [readiness_reports.c.meeting_id == meeting_id]
+        if occurrence_start is not None:
+            where.append(readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()))
+        async with self.engine.connect() as conn:
+            heads = (
+                (
+                    await conn.execute(
+                        select(readiness_reports)
+                        .where(*where)
+                        .order_by(readiness_reports.c.created_at.desc(), readiness_reports.c.id.desc())
+                        .limit(limit)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            ids = [h["id"] for h in heads]
+            rows = (
+                (
+                    await conn.execute(
+                        select(readiness_results)
+                        .where(readiness_results.c.report_id.in_(ids))
+                        .order_by(readiness_results.c.id)
+                    )
+                )
+                .mappings()
+                .all()
+                if ids
+                else []
+            )
+        by_report: dict[int, list[SiteVerdict]] = {}
+        for row in rows:
+            verdict = SiteVerdict(row["site_id"], row["verdict"], tuple(row["reasons"]))
+            by_report.setdefault(int(row["report_id"]), []).append(verdict)
+        return [
+            Report(
+                id=int(h["id"]),
+                meeting_id=h["meeting_id"],
+                occurrence_start=datetime.fromtimestamp(h["occurrence_start"], UTC),
+                lead_time=float(h["lead_time"]),
+                created_at=datetime.fromtimestamp(h["created_at"], UTC),
+                results=tuple(by_report.get(int(h["id"]), [])),
+            )
+            for h in heads
+        ]
+
+    async def count(self, table: Table) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+def _target_row(target: Target) -> dict[str, Any]:
+    return {
+        "key": target.key,
+        "site_id": target.site,
+        "name": target.name,
+        "kind": target.kind.name,
+        "role": target.role,
+        "active": True,
+    }

@@ -1,0 +1,309 @@
+"""The current schema as sqlmodel models; code imports tables from here, never from a migration.
+
+Each model is a typed row (``SiteRow(id=..., name=...)``) and its ``__table__`` is the SQLAlchemy table the
+storage code queries: bulk inserts, INSERT…SELECT roll-ups and ON CONFLICT upserts are written against
+those tables in SQLAlchemy Core, the layer sqlmodel is built on, because they have no ORM form.
+
+The migrations (monitor/storage/migrations/) are the other half: each version's module freezes the tables as that
+version created them, and tests/test_storage_models.py proves these models describe exactly the schema
+the migrations build, on SQLite and PostgreSQL. A schema change is therefore two edits: a new migration
+module, and the model here.
+
+Times are integers: history in epoch milliseconds, everything else in epoch seconds (UTC); the alert tables of
+version 2 (alerts, alert_episodes, maintenance_windows, outbox) use REAL epoch seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# SQLite makes only an INTEGER PRIMARY KEY an alias of the rowid (auto-increment); PostgreSQL wants 64 bits.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+VALUE_COLUMNS = ("rtt_min", "rtt_avg", "rtt_median", "rtt_max", "jitter", "loss_ratio", "mos")
+
+
+class SiteRow(SQLModel, table=True):
+    """A site of the inventory; kept (inactive) when it leaves the config, so its history stays."""
+
+    __tablename__ = "sites"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    parent: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class DeviceRow(SQLModel, table=True):
+    __tablename__ = "devices"
+    site_id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)
+    address: str = Field(max_length=255)
+    active: bool = True
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class EndpointRow(SQLModel, table=True):
+    __tablename__ = "endpoints"
+    site_id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    address: str = Field(max_length=1000)
+    active: bool = True
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class TargetRow(SQLModel, table=True):
+    """One probed target ("SITE/link", "SITE/ENDPOINT"); history refers to it by a small integer."""
+
+    __tablename__ = "targets"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    site_id: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=1000)
+    kind: str = Field(max_length=32)
+    role: str = Field(max_length=16)
+    active: bool = True
+
+
+class HistoryRawRow(SQLModel, table=True):
+    """One probe result, kept for history.raw_retention (default 2 days)."""
+
+    __tablename__ = "history_raw"
+    __table_args__ = (Index("ix_history_raw_target_ts", "target_id", "ts"), Index("ix_history_raw_ts", "ts"))
+    id: int | None = Field(default=None, sa_column=Column("id", BigId, primary_key=True, autoincrement=True))
+    target_id: int
+    ts: int = Field(sa_type=BigInteger)  # epoch ms
+    success: bool
+    duration: float
+    reason: str = Field(max_length=32)
+    detail: str | None = Field(default=None, max_length=200)
+    rtt_min: float | None = None
+    rtt_avg: float | None = None
+    rtt_median: float | None = None
+    rtt_max: float | None = None
+    jitter: float | None = None
+    loss_ratio: float | None = None
+    mos: float | None = None
+    status_code: int | None = None
+
+
+class HistoryHourlyRow(SQLModel, table=True):
+    """One target's hour: counts and min/avg/max, kept for history.hourly_retention (default a year)."""
+
+    __tablename__ = "history_hourly"
+    __table_args__ = (Index("ix_history_hourly_ts", "ts"),)
+    target_id: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    ts: int = Field(primary_key=True, sa_type=BigInteger)  # start of the hour, epoch ms
+    samples: int
+    successes: int
+    duration_avg: float | None = None
+    rtt_min: float | None = None
+    rtt_avg: float | None = None
+    rtt_max: float | None = None
+    jitter_avg: float | None = None
+    loss_avg: float | None = None
+    mos_avg: float | None = None
+
+
+class MetaRow(SQLModel, table=True):
+    """Small facts the service keeps about itself (e.g. the last roll-up)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+
+
+class MeetingRow(SQLModel, table=True):
+    """A briefing: its first occurrence, duration and recurrence in the wall clock of its time zone."""
+
+    __tablename__ = "meetings"
+    id: str = Field(primary_key=True, max_length=64)
+    uid: str | None = Field(default=None, max_length=255, unique=True)  # iCalendar UID: re-import updates
+    source: str = Field(max_length=16)  # cli, api, ics, config
+    title: str = Field(max_length=500)
+    start: int = Field(sa_type=BigInteger)  # first occurrence, UTC epoch seconds
+    duration: int  # seconds
+    timezone: str = Field(max_length=64)
+    rrule: str | None = Field(default=None, sa_type=Text)
+    exdates: list[int] = Field(sa_type=JSON)  # UTC epoch seconds of skipped occurrences
+    sites: Any = Field(sa_type=JSON)  # "all" or a list of site ids
+    call_rate: int = Field(sa_type=BigInteger)  # bit/s
+    lead_times: list[float] | None = Field(default=None, sa_type=JSON)  # seconds before start; null = default
+    created_at: int = Field(sa_type=BigInteger)
+    updated_at: int = Field(sa_type=BigInteger)
+
+
+class ReadinessReportRow(SQLModel, table=True):
+    """One readiness check of one meeting occurrence at one lead time."""
+
+    __tablename__ = "readiness_reports"
+    __table_args__ = (Index("ix_readiness_reports_meeting", "meeting_id", "occurrence_start"),)
+    id: int | None = Field(default=None, sa_column=Column("id", BigId, primary_key=True, autoincrement=True))
+    meeting_id: str = Field(max_length=64)
+    occurrence_start: int = Field(sa_type=BigInteger)
+    lead_time: int
+    created_at: int = Field(sa_type=BigInteger)
+
+
+class ReadinessResultRow(SQLModel, table=True):
+    """One site's verdict in a report, with its reasons (code, sentence, action)."""
+
+    __tablename__ = "readiness_results"
+    id: int | None = Field(default=None, sa_column=Column("id", BigId, primary_key=True, autoincrement=True))
+    report_id: int = Field(
+        sa_column=Column(
+            "report_id", BigId, ForeignKey("readiness_reports.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    site_id: str = Field(max_length=64)
+    verdict: str = Field(max_length=16)  # READY, DEGRADED, NOT_READY
+    reasons: list[dict[str, Any]] = Field(sa_type=JSON)
+
+
+# --- version 2 (m0002_alerts): times are REAL epoch seconds, see that migration's docstring -------------
+
+
+class AlertRow(SQLModel, table=True):
+    """The current (or last) episode of one alert id; alerts/store.py reads and writes it."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state", "state"), Index("ix_alerts_resolved_at", "resolved_at"))
+    id: str = Field(primary_key=True, max_length=300)
+    rule: str = Field(max_length=64)
+    site_id: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=200)
+    severity: str = Field(max_length=16)
+    state: str = Field(max_length=16)  # pending, firing, resolved
+    labels: dict[str, str] = Field(sa_type=JSON)
+    summary: str = Field(sa_type=Text)
+    started_at: float
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    acked_at: float | None = None
+    acked_by: str | None = Field(default=None, max_length=100)
+    last_notified_at: float | None = None
+    suppressed_by: str | None = Field(default=None, max_length=300)
+
+
+class AlertEpisodeRow(SQLModel, table=True):
+    """One resolved episode of an alert, kept for the alert retention (history)."""
+
+    __tablename__ = "alert_episodes"
+    __table_args__ = (
+        Index("ix_alert_episodes_resolved_at", "resolved_at"),
+        Index("ix_alert_episodes_site_started", "site_id", "started_at"),
+    )
+    alert_id: str = Field(primary_key=True, max_length=300)
+    started_at: float = Field(primary_key=True)
+    rule: str = Field(max_length=64)
+    site_id: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=200)
+    severity: str = Field(max_length=16)
+    labels: dict[str, str] = Field(sa_type=JSON)
+    summary: str = Field(sa_type=Text)
+    fired_at: float | None = None
+    resolved_at: float
+    acked_at: float | None = None
+    acked_by: str | None = Field(default=None, max_length=100)
+    suppressed_by: str | None = Field(default=None, max_length=300)
+
+
+class MaintenanceWindowRow(SQLModel, table=True):
+    """A maintenance window added by the CLI or the API (the config's live in the config)."""
+
+    __tablename__ = "maintenance_windows"
+    id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=500)
+    start: float  # first occurrence, UTC epoch seconds
+    duration: float  # seconds
+    timezone: str = Field(max_length=64)
+    rrule: str | None = Field(default=None, sa_type=Text)
+    sites: list[str] = Field(sa_type=JSON)  # empty = every site
+    targets: list[str] = Field(sa_type=JSON)
+    rules: list[str] = Field(sa_type=JSON)
+    source: str = Field(max_length=16)  # config, cli, api
+    created_by: str | None = Field(default=None, max_length=100)
+    created_at: float
+
+
+class OutboxRow(SQLModel, table=True):
+    """One notification for one channel, until delivered or rejected (alerts/outbox.py)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key", "channel_id", name="uq_outbox_key_channel"),
+        Index("ix_outbox_alert", "alert_id"),
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, sa_column=Column("id", BigId, primary_key=True, autoincrement=True))
+    key: str = Field(max_length=400)  # the notification's idempotency key
+    channel_id: str = Field(max_length=64)
+    alert_id: str = Field(max_length=300)
+    event: str = Field(max_length=16)  # firing, reminder, resolved
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    state: str = Field(max_length=16)  # pending, delivered, rejected
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: float
+    delivered_at: float | None = None
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+metadata: MetaData = SQLModel.metadata
+sites = _table(SiteRow)
+devices = _table(DeviceRow)
+endpoints = _table(EndpointRow)
+targets = _table(TargetRow)
+history_raw = _table(HistoryRawRow)
+history_hourly = _table(HistoryHourlyRow)
+meta = _table(MetaRow)
+meetings = _table(MeetingRow)
+readiness_reports = _table(ReadinessReportRow)
+readiness_results = _table(ReadinessResultRow)
+alerts = _table(AlertRow)
+alert_episodes = _table(AlertEpisodeRow)
+maintenance_windows = _table(MaintenanceWindowRow)
+outbox = _table(OutboxRow)
+
+__all__ = [
+    "VALUE_COLUMNS",
+    "AlertEpisodeRow",
+    "AlertRow",
+    "DeviceRow",
+    "EndpointRow",
+    "HistoryHourlyRow",
+    "HistoryRawRow",
+    "MaintenanceWindowRow",
+    "MeetingRow",
+    "MetaRow",
+    "OutboxRow",
+    "ReadinessReportRow",
+    "ReadinessResultRow",
+    "SiteRow",
+    "TargetRow",
+    "alert_episodes",
+    "alerts",
+    "devices",
+    "endpoints",
+    "history_hourly",
+    "history_raw",
+    "maintenance_windows",
+    "meetings",
+    "meta",
+    "metadata",
+    "outbox",
+    "readiness_reports",
+    "readiness_results",
+    "sites",
+    "targets",
+]

@@ -1,0 +1,77 @@
+"""Readiness routes of /api/v1 (added to the sub-application by make_api_v1 when the service has an engine).
+
+    GET  /meetings/{id}/readiness     the latest report of the meeting's next (or running) occurrence,
+                                      else its latest report; {"report": null} before the first check
+    POST /meetings/{id}/readiness     check the next occurrence now (bearer token); answers the new report
+
+A report: {"id", "meeting", "title", "occurrence_start", "lead_time_seconds", "checked_at", "sites_total",
+"sites_ready", "not_ready": [site ids], "sites": [{"site", "name", "verdict", "reasons": [{"code", "severity",
+"message", "action", "target"}]}]}; messages in the district's locale.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from monitor.config.models import Config
+from monitor.readiness.engine import ReadinessEngine, ReadinessReport
+from monitor.readiness.meetings import Meeting, Occurrence, get_meeting, occurrences
+from monitor.storage.database import Storage
+from monitor.web.auth import check_token
+from monitor.web.common import json_error
+
+ENGINE: web.AppKey[ReadinessEngine] = web.AppKey("readiness", ReadinessEngine)
+
+
+def next_occurrence(meeting: Meeting, now: datetime) -> Occurrence | None:
+    """The occurrence running at ``now``, else the next one within a year."""
+    for start in occurrences(meeting, now - timedelta(seconds=meeting.duration), now + timedelta(days=366)):
+        end = start + timedelta(seconds=meeting.duration)
+        if end > now:
+            return Occurrence(meeting, start, end)
+    return None
+
+
+async def latest_report(storage: Storage, config: Config, meeting: Meeting, now: datetime) -> ReadinessReport | None:
+    names = {site.id: site.name for site in config.sites}
+    upcoming = next_occurrence(meeting, now)
+    found = []
+    if upcoming is not None:
+        found = await storage.reports(meeting.id, occurrence_start=upcoming.start, limit=1)
+    if not found:
+        found = await storage.reports(meeting.id, limit=1)
+    return ReadinessReport.from_stored(found[0], title=meeting.title, names=names) if found else None
+
+
+async def show_readiness(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    meeting = await get_meeting(engine.storage, request.match_info["id"])
+    if meeting is None:
+        return json_error(404, f"no meeting {request.match_info['id']!r}", "id")
+    report = await latest_report(engine.storage, engine.config(), meeting, datetime.now(UTC))
+    return web.json_response({"meeting": meeting.id, "report": report.to_json() if report else None})
+
+
+async def run_readiness(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    if (denied := check_token(request, engine.config().api.token)) is not None:
+        return denied
+    meeting = await get_meeting(engine.storage, request.match_info["id"])
+    if meeting is None:
+        return json_error(404, f"no meeting {request.match_info['id']!r}", "id")
+    occurrence = next_occurrence(meeting, datetime.now(UTC))
+    if occurrence is None:
+        return json_error(409, f"meeting {meeting.id!r} has no occurrence to come", "id")
+    report = await engine.check_meeting(occurrence)
+    return web.json_response({"meeting": meeting.id, "report": report.to_json()})
+
+
+def add_readiness_routes(app: web.Application, engine: ReadinessEngine) -> None:
+    app[ENGINE] = engine
+    app.router.add_get("/meetings/{id}/readiness", show_readiness)
+    app.router.add_post("/meetings/{id}/readiness", run_readiness)
+
+
+__all__ = ["add_readiness_routes", "latest_report", "next_occurrence"]

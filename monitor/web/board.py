@@ -1,0 +1,389 @@
+"""The readiness board at GET /: "are all 23 communes ready for 07:30?" on a phone, on a closed network.
+
+    GET /                 Vietnamese by default (district.locale)
+    GET /?lang=en         English
+    GET /?refresh=60      reload every 60 s (clamped to 5..3600; default 30)
+
+One server-rendered HTML page with its CSS inline (monitor/web/board.css) and no script, font or CDN from
+elsewhere: the next meetings of the coming week (the next occurrence of each, up to five) with every
+site's verdict and, for a site not ready, each reason and what to do; the open alerts (anchors
+``#alert-<id>``, the links that alert messages carry); every link's latest loss, RTT, jitter and MOS.
+
+Built from the stored reports and alerts and the in-memory state: one query for the meetings, one report
+(two queries) per meeting shown, one for the alerts. Every value that came from a user — site names,
+meeting titles, reason texts, ids — is escaped; a strict Content-Security-Policy forbids scripts anyway.
+Reasons are shown as the readiness engine stored them, in the district's locale at the time of the check.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from alerts.model import AlertRecord
+from alerts.store import OPEN_STATES, SqlAlertStore
+from monitor.config.models import Config, Site, Thresholds
+from monitor.readiness.engine import ReadinessReport
+from monitor.readiness.meetings import Occurrence, list_upcoming
+from monitor.readiness.schedule import lead_times_of
+from monitor.readiness.texts import number, verdict_text
+from monitor.storage.database import Storage
+from monitor.web.board_texts import LANGS, WEEKDAYS, Lang, span_text, text
+from probes.core.result import ProbeResult
+
+if TYPE_CHECKING:
+    from monitor.web.view import ServiceView
+
+HORIZON = timedelta(days=7)
+MEETINGS_SHOWN = 5
+ALERTS_SHOWN = 100
+REFRESH_DEFAULT, REFRESH_MIN, REFRESH_MAX = 30, 5, 3600
+CSS = files("monitor.web").joinpath("board.css").read_text(encoding="utf-8")
+# No script at all, so none is allowed; frame-ancestors and form-action are not covered by default-src.
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+SYMBOLS = {"READY": "✓", "DEGRADED": "!", "NOT_READY": "✗"}
+VERDICT_ORDER = {"NOT_READY": 0, "DEGRADED": 1, "READY": 2}
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+MEASURES = ("loss", "rtt", "jitter", "mos")  # the link table's numbers, in column order
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingView:
+    occurrence: Occurrence
+    report: ReadinessReport | None  # the latest report of this very occurrence
+    participants: int
+    first_check: datetime | None  # when the engine checks it first (None: no lead time)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    site: Site
+    result: ProbeResult | None  # the scheduler's latest round, None before the first
+    thresholds: Thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class BoardData:
+    config: Config
+    now: datetime
+    meetings: list[MeetingView]
+    links: list[LinkView]
+    alerts: list[AlertRecord]
+
+
+# --- gathering ------------------------------------------------------------------------------------------
+
+
+async def open_alerts(service: ServiceView) -> list[AlertRecord]:
+    """Pending and firing alerts, from the same store /api/v1/alerts reads (empty until the engine writes)."""
+    records = await SqlAlertStore(service.storage).list_alerts(state=OPEN_STATES)
+    return sorted(
+        records,
+        key=lambda a: (a.state != "firing", SEVERITY_ORDER.get(a.severity, 9), -a.started_at, a.id),
+    )
+
+
+async def _report(storage: Storage, occurrence: Occurrence, names: dict[str, str]) -> ReadinessReport | None:
+    # This occurrence's own report only: last week's report of a weekly briefing says nothing about today's.
+    found = await storage.reports(occurrence.meeting.id, occurrence_start=occurrence.start, limit=1)
+    return ReadinessReport.from_stored(found[0], title=occurrence.meeting.title, names=names) if found else None
+
+
+def _participants(config: Config, sites: str | tuple[str, ...]) -> int:
+    # Counted here, not with readiness.participants: that one logs each missing site, and the board renders often.
+    if sites == "all":
+        return sum(1 for site in config.sites if site.role in ("district", "commune"))
+    return sum(1 for site_id in sites if config.site(site_id) is not None)
+
+
+def _first_check(occurrence: Occurrence, config: Config) -> datetime | None:
+    leads = lead_times_of(occurrence, config.readiness.lead_times)
+    return occurrence.start - timedelta(seconds=leads[0]) if leads else None
+
+
+async def collect(service: ServiceView, now: datetime) -> BoardData:
+    """Everything the board shows, read once per request."""
+    config = service.config
+    names = {site.id: site.name for site in config.sites}
+    shown: dict[str, Occurrence] = {}
+    for occurrence in await list_upcoming(service.storage, now=now, horizon=HORIZON):
+        # The next (or running) occurrence of each meeting: a daily briefing must not fill the board alone.
+        if occurrence.meeting.id not in shown and len(shown) < MEETINGS_SHOWN:
+            shown[occurrence.meeting.id] = occurrence
+    meetings = [
+        MeetingView(
+            occurrence=occurrence,
+            report=await _report(service.storage, occurrence, names),
+            participants=_participants(config, occurrence.meeting.sites),
+            first_check=_first_check(occurrence, config),
+        )
+        for occurrence in shown.values()
+    ]
+    links = []
+    for site in config.sites:
+        if site.link is not None:
+            entry = service.state.get(f"{site.id}/link")
+            links.append(LinkView(site, entry.latest if entry else None, config.thresholds_for(site)))
+    return BoardData(config, now, meetings, links, await open_alerts(service))
+
+
+# --- rendering ------------------------------------------------------------------------------------------
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _t(lang: Lang, key: str, **fields: object) -> str:
+    """A board sentence with every filled-in value escaped (the templates themselves are ours)."""
+    return text(lang, key, **{name: _e(value) for name, value in fields.items()})
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz)
+
+
+def _when(moment: datetime, tz: ZoneInfo, lang: Lang) -> str:
+    """'Thứ Hai 07/12/2026 07:30' (as monitor.readiness.meetings.local_text writes it) or 'Monday 07/12/2026 07:30'."""
+    local = _local(moment, tz)
+    return f"{WEEKDAYS[lang][local.weekday()]} {local:%d/%m/%Y %H:%M}"
+
+
+def _clock(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """'07:05', or '07:05 06/12' when it is not today."""
+    local, today = _local(moment, tz), _local(now, tz)
+    return f"{local:%H:%M}" if local.date() == today.date() else f"{local:%H:%M %d/%m}"
+
+
+def _badge(verdict: str, lang: Lang) -> str:
+    return f'<span class="badge {verdict}">{SYMBOLS[verdict]} {_e(verdict_text(verdict, lang))}</span>'
+
+
+def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> str:
+    occurrence, report = view.occurrence, view.report
+    start = occurrence.start
+    timing = (
+        _t(lang, "running")
+        if start <= data.now
+        else _t(lang, "starts_in", duration=span_text((start - data.now).total_seconds(), lang))
+    )
+    out = [
+        '<article class="card meeting">',
+        f"<h3>{_e(occurrence.meeting.title)}</h3>",
+        f'<p class="when"><time datetime="{_e(start.isoformat())}">{_e(_when(start, tz, lang))}</time> · {timing}</p>',
+    ]
+    if report is None:
+        if view.first_check is None or view.first_check <= data.now:
+            due = _t(lang, "first_check_now")
+        else:
+            due = _t(lang, "first_check", time=_clock(view.first_check, tz, data.now))
+        out.append(f'<p class="summary PENDING">{_t(lang, "not_checked")}</p>')
+        out.append(f'<p class="checked">{due} {_t(lang, "participants", n=view.participants)}</p>')
+        out.append("</article>")
+        return "".join(out)
+    total, ready = len(report.sites), report.ready
+    if report.all_ready:
+        overall, summary = "READY", _t(lang, "all_ready", total=total)
+    else:
+        overall = "NOT_READY" if any(s.verdict == "NOT_READY" for s in report.sites) else "DEGRADED"
+        summary = _t(lang, "ready_count", ready=ready, total=total)
+    checked_at = _clock(report.checked_at, tz, data.now)
+    checked = (
+        _t(lang, "checked", time=checked_at, lead=span_text(report.lead_time, lang))
+        if report.lead_time >= 60
+        else _t(lang, "checked_late", time=checked_at)
+    )
+    out.append(f'<p class="summary {overall}">{SYMBOLS[overall]} {summary}</p>')
+    out.append(f'<p class="checked">{checked}</p>')
+    order = {site.id: index for index, site in enumerate(data.config.sites)}
+    sites = sorted(report.sites, key=lambda s: (VERDICT_ORDER.get(s.verdict, 0), order.get(s.site_id, len(order))))
+    problems = [s for s in sites if s.verdict != "READY"]
+    if problems:
+        out.append('<ul class="sites">')
+        for site in problems:
+            out.append(f'<li class="site site-{_e(site.verdict)}">{_badge(site.verdict, lang)}')
+            out.append(f'<span class="site-name">{_e(report.names.get(site.site_id, site.site_id))}</span>')
+            if site.reasons:
+                out.append('<ul class="reasons">')
+                for reason in site.reasons:
+                    message, action = reason.in_locale(lang)
+                    out.append(
+                        f'<li><span class="message">{_e(message)}</span> <span class="action">'
+                        f"<b>{_t(lang, 'action')}</b> {_e(action)}</span></li>"
+                    )
+                out.append("</ul>")
+            out.append("</li>")
+        out.append("</ul>")
+    ready_sites = [s for s in sites if s.verdict == "READY"]
+    if ready_sites:
+        out.append(f'<p class="muted">{_badge("READY", lang)}</p><ul class="ready-list">')
+        out.extend(f"<li>✓ {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in ready_sites)
+        out.append("</ul>")
+    out.append("</article>")
+    return "".join(out)
+
+
+def _alerts(data: BoardData, tz: ZoneInfo, lang: Lang) -> str:
+    if not data.alerts:
+        return f'<p class="muted">{_t(lang, "no_alerts")}</p>'
+    names = {site.id: site.name for site in data.config.sites}
+    out = ['<ul class="alerts">']
+    for alert in data.alerts[:ALERTS_SHOWN]:
+        meta = [
+            _t(lang, alert.state),
+            _t(lang, "since", time=_clock(datetime.fromtimestamp(alert.started_at, UTC), tz, data.now)),
+        ]
+        if alert.acked_by:
+            meta.append(_t(lang, "acked", who=alert.acked_by))
+        if alert.suppressed_by:
+            parent = alert.suppressed_by
+            meta.append(
+                _t(lang, "maintenance") if parent.startswith("maintenance:") else _t(lang, "suppressed", parent=parent)
+            )
+        severity = alert.severity if alert.severity in SEVERITY_ORDER else "critical"
+        out.append(
+            f'<li class="alert {severity}" id="alert-{_e(alert.id)}"><b>{_t(lang, severity)}</b> · '
+            f"<b>{_e(names.get(alert.site, alert.site))}</b>: {_e(alert.summary or alert.rule)}"
+            f'<span class="meta">{" · ".join(meta)}</span></li>'
+        )
+    out.append("</ul>")
+    if len(data.alerts) > ALERTS_SHOWN:
+        out.append(f'<p class="muted">{_t(lang, "more_alerts", n=len(data.alerts) - ALERTS_SHOWN)}</p>')
+    return "".join(out)
+
+
+def _link_state(view: LinkView) -> tuple[str, str, set[str]]:
+    """(state key, css verdict class, the measures beyond their thresholds)."""
+    result, limits = view.result, view.thresholds
+    if result is None:
+        return "link_pending", "PENDING", set()
+    if not result.success:
+        return "link_down", "NOT_READY", set()
+    values = result.values
+    over = set()
+    if values.get("loss_ratio", 0.0) > limits.loss:
+        over.add("loss")
+    if values.get("rtt_median", 0.0) > limits.rtt:
+        over.add("rtt")
+    if values.get("jitter", 0.0) > limits.jitter:
+        over.add("jitter")
+    if "mos" in values and values["mos"] < limits.mos:
+        over.add("mos")
+    return ("link_poor", "DEGRADED", over) if over else ("link_up", "READY", over)
+
+
+def _measure(value: str | None, *, over: bool, label: str, lang: Lang) -> str:
+    """One number of the link table; a value beyond its threshold is marked with "!" as well as colour."""
+    shown = _e(value) if value is not None else _t(lang, "unknown")
+    css = "num over" if over else "num"
+    return f'<td class="{css}" data-label="{label}">{"! " if over else ""}{shown}</td>'
+
+
+def _links(data: BoardData, lang: Lang) -> str:
+    if not data.links:
+        return f'<p class="muted">{_t(lang, "no_links")}</p>'
+    order = {"NOT_READY": 0, "DEGRADED": 1, "PENDING": 2, "READY": 3}
+    rows = sorted(((view, *_link_state(view)) for view in data.links), key=lambda row: order[row[2]])
+    up = sum(1 for _, _, css, _ in rows if css in ("READY", "DEGRADED"))
+    site_head, state_head, *number_heads = [_t(lang, key) for key in ("site", "state", *MEASURES)]
+    out = [
+        f'<p class="muted">{_t(lang, "links_up", up=up, total=len(rows))}</p>',
+        f'<table><thead><tr><th scope="col">{site_head}</th><th scope="col">{state_head}</th>',
+        *(f'<th scope="col" class="num">{head}</th>' for head in number_heads),
+        "</tr></thead><tbody>",
+    ]
+    for view, state, css, over in rows:
+        values = view.result.values if view.result is not None and view.result.success else {}
+        loss, rtt = values.get("loss_ratio"), values.get("rtt_median")
+        jitter, mos = values.get("jitter"), values.get("mos")
+        shown = {
+            "loss": f"{number(loss * 100, lang)} %" if loss is not None else None,
+            "rtt": f"{number(rtt * 1000, lang)} ms" if rtt is not None else None,
+            "jitter": f"{number(jitter * 1000, lang)} ms" if jitter is not None else None,
+            "mos": number(mos, lang, 2) if mos is not None else None,
+        }
+        out.append(
+            f'<tr><th scope="row">{_e(view.site.name)}</th><td data-label="{state_head}">'
+            f'<span class="badge {css}">{SYMBOLS.get(css, "…")} {_t(lang, state)}</span></td>'
+        )
+        out.extend(
+            _measure(shown[key], over=key in over, label=head, lang=lang)
+            for key, head in zip(MEASURES, number_heads, strict=True)
+        )
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def render(data: BoardData, *, lang: Lang, refresh: int) -> str:
+    """The whole page; pure, so tests and the demo can render without a server."""
+    tz = ZoneInfo(data.config.district.timezone)
+    other: Lang = "en" if lang == "vi" else "vi"
+    district = _e(data.config.district.name)
+    meetings = (
+        '<div class="cards">' + "".join(_meeting(m, data, tz, lang) for m in data.meetings) + "</div>"
+        if data.meetings
+        else f'<p class="muted">{_t(lang, "no_meetings", days=HORIZON.days)}</p>'
+    )
+    updated = _t(lang, "updated", time=f"{_local(data.now, tz):%H:%M:%S}", seconds=refresh)
+    return (
+        "<!doctype html>\n"
+        f'<html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta http-equiv="refresh" content="{refresh}">'
+        '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
+        f"<title>{_t(lang, 'title')} · {district}</title><style>{CSS}</style></head><body>"
+        f'<header><div><h1>{_t(lang, "title")}</h1><p class="district">{district}</p></div>'
+        f'<a href="?lang={other}&amp;refresh={refresh}" lang="{other}" hreflang="{other}">{_t(lang, "switch")}</a>'
+        "</header><main>"
+        f'<p class="updated">{updated}</p>'
+        f'<section aria-labelledby="h-meetings"><h2 id="h-meetings">{_t(lang, "meetings")}</h2>{meetings}</section>'
+        f'<section aria-labelledby="h-alerts"><h2 id="h-alerts">{_t(lang, "alerts")}</h2>{_alerts(data, tz, lang)}'
+        "</section>"
+        f'<section aria-labelledby="h-links"><h2 id="h-links">{_t(lang, "links")}</h2>{_links(data, lang)}</section>'
+        "</main></body></html>\n"
+    )
+
+
+# --- the handler ----------------------------------------------------------------------------------------
+
+
+def refresh_seconds(value: str | None) -> int:
+    """?refresh=N clamped to 5..3600 s; anything else is the default (a bad link must still show the board)."""
+    try:
+        seconds = int(value) if value is not None else REFRESH_DEFAULT
+    except ValueError:
+        return REFRESH_DEFAULT
+    return min(max(seconds, REFRESH_MIN), REFRESH_MAX)
+
+
+def board_handler(service: ServiceView) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The GET / handler for ``service`` (its config is read per request, so a reload shows at once)."""
+
+    async def board(request: web.Request) -> web.Response:
+        asked = request.query.get("lang", "")
+        lang: Lang = next((known for known in LANGS if known == asked), service.config.district.locale)
+        data = await collect(service, datetime.now(UTC))
+        body = render(data, lang=lang, refresh=refresh_seconds(request.query.get("refresh")))
+        return web.Response(text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
+
+    return board
+
+
+__all__ = ["BoardData", "board_handler", "collect", "open_alerts", "refresh_seconds", "render"]

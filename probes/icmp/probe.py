@@ -1,0 +1,159 @@
+"""ICMP echo rounds: RTT spread, jitter, loss and an estimated MOS for each link.
+
+Target: an IPv4/IPv6 address (``[v6]`` brackets allowed) or a name; ``ip_version`` forces the family.
+One round of ``count`` echoes ``interval`` apart through the process's shared ``Pinger``; the link is up
+(success) when at least one reply came back (DESIGN.md).
+
+Values (seconds and ratios; the rtt_* values and jitter are absent when no reply came back)::
+
+    rtt_min rtt_avg rtt_median rtt_max   RTT of the replies received
+    jitter                               mean absolute difference of successive RTTs (0 with one reply)
+    loss_ratio                           1 - received / sent
+    mos                                  estimated MOS, simplified E-model (1.0 when nothing came back)
+    sent received                        echoes sent, replies received
+
+Samples: the received RTTs in seconds (for the RTT histogram). Phases: ``resolve``, ``rtt`` (the round).
+Info: ``ip`` (the address probed), ``mode`` (``unprivileged`` or ``privileged``).
+Reasons: ok, partial_loss (up, but some echoes lost), no_reply, resolve_failed, ipv6_unavailable,
+unreachable, permission_denied, bad_target.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import time
+from typing import Literal
+
+import icmplib
+from pydantic import Field
+
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.core.settings import Settings
+from probes.core.units import Dscp, Duration
+from probes.icmp import mode as icmp_mode
+from probes.icmp import quality
+from probes.icmp.pinger import PingError
+
+KIND = "icmp"
+log = logging.getLogger(__name__)
+
+_SEND_ERRORS: dict[int, tuple[Reason, str]] = {
+    errno.ENETUNREACH: (Reason.UNREACHABLE, "no route to that network from this host"),
+    errno.EHOSTUNREACH: (Reason.UNREACHABLE, "no route to that host from this host"),
+    errno.EACCES: (Reason.PERMISSION, "the kernel refused the echo (a firewall rule or missing privilege)"),
+    errno.EPERM: (Reason.PERMISSION, "the kernel refused the echo (a firewall rule or missing privilege)"),
+    errno.EAFNOSUPPORT: (Reason.IPV6_UNAVAILABLE, "this host has no IPv6"),
+    errno.EADDRNOTAVAIL: (Reason.IPV6_UNAVAILABLE, "this host has no address to send from in that family"),
+}
+
+
+class IcmpSettings(Settings):
+    count: int = Field(10, ge=1, le=1000, description="echoes per round")
+    interval: Duration = Field(0.2, gt=0, description="time between echoes")
+    timeout: Duration = Field(2.0, gt=0, description="how long to wait for the last reply")
+    payload_size: int = Field(56, ge=0, le=65000, description="ICMP payload bytes")
+    dscp: Dscp = Field(34, description="DSCP mark; AF41 (34) like interactive video")
+    ip_version: Literal[4, 6] | None = Field(None, description="force IPv4 or IPv6; default: as resolved")
+
+
+class _Failed(Exception):
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+async def _resolve(host: str, ip_version: Literal[4, 6] | None) -> str:
+    """The address to probe: a literal as given, a name through the system resolver."""
+    try:
+        literal = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        pass
+    else:
+        if ip_version is not None and literal.version != ip_version:
+            raise _Failed(
+                Reason.BAD_TARGET, f"{host} is an IPv{literal.version} address but ip_version is {ip_version}"
+            )
+        return host
+    try:
+        addresses: list[str] = await icmplib.async_resolve(host, family=ip_version)
+    except icmplib.NameLookupError:
+        family = f" to an IPv{ip_version} address" if ip_version else ""
+        raise _Failed(Reason.RESOLVE_FAILED, f"the name {host!r} does not resolve{family}") from None
+    except UnicodeError as exc:  # the IDNA codec rejects e.g. an empty label or one over 63 characters
+        raise _Failed(Reason.BAD_TARGET, f"{host!r} is not a valid host name: {exc}") from None
+    return addresses[0]
+
+
+async def probe(target: str, settings: IcmpSettings, *, ctx: ProbeContext) -> ProbeResult:
+    started = time.monotonic()
+    pinger = ctx.pinger
+    if pinger is None:
+        return ProbeResult.failure(
+            Reason.PERMISSION, icmp_mode.unavailable_message(), duration=time.monotonic() - started
+        )
+    host = target.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        address = await _resolve(host, settings.ip_version)
+        if icmplib.is_ipv6_address(address) and not pinger.mode.ipv6_available:
+            raise _Failed(
+                Reason.IPV6_UNAVAILABLE,
+                f"{target} is IPv6 ({address}) but this host cannot send IPv6 echoes ({pinger.mode.message})",
+            )
+    except _Failed as exc:
+        return ProbeResult.failure(exc.reason, exc.detail, duration=time.monotonic() - started)
+    resolved = time.monotonic()
+    info = {"ip": address, "mode": pinger.mode_name}
+    try:
+        rtts = await pinger.round(
+            address,
+            count=settings.count,
+            interval=settings.interval,
+            timeout=settings.timeout,
+            payload_size=settings.payload_size,
+            dscp=settings.dscp,
+            family=settings.ip_version,
+        )
+    except PingError as exc:
+        reason, why = _SEND_ERRORS.get(exc.errno or 0, (Reason.UNREACHABLE, "the echo could not be sent"))
+        log.info("icmp %s: %s", target, exc)
+        return ProbeResult.failure(reason, f"{exc}: {why}", duration=time.monotonic() - started, info=info)
+    finished = time.monotonic()
+    q = quality.summarize(rtts)
+    values = {
+        "rtt_min": q.rtt_min,
+        "rtt_avg": q.rtt_avg,
+        "rtt_median": q.rtt_median,
+        "rtt_max": q.rtt_max,
+        "jitter": q.jitter,
+        "loss_ratio": q.loss_ratio,
+        "mos": q.mos,
+        "sent": float(q.sent),
+        "received": float(q.received),
+    }
+    if q.received == 0:
+        reason, detail = Reason.NO_REPLY, f"no reply to {q.sent} echoes from {address}"
+    elif q.received < q.sent:
+        reason = Reason.PARTIAL_LOSS
+        detail = f"{q.sent - q.received} of {q.sent} echoes to {address} got no reply ({q.loss_ratio:.1%} loss)"
+    else:
+        reason, detail = Reason.OK, ""
+    return ProbeResult(
+        success=q.received > 0,
+        duration=finished - started,
+        reason=reason,
+        detail=detail,
+        phases={"resolve": resolved - started, "rtt": finished - resolved},
+        values={key: value for key, value in values.items() if value is not None},
+        samples=tuple(rtt for rtt in rtts if rtt is not None),
+        info=info,
+    )
+
+
+def deadline(settings: IcmpSettings) -> float:
+    """Longest a round can legitimately take; the scheduler cancels beyond this."""
+    return (settings.count - 1) * settings.interval + settings.timeout + 1.0
