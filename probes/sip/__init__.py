@@ -1,0 +1,1 @@
+"""SIP OPTIONS (RFC 3261): the probe and its messages."""

@@ -1,0 +1,1 @@
+"""Room-codec and bridge status APIs: Cisco xAPI, Poly REST, Jitsi, and what their drivers share."""
