@@ -1,20 +1,21 @@
 """The one registry of probe kinds.
 
-Each kind is a module with ``KIND``, a settings model (pydantic, ``extra="forbid"``) and
-``async def probe(target, settings, *, ctx) -> ProbeResult``. The config's discriminated union of
+Each kind is a module with ``KIND``, a settings model (pydantic, ``extra="forbid"``),
+``async def probe(target, settings, *, ctx) -> ProbeResult`` (``probes.core.result.Probe``) and, when the
+protocol has a well-known port, ``DEFAULT_PORT``. The config's discriminated union of
 endpoint kinds and the /probe handler are both built from ``KINDS``, so adding a kind is one entry here
 (tests/test_registry.py proves the config and the registry agree).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from probes import h323, http, tcp
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
+from probes.core.result import Probe, ProbeResult, Reason
 from probes.core.settings import Settings
 from probes.icmp import probe as icmp
 from probes.sip import probe as sip
@@ -26,7 +27,7 @@ from probes.vc import cisco_xapi, jitsi, poly_rest
 class ProbeKind:
     name: str
     settings: type[Settings]
-    probe: Callable[..., Awaitable[ProbeResult]]
+    probe: Probe
     default_port: int | None = None  # joined to an endpoint's address when it gives none
     target_is_url: bool = False  # the endpoint's address is a URL (http)
     port_optional: bool = False  # no port: the probe picks one (a status API's port follows its scheme)
@@ -43,8 +44,10 @@ KINDS: dict[str, ProbeKind] = {
     icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline),
     tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe),
     http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True),
-    sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=5060, endpoint_protocol=True),
-    h323.KIND: ProbeKind(h323.KIND, h323.H323Settings, h323.probe, default_port=1720, endpoint_protocol=True),
+    sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=sip.DEFAULT_PORT, endpoint_protocol=True),
+    h323.KIND: ProbeKind(
+        h323.KIND, h323.H323Settings, h323.probe, default_port=h323.DEFAULT_PORT, endpoint_protocol=True
+    ),
     cisco_xapi.KIND: ProbeKind(
         cisco_xapi.KIND, cisco_xapi.CiscoXapiSettings, cisco_xapi.probe, port_optional=True, endpoint_protocol=True
     ),
@@ -53,7 +56,12 @@ KINDS: dict[str, ProbeKind] = {
     ),
     jitsi.KIND: ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, endpoint_protocol=True),
     snmp.KIND: ProbeKind(
-        snmp.KIND, snmp.SnmpSettings, snmp.probe, default_port=161, deadline=snmp.deadline, device_only=True
+        snmp.KIND,
+        snmp.SnmpSettings,
+        snmp.probe,
+        default_port=snmp.DEFAULT_PORT,
+        deadline=snmp.deadline,
+        device_only=True,
     ),
 }
 

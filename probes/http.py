@@ -46,7 +46,7 @@ from yarl import URL
 
 from probes import tls as tls_info
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
+from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret, SecretUnavailable
 from probes.core.settings import Settings
 from probes.core.units import Size
@@ -285,19 +285,13 @@ def new_client_session() -> aiohttp.ClientSession:
 # --- the probe ----------------------------------------------------------------------------------------------
 
 
-class _Failed(Exception):
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 def _parse_target(target: str) -> URL:
     try:
         url = URL(target)
     except ValueError:
         url = URL()
     if url.scheme not in ("http", "https") or not url.host:
-        raise _Failed(Reason.BAD_TARGET, f"{target!r} is not an http(s) URL; write e.g. https://HOST[:PORT]/PATH")
+        raise ProbeFailed(Reason.BAD_TARGET, f"{target!r} is not an http(s) URL; write e.g. https://HOST[:PORT]/PATH")
     return url
 
 
@@ -309,7 +303,7 @@ async def _request_headers(settings: HttpSettings) -> dict[str, str]:
             # Read at each probe, so a rotated token is picked up; a file is read off the event loop.
             value = await asyncio.to_thread(token.reveal) if token.file is not None else token.reveal()
         except SecretUnavailable as exc:
-            raise _Failed(Reason.CONFIG_ERROR, f"bearer_token: {exc}") from None
+            raise ProbeFailed(Reason.CONFIG_ERROR, f"bearer_token: {exc}") from None
         headers["Authorization"] = f"Bearer {value}"
     return headers
 
@@ -318,7 +312,7 @@ async def _ssl_context(settings: HttpSettings) -> ssl.SSLContext:
     try:
         return await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext)
     except OSError as exc:  # also ssl.SSLError: not a PEM bundle
-        raise _Failed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
+        raise ProbeFailed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
 
 
 async def _read_body(resp: aiohttp.ClientResponse, settings: HttpSettings) -> tuple[bytes, int, bool]:
@@ -367,15 +361,15 @@ def _lookup(document: Any, path: str) -> Any:
         where = walked or "the body"
         if isinstance(part, int):
             if not isinstance(node, list):
-                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} is not a list")
+                raise ProbeFailed(Reason.JSON_MISMATCH, f"{path}: {where} is not a list")
             if part >= len(node):
-                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} has only {len(node)} items")
+                raise ProbeFailed(Reason.JSON_MISMATCH, f"{path}: {where} has only {len(node)} items")
             node, walked = node[part], f"{walked}[{part}]"
         else:
             if not isinstance(node, dict):
-                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} is not an object")
+                raise ProbeFailed(Reason.JSON_MISMATCH, f"{path}: {where} is not an object")
             if part not in node:
-                raise _Failed(Reason.JSON_MISMATCH, f"{path}: {where} has no field {part!r}")
+                raise ProbeFailed(Reason.JSON_MISMATCH, f"{path}: {where} has no field {part!r}")
             node, walked = node[part], f"{walked}.{part}" if walked else part
     return node
 
@@ -384,35 +378,35 @@ def _check_json(text: str, checks: list[JsonCheck]) -> None:
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise _Failed(Reason.JSON_MISMATCH, f"body is not JSON ({exc}); json_checks need a JSON response") from None
+        raise ProbeFailed(Reason.JSON_MISMATCH, f"body is not JSON ({exc}); json_checks need a JSON response") from None
     for check in checks:
         actual = _lookup(document, check.path)
         # ``equals`` given (even as null) compares; left out, the field only has to exist.
         if "equals" in check.model_fields_set and not _json_equal(actual, check.equals):
             shown = json.dumps(actual, ensure_ascii=False)
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
-            raise _Failed(Reason.JSON_MISMATCH, f"{check.path} is {shown}, expected {json.dumps(check.equals)}")
+            raise ProbeFailed(Reason.JSON_MISMATCH, f"{check.path} is {shown}, expected {json.dumps(check.equals)}")
 
 
 def _check(resp: aiohttp.ClientResponse, body: bytes, too_large: bool, settings: HttpSettings) -> None:
-    """Raise _Failed for the first check the response fails, in the order an operator would fix them."""
+    """Raise ProbeFailed for the first check the response fails, in the order an operator would fix them."""
     allowed = settings.valid_status_codes
     if (resp.status not in allowed) if allowed else not 200 <= resp.status < 300:
         expected = ", ".join(map(str, allowed)) if allowed else "2xx"
-        raise _Failed(Reason.BAD_STATUS, f"status {resp.status}, expected {expected}")
+        raise ProbeFailed(Reason.BAD_STATUS, f"status {resp.status}, expected {expected}")
     if too_large:
         cap = settings.max_body_size
         declared = f" (Content-Length {resp.content_length})" if resp.content_length is not None else ""
-        raise _Failed(Reason.BODY_TOO_LARGE, f"body larger than max_body_size {cap} bytes{declared}")
+        raise ProbeFailed(Reason.BODY_TOO_LARGE, f"body larger than max_body_size {cap} bytes{declared}")
     if not (settings.body_regex or settings.body_not_regex or settings.json_checks):
         return
     text = _decode(body, resp.charset)
     for pattern in settings.body_regex:
         if not re.search(pattern, text, re.MULTILINE):
-            raise _Failed(Reason.BODY_MISMATCH, f"body does not match {pattern!r}")
+            raise ProbeFailed(Reason.BODY_MISMATCH, f"body does not match {pattern!r}")
     for pattern in settings.body_not_regex:
         if re.search(pattern, text, re.MULTILINE):
-            raise _Failed(Reason.BODY_MISMATCH, f"body matches {pattern!r}, which it must not")
+            raise ProbeFailed(Reason.BODY_MISMATCH, f"body matches {pattern!r}, which it must not")
     if settings.json_checks:
         _check_json(text, settings.json_checks)
 
@@ -458,16 +452,14 @@ async def _request(
                 info["tls_version"] = version
         try:
             _check(resp, body, too_large, settings)
-        except _Failed as failed:
-            return ProbeResult.failure(
-                failed.reason, failed.detail, duration=duration, phases=timer.phases, values=values, info=info
-            )
+        except ProbeFailed as failed:
+            return failed.result(duration=duration, phases=timer.phases, values=values, info=info)
         return ProbeResult(success=True, duration=duration, phases=timer.phases, values=values, info=info)
 
 
 def _failure(exc: Exception, settings: HttpSettings) -> tuple[Reason, str]:
     """The http probe's own failures first, then the shared mapping of client errors."""
-    if isinstance(exc, _Failed):
+    if isinstance(exc, ProbeFailed):
         return exc.reason, exc.detail
     if isinstance(exc, aiohttp.TooManyRedirects):
         where = exc.history[-1].headers.get("Location", "?") if exc.history else "?"
@@ -517,6 +509,6 @@ async def probe(target: str, settings: HttpSettings, *, ctx: ProbeContext) -> Pr
             return await request(ctx.http)
         async with new_client_session() as session:  # one-shot use (the CLI); the service shares its session
             return await request(session)
-    except (_Failed, aiohttp.ClientError, OSError) as exc:  # CancelledError passes through to the runner
+    except (ProbeFailed, aiohttp.ClientError, OSError) as exc:  # CancelledError passes through to the runner
         reason, detail = _failure(exc, settings)
         return ProbeResult.failure(reason, detail, duration=time.monotonic() - started, phases=timer.phases)

@@ -39,7 +39,7 @@ from pydantic import Field, field_validator
 
 from probes import tls as tls_info
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
+from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.settings import Settings, split_host_port
 
 KIND = "tcp"
@@ -104,22 +104,16 @@ def describe(exc: OSError) -> str:
     return os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
 
 
-class _Failed(Exception):
-    """A probe step failed; carries the reason to the one place that builds the result."""
-
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 async def _resolve(host: str, port: int) -> list[tuple[int, tuple[object, ...]]]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
-        raise _Failed(Reason.RESOLVE_FAILED, f"cannot resolve {host}: {exc.strerror}") from None
+        raise ProbeFailed(Reason.RESOLVE_FAILED, f"cannot resolve {host}: {exc.strerror}") from None
     except UnicodeError:  # Python's IDNA encoding refuses it before any lookup
-        raise _Failed(Reason.BAD_TARGET, f"{host!r} is not a valid host name (labels of 1 to 63 characters)") from None
+        raise ProbeFailed(
+            Reason.BAD_TARGET, f"{host!r} is not a valid host name (labels of 1 to 63 characters)"
+        ) from None
     return [(family, addr) for family, _, _, _, addr in infos]
 
 
@@ -142,7 +136,7 @@ async def _connect(host: str, port: int, addresses: list[tuple[int, tuple[object
         return sock
     assert last is not None  # getaddrinfo never returns an empty list
     where = ", ".join(str(addr[0]) for _, addr in addresses)
-    raise _Failed(os_error_reason(last), f"cannot connect to {host} port {port} ({where}): {describe(last)}")
+    raise ProbeFailed(os_error_reason(last), f"cannot connect to {host} port {port} ({where}): {describe(last)}")
 
 
 async def _exchange(
@@ -171,7 +165,7 @@ async def _exchange(
         raise
     text = received[:200].decode("utf-8", "replace")
     why = "the peer closed the connection" if len(received) < EXPECT_LIMIT else f"{EXPECT_LIMIT} bytes read"
-    raise _Failed(Reason.EXPECT_MISMATCH, f"no match for {settings.expect!r} before {why}; received {text!r}")
+    raise ProbeFailed(Reason.EXPECT_MISMATCH, f"no match for {settings.expect!r} before {why}; received {text!r}")
 
 
 class _Connection:
@@ -209,7 +203,7 @@ async def _run(conn: _Connection, host: str, port: int, settings: TcpSettings, t
         try:
             context = await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file)
         except OSError as exc:  # also ssl.SSLError: not a PEM bundle
-            raise _Failed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
+            raise ProbeFailed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
         mark = time.monotonic()  # a context is built once per process; that cost is not the peer's
         try:
             reader, conn.writer = await asyncio.open_connection(
@@ -232,9 +226,9 @@ async def _run(conn: _Connection, host: str, port: int, settings: TcpSettings, t
         conn.phases["expect"] = time.monotonic() - mark
 
 
-def _failure(exc: OSError | _Failed, target: str, server_name: str) -> tuple[Reason, str]:
+def _failure(exc: OSError | ProbeFailed, target: str, server_name: str) -> tuple[Reason, str]:
     """The one boundary where OS and TLS errors become reason codes."""
-    if isinstance(exc, _Failed):
+    if isinstance(exc, ProbeFailed):
         return exc.reason, exc.detail
     if isinstance(exc, ssl.SSLError):
         return tls_info.handshake_failure(exc, server_name)
@@ -254,7 +248,7 @@ async def probe(target: str, settings: TcpSettings, *, ctx: ProbeContext) -> Pro
         result = ProbeResult(
             success=True, duration=time.monotonic() - started, phases=conn.phases, values=conn.values, info=conn.info
         )
-    except (_Failed, OSError) as exc:  # OSError includes ssl.SSLError; CancelledError passes through
+    except (ProbeFailed, OSError) as exc:  # OSError includes ssl.SSLError; CancelledError passes through
         reason, detail = _failure(exc, target, settings.tls_server_name or host)
         result = ProbeResult.failure(
             reason, detail, duration=time.monotonic() - started, phases=conn.phases, values=conn.values, info=conn.info

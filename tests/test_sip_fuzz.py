@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from probes.core.result import Reason
+from probes.core.result import ProbeFailed, Reason
 from probes.sip.message import MAX_MESSAGE, SipParseError, SipRequest, build_options, parse_response
-from probes.sip.probe import _Failed, _Framer
+from probes.sip.probe import _Framer
 
 FUZZ = settings(
     max_examples=3000,
@@ -155,7 +155,7 @@ async def _frame(data: bytes) -> list[bytes]:
     try:
         while True:
             messages.append(await framer.message())
-    except _Failed as failed:
+    except ProbeFailed as failed:
         assert failed.reason is Reason.PROTOCOL_ERROR
     return messages
 

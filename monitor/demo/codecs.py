@@ -34,6 +34,7 @@ from aiohttp import web
 
 from monitor.demo.inventory import Vendor
 from monitor.demo.snmp import bind_udp
+from probes.sip.probe import DEFAULT_PORT as SIP_PORT
 
 HANG = 3600.0  # how long an unreachable codec keeps an HTTP request waiting (the client times out first)
 _COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id"}
@@ -282,7 +283,7 @@ class CodecFarm:
         self._runners: list[web.AppRunner] = []
 
     async def add(
-        self, key: str, state: CodecState, host: str, *, sip_port: int = 5060, api_port: int = 8080
+        self, key: str, state: CodecState, host: str, *, sip_port: int = SIP_PORT, api_port: int = 8080
     ) -> CodecPorts:
         transport, sip = await bind_udp(lambda: _SipResponder(state), host, sip_port)
         self._transports.append(transport)

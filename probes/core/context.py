@@ -46,7 +46,7 @@ class Pinger(Protocol):
 
 
 class SnmpPoller(Protocol):
-    """Polls of SNMP devices through the process's one engine (probes/snmp/poller.py)."""
+    """Polls of SNMP devices through the process's one engine (probes/snmp/poller.py); raises ProbeFailed."""
 
     async def poll(self, host: str, port: int, settings: Any) -> tuple[Any, dict[str, float]]: ...
 

@@ -1,9 +1,12 @@
 """What every probe returns: the result value and the reason codes that alert rules and readiness key on.
 
-A probe is ``async def probe(target: str, settings: Settings, *, ctx: ProbeContext) -> ProbeResult``.
-It *returns* failure (``success=False`` with a reason code and a human detail) and never raises for a
-fault of the thing probed; only the caller (the scheduler or the /probe handler) owns the deadline and
-cancels it. ``asyncio.CancelledError`` is never swallowed.
+A probe is ``async def probe(target: str, settings: Settings, *, ctx: ProbeContext) -> ProbeResult`` (the
+``Probe`` Protocol). It *returns* failure (``success=False`` with a reason code and a human detail) and never
+raises for a fault of the thing probed; only the caller (the scheduler or the /probe handler) owns the deadline
+and cancels it. ``asyncio.CancelledError`` is never swallowed.
+
+Inside a probe, a step that fails raises ``ProbeFailed(reason, detail)``; the probe function catches it in one
+place and returns ``failed.result(duration=...)``. It never leaves the probe function.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from probes.core.context import ProbeContext
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -84,3 +90,24 @@ class ProbeResult:
     @classmethod
     def failure(cls, reason: Reason, detail: str, *, duration: float, **kw: Any) -> ProbeResult:
         return cls(success=False, duration=duration, reason=reason, detail=detail, **kw)
+
+
+class ProbeFailed(Exception):
+    """A probe step failed: carries the reason code and the operator's sentence to where the probe builds its result."""
+
+    reason: Reason
+    detail: str
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+    def result(self, *, duration: float, **kw: Any) -> ProbeResult:
+        """The failed result this stands for; ``kw`` as for ``ProbeResult`` (phases, values, info)."""
+        return ProbeResult.failure(self.reason, self.detail, duration=duration, **kw)
+
+
+class Probe(Protocol):
+    """One kind's probe function; ``settings`` is that kind's own Settings model."""
+
+    async def __call__(self, target: str, settings: Any, *, ctx: ProbeContext) -> ProbeResult: ...

@@ -30,7 +30,7 @@ import icmplib
 from pydantic import Field
 
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
+from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.settings import Settings
 from probes.core.units import Dscp, Duration
 from probes.icmp import mode as icmp_mode
@@ -59,12 +59,6 @@ class IcmpSettings(Settings):
     ip_version: Literal[4, 6] | None = Field(None, description="force IPv4 or IPv6; default: as resolved")
 
 
-class _Failed(Exception):
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 async def _resolve(host: str, ip_version: Literal[4, 6] | None) -> str:
     """The address to probe: a literal as given, a name through the system resolver."""
     try:
@@ -73,7 +67,7 @@ async def _resolve(host: str, ip_version: Literal[4, 6] | None) -> str:
         pass
     else:
         if ip_version is not None and literal.version != ip_version:
-            raise _Failed(
+            raise ProbeFailed(
                 Reason.BAD_TARGET, f"{host} is an IPv{literal.version} address but ip_version is {ip_version}"
             )
         return host
@@ -81,9 +75,9 @@ async def _resolve(host: str, ip_version: Literal[4, 6] | None) -> str:
         addresses: list[str] = await icmplib.async_resolve(host, family=ip_version)
     except icmplib.NameLookupError:
         family = f" to an IPv{ip_version} address" if ip_version else ""
-        raise _Failed(Reason.RESOLVE_FAILED, f"the name {host!r} does not resolve{family}") from None
+        raise ProbeFailed(Reason.RESOLVE_FAILED, f"the name {host!r} does not resolve{family}") from None
     except UnicodeError as exc:  # the IDNA codec rejects e.g. an empty label or one over 63 characters
-        raise _Failed(Reason.BAD_TARGET, f"{host!r} is not a valid host name: {exc}") from None
+        raise ProbeFailed(Reason.BAD_TARGET, f"{host!r} is not a valid host name: {exc}") from None
     return addresses[0]
 
 
@@ -100,12 +94,12 @@ async def probe(target: str, settings: IcmpSettings, *, ctx: ProbeContext) -> Pr
     try:
         address = await _resolve(host, settings.ip_version)
         if icmplib.is_ipv6_address(address) and not pinger.mode.ipv6_available:
-            raise _Failed(
+            raise ProbeFailed(
                 Reason.IPV6_UNAVAILABLE,
                 f"{target} is IPv6 ({address}) but this host cannot send IPv6 echoes ({pinger.mode.message})",
             )
-    except _Failed as exc:
-        return ProbeResult.failure(exc.reason, exc.detail, duration=time.monotonic() - started)
+    except ProbeFailed as failed:
+        return failed.result(duration=time.monotonic() - started)
     resolved = time.monotonic()
     info = {"ip": address, "mode": pinger.mode_name}
     try:

@@ -39,7 +39,7 @@ from pydantic import Field, field_validator
 
 from probes import tls as tls_info
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
+from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.settings import Settings, split_host_port
 from probes.core.units import Duration
 from probes.sip.message import (
@@ -79,14 +79,6 @@ class SipSettings(Settings):
         if value is not None and not _USER.fullmatch(value):
             raise ValueError(f"{value!r} is not a SIP URI user part; use letters, digits and - _ . ! ~ * ' ( )")
         return value
-
-
-class _Failed(Exception):
-    """A step failed before a final response; carries the reason to the one place that builds the result."""
-
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
 
 
 class _Run:
@@ -188,7 +180,7 @@ class _Framer:
     async def _fill(self, why: str) -> None:
         chunk = await self.reader.read(4096)
         if not chunk:
-            raise _Failed(Reason.PROTOCOL_ERROR, why)
+            raise ProbeFailed(Reason.PROTOCOL_ERROR, why)
         self.buffer += chunk
 
     async def message(self) -> bytes:
@@ -199,15 +191,15 @@ class _Framer:
             if (end := header_block_end(self.buffer)) >= 0:
                 break
             if len(self.buffer) > MAX_MESSAGE:
-                raise _Failed(Reason.PROTOCOL_ERROR, f"no end of the SIP headers within {MAX_MESSAGE} bytes")
+                raise ProbeFailed(Reason.PROTOCOL_ERROR, f"no end of the SIP headers within {MAX_MESSAGE} bytes")
             await self._fill("the peer closed the connection without a final response")
         head = bytes(self.buffer[:end])
         try:
             length = content_length(head)
         except SipParseError as exc:
-            raise _Failed(Reason.PROTOCOL_ERROR, f"unusable SIP message: {exc}") from None
+            raise ProbeFailed(Reason.PROTOCOL_ERROR, f"unusable SIP message: {exc}") from None
         if length > MAX_MESSAGE:
-            raise _Failed(Reason.PROTOCOL_ERROR, f"Content-Length {length} is larger than {MAX_MESSAGE}")
+            raise ProbeFailed(Reason.PROTOCOL_ERROR, f"Content-Length {length} is larger than {MAX_MESSAGE}")
         while len(self.buffer) < end + length:
             await self._fill("the peer closed the connection inside a message body")
         del self.buffer[: end + length]
@@ -222,7 +214,7 @@ async def _stream(run: _Run, address: tuple[str, int], family: int, host: str, s
         try:
             context = await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file)
         except OSError as exc:  # also ssl.SSLError: not a PEM bundle
-            raise _Failed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
+            raise ProbeFailed(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc)) from None
     sock = socket.socket(family, socket.SOCK_STREAM)
     writer: asyncio.StreamWriter | None = None
     mark = time.monotonic()
@@ -257,7 +249,7 @@ async def _stream(run: _Run, address: tuple[str, int], family: int, host: str, s
             try:
                 response = parse_response(head)
             except SipParseError as exc:  # a stream cannot be re-synchronised after garbage
-                raise _Failed(Reason.PROTOCOL_ERROR, f"not a SIP response: {exc}") from None
+                raise ProbeFailed(Reason.PROTOCOL_ERROR, f"not a SIP response: {exc}") from None
             if not response.matches(request):
                 run.ignored += 1
             elif response.status >= 200:
@@ -283,9 +275,9 @@ async def _resolve(host: str, port: int, kind: int) -> tuple[int, tuple[str, int
     try:
         infos = await loop.getaddrinfo(host, port, type=kind)
     except socket.gaierror as exc:
-        raise _Failed(Reason.RESOLVE_FAILED, f"cannot resolve {host}: {exc.strerror}") from None
+        raise ProbeFailed(Reason.RESOLVE_FAILED, f"cannot resolve {host}: {exc.strerror}") from None
     except UnicodeError:
-        raise _Failed(Reason.BAD_TARGET, f"{host!r} is not a valid host name") from None
+        raise ProbeFailed(Reason.BAD_TARGET, f"{host!r} is not a valid host name") from None
     family, _, _, _, addr = infos[0]
     return family, (str(addr[0]), int(addr[1]))
 
@@ -339,7 +331,7 @@ async def probe(target: str, settings: SipSettings, *, ctx: ProbeContext) -> Pro
                 run.info["ignored"] = str(run.ignored)
         latency = time.monotonic() - run.sent_at
         run.phases["response"] = latency
-    except _Failed as exc:
+    except ProbeFailed as exc:
         return _down(exc.reason, f"{where}: {exc.detail}", run, time.monotonic() - started)
     except ssl.SSLError as exc:
         reason, detail = tls_info.handshake_failure(exc, settings.tls_server_name or host)

@@ -1,6 +1,6 @@
 # pysnmp ships no type information.
 # mypy: disable-error-code="import-untyped"
-"""The one boundary where pysnmp's errors become reason codes: errorIndication and errorStatus → SnmpFailure.
+"""The one boundary where pysnmp's errors become reason codes: errorIndication and errorStatus → ProbeFailed.
 
     RequestTimedOut                         TIMEOUT         v1/v2c: "wrong community or agent down?" (agents
                                                             drop an unknown community without a word)
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pysnmp.proto import errind
 
-from probes.core.result import Reason
+from probes.core.result import ProbeFailed, Reason
 
 if TYPE_CHECKING:
     from probes.snmp.session import Credentials, Oid
@@ -53,56 +53,48 @@ _STATUS_NAMES = [
 ]
 
 
-class SnmpFailure(Exception):
-    """A request failed; carries the reason code and a sentence for the operator."""
-
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 def failure_of(
     indication: Any, status: int, index: int, oids: Sequence[Oid], *, who: str, creds: Credentials
-) -> SnmpFailure:
+) -> ProbeFailed:
     """The one boundary: pysnmp's errorIndication / errorStatus → reason code and a sentence."""
     if isinstance(indication, errind.RequestTimedOut):
         why = "wrong community or agent down?" if creds.version != "3" else "agent down or UDP blocked?"
-        return SnmpFailure(Reason.TIMEOUT, f"no answer from {who}: {why}")
+        return ProbeFailed(Reason.TIMEOUT, f"no answer from {who}: {why}")
     if isinstance(indication, errind.UnknownUserName):
-        return SnmpFailure(
+        return ProbeFailed(
             Reason.PERMISSION, f"{who} does not know SNMPv3 user {creds.user!r} (usmStatsUnknownUserNames)"
         )
     if isinstance(indication, errind.WrongDigest | errind.AuthenticationFailure | errind.AuthenticationError):
-        return SnmpFailure(
+        return ProbeFailed(
             Reason.PERMISSION,
             f"{who} rejects the authentication of user {creds.user!r}: wrong auth_key or auth protocol "
             f"({creds.auth}) (usmStatsWrongDigests)",
         )
     if isinstance(indication, errind.DecryptionError):
-        return SnmpFailure(
+        return ProbeFailed(
             Reason.PERMISSION,
             f"{who} cannot decrypt our requests: wrong priv_key or priv protocol ({creds.priv}) "
             "(usmStatsDecryptionErrors)",
         )
     if isinstance(indication, errind.UnsupportedSecurityLevel):
-        return SnmpFailure(
+        return ProbeFailed(
             Reason.PERMISSION,
             f"{who} does not allow {creds.level()} for user {creds.user!r} (usmStatsUnsupportedSecLevels)",
         )
     if isinstance(indication, errind.UnknownCommunityName):
-        return SnmpFailure(Reason.PERMISSION, f"{who} does not accept the community")
+        return ProbeFailed(Reason.PERMISSION, f"{who} does not accept the community")
     if isinstance(indication, errind.UnknownEngineID | errind.NotInTimeWindow):
-        return SnmpFailure(
+        return ProbeFailed(
             Reason.PROTOCOL_ERROR,
             f"{who} keeps rejecting our SNMPv3 engine ID or time ({indication}); if the agent was re-installed, "
             "its new engine ID is learnt within 5 minutes (pysnmp's engine ID cache)",
         )
     if indication:
-        return SnmpFailure(Reason.PROTOCOL_ERROR, f"SNMP error talking to {who}: {indication}")
+        return ProbeFailed(Reason.PROTOCOL_ERROR, f"SNMP error talking to {who}: {indication}")
     name = _STATUS_NAMES[status] if 0 <= status < len(_STATUS_NAMES) else f"error-status {status}"
     at = f" at {'.'.join(map(str, oids[index - 1]))}" if 0 < index <= len(oids) else ""
     if name in ("authorizationError", "noAccess"):
-        return SnmpFailure(
+        return ProbeFailed(
             Reason.PERMISSION, f"{who} refused access ({name}{at}): its view does not let this community/user read it"
         )
-    return SnmpFailure(Reason.PROTOCOL_ERROR, f"{who} answered {name}{at}")
+    return ProbeFailed(Reason.PROTOCOL_ERROR, f"{who} answered {name}{at}")

@@ -20,9 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from probes.core.result import Reason
+from probes.core.result import ProbeFailed, Reason
 from probes.core.secrets import SecretUnavailable
-from probes.snmp.errors import SnmpFailure
 from probes.snmp.ifmib import COLUMN_NAMES, UP, InterfaceRow, Match, read_rows, resolve_names, text
 from probes.snmp.rates import CounterHistory, Rates, Sample
 from probes.snmp.readings import DeviceReading, InterfaceReading
@@ -44,7 +43,7 @@ _V3_DIAGNOSED = frozenset({Reason.TIMEOUT, Reason.PERMISSION, Reason.PROTOCOL_ER
 
 
 def credentials(settings: SnmpSettings) -> Credentials:
-    """The settings' secrets, read now; SnmpFailure(CONFIG_ERROR) naming the one that cannot be read."""
+    """The settings' secrets, read now; ProbeFailed(CONFIG_ERROR) naming the one that cannot be read."""
     try:
         if settings.version != "3":
             assert settings.community is not None  # the settings' validator guarantees it
@@ -58,7 +57,7 @@ def credentials(settings: SnmpSettings) -> Credentials:
             priv_key=settings.priv_key.reveal() if settings.priv_key else "",
         )
     except SecretUnavailable as exc:
-        raise SnmpFailure(Reason.CONFIG_ERROR, f"SNMP secret unavailable: {exc}") from None
+        raise ProbeFailed(Reason.CONFIG_ERROR, f"SNMP secret unavailable: {exc}") from None
 
 
 def credential_source(settings: SnmpSettings) -> str:
@@ -98,7 +97,7 @@ async def _resolve(host: str, port: int) -> tuple[str, int]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except socket.gaierror as exc:
-        raise SnmpFailure(Reason.RESOLVE_FAILED, f"cannot resolve {host}: {exc.strerror}") from None
+        raise ProbeFailed(Reason.RESOLVE_FAILED, f"cannot resolve {host}: {exc.strerror}") from None
     return str(infos[0][4][0]), port
 
 
@@ -127,7 +126,7 @@ class SnmpPoller:
         return self._devices.setdefault(key, _Device())
 
     async def poll(self, host: str, port: int, settings: SnmpSettings) -> tuple[DeviceReading, dict[str, float]]:
-        """One poll: the reading and its phases in seconds; SnmpFailure when the device cannot be read."""
+        """One poll: the reading and its phases in seconds; ProbeFailed when the device cannot be read."""
         device = self._device(host, port, settings, time.monotonic())
         async with device.lock:  # a readiness check and the scheduler may poll one device at once
             phases: dict[str, float] = {}
@@ -146,7 +145,7 @@ class SnmpPoller:
                 device.address, timeout=settings.timeout, retries=settings.retries
             )
             if device.engine_id is None:
-                raise SnmpFailure(
+                raise ProbeFailed(
                     Reason.TIMEOUT,
                     f"no answer to SNMPv3 engine discovery from {host} port {port}: agent down or UDP blocked?",
                 )
@@ -171,14 +170,14 @@ class SnmpPoller:
         phases["setup"] = time.monotonic() - mark
         try:
             return await self._read(device, session, settings, phases)
-        except SnmpFailure as failure:
+        except ProbeFailed as failure:
             if session.version == "3" and failure.reason in _V3_DIAGNOSED:
                 raise await self._diagnose(device, settings, failure, host, port) from None
             raise
 
     async def _diagnose(
-        self, device: _Device, settings: SnmpSettings, failure: SnmpFailure, host: str, port: int
-    ) -> SnmpFailure:
+        self, device: _Device, settings: SnmpSettings, failure: ProbeFailed, host: str, port: int
+    ) -> ProbeFailed:
         """Ask the agent for its engine ID again: a new one explains the failure (agent re-installed); an agent
         that answers discovery but stays silent to our requests cannot decrypt them (wrong priv_key)."""
         assert device.address is not None
@@ -186,7 +185,7 @@ class SnmpPoller:
         if announced is None and failure.reason is Reason.TIMEOUT:
             # pysnmp keeps each agent's engine ID for 300 s and cannot be told to forget it: an agent re-installed
             # with a new engine ID looks silent until then (measured: polling resumed after 5 min 20 s).
-            return SnmpFailure(
+            return ProbeFailed(
                 Reason.TIMEOUT,
                 f"{failure.detail} (or, if the agent was just re-installed with a new SNMPv3 engine ID, polling "
                 "resumes within 5 minutes)",
@@ -196,13 +195,13 @@ class SnmpPoller:
         if announced != device.engine_id:
             log.warning("snmp %s port %s: engine ID changed from %s to %s", host, port, device.engine_id, announced)
             device.engine_id, device.session = announced, None
-            return SnmpFailure(
+            return ProbeFailed(
                 Reason.PROTOCOL_ERROR,
                 f"the SNMPv3 engine ID of {host} port {port} changed (agent re-installed?); polling resumes with "
                 "the new one",
             )
         if failure.reason is Reason.TIMEOUT and settings.priv is not None:
-            return SnmpFailure(
+            return ProbeFailed(
                 Reason.PERMISSION,
                 f"{host} port {port} answers SNMPv3 discovery but not our encrypted requests: wrong priv_key or "
                 f"priv protocol ({settings.priv}) for user {settings.user!r}",
@@ -230,7 +229,7 @@ class SnmpPoller:
         system, (rows, at) = await asyncio.gather(session.get(scalars), self._rows(device, session, reps))
         uptime_ticks = system.get(SYS_UPTIME)
         if not isinstance(uptime_ticks, int):
-            raise SnmpFailure(Reason.PROTOCOL_ERROR, f"{session.who} did not return sysUpTime")
+            raise ProbeFailed(Reason.PROTOCOL_ERROR, f"{session.who} did not return sysUpTime")
         uptime = uptime_ticks / 100
         rebooted = self._rebooted(device, uptime, at, settings)
         stale = [m for n, m in device.matches.items() if (row := rows.get(m.index)) is None or row.name_now != n]

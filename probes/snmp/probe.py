@@ -50,11 +50,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
+from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret
 from probes.core.settings import Settings, split_host_port
 from probes.core.units import Bandwidth, Duration
-from probes.snmp.errors import SnmpFailure
 from probes.snmp.poller import SnmpPoller
 from probes.snmp.readings import DeviceReading, InterfaceReading
 from probes.snmp.ups import UpsReading
@@ -79,7 +78,7 @@ class SnmpSettings(Settings):
     """Poll a router or UPS by SNMP: uptime, the named interfaces' traffic and health, UPS-MIB."""
 
     version: Literal["1", "2c", "3"] = "2c"
-    port: int = Field(161, ge=1, le=65535)
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
     community: Secret | None = None
     user: str | None = None
     auth: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
@@ -238,8 +237,8 @@ async def probe(target: str, settings: SnmpSettings, *, ctx: ProbeContext) -> Pr
     poller = shared if shared is not None else SnmpPoller()
     try:
         reading, phases = await poller.poll(host, port, settings)
-    except SnmpFailure as failure:
-        return ProbeResult.failure(failure.reason, failure.detail, duration=time.monotonic() - started)
+    except ProbeFailed as failed:
+        return failed.result(duration=time.monotonic() - started)
     finally:
         if shared is None:
             await poller.close()

@@ -11,7 +11,7 @@ SNMPv3 users are registered for the agent's own engine ID (learned with ``Engine
 with the same user name but different keys never share a USM row (RFC 3414 §2.6 key localisation).
 
 Every reply goes through ``probes.snmp.errors.failure_of``, the one place where pysnmp's errorIndication and
-errorStatus become ``SnmpFailure(reason, detail)``.
+errorStatus become ``ProbeFailed(reason, detail)``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from pysnmp.hlapi.v3arch.asyncio.transport import Udp6TransportTarget, UdpTransp
 from pysnmp.proto.rfc1902 import ObjectName
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
-from probes.core.result import Reason
-from probes.snmp.errors import NO_SUCH_NAME, TOO_BIG, SnmpFailure, failure_of
+from probes.core.result import ProbeFailed, Reason
+from probes.snmp.errors import NO_SUCH_NAME, TOO_BIG, failure_of
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Credentials:
             ("priv_key", self.priv_key if self.priv else None),
         ):
             if key is not None and len(key) < 8:  # RFC 3414 §11.2; agents refuse shorter pass phrases
-                raise SnmpFailure(Reason.CONFIG_ERROR, f"{name} is shorter than 8 characters (RFC 3414 §11.2)")
+                raise ProbeFailed(Reason.CONFIG_ERROR, f"{name} is shorter than 8 characters (RFC 3414 §11.2)")
         return hl_auth.UsmUserData(
             self.user,
             authKey=self.auth_key if self.auth else None,
@@ -159,10 +159,10 @@ class Session:
         try:
             generator.send_varbinds(self._snmp, self._addr, None, self._context, *extra, varbinds, done)
         except (PySnmpError, PyAsn1Error) as exc:
-            raise SnmpFailure(Reason.PROTOCOL_ERROR, f"cannot send an SNMP request to {self.who}: {exc}") from None
+            raise ProbeFailed(Reason.PROTOCOL_ERROR, f"cannot send an SNMP request to {self.who}: {exc}") from None
         return await future
 
-    def _fail(self, reply: _Reply, oids: Sequence[Oid]) -> SnmpFailure:
+    def _fail(self, reply: _Reply, oids: Sequence[Oid]) -> ProbeFailed:
         indication, status, index, _ = reply
         return failure_of(indication, status, index, oids, who=self.who, creds=self._creds)
 
@@ -196,7 +196,7 @@ class Session:
             if indication or status:
                 raise self._fail(reply, oids)
             if len(varbinds) != len(oids):
-                raise SnmpFailure(Reason.PROTOCOL_ERROR, f"{self.who} answered {len(varbinds)} of {len(oids)} objects")
+                raise ProbeFailed(Reason.PROTOCOL_ERROR, f"{self.who} answered {len(varbinds)} of {len(oids)} objects")
             return {
                 oid: value for oid, (_, raw) in zip(oids, varbinds, strict=True) if (value := _python(raw)) is not None
             }
@@ -220,7 +220,7 @@ class Session:
                 raise self._fail(reply, oids)
             varbinds = reply[3]
             if not varbinds:
-                raise SnmpFailure(Reason.PROTOCOL_ERROR, f"{self.who} answered a walk with no objects")
+                raise ProbeFailed(Reason.PROTOCOL_ERROR, f"{self.who} answered a walk with no objects")
             for position, (name, raw) in enumerate(varbinds):
                 column = open_columns[position % len(open_columns)]
                 if column not in cursor:
@@ -231,7 +231,7 @@ class Session:
                     del cursor[column]  # walked past the column: it is complete
                     continue
                 if oid <= cursor[column]:
-                    raise SnmpFailure(Reason.PROTOCOL_ERROR, f"{self.who} returned OIDs out of order while walking")
+                    raise ProbeFailed(Reason.PROTOCOL_ERROR, f"{self.who} returned OIDs out of order while walking")
                 rows[column][oid[len(column) :]] = value
                 cursor[column] = oid
         return rows
@@ -300,7 +300,7 @@ class Engine:
         try:
             addr_name, _ = _LCD.configure(snmp, auth_data, target, context.encode())
         except (PySnmpError, PyAsn1Error) as exc:  # e.g. a user name longer than 32 characters
-            raise SnmpFailure(Reason.CONFIG_ERROR, f"SNMP settings for {who} are not usable: {exc}") from None
+            raise ProbeFailed(Reason.CONFIG_ERROR, f"SNMP settings for {who} are not usable: {exc}") from None
         return Session(snmp, addr_name, creds, context, who)
 
     async def discover(self, address: tuple[str, int], *, timeout: float, retries: int) -> bytes | None:
@@ -311,7 +311,7 @@ class Engine:
         self._announced.pop(address, None)
         try:
             await session.get([SYS_UPTIME])
-        except SnmpFailure as failure:
+        except ProbeFailed as failure:
             if failure.reason is Reason.TIMEOUT:
                 return None
         return self._announced.get(address)

@@ -47,7 +47,7 @@ from yarl import URL
 
 from probes import tls as tls_info
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
+from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret, SecretUnavailable
 from probes.core.settings import Settings, join_host_port, split_host_port
 from probes.core.units import Size
@@ -89,12 +89,12 @@ class EndpointStatus:
     extra: Mapping[str, float] = field(default_factory=dict)  # a driver's own values (jitsi conferences)
 
 
-class ApiError(Exception):
+class ApiError(ProbeFailed):
     """A failed exchange; ``answered``: an HTTP response did arrive (the API is up)."""
 
     def __init__(self, reason: Reason, detail: str, *, answered: bool) -> None:
-        super().__init__(detail)
-        self.reason, self.detail, self.answered = reason, detail, answered
+        super().__init__(reason, detail)
+        self.answered = answered
 
 
 @dataclass(frozen=True, slots=True)
