@@ -18,15 +18,14 @@ checked in monitor/config/references.py.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alerts.catalog import RULES, RuleSpec
-from alerts.maintenance import parse_rrule
 from alerts.model import Severity
+from monitor.recurrence import parse_rrule, zone
 from probes.core.ids import check_id, unknown
 from probes.core.units import Duration, Ratio
 
@@ -123,10 +122,7 @@ class MaintenanceConfig(_Strict):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                zoneinfo.ZoneInfo(value)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh") from None
+            zone(value)  # its ValueError says what to write instead
         return value
 
     @field_validator("rules")
@@ -138,6 +134,6 @@ class MaintenanceConfig(_Strict):
     @model_validator(mode="after")
     def _valid_rrule(self) -> MaintenanceConfig:
         if self.rrule is not None:
-            zone = zoneinfo.ZoneInfo(self.timezone or "UTC")
-            parse_rrule(self.rrule, self.start if self.start.tzinfo else self.start.replace(tzinfo=zone))
+            local = zone(self.timezone or "UTC")
+            parse_rrule(self.rrule, self.start if self.start.tzinfo else self.start.replace(tzinfo=local))
         return self

@@ -6,7 +6,7 @@
     next_times(window, now)          # the running or next occurrence, for listings
 
 A naive start is wall-clock time in the window's zone (default: the district's); a recurrence repeats at the
-same wall-clock time there, exactly as meetings do (monitor/readiness/meetings.py computes both). Empty ``sites``,
+same wall-clock time there, exactly as meetings do (monitor/recurrence.py computes both). Empty ``sites``,
 ``targets`` or ``rules`` mean "all". Every fault is a MaintenanceError naming the field (API: 400 with it).
 """
 
@@ -18,10 +18,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from alerts.maintenance import series
 from alerts.model import MaintenanceWindow
 from monitor.config.models import Config
 from monitor.errors import UsageError
-from monitor.readiness.meetings import Meeting, MeetingError, occurrences, parse_start, to_utc, zone
+from monitor.readiness.meetings import MeetingError, check_rule, parse_start, to_utc, zone
+from monitor.recurrence import occurrences
 from probes.core.units import parse_duration
 
 MAX_DURATION = 366 * 86400.0
@@ -44,20 +46,6 @@ def _names(values: str | Iterable[str] | None, field: str) -> tuple[str, ...]:
     if bad:
         raise MaintenanceError(f"{field}: {bad[0]!r} is not an id (letters, digits, - _ . / :)", field)
     return tuple(dict.fromkeys(items))
-
-
-def _as_meeting(window: MaintenanceWindow) -> Meeting:
-    """The same recurrence arithmetic as a meeting's: one implementation of RRULE in a time zone."""
-    return Meeting(
-        id=window.id,
-        title=window.title,
-        start=datetime.fromtimestamp(window.start, UTC),
-        duration=window.duration,
-        timezone=window.timezone,
-        sites="all",
-        call_rate=0,
-        rrule=window.rrule,
-    )
 
 
 def build_window(
@@ -113,7 +101,7 @@ def build_window(
     )
     if window.rrule is not None:
         try:  # refuse a bad rule now, not when the engine first evaluates it
-            occurrences(_as_meeting(window), start_utc, start_utc + timedelta(seconds=1))
+            check_rule(window.rrule, start_utc.astimezone(tz))
         except MeetingError as exc:
             raise MaintenanceError(str(exc), "rrule") from None
     return window
@@ -124,5 +112,5 @@ def next_times(
 ) -> datetime | None:
     """Start (UTC) of the running or next occurrence, None when the window is over."""
     after = max(now, datetime.fromtimestamp(window.start, UTC))  # a future window: from its own start
-    found = occurrences(_as_meeting(window), after, after + horizon)
+    found = occurrences(series(window), after, after + horizon)
     return found[0] if found else None

@@ -83,6 +83,12 @@ def test_the_contract_holds_on_the_tree() -> None:
             "Alert declarations",
             id="channel-imports-the-store",
         ),
+        pytest.param(
+            "monitor/recurrence.py",
+            "from monitor import errors",
+            "The recurrence module",
+            id="recurrence-imports-monitor",
+        ),
     ],
 )
 def test_a_violating_import_breaks_the_contract(tmp_path: Path, module: str, line: str, contract: str) -> None:

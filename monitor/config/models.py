@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import zoneinfo
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
+from monitor.recurrence import zone
 from probes import KINDS, ProbeKind
 from probes.core.ids import check_id
 from probes.core.secrets import Secret
@@ -54,10 +54,7 @@ class District(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh") from None
+        zone(value)  # its ValueError says what to write instead
         return value
 
 

@@ -7,25 +7,25 @@
 
 A naive start is wall-clock time in the district's zone (config.district.timezone). A recurrence repeats
 at the same wall-clock time in the meeting's zone, so a 07:30 briefing stays at 07:30 across a DST change
-wherever a zone has one (Asia/Ho_Chi_Minh has none). EXDATEs are instants (UTC) that are skipped.
+wherever a zone has one (Asia/Ho_Chi_Minh has none). EXDATEs are instants (UTC) that are skipped;
+monitor/recurrence.py does that arithmetic for meetings and maintenance windows alike.
 Meetings come from the CLI, the API, .ics import (monitor/readiness/ics.py) and the config's static list;
 each records its source, and the config's are replaced on every sync.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
 from sqlalchemy import delete, select, update
 
+from monitor import recurrence
 from monitor.config.models import Config
 from monitor.errors import UsageError
 from monitor.storage.database import Storage
@@ -98,9 +98,9 @@ class StaticMeeting(Protocol):
 
 def zone(name: str, field: str = "timezone") -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise MeetingError(f"unknown time zone {name!r}; use an IANA name such as Asia/Ho_Chi_Minh", field) from None
+        return recurrence.zone(name)
+    except recurrence.UnknownZone as exc:
+        raise MeetingError(str(exc), field) from None
 
 
 def to_utc(value: datetime, tz: ZoneInfo) -> datetime:
@@ -121,42 +121,24 @@ def parse_start(text: str, tz: ZoneInfo, field: str = "start") -> datetime:
     return to_utc(value, tz)
 
 
-_UNTIL_RE = re.compile(r"UNTIL=(\d{8})(?:T(\d{6}))?(?=;|$)", re.IGNORECASE)
-
-
-def _until_in_utc(text: str, tz: Any) -> str:
-    """RFC 5545 wants UNTIL in UTC with a zoned DTSTART; calendars also write local or date-only UNTILs."""
-
-    def fix(match: re.Match[str]) -> str:
-        local = datetime.strptime(match.group(1) + (match.group(2) or "235959"), "%Y%m%d%H%M%S")
-        return f"UNTIL={local.replace(tzinfo=tz).astimezone(UTC):%Y%m%dT%H%M%SZ}"
-
-    return _UNTIL_RE.sub(fix, text)
-
-
-def _rule(rule_text: str, local_start: datetime) -> rrule:
-    text = rule_text.strip()
-    text = text[len("RRULE:") :] if text.upper().startswith("RRULE:") else text
-    text = _until_in_utc(text, local_start.tzinfo)
+def check_rule(rule_text: str, local_start: datetime) -> None:
+    """Refuse an RRULE that cannot repeat a series starting at ``local_start`` (aware, in the series' zone)."""
     try:
-        parsed = rrulestr(text, dtstart=local_start)
-    except (ValueError, TypeError) as exc:
-        raise MeetingError(f"rrule {rule_text!r} is not a valid RFC 5545 RRULE: {exc}", "rrule") from None
-    if not isinstance(parsed, rrule):
-        raise MeetingError("rrule must be a single RRULE such as FREQ=WEEKLY;BYDAY=MO", "rrule")
-    return parsed
+        recurrence.parse_rrule(rule_text, local_start)
+    except recurrence.InvalidRule as exc:
+        if exc.reason is None:
+            raise MeetingError("rrule must be a single RRULE such as FREQ=WEEKLY;BYDAY=MO", "rrule") from None
+        raise MeetingError(f"rrule {rule_text!r} is not a valid RFC 5545 RRULE: {exc.reason}", "rrule") from None
+
+
+def series(meeting: Meeting) -> recurrence.Series:
+    """The meeting's times, for monitor/recurrence.py."""
+    return recurrence.Series(meeting.start, meeting.duration, meeting.timezone, meeting.rrule, meeting.exdates)
 
 
 def occurrences(meeting: Meeting, after: datetime, before: datetime) -> list[datetime]:
     """Starts (UTC) of the occurrences that overlap [after, before): running ones included."""
-    span = timedelta(seconds=meeting.duration)
-    if meeting.rrule is None:
-        return [meeting.start] if meeting.start < before and meeting.start + span > after else []
-    tz = zone(meeting.timezone)
-    rule = _rule(meeting.rrule, meeting.start.astimezone(tz))
-    skipped = {d.timestamp() for d in meeting.exdates}
-    starts = rule.between((after - span).astimezone(tz), before.astimezone(tz), inc=True)
-    return [s.astimezone(UTC) for s in starts if s.timestamp() not in skipped and s + span > after and s < before]
+    return recurrence.occurrences(series(meeting), after, before)
 
 
 def local_text(moment: datetime, tz: ZoneInfo) -> str:
@@ -235,7 +217,7 @@ def build_meeting(
         uid=uid,
     )
     if meeting.rrule is not None:
-        _rule(meeting.rrule, start_utc.astimezone(tz))  # refuse a bad rule now, not at the first listing
+        check_rule(meeting.rrule, start_utc.astimezone(tz))  # refuse a bad rule now, not at the first listing
     return meeting
 
 
