@@ -237,8 +237,8 @@ def test_every_reason_has_both_locales(code: str) -> None:
 
 
 def test_every_code_the_checks_emit_has_texts() -> None:
-    """A reason added to readiness_checks.py without its sentences fails here, not in front of a technician."""
-    source = (Path(__file__).parent.parent / "monitor" / "readiness_checks.py").read_text(encoding="utf-8")
+    """A reason added to readiness/checks.py without its sentences fails here, not in front of a technician."""
+    source = (Path(__file__).parent.parent / "monitor" / "readiness" / "checks.py").read_text(encoding="utf-8")
     emitted = set(re.findall(r'add\(\s*"(\w+)"', source)) | {code for pair in _LINK_CODES.values() for code in pair}
     assert emitted and emitted <= set(TEXTS)
     assert set(VERDICT_TEXTS) == {"READY", "DEGRADED", "NOT_READY"}
