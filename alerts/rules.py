@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from alerts.model import alert_id
 from monitor.config.models import Config, Site
+from monitor.engine.assessment import assess_link, device_reading, ups_on_battery
 from monitor.engine.state import State, TargetState
-from probes.core.result import OWN_FAULTS, ProbeResult, Reason
-from probes.snmp.readings import DeviceReading
+from probes.core.result import ProbeResult, Reason
 
 # Reasons that are not "the endpoint is down": their own rules, or no fault at all (a codec in a call,
 # muted microphones are choices; the readiness check before a meeting reports them).
@@ -91,23 +91,20 @@ Found = Iterator[tuple[str, str | None, dict[str, object]]]
 
 def _link(config: Config, site: Site, entry: TargetState, result: ProbeResult) -> Found:
     address = entry.target.address
-    if result.reason in OWN_FAULTS:
+    link = assess_link(result, config.thresholds_for(site))
+    if link.status == "unchecked":
         return  # giaoban cannot probe (no ICMP permission...): the log says what to change; the link may be fine
-    if not result.success:
-        sent = result.values.get("sent")
-        yield "link_down", "link", {"address": address, "sent": int(sent) if sent else None, "detail": result.detail}
+    if link.status == "down":
+        sent = int(link.sent) if link.sent else None
+        yield "link_down", "link", {"address": address, "sent": sent, "detail": result.detail}
         return  # loss is 100%: link_down says it, the quality rules would only repeat it
-    limits = config.thresholds_for(site)
-    values = result.values
-    loss, rtt, jitter, mos = (values.get(k) for k in ("loss_ratio", "rtt_median", "jitter", "mos"))
-    if loss is not None and loss > limits.loss:
-        yield "link_loss", "link", {"address": address, "value": loss * 100, "limit": limits.loss * 100}
-    if rtt is not None and rtt > limits.rtt:
-        yield "link_rtt", "link", {"address": address, "value": rtt * 1000, "limit": limits.rtt * 1000}
-    if jitter is not None and jitter > limits.jitter:
-        yield "link_jitter", "link", {"address": address, "value": jitter * 1000, "limit": limits.jitter * 1000}
-    if mos is not None and mos < limits.mos:
-        yield "link_mos", "link", {"address": address, "value": float(mos), "limit": float(limits.mos)}
+    for found in link.beyond_soft:
+        value, limit = found.value * found.metric.scale, found.soft * found.metric.scale
+        yield _LINK_RULES[found.metric.name], "link", {"address": address, "value": value, "limit": limit}
+
+
+# The rule of each link metric beyond its soft limit (monitor/engine/assessment.py); the critical one is readiness's.
+_LINK_RULES = {"loss": "link_loss", "rtt": "link_rtt", "jitter": "link_jitter", "mos": "link_mos"}
 
 
 def _device(config: Config, site: Site, entry: TargetState, result: ProbeResult) -> Found:
@@ -116,8 +113,8 @@ def _device(config: Config, site: Site, entry: TargetState, result: ProbeResult)
     if not result.success:
         yield "device_down", device, {**base, "detail": result.detail or str(result.reason)}
         return
-    reading = result.payload
-    if not isinstance(reading, DeviceReading):
+    reading = device_reading(result)
+    if reading is None:
         return
     if reading.uptime_seconds < config.alerts.rebooted_within:
         yield "device_rebooted", device, {**base, "value": reading.uptime_seconds / 60}
@@ -138,8 +135,8 @@ def _device(config: Config, site: Site, entry: TargetState, result: ProbeResult)
                 target,
                 {**base, "interface": iface.name, "direction": peak[1], "value": peak[0] * 100, "limit": limit * 100},
             )
-    ups = reading.ups
-    if ups is not None and ups.on_battery:
+    ups = ups_on_battery(reading)
+    if ups is not None:
         runtime = ups.runtime_seconds / 60 if ups.runtime_seconds is not None else None
         yield "ups_on_battery", device, {**base, "value": runtime}
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.config.models import Site, Thresholds
+from monitor.engine.assessment import assess_link, device_reading, uplink, ups_on_battery
 from monitor.readiness.events import ReasonText
 from monitor.readiness.texts import Locale, render
-from probes.core.result import OWN_FAULTS, ProbeResult, Reason
-from probes.snmp.readings import DeviceReading, InterfaceReading
+from probes.core.result import ProbeResult, Reason
+from probes.snmp.readings import InterfaceReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,30 +76,20 @@ class SiteReadiness:
 
 
 def _link(findings: _Findings, address: str, result: ProbeResult, th: Thresholds) -> None:
-    values = result.values
-    if result.reason in OWN_FAULTS:
+    link = assess_link(result, th)
+    if link.status == "unchecked":
         findings.add("link_unchecked", address, soft=True, address=address, detail=result.detail or result.reason)
         return
-    if not result.success or values.get("received", 1.0) == 0:
-        findings.add("link_down", address, address=address, sent=int(values.get("sent", 0)))
+    if link.status == "down":
+        findings.add("link_down", address, address=address, sent=int(link.sent or 0))
         return
-    # (value key, name in the sentence, scale for the sentence, soft limit, hard limit, worse when higher)
-    bands = (
-        ("loss_ratio", "loss", 100.0, th.loss, max(th.loss_critical, th.loss), True),
-        ("rtt_median", "rtt", 1000.0, th.rtt, max(th.rtt_critical, th.rtt), True),
-        ("jitter", "jitter", 1000.0, th.jitter, max(th.jitter_critical, th.jitter), True),
-        ("mos", "mos", 1.0, th.mos, min(th.mos_critical, th.mos), False),
-    )
-    for key, name, scale, soft, hard, higher in bands:
-        value = values.get(key)
-        if value is None:
-            continue
-        sign = 1.0 if higher else -1.0
+    for found in link.metrics:
+        name, scale = found.metric.name, found.metric.scale
         hard_code, soft_code = _LINK_CODES[name]
-        if sign * value > sign * hard:
-            findings.record(hard_code, address, {name: value * scale, "limit": hard * scale})
-        elif sign * value > sign * soft:
-            findings.record(soft_code, address, {name: value * scale, "limit": soft * scale}, soft=True)
+        if found.beyond_critical:
+            findings.record(hard_code, address, {name: found.value * scale, "limit": found.critical * scale})
+        elif found.beyond_soft:
+            findings.record(soft_code, address, {name: found.value * scale, "limit": found.soft * scale}, soft=True)
 
 
 # The codes of each link measure: (beyond the hard limit, beyond the soft one only).
@@ -110,10 +101,6 @@ _LINK_CODES = {
 }
 
 
-def _uplink(reading: DeviceReading, name: str | None) -> InterfaceReading | None:
-    return next((i for i in reading.interfaces if i.name == name), None) if name else None
-
-
 def _errors(interface: InterfaceReading) -> int | None:
     if interface.in_errors_total is None and interface.out_errors_total is None:
         return None
@@ -123,10 +110,10 @@ def _errors(interface: InterfaceReading) -> int | None:
 def _router(findings: _Findings, probes: SiteProbes, th: Thresholds, meeting: Meeting, rebooted_within: float) -> None:
     device, result = probes.router_id or "?", probes.router
     assert result is not None
-    if not result.success or not isinstance(result.payload, DeviceReading):
+    reading = device_reading(result)
+    if reading is None:
         findings.add("router_unreachable", device, soft=True, device=device, detail=result.detail or result.reason)
         return
-    reading: DeviceReading = result.payload
     if reading.uptime_seconds < rebooted_within:
         findings.add("router_rebooted", device, soft=True, device=device, minutes=int(reading.uptime_seconds // 60))
     link = probes.site.link
@@ -136,16 +123,16 @@ def _router(findings: _Findings, probes: SiteProbes, th: Thresholds, meeting: Me
     if name in reading.missing_interfaces:
         findings.add("interface_unknown", device, soft=True, device=device, interface=name)
         return
-    interface = _uplink(reading, name)
+    interface = uplink(reading, name)
     if interface is None:
         return
     if interface.oper_up is False:
         findings.add("interface_down", device, device=device, interface=name)
         return
     _bandwidth(findings, device, interface, th, meeting)
-    earlier = probes.router_earlier
-    if earlier is not None and isinstance(earlier.payload, DeviceReading) and not reading.rebooted:
-        before = _uplink(earlier.payload, name)
+    earlier = device_reading(probes.router_earlier) if probes.router_earlier is not None else None
+    if earlier is not None and not reading.rebooted:
+        before = uplink(earlier, name)
         now_errors, then_errors = _errors(interface), _errors(before) if before else None
         if now_errors is not None and then_errors is not None and now_errors > then_errors:
             findings.add("interface_errors_rising", device, soft=True, interface=name, errors=now_errors - then_errors)
@@ -175,9 +162,11 @@ def _bandwidth(findings: _Findings, device: str, interface: InterfaceReading, th
 
 
 def _ups(findings: _Findings, device: str, result: ProbeResult, meeting: Meeting) -> None:
-    if not result.success or result.values.get("ups_on_battery") != 1.0:
+    reading = device_reading(result)
+    ups = ups_on_battery(reading) if reading is not None else None
+    if ups is None:
         return
-    runtime = result.values.get("ups_runtime")
+    runtime = ups.runtime_seconds
     if runtime is not None and runtime < meeting.duration:
         findings.add("ups_on_battery_short", device, runtime=int(runtime // 60), duration=int(meeting.duration // 60))
     else:

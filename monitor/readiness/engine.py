@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.config.models import Config, Site
+from monitor.engine.assessment import device_reading, uplink
 from monitor.engine.state import State
 from monitor.engine.targets import Target, targets_from_config
 from monitor.readiness.checks import Meeting, SiteProbes, SiteReadiness, evaluate_site
@@ -39,7 +40,6 @@ from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult
 from probes.runner import run_probe
 from probes.snmp.rates import MIN_WINDOW
-from probes.snmp.readings import DeviceReading
 
 log = logging.getLogger(__name__)
 
@@ -140,16 +140,16 @@ def _earlier(state: State | None, key: str, now: float) -> ProbeResult | None:
     if entry is None:
         return None
     for result in entry.recent:  # oldest first
-        if now - result.timestamp <= EARLIER_WINDOW and isinstance(result.payload, DeviceReading):
+        if now - result.timestamp <= EARLIER_WINDOW and device_reading(result) is not None:
             return result
     return None
 
 
 def _has_rate(result: ProbeResult, interface: str | None) -> bool:
-    reading = result.payload
-    if not result.success or not isinstance(reading, DeviceReading) or interface is None:
+    reading = device_reading(result)
+    if reading is None or interface is None:
         return True  # nothing to wait for
-    found = next((i for i in reading.interfaces if i.name == interface), None)
+    found = uplink(reading, interface)
     return found is None or found.receive_bps is not None or found.transmit_bps is not None
 
 

@@ -30,6 +30,7 @@ from aiohttp import web
 from alerts.model import AlertRecord
 from alerts.store import OPEN_STATES, SqlAlertStore
 from monitor.config.models import Config, Site, Thresholds
+from monitor.engine.assessment import MOS, LinkAssessment, MetricFinding, assess_link
 from monitor.readiness.engine import ReadinessReport
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.schedule import lead_times_of
@@ -268,29 +269,24 @@ def _alerts(data: BoardData, tz: ZoneInfo, lang: Lang) -> str:
     return "".join(out)
 
 
-def _link_state(view: LinkView) -> tuple[str, str, set[str]]:
-    """(state key, css verdict class, the measures beyond their thresholds)."""
-    result, limits = view.result, view.thresholds
-    if result is None:
-        return "link_pending", "PENDING", set()
-    if not result.success:
-        return "link_down", "NOT_READY", set()
-    values = result.values
-    over = set()
-    if values.get("loss_ratio", 0.0) > limits.loss:
-        over.add("loss")
-    if values.get("rtt_median", 0.0) > limits.rtt:
-        over.add("rtt")
-    if values.get("jitter", 0.0) > limits.jitter:
-        over.add("jitter")
-    if "mos" in values and values["mos"] < limits.mos:
-        over.add("mos")
-    return ("link_poor", "DEGRADED", over) if over else ("link_up", "READY", over)
+def _link_state(view: LinkView) -> tuple[str, str, LinkAssessment | None]:
+    """(state key, css verdict class, the assessment of the latest round)."""
+    if view.result is None:
+        return "link_pending", "PENDING", None
+    link = assess_link(view.result, view.thresholds)
+    if link.status != "up":
+        # The board has no word for "giaoban could not probe" (OWN_FAULTS): it shows such a link as down.
+        return "link_down", "NOT_READY", link
+    return ("link_poor", "DEGRADED", link) if link.beyond_soft else ("link_up", "READY", link)
 
 
-def _measure(value: str | None, *, over: bool, label: str, lang: Lang) -> str:
-    """One number of the link table; a value beyond its threshold is marked with "!" as well as colour."""
-    shown = _e(value) if value is not None else _t(lang, "unknown")
+def _measure(found: MetricFinding | None, *, label: str, lang: Lang) -> str:
+    """One number of the link table ("2 %", "12 ms", "4,3"); one beyond its soft limit is marked with "!" and colour."""
+    if found is None:
+        return f'<td class="num" data-label="{label}">{_t(lang, "unknown")}</td>'
+    metric, over = found.metric, found.beyond_soft
+    value = number(found.value * metric.scale, lang, 2 if metric is MOS else 1)
+    shown = _e(f"{value} {metric.unit}" if metric.unit else value)
     css = "num over" if over else "num"
     return f'<td class="{css}" data-label="{label}">{"! " if over else ""}{shown}</td>'
 
@@ -308,22 +304,13 @@ def _links(data: BoardData, lang: Lang) -> str:
         *(f'<th scope="col" class="num">{head}</th>' for head in number_heads),
         "</tr></thead><tbody>",
     ]
-    for view, state, css, over in rows:
-        values = view.result.values if view.result is not None and view.result.success else {}
-        loss, rtt = values.get("loss_ratio"), values.get("rtt_median")
-        jitter, mos = values.get("jitter"), values.get("mos")
-        shown = {
-            "loss": f"{number(loss * 100, lang)} %" if loss is not None else None,
-            "rtt": f"{number(rtt * 1000, lang)} ms" if rtt is not None else None,
-            "jitter": f"{number(jitter * 1000, lang)} ms" if jitter is not None else None,
-            "mos": number(mos, lang, 2) if mos is not None else None,
-        }
+    for view, state, css, link in rows:
         out.append(
             f'<tr><th scope="row">{_e(view.site.name)}</th><td data-label="{state_head}">'
             f'<span class="badge {css}">{SYMBOLS.get(css, "…")} {_t(lang, state)}</span></td>'
         )
         out.extend(
-            _measure(shown[key], over=key in over, label=head, lang=lang)
+            _measure(link.finding(key) if link is not None else None, label=head, lang=lang)
             for key, head in zip(MEASURES, number_heads, strict=True)
         )
         out.append("</tr>")
