@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.config.models import Site, Thresholds
+from monitor.i18n import Locale
 from monitor.readiness.events import ReasonText
-from monitor.readiness.texts import Locale, render
+from monitor.readiness.texts import render
 from probes.core.result import OWN_FAULTS, ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
 
