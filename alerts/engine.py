@@ -50,10 +50,11 @@ from alerts.model import AlertRecord, MaintenanceWindow, Severity
 from alerts.notifiers.base import Notification
 from alerts.routing import channels, recipients
 from alerts.rules import Evaluation, Finding, evaluate_rules, target_key
-from alerts.templates import AlertView, alert_url, local_time, render_alert, render_summary, span, verdict_text
+from alerts.templates import AlertView, alert_url, local_time, render_alert, render_summary
 from alerts.topology import SiteTree, is_topology_root
 from monitor.config.models import Config
 from monitor.engine.state import State
+from monitor.i18n import span, verdict_text
 from monitor.readiness.events import ReadinessEvent, ReasonText
 
 log = logging.getLogger(__name__)
@@ -449,7 +450,7 @@ class AlertEngine:
                 "meeting": event.meeting_title,
                 "start": local_time(event.occurrence_start.timestamp(), config),
                 "left": span(event.lead_time, config.district.locale),
-                "verdict": verdict_text(event.verdict, config.district.locale),
+                "verdict": verdict_text(event.verdict or "NOT_READY", config.district.locale),
             },
             reason_texts=event.reasons,
         )

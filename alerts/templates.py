@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from alerts.texts import RULE_TEXTS, VERDICTS, WORDS, Locale
+from alerts.texts import RULE_TEXTS, WORDS
 from monitor.config.models import Config
+from monitor.i18n import Locale, number, span
 from monitor.readiness.events import ReadinessEvent, ReasonText
-from monitor.readiness.texts import number
 
 EVENTS = ("firing", "reminder", "resolved")
 
@@ -51,21 +51,6 @@ class AlertView:
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
-
-
-def span(seconds: float, locale: Locale) -> str:
-    """'1 giờ 5 phút' / '1 hour 5 minutes'; seconds only under a minute."""
-    words = WORDS[locale]
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = []
-    for amount, key in ((hours, "hour"), (minutes, "minute")):
-        if amount:
-            parts.append(words[key].format(n=amount, s="" if amount == 1 else "s"))
-    if not parts:
-        parts.append(words["second"].format(n=secs, s="" if secs == 1 else "s"))
-    return " ".join(parts)
 
 
 def local_time(moment: float, config: Config) -> str:
@@ -150,10 +135,6 @@ def render_summary(config: Config, event: ReadinessEvent, site_names: Sequence[s
     lines = [title]
     lines.append(words["summary_not_ready"].format(names=", ".join(site_names)) if site_names else words["summary_all"])
     return _finish(f"{words['info']} {title}", lines, None)
-
-
-def verdict_text(verdict: str | None, locale: Locale) -> str:
-    return VERDICTS[locale].get(verdict or "NOT_READY", verdict or "")
 
 
 def _finish(subject: str, lines: list[str], url: str | None) -> Rendered:

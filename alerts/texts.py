@@ -9,9 +9,9 @@ Vietnamese carries its diacritics.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-Locale = Literal["vi", "en"]
+from monitor.i18n import Locale
 
 
 class RuleText(NamedTuple):
@@ -259,9 +259,6 @@ WORDS: dict[Locale, dict[str, str]] = {
         "summary_not_ready": "Chưa sẵn sàng: {names}",
         "in": "vào",
         "out": "ra",
-        "hour": "{n} giờ",
-        "minute": "{n} phút",
-        "second": "{n} giây",
         "affected_short": "{count} điểm cầu bị ảnh hưởng",
         "zone": "giờ địa phương",
     },
@@ -288,15 +285,7 @@ WORDS: dict[Locale, dict[str, str]] = {
         "summary_not_ready": "Not ready: {names}",
         "in": "in",
         "out": "out",
-        "hour": "{n} hour{s}",
-        "minute": "{n} minute{s}",
-        "second": "{n} second{s}",
         "affected_short": "{count} sites affected",
         "zone": "local time",
     },
-}
-
-VERDICTS: dict[Locale, dict[str, str]] = {
-    "vi": {"READY": "Sẵn sàng", "DEGRADED": "Suy giảm", "NOT_READY": "Chưa sẵn sàng"},
-    "en": {"READY": "Ready", "DEGRADED": "Degraded", "NOT_READY": "Not ready"},
 }

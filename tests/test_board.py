@@ -21,13 +21,14 @@ from alerts.model import alert_id
 from alerts.store import SqlAlertStore
 from monitor.app.service import Service
 from monitor.config.loader import load_config_text
+from monitor.i18n import WEEKDAYS
 from monitor.readiness.checks import SiteReadiness
 from monitor.readiness.engine import ReadinessReport
 from monitor.readiness.events import ReasonText
 from monitor.readiness.meetings import Occurrence, build_meeting, save_meeting
 from monitor.web.api_readiness import next_occurrence
 from monitor.web.board import BoardData, LinkView, MeetingView, refresh_seconds, render
-from monitor.web.board_texts import TEXTS, WEEKDAYS
+from monitor.web.board_texts import TEXTS
 from probes.core.result import ProbeResult, Reason
 from tests.notifier_samples import link_down_record
 from tests.peers import free_port

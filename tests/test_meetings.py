@@ -19,7 +19,6 @@ from monitor.readiness.meetings import (
     all_meetings,
     get_meeting,
     list_upcoming,
-    local_text,
     occurrences,
     remove_meeting,
     sync_config_meetings,
@@ -112,11 +111,6 @@ def test_running_occurrence_is_listed() -> None:
     )  # fmt: skip
     assert occurrences(meeting, datetime(2026, 12, 7, 0, 40, tzinfo=UTC), datetime(2026, 12, 8, tzinfo=UTC))
     assert not occurrences(meeting, datetime(2026, 12, 7, 2, 31, tzinfo=UTC), datetime(2026, 12, 8, tzinfo=UTC))
-
-
-def test_local_text_is_vietnamese() -> None:
-    """The CLI and board show times the way a Vietnamese reader writes them, in district time."""
-    assert local_text(datetime(2026, 12, 7, 0, 30, tzinfo=UTC), HCM) == "Thứ Hai 07/12/2026 07:30"
 
 
 async def test_add_list_remove_survive_restart(database_url: str) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config.models import Site, Thresholds
+from monitor.i18n import VERDICTS
 from monitor.readiness.checks import _LINK_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site
-from monitor.readiness.texts import TEXTS, VERDICT_TEXTS, number, render
+from monitor.readiness.texts import TEXTS, render
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
 from probes.snmp.ups import UpsReading
@@ -241,9 +242,4 @@ def test_every_code_the_checks_emit_has_texts() -> None:
     source = (Path(__file__).parent.parent / "monitor" / "readiness" / "checks.py").read_text(encoding="utf-8")
     emitted = set(re.findall(r'add\(\s*"(\w+)"', source)) | {code for pair in _LINK_CODES.values() for code in pair}
     assert emitted and emitted <= set(TEXTS)
-    assert set(VERDICT_TEXTS) == {"READY", "DEGRADED", "NOT_READY"}
-
-
-def test_number_format() -> None:
-    """Vietnamese decimals use a comma; trailing zeros are dropped."""
-    assert (number(5.0, "vi"), number(2.46, "vi", 2), number(2.46, "en", 2)) == ("5", "2,46", "2.46")
+    assert set(VERDICTS) == {"READY", "DEGRADED", "NOT_READY"}

@@ -28,11 +28,12 @@ import pytest
 
 from monitor.config.loader import load_config
 from monitor.config.models import Config
+from monitor.i18n import number
 from monitor.metrics.meetings import meeting_text
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent, ReasonText
 from monitor.readiness.meetings import add_meeting
-from monitor.readiness.texts import TEXTS, number
+from monitor.readiness.texts import TEXTS
 from monitor.storage.database import Storage
 from probes.context import probe_context
 from tests.kamailio_lab import kamailio

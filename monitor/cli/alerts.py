@@ -28,7 +28,7 @@ from alerts.model import AlertRecord
 from alerts.store import OPEN_STATES, SqlAlertStore
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, add_storage_arguments, run_with_storage
 from monitor.config.models import Config
-from monitor.readiness.meetings import local_text
+from monitor.i18n import Locale, local_text
 from monitor.storage.database import Storage
 from monitor.web.api_alerts import alert_out, maintenance_out
 
@@ -116,8 +116,8 @@ def add_parsers(commands: Any) -> None:
     remove.add_argument("id")
 
 
-def _alert_line(record: AlertRecord, tz: ZoneInfo, text: dict[str, Any]) -> str:
-    since = local_text(datetime.fromtimestamp(record.fired_at or record.started_at, UTC), tz)
+def _alert_line(record: AlertRecord, tz: ZoneInfo, locale: Locale, text: dict[str, Any]) -> str:
+    since = local_text(datetime.fromtimestamp(record.fired_at or record.started_at, UTC), tz, locale)
     notes = []
     if record.acked_by:
         notes.append(text["acked"].format(by=record.acked_by))
@@ -140,7 +140,7 @@ async def _alerts(args: argparse.Namespace, config: Config, store: SqlAlertStore
             return EXIT_OK
         print(text["heading"].format(tz=config.district.timezone))
         for record in found:
-            print(_alert_line(record, tz, text))
+            print(_alert_line(record, tz, config.district.locale, text))
         return EXIT_OK
     acked = await store.acknowledge(args.id, args.by or _default_by(), time.time())
     if acked is None:
@@ -154,7 +154,7 @@ async def _alerts(args: argparse.Namespace, config: Config, store: SqlAlertStore
 
 
 async def _maintenance(args: argparse.Namespace, config: Config, store: SqlAlertStore, text: dict[str, Any]) -> int:
-    tz = ZoneInfo(config.district.timezone)
+    tz, locale = ZoneInfo(config.district.timezone), config.district.locale
     command = args.maintenance_command
     if command == "list":
         windows = await store.maintenance_windows()
@@ -165,7 +165,7 @@ async def _maintenance(args: argparse.Namespace, config: Config, store: SqlAlert
         now = datetime.now(UTC)
         for window in windows:
             shown = maintenance_out(window, now)
-            when = text["next"].format(when=local_text(shown.next, tz)) if shown.next else text["over"]
+            when = text["next"].format(when=local_text(shown.next, tz, locale)) if shown.next else text["over"]
             repeats = f"; {text['repeats'].format(rule=window.rrule)}" if window.rrule else ""
             scope = text["scope"].format(
                 sites=", ".join(window.sites) or text["all"],
@@ -190,7 +190,7 @@ async def _maintenance(args: argparse.Namespace, config: Config, store: SqlAlert
             created_by=args.by or _default_by(),
         )
         await store.add_maintenance(window)
-        when = local_text(datetime.fromtimestamp(window.start, UTC), tz)
+        when = local_text(datetime.fromtimestamp(window.start, UTC), tz, locale)
         print(text["added"].format(id=window.id, title=window.title, when=when))
         return EXIT_OK
     if await store.remove_maintenance(args.id):

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, add_storage_arguments, run_with_storage
 from monitor.config.models import Config
+from monitor.i18n import Locale, local_text
 from monitor.readiness.ics import import_ics
-from monitor.readiness.meetings import MeetingError, Occurrence, add_meeting, list_upcoming, local_text, remove_meeting
+from monitor.readiness.meetings import MeetingError, Occurrence, add_meeting, list_upcoming, remove_meeting
 from monitor.storage.database import Storage
 
 _TEXT = {
@@ -76,16 +77,16 @@ def add_parser(commands: Any) -> None:
     ics.add_argument("--call-rate", help="call rate of new meetings (default 2048kbit)")
 
 
-def _line(occurrence: Occurrence, tz: ZoneInfo, text: dict[str, str]) -> str:
+def _line(occurrence: Occurrence, tz: ZoneInfo, locale: Locale, text: dict[str, str]) -> str:
     meeting = occurrence.meeting
     sites = text["all_sites"] if meeting.sites == "all" else text["sites"].format(ids=", ".join(meeting.sites))
     extra = f"; {text['repeats'].format(rule=meeting.rrule)}" if meeting.rrule else ""
-    end = occurrence.end.astimezone(tz)
-    return f"  {local_text(occurrence.start, tz)}–{end:%H:%M}  {meeting.title}  [{meeting.id}]  ({sites}{extra})"
+    when, end = local_text(occurrence.start, tz, locale), occurrence.end.astimezone(tz)
+    return f"  {when}–{end:%H:%M}  {meeting.title}  [{meeting.id}]  ({sites}{extra})"
 
 
 async def _act(args: argparse.Namespace, config: Config, storage: Storage, text: dict[str, str]) -> int:
-    tz = ZoneInfo(config.district.timezone)
+    tz, locale = ZoneInfo(config.district.timezone), config.district.locale
     command = args.meetings_command
     if command == "list":
         days = max(args.days, 1)
@@ -95,7 +96,7 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
             return EXIT_OK
         print(text["heading"].format(days=days, tz=config.district.timezone))
         for occurrence in found:
-            print(_line(occurrence, tz, text))
+            print(_line(occurrence, tz, locale, text))
         return EXIT_OK
     if command == "add":
         meeting = await add_meeting(
@@ -111,7 +112,7 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
             timezone=args.timezone,
             source="cli",
         )
-        print(text["added"].format(id=meeting.id, title=meeting.title, when=local_text(meeting.start, tz)))
+        print(text["added"].format(id=meeting.id, title=meeting.title, when=local_text(meeting.start, tz, locale)))
         return EXIT_OK
     if command == "remove":
         if await remove_meeting(storage, args.id):

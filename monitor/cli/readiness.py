@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arguments, run_with_storage
 from monitor.config.models import Config
 from monitor.errors import UsageError
+from monitor.i18n import local_text, verdict_text
 from monitor.readiness.engine import ReadinessEngine, ReadinessReport
-from monitor.readiness.meetings import get_meeting, local_text
-from monitor.readiness.texts import verdict_text
+from monitor.readiness.meetings import get_meeting
 from monitor.storage.database import Storage
 from monitor.web.api_readiness import latest_report, next_occurrence
 from probes.context import probe_context
@@ -68,10 +68,10 @@ def render_report(report: ReadinessReport, config: Config) -> str:
     tz = ZoneInfo(config.district.timezone)
     fields = {
         "title": report.title,
-        "when": local_text(report.occurrence_start, tz),
+        "when": local_text(report.occurrence_start, tz, locale),
         "ready": report.ready,
         "total": len(report.sites),
-        "checked": local_text(report.checked_at, tz),
+        "checked": local_text(report.checked_at, tz, locale),
     }
     lines = [text["adhoc" if report.meeting_id == "adhoc" else "heading"].format(**fields)]
     for site in sorted(report.sites, key=lambda s: (s.verdict == "READY", s.site_id)):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
+from monitor.i18n import Locale
 from monitor.recurrence import zone
 from probes import KINDS, ProbeKind
 from probes.core.ids import check_id
@@ -49,7 +50,7 @@ class Strict(BaseModel):
 class District(Strict):
     name: str = Field(min_length=1)
     timezone: str = "Asia/Ho_Chi_Minh"
-    locale: Literal["vi", "en"] = "vi"
+    locale: Locale = "vi"
 
     @field_validator("timezone")
     @classmethod

@@ -45,6 +45,7 @@ from monitor.dashboards.panels import (
     timeseries,
     value_map,
 )
+from monitor.i18n import verdict_both
 
 SCHEMA_VERSION = 39
 TAG = "giaoban"
@@ -57,7 +58,7 @@ RTT_STEPS = thresholds((GREEN, None), (ORANGE, 0.15), (RED, 0.3))  # RTT: 150 ms
 JITTER_STEPS = thresholds((GREEN, None), (ORANGE, 0.03), (RED, 0.05))
 UTIL_STEPS = thresholds((GREEN, None), (ORANGE, 0.7), (RED, 0.8))  # 20% headroom over the call rate
 READINESS = value_map(
-    (1, "Sẵn sàng / Ready", GREEN), (0.5, "Suy giảm / Degraded", YELLOW), (0, "Chưa sẵn sàng / Not ready", RED)
+    (1, verdict_both("READY"), GREEN), (0.5, verdict_both("DEGRADED"), YELLOW), (0, verdict_both("NOT_READY"), RED)
 )
 READINESS_STEPS = thresholds((RED, None), (YELLOW, 0.5), (GREEN, 1))
 UP_STEPS = thresholds((RED, None), (GREEN, 1))
@@ -211,7 +212,7 @@ def overview() -> Json:
         stat(
             "Sẵn sàng cho cuộc họp tới / Ready for the next meeting",
             [
-                instant(f"sum(giaoban_meeting_ready_sites and on(meeting) {next_meeting})", "Sẵn sàng / Ready"),
+                instant(f"sum(giaoban_meeting_ready_sites and on(meeting) {next_meeting})", verdict_both("READY")),
                 instant(f"sum(giaoban_meeting_sites and on(meeting) {next_meeting})", "Tổng / Total"),
             ],
             description="Participating sites found READY by the last readiness check of the next meeting, of all "
@@ -586,7 +587,7 @@ def meeting_readiness() -> Json:
                     },
                 ),
                 column("Value #A", "Bắt đầu / Starts", unit="dateTimeAsIso"),
-                column("Value #B", "Sẵn sàng / Ready"),
+                column("Value #B", verdict_both("READY")),
                 column("Value #C", "Điểm cầu / Sites"),
                 column("Value #D", "Kiểm tra lúc / Checked", unit="dateTimeFromNow"),
             ],

@@ -69,6 +69,7 @@ from monitor.demo.snmp import (
     Traffic,
 )
 from monitor.errors import UsageError
+from monitor.i18n import verdict_both
 from monitor.readiness.events import ReadinessEvent
 from monitor.storage.database import Storage
 from probes.context import probe_context
@@ -78,11 +79,6 @@ from probes.icmp.mode import last_detected
 DEFAULT_LISTEN = "127.0.0.1:9876"
 DEFAULT_DIR = "giaoban-demo"
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-VERDICTS = {
-    "READY": "sẵn sàng / ready",
-    "DEGRADED": "chất lượng giảm / degraded",
-    "NOT_READY": "chưa sẵn sàng / not ready",
-}
 
 
 def add_parser(commands: Any) -> None:
@@ -146,7 +142,7 @@ def readiness_line(event: ReadinessEvent) -> str:
     if event.kind == "site_recovered":
         return f"[{_clock()}] SẴN SÀNG / READINESS  {where}: {site} đã sẵn sàng trở lại / recovered"
     reasons = " ".join(f"[{r.code}] {r.message}" for r in event.reasons)  # each message ends with a full stop
-    verdict = VERDICTS.get(event.verdict or "", event.verdict or "?")
+    verdict = verdict_both(event.verdict or "?")
     return f"[{_clock()}] SẴN SÀNG / READINESS  {where}: {site} {verdict.upper()} — {reasons}"
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from monitor.config.models import Site, Thresholds
 from monitor.engine.assessment import assess_link, device_reading, uplink, ups_on_battery
+from monitor.i18n import Locale
 from monitor.readiness.events import ReasonText
-from monitor.readiness.texts import Locale, render
+from monitor.readiness.texts import render
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import InterfaceReading
 

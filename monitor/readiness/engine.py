@@ -30,11 +30,12 @@ from monitor.config.models import Config, Site
 from monitor.engine.assessment import device_reading, uplink
 from monitor.engine.state import State
 from monitor.engine.targets import Target, targets_from_config
+from monitor.i18n import Locale
 from monitor.readiness.checks import Meeting, SiteProbes, SiteReadiness, evaluate_site
 from monitor.readiness.events import ReadinessEvent, ReadinessSink, ReasonText
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.schedule import due_checks, due_summaries, lead_times_of, occurrence_key
-from monitor.readiness.texts import Locale, render
+from monitor.readiness.texts import render
 from monitor.storage.database import Report, SiteVerdict, Storage
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from monitor.readiness.texts import TEXTS, Locale, render
+from monitor.i18n import Locale
+from monitor.readiness.texts import TEXTS, render
 
 EventKind = Literal["site_not_ready", "site_recovered", "summary"]
 

@@ -37,7 +37,6 @@ DEFAULT_CALL_RATE = 2_048_000  # bit/s (DESIGN.md: default call rate 2048 kbit/s
 MAX_DURATION = 7 * 86400.0
 MAX_LEAD_TIME = 7 * 86400.0
 SOURCES = ("cli", "api", "ics", "config")
-WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
 class MeetingError(UsageError):
@@ -139,12 +138,6 @@ def series(meeting: Meeting) -> recurrence.Series:
 def occurrences(meeting: Meeting, after: datetime, before: datetime) -> list[datetime]:
     """Starts (UTC) of the occurrences that overlap [after, before): running ones included."""
     return recurrence.occurrences(series(meeting), after, before)
-
-
-def local_text(moment: datetime, tz: ZoneInfo) -> str:
-    """'Thứ Hai 07/12/2026 07:30' in the district's zone: how a Vietnamese reader writes it."""
-    local = moment.astimezone(tz)
-    return f"{WEEKDAYS_VI[local.weekday()]} {local:%d/%m/%Y %H:%M}"
 
 
 def _check_sites(sites: Any, config: Config) -> Literal["all"] | tuple[str, ...]:

@@ -1,17 +1,16 @@
 """What a readiness reason says, in Vietnamese and English: the finding and what the technician should do.
 
 Each reason code has a sentence and an action per locale, with named fields filled from the measurement.
-Vietnamese numbers use a decimal comma ("5,2%"), as Vietnamese readers write them. A test checks that every
-code has both locales, in NFC, and that the Vietnamese carries its diacritics.
+Vietnamese numbers use a decimal comma ("5,2%"), as Vietnamese readers write them (monitor.i18n.number). A test
+checks that every code has both locales, in NFC, and that the Vietnamese carries its diacritics.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from typing import Literal
 
-Locale = Literal["vi", "en"]
+from monitor.i18n import Locale, number
 
 # code → locale → (sentence, action)
 TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
@@ -233,20 +232,6 @@ TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
     },
 }
 
-VERDICT_TEXTS: dict[str, dict[Locale, str]] = {
-    "READY": {"vi": "Sẵn sàng", "en": "Ready"},
-    "DEGRADED": {"vi": "Suy giảm", "en": "Degraded"},
-    "NOT_READY": {"vi": "Chưa sẵn sàng", "en": "Not ready"},
-}
-
-
-def number(value: float, locale: Locale, digits: int = 1) -> str:
-    """``value`` with ``digits`` decimals (trailing zeros dropped); a decimal comma in Vietnamese."""
-    text = f"{value:.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace(".", ",") if locale == "vi" else text
-
 
 def render(code: str, locale: Locale, fields: Mapping[str, object]) -> tuple[str, str]:
     """The (sentence, action) of ``code`` in ``locale``; numbers in ``fields`` are formatted for the locale."""
@@ -256,7 +241,3 @@ def render(code: str, locale: Locale, fields: Mapping[str, object]) -> tuple[str
         unicodedata.normalize("NFC", sentence.format_map(shown)),
         unicodedata.normalize("NFC", action.format_map(shown)),
     )
-
-
-def verdict_text(verdict: str, locale: Locale) -> str:
-    return VERDICT_TEXTS[verdict][locale]

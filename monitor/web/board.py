@@ -31,12 +31,13 @@ from alerts.model import AlertRecord
 from alerts.store import OPEN_STATES, SqlAlertStore
 from monitor.config.models import Config, Site, Thresholds
 from monitor.engine.assessment import MOS, LinkAssessment, MetricFinding, assess_link
+from monitor.i18n import LOCALES, local_text, number, span, verdict_text
+from monitor.i18n import Locale as Lang  # the board names its locale after its ?lang= parameter
 from monitor.readiness.engine import ReadinessReport
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.schedule import lead_times_of
-from monitor.readiness.texts import number, verdict_text
 from monitor.storage.database import Storage
-from monitor.web.board_texts import LANGS, WEEKDAYS, Lang, span_text, text
+from monitor.web.board_texts import text
 from probes.core.result import ProbeResult
 
 if TYPE_CHECKING:
@@ -160,12 +161,6 @@ def _local(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(tz)
 
 
-def _when(moment: datetime, tz: ZoneInfo, lang: Lang) -> str:
-    """'Thứ Hai 07/12/2026 07:30' (as monitor.readiness.meetings.local_text writes it) or 'Monday 07/12/2026 07:30'."""
-    local = _local(moment, tz)
-    return f"{WEEKDAYS[lang][local.weekday()]} {local:%d/%m/%Y %H:%M}"
-
-
 def _clock(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
     """'07:05', or '07:05 06/12' when it is not today."""
     local, today = _local(moment, tz), _local(now, tz)
@@ -179,15 +174,16 @@ def _badge(verdict: str, lang: Lang) -> str:
 def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> str:
     occurrence, report = view.occurrence, view.report
     start = occurrence.start
+    when = local_text(start, tz, lang)
     timing = (
         _t(lang, "running")
         if start <= data.now
-        else _t(lang, "starts_in", duration=span_text((start - data.now).total_seconds(), lang))
+        else _t(lang, "starts_in", duration=span((start - data.now).total_seconds(), lang, round_up=True))
     )
     out = [
         '<article class="card meeting">',
         f"<h3>{_e(occurrence.meeting.title)}</h3>",
-        f'<p class="when"><time datetime="{_e(start.isoformat())}">{_e(_when(start, tz, lang))}</time> · {timing}</p>',
+        f'<p class="when"><time datetime="{_e(start.isoformat())}">{_e(when)}</time> · {timing}</p>',
     ]
     if report is None:
         if view.first_check is None or view.first_check <= data.now:
@@ -206,7 +202,7 @@ def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> st
         summary = _t(lang, "ready_count", ready=ready, total=total)
     checked_at = _clock(report.checked_at, tz, data.now)
     checked = (
-        _t(lang, "checked", time=checked_at, lead=span_text(report.lead_time, lang))
+        _t(lang, "checked", time=checked_at, lead=span(report.lead_time, lang, round_up=True))
         if report.lead_time >= 60
         else _t(lang, "checked_late", time=checked_at)
     )
@@ -365,7 +361,7 @@ def board_handler(service: ServiceView) -> Callable[[web.Request], Awaitable[web
 
     async def board(request: web.Request) -> web.Response:
         asked = request.query.get("lang", "")
-        lang: Lang = next((known for known in LANGS if known == asked), service.config.district.locale)
+        lang: Lang = next((known for known in LOCALES if known == asked), service.config.district.locale)
         data = await collect(service, datetime.now(UTC))
         body = render(data, lang=lang, refresh=refresh_seconds(request.query.get("refresh")))
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=HEADERS)

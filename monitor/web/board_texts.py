@@ -1,22 +1,14 @@
 """Every word of the readiness board (GET /), in Vietnamese and English.
 
-The verdict names and number formatting come from monitor/readiness/texts.py so the board, the CLI and the
-alerts say the same thing. Templates use ``str.format`` fields; the board escapes the *values* it fills in.
+Verdict names, weekdays, durations and number formatting come from monitor/i18n.py so the board, the CLI and
+the alerts say the same thing. Templates use ``str.format`` fields; the board escapes the *values* it fills in.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from monitor.i18n import Locale
 
-Lang = Literal["vi", "en"]
-LANGS: tuple[Lang, ...] = ("vi", "en")
-
-WEEKDAYS: dict[Lang, tuple[str, ...]] = {
-    "vi": ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-
-TEXTS: dict[Lang, dict[str, str]] = {
+TEXTS: dict[Locale, dict[str, str]] = {
     "vi": {
         "title": "Sẵn sàng giao ban",
         "updated": "Cập nhật lúc {time} · tự làm mới sau {seconds} giây",
@@ -60,9 +52,6 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "critical": "Nghiêm trọng",
         "warning": "Cảnh báo",
         "info": "Thông tin",
-        "minutes": "{n} phút",
-        "hours": "{h} giờ {m} phút",
-        "days": "{d} ngày {h} giờ",
         "unknown": "—",
     },
     "en": {
@@ -108,27 +97,12 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "critical": "Critical",
         "warning": "Warning",
         "info": "Info",
-        "minutes": "{n} min",
-        "hours": "{h} h {m} min",
-        "days": "{d} d {h} h",
         "unknown": "—",
     },
 }
 
 
-def text(lang: Lang, key: str, **fields: object) -> str:
+def text(lang: Locale, key: str, **fields: object) -> str:
     """The board's sentence ``key`` in ``lang`` with ``fields`` filled in (values are escaped by the caller)."""
     template = TEXTS[lang][key]
     return template.format(**fields) if fields else template
-
-
-def span_text(seconds: float, lang: Lang) -> str:
-    """'25 phút', '2 giờ 5 phút', '3 ngày 4 giờ': how long until a start, rounded up to the minute."""
-    minutes = max(int(-(-seconds // 60)), 0)
-    if minutes < 60:
-        return text(lang, "minutes", n=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return text(lang, "hours", h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return text(lang, "days", d=days, h=hours)
