@@ -15,6 +15,7 @@ from typing import Any
 from probes import h323, http, tcp
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
+from probes.core.series import Series
 from probes.core.settings import Settings
 from probes.icmp import probe as icmp
 from probes.sip import probe as sip
@@ -37,23 +38,47 @@ class ProbeKind:
     # How long one run may take when its duration follows from its settings (an ICMP round);
     # None: the endpoint's or the defaults' timeout applies.
     deadline: Callable[[Any], float] | None = None
+    # What the kind exports on /metrics and /probe (probes/core/series.py), declared in its module.
+    series: tuple[Series, ...] = ()
 
 
 KINDS: dict[str, ProbeKind] = {
-    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline),
-    tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe),
-    http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True),
-    sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=5060, endpoint_protocol=True),
-    h323.KIND: ProbeKind(h323.KIND, h323.H323Settings, h323.probe, default_port=1720, endpoint_protocol=True),
+    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline, series=icmp.SERIES),
+    tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe, series=tcp.SERIES),
+    http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True, series=http.SERIES),
+    sip.KIND: ProbeKind(
+        sip.KIND, sip.SipSettings, sip.probe, default_port=5060, endpoint_protocol=True, series=sip.SERIES
+    ),
+    h323.KIND: ProbeKind(
+        h323.KIND, h323.H323Settings, h323.probe, default_port=1720, endpoint_protocol=True, series=h323.SERIES
+    ),
     cisco_xapi.KIND: ProbeKind(
-        cisco_xapi.KIND, cisco_xapi.CiscoXapiSettings, cisco_xapi.probe, port_optional=True, endpoint_protocol=True
+        cisco_xapi.KIND,
+        cisco_xapi.CiscoXapiSettings,
+        cisco_xapi.probe,
+        port_optional=True,
+        endpoint_protocol=True,
+        series=cisco_xapi.SERIES,
     ),
     poly_rest.KIND: ProbeKind(
-        poly_rest.KIND, poly_rest.PolyRestSettings, poly_rest.probe, port_optional=True, endpoint_protocol=True
+        poly_rest.KIND,
+        poly_rest.PolyRestSettings,
+        poly_rest.probe,
+        port_optional=True,
+        endpoint_protocol=True,
+        series=poly_rest.SERIES,
     ),
-    jitsi.KIND: ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, endpoint_protocol=True),
+    jitsi.KIND: ProbeKind(
+        jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, endpoint_protocol=True, series=jitsi.SERIES
+    ),
     snmp.KIND: ProbeKind(
-        snmp.KIND, snmp.SnmpSettings, snmp.probe, default_port=161, deadline=snmp.deadline, device_only=True
+        snmp.KIND,
+        snmp.SnmpSettings,
+        snmp.probe,
+        default_port=161,
+        deadline=snmp.deadline,
+        device_only=True,
+        series=snmp.SERIES,
     ),
 }
 
