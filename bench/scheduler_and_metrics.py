@@ -144,7 +144,7 @@ def filled_state(config: Config) -> State:
 async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
     config = inventory(n, "60s")
     state = filled_state(config)
-    exposition = Exposition(state, None, ReloadStatus())
+    exposition = Exposition.for_state(state, None, ReloadStatus())
     started = time.perf_counter()
     body = exposition.render()
     cold = time.perf_counter() - started  # the first scrape formats every target

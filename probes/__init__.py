@@ -16,6 +16,7 @@ from typing import Any
 from probes import h323, http, tcp
 from probes.core.context import ProbeContext
 from probes.core.result import Probe, ProbeResult, Reason
+from probes.core.series import Series
 from probes.core.settings import Settings
 from probes.icmp import probe as icmp
 from probes.sip import probe as sip
@@ -31,30 +32,42 @@ class ProbeKind:
     default_port: int | None = None  # joined to an endpoint's address when it gives none
     target_is_url: bool = False  # the endpoint's address is a URL (http)
     port_optional: bool = False  # no port: the probe picks one (a status API's port follows its scheme)
-    # A room-codec protocol: exported as giaoban_endpoint_*, with up 0 even when the run was cut off.
-    endpoint_protocol: bool = False
     # Polled per inventory device (devices[].snmp), not an endpoint kind and without a defaults block.
     device_only: bool = False
     # How long one run may take when its duration follows from its settings (an ICMP round);
     # None: the endpoint's or the defaults' timeout applies.
     deadline: Callable[[Any], float] | None = None
+    # What the kind exports on /metrics and /probe (probes/core/series.py), declared in its module.
+    series: tuple[Series, ...] = ()
 
 
 KINDS: dict[str, ProbeKind] = {
-    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline),
-    tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe),
-    http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True),
-    sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=sip.DEFAULT_PORT, endpoint_protocol=True),
+    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline, series=icmp.SERIES),
+    tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe, series=tcp.SERIES),
+    http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True, series=http.SERIES),
+    sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=sip.DEFAULT_PORT, series=sip.SERIES),
     h323.KIND: ProbeKind(
-        h323.KIND, h323.H323Settings, h323.probe, default_port=h323.DEFAULT_PORT, endpoint_protocol=True
+        h323.KIND,
+        h323.H323Settings,
+        h323.probe,
+        default_port=h323.DEFAULT_PORT,
+        series=h323.SERIES,
     ),
     cisco_xapi.KIND: ProbeKind(
-        cisco_xapi.KIND, cisco_xapi.CiscoXapiSettings, cisco_xapi.probe, port_optional=True, endpoint_protocol=True
+        cisco_xapi.KIND,
+        cisco_xapi.CiscoXapiSettings,
+        cisco_xapi.probe,
+        port_optional=True,
+        series=cisco_xapi.SERIES,
     ),
     poly_rest.KIND: ProbeKind(
-        poly_rest.KIND, poly_rest.PolyRestSettings, poly_rest.probe, port_optional=True, endpoint_protocol=True
+        poly_rest.KIND,
+        poly_rest.PolyRestSettings,
+        poly_rest.probe,
+        port_optional=True,
+        series=poly_rest.SERIES,
     ),
-    jitsi.KIND: ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, endpoint_protocol=True),
+    jitsi.KIND: ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, series=jitsi.SERIES),
     snmp.KIND: ProbeKind(
         snmp.KIND,
         snmp.SnmpSettings,
@@ -62,6 +75,7 @@ KINDS: dict[str, ProbeKind] = {
         default_port=snmp.DEFAULT_PORT,
         deadline=snmp.deadline,
         device_only=True,
+        series=snmp.SERIES,
     ),
 }
 

@@ -21,10 +21,14 @@ from __future__ import annotations
 from probes import tcp
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
+from probes.core.series import ENDPOINT_SERIES
 from probes.core.settings import Settings, join_host_port, split_host_port
 
 KIND = "h323"
 DEFAULT_PORT = 1720
+
+
+SERIES = ENDPOINT_SERIES
 
 
 class H323Settings(Settings):

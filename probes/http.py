@@ -48,6 +48,7 @@ from probes import tls as tls_info
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret, SecretUnavailable
+from probes.core.series import Series
 from probes.core.settings import Settings
 from probes.core.units import Size
 from probes.core.version import __version__
@@ -85,6 +86,15 @@ def parse_json_path(path: str) -> tuple[str | int, ...]:
     if not parts:
         raise ValueError("empty path; write e.g. status.sip.registered or items[0].id")
     return tuple(parts)
+
+
+SERIES = (
+    Series("status_code", "giaoban_http_status_code", "HTTP status of the last probe."),
+    Series("status_code", "probe_http_status_code", "HTTP status code of the final response."),
+    Series("content_length", "probe_http_content_length", "Bytes of body read."),
+    Series("redirects", "probe_http_redirects", "Redirects followed."),
+    *tls_info.TLS_SERIES,
+)
 
 
 class JsonCheck(Settings):

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 
 
+SERIES = tls_info.TLS_SERIES
+
+
 class TcpSettings(Settings):
     tls: bool = Field(False, description="do a TLS handshake after connecting")
     tls_verify: bool = Field(True, description="verify the certificate chain and host name")

@@ -17,6 +17,18 @@ import ssl
 from cryptography import x509
 
 from probes.core.result import Reason
+from probes.core.series import Series
+
+# What the tls_cert_expiry value becomes, for every kind that reads a certificate (tcp, http).
+TLS_SERIES = (
+    Series(
+        "tls_cert_expiry",
+        "giaoban_tls_cert_expiry_timestamp_seconds",
+        "Expiry of the peer's TLS certificate.",
+        kind_label="kind",
+    ),
+    Series("tls_cert_expiry", "probe_ssl_earliest_cert_expiry", "Expiry of the peer's certificate, unix time."),
+)
 
 # OpenSSL X509_V_ERR_* codes (openssl/x509_vfy.h).
 _EXPIRED = frozenset({10})  # CERT_HAS_EXPIRED

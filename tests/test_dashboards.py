@@ -43,10 +43,10 @@ def _panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _exported_names() -> set[str]:
-    """Every family /metrics can carry: the service's own and every Family a module of the service defines."""
+    """Every family /metrics can carry: those its writer declares (the service's own, every probe kind's) and
+    every Family a module of the service defines (the sources monitor/app/service.py adds)."""
     scheduler = Scheduler(ctx=ProbeContext(), state=State(), concurrency={})
-    text = Exposition(State(), scheduler, ReloadStatus()).render().decode()
-    names = set(re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE))
+    names = {family.name for family in Exposition.for_state(State(), scheduler, ReloadStatus()).families()}
     for package in (monitor, alerts):
         for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             if module.name.endswith(".__main__"):  # runs the command line when imported

@@ -94,7 +94,7 @@ def registry() -> tuple[Scrape, State]:
     state.record(targets["tan-thinh/vcs-web"], HTTP)
     scheduler = Scheduler(ctx=ProbeContext(), state=state, concurrency={})
     scheduler.lag.observe(0.003)
-    return Scrape(Exposition(state, scheduler, ReloadStatus(successful=False, last_success=1.0))), state
+    return Scrape(Exposition.for_state(state, scheduler, ReloadStatus(successful=False, last_success=1.0))), state
 
 
 def test_link_series(registry: tuple[Scrape, State]) -> None:
@@ -194,17 +194,14 @@ def test_label_values_are_escaped() -> None:
 def test_endpoint_series_only_for_what_the_device_reports() -> None:
     """A codec's states become giaoban_endpoint_*; a field it does not report is absent, never 'ok'."""
     from monitor.engine.targets import Target
-    from probes import ProbeKind
+    from probes import KINDS
     from probes.core.settings import Settings
-
-    async def never(target: str, settings: Settings, *, ctx: ProbeContext) -> ProbeResult:
-        raise AssertionError
 
     codec = Target(
         key="tan-thinh/vcs",
         site="tan-thinh",
         name="vcs",
-        kind=ProbeKind("cisco-xapi", Settings, never),
+        kind=KINDS["cisco-xapi"],
         address="127.0.0.1",
         settings=Settings(),
         interval=60,
@@ -222,7 +219,7 @@ def test_endpoint_series_only_for_what_the_device_reports() -> None:
             values={"up": 1, "response_seconds": 0.2, "registered": 1, "peripheral_camera": 0, "microphone_muted": 1},
         ),
     )
-    reg = Scrape(Exposition(state, None, ReloadStatus()))
+    reg = Scrape(Exposition.for_state(state, None, ReloadStatus()))
     base = {"site": "tan-thinh", "target": "vcs"}
     assert reg.get_sample_value("giaoban_endpoint_up", {**base, "protocol": "cisco-xapi"}) == 1
     assert reg.get_sample_value("giaoban_endpoint_response_seconds", {**base, "protocol": "cisco-xapi"}) == 0.2

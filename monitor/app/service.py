@@ -25,11 +25,11 @@ from monitor.config.models import Config
 from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
-from monitor.metrics.alerts import alert_lines
+from monitor.metrics.alerts import alerts_source
 from monitor.metrics.collector import Exposition, ReloadStatus
-from monitor.metrics.meetings import meeting_text
-from monitor.metrics.outbox import outbox_lines
-from monitor.metrics.sites import site_info_text
+from monitor.metrics.meetings import meetings_source
+from monitor.metrics.outbox import outbox_source
+from monitor.metrics.sites import sites_source
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
@@ -60,7 +60,7 @@ class Service:
         self.scheduler = Scheduler(
             ctx=ctx, state=self.state, concurrency=config.scheduler.concurrency, on_result=self.history.offer
         )
-        self.exposition = Exposition(self.state, self.scheduler, self.reload_status)
+        self.exposition = Exposition.for_state(self.state, self.scheduler, self.reload_status)
         # Alerting: engine → store (alerts + outbox rows in one transaction) → outbox → channels.
         assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
         self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
@@ -69,10 +69,10 @@ class Service:
         self.readiness = ReadinessEngine(
             config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness
         )
-        self.exposition.add_source(lambda: meeting_text(self.readiness.snapshot))
-        self.exposition.add_source(lambda: site_info_text(self.config))
-        self.exposition.add_source(lambda: alert_lines(self.alerts.firing_counts()))
-        self.exposition.add_source(lambda: "".join(outbox_lines(self.outbox.stats)))
+        self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
+        self.exposition.add_source(sites_source(lambda: self.config))
+        self.exposition.add_source(alerts_source(self.alerts.firing_counts))
+        self.exposition.add_source(outbox_source(lambda: self.outbox.stats))
         self.ready = False
         self._reload_lock = asyncio.Lock()
 

@@ -1,9 +1,12 @@
-"""Prometheus text exposition (format 0.0.4) primitives shared by the metrics modules."""
+"""Prometheus text exposition (format 0.0.4) primitives shared by the metrics modules, and the one protocol of
+a /metrics source (monitor/metrics/collector.py's Exposition joins the sources)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +40,33 @@ def histogram_lines(name: str, base: str, cumulative: list[tuple[str, int]], tot
     lines.append(f"{name}_sum{suffix} {fmt(total)}\n")
     lines.append(f"{name}_count{suffix} {fmt(cumulative[-1][1])}\n")  # the +Inf bucket is the count
     return lines
+
+
+class MetricSource(Protocol):
+    """One part of /metrics: the families it may write (declared once, checked at start-up) and its text."""
+
+    @property
+    def name(self) -> str:
+        """Who it is, for the message that refuses a family name two sources declare."""
+        ...
+
+    def families(self) -> tuple[Family, ...]: ...
+
+    def render(self) -> str:
+        """Its complete text for one scrape, headers included; called from the scrape's worker thread."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TextSource:
+    """A source whose text one function renders from a snapshot it reads (meetings, sites, alerts, outbox)."""
+
+    name: str
+    declared: tuple[Family, ...]
+    text: Callable[[], str]
+
+    def families(self) -> tuple[Family, ...]:
+        return self.declared
+
+    def render(self) -> str:
+        return self.text()

@@ -11,9 +11,10 @@ Series (``meeting`` is the meeting's id)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
-from monitor.metrics.exposition import Family, escape, fmt
+from monitor.metrics.exposition import Family, TextSource, escape, fmt
 from monitor.readiness.engine import MeetingSnapshot
 from monitor.readiness.schedule import occurrence_key
 
@@ -24,13 +25,13 @@ MEETING_SITES = Family("giaoban_meeting_sites", "gauge", "Sites taking part in t
 MEETING_READY = Family("giaoban_meeting_ready_sites", "gauge", "Sites READY in the latest readiness report.")
 SITE_READY = Family("giaoban_meeting_site_ready", "gauge", "Site readiness: 1 ready, 0.5 degraded, 0 not ready.")
 CHECKED = Family("giaoban_readiness_check_timestamp_seconds", "gauge", "When the latest readiness report was made.")
+FAMILIES = (MEETING_START, MEETING_SITES, MEETING_READY, SITE_READY, CHECKED)
 
 
 def meeting_text(snapshot: MeetingSnapshot) -> str:
     """The meeting series of ``snapshot``: each meeting's next occurrence within a day and its latest report."""
     upcoming, latest, now = snapshot.upcoming, snapshot.latest, snapshot.now
-    lines: dict[Family, list[str]] = {f: [] for f in (MEETING_START, MEETING_SITES, MEETING_READY, SITE_READY)}
-    lines[CHECKED] = []
+    lines: dict[Family, list[str]] = {family: [] for family in FAMILIES}
     seen: set[str] = set()
     for occurrence in upcoming:  # by start: the first of each meeting is its next (or running) one
         meeting = occurrence.meeting
@@ -49,3 +50,8 @@ def meeting_text(snapshot: MeetingSnapshot) -> str:
             value = READY_VALUE[r.verdict]
             lines[SITE_READY].append(f'{SITE_READY.name}{{{label},site="{escape(r.site_id)}"}} {fmt(value)}\n')
     return "".join(family.header() + "".join(rows) for family, rows in lines.items() if rows)
+
+
+def meetings_source(snapshot: Callable[[], MeetingSnapshot]) -> TextSource:
+    """The /metrics source of the readiness engine's ``snapshot``, read at each scrape."""
+    return TextSource("meetings", FAMILIES, lambda: meeting_text(snapshot()))

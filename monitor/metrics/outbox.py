@@ -9,8 +9,10 @@ three results from the start, so a rate() over them works before the first failu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alerts.outbox import RESULTS, OutboxStats
-from monitor.metrics.exposition import Family, escape, fmt
+from monitor.metrics.exposition import Family, TextSource, escape, fmt
 
 NOTIFICATIONS = Family(
     "giaoban_notifications_total", "counter", "Notification delivery attempts, by channel and result."
@@ -30,3 +32,8 @@ def outbox_lines(stats: OutboxStats) -> list[str]:
     out.append(OUTBOX_PENDING.header())
     out.append(f"{OUTBOX_PENDING.name} {fmt(stats.pending)}\n")
     return out
+
+
+def outbox_source(stats: Callable[[], OutboxStats]) -> TextSource:
+    """The /metrics source of the outbox's ``stats``, read at each scrape."""
+    return TextSource("outbox", (NOTIFICATIONS, OUTBOX_PENDING), lambda: "".join(outbox_lines(stats())))

@@ -1,6 +1,7 @@
 """One on-demand probe rendered blackbox_exporter-style, so existing multi-target scrape configs work.
 
-Series (a fresh registry per request)::
+Series (a fresh registry per request): the general ones, then the kind's ``probe_*`` SERIES
+(probes/core/series.py), each only when its value is in the result::
 
     probe_success 1
     probe_duration_seconds 0.012
@@ -16,18 +17,18 @@ from __future__ import annotations
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import CollectorRegistry
 
+from probes import ProbeKind
 from probes.core.result import ProbeResult
+from probes.core.series import Series, SeriesConflict, grouped
 
-_SIMPLE = {
-    "jitter": ("jitter_seconds", "Mean difference of successive RTTs."),
-    "loss_ratio": ("loss_ratio", "Share of echoes lost."),
-    "mos": ("mos", "Estimated call quality (simplified E-model)."),
-    "sent": ("packets_sent", "Echo requests sent."),
-    "received": ("packets_received", "Echo replies received."),
-    "status_code": ("status_code", "HTTP status code of the final response."),
-    "content_length": ("content_length", "Bytes of body read."),
-    "redirects": ("redirects", "Redirects followed."),
-}
+
+def probe_families(kind: ProbeKind) -> dict[str, tuple[Series, ...]]:
+    """The kind's ``probe_*`` families; SeriesConflict for a name the general lines below already write."""
+    declared = grouped(series for series in kind.series if series.on_probe)
+    for name in ("probe_success", "probe_duration_seconds", f"probe_{kind.name}_duration_seconds"):
+        if name in declared:
+            raise SeriesConflict(f"{name} is written for every /probe run: kind {kind.name} may not declare it")
+    return declared
 
 
 class _Fixed:
@@ -40,35 +41,26 @@ class _Fixed:
         return self._families
 
 
-def result_registry(kind: str, result: ProbeResult) -> CollectorRegistry:
+def result_registry(kind: ProbeKind, result: ProbeResult) -> CollectorRegistry:
     families = [
         GaugeMetricFamily("probe_success", "Whether the probe succeeded.", value=1 if result.success else 0),
         GaugeMetricFamily("probe_duration_seconds", "How long the probe took.", value=result.duration),
     ]
     if result.phases:
         phases = GaugeMetricFamily(
-            f"probe_{kind}_duration_seconds", "Duration of each phase of the probe.", labels=["phase"]
+            f"probe_{kind.name}_duration_seconds", "Duration of each phase of the probe.", labels=["phase"]
         )
         for phase, seconds in result.phases.items():
             phases.add_metric([phase], seconds)
         families.append(phases)
-    stats = [(s, result.values[f"rtt_{s}"]) for s in ("min", "avg", "median", "max") if f"rtt_{s}" in result.values]
-    if stats:
-        rtt = GaugeMetricFamily(f"probe_{kind}_rtt_seconds", "Round-trip time.", labels=["stat"])
-        for stat, seconds in stats:
-            rtt.add_metric([stat], seconds)
-        families.append(rtt)
-    for key, (suffix, help_text) in _SIMPLE.items():
-        if key in result.values:
-            families.append(GaugeMetricFamily(f"probe_{kind}_{suffix}", help_text, value=result.values[key]))
-    if "tls_cert_expiry" in result.values:
-        families.append(
-            GaugeMetricFamily(
-                "probe_ssl_earliest_cert_expiry",
-                "Expiry of the peer's certificate, unix time.",
-                value=result.values["tls_cert_expiry"],
-            )
-        )
+    for name, members in probe_families(kind).items():
+        present = [(series, result.values[series.key]) for series in members if series.key in result.values]
+        if not present:
+            continue
+        family = GaugeMetricFamily(name, members[0].help, labels=[label for label, _ in members[0].labels])
+        for series, value in present:
+            family.add_metric([label_value for _, label_value in series.labels], value)
+        families.append(family)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Fixed(families))
     return registry

@@ -8,8 +8,10 @@ display name is free text and so is not a label (the API and the board show it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from monitor.config.models import Config
-from monitor.metrics.exposition import Family, escape
+from monitor.metrics.exposition import Family, TextSource, escape
 
 SITE_INFO = Family("giaoban_site_info", "gauge", "One series per site of the inventory, with its parent and place.")
 
@@ -24,3 +26,8 @@ def site_info_text(config: Config) -> str:
         )
         lines.append(f"giaoban_site_info{{{labels}}} 1.0\n")
     return "".join(lines)
+
+
+def sites_source(config: Callable[[], Config]) -> TextSource:
+    """The /metrics source of the running inventory (``config`` follows reloads)."""
+    return TextSource("sites", (SITE_INFO,), lambda: site_info_text(config()))

@@ -22,7 +22,7 @@ from prometheus_client.exposition import choose_encoder
 
 from monitor.errors import UsageError
 from monitor.metrics.collector import CONTENT_TYPE
-from monitor.metrics.probe import result_registry
+from monitor.metrics.probe import probe_families, result_registry
 from monitor.web.auth import check_token
 from monitor.web.board import board_handler
 from monitor.web.probe_options import settings_from_pairs
@@ -97,7 +97,7 @@ async def probe(request: web.Request) -> web.Response:
             *(f"info {k}: {v}" for k, v in result.info.items()),
         ]
         return web.Response(text="\n".join(lines) + "\n")
-    return _render(request, result_registry(kind.name, result))
+    return _render(request, result_registry(kind, result))
 
 
 def _probe_timeout(request: web.Request, natural: float | None, default: float) -> float:
@@ -140,6 +140,8 @@ async def reload(request: web.Request) -> web.Response:
 
 
 def make_app(service: ServiceView) -> web.Application:
+    for kind in KINDS.values():
+        probe_families(kind)  # a kind's /probe series that clash with the general ones: refused at start-up
     app = web.Application()
     app[SERVICE] = service
     app.router.add_get("/", board_handler(service))

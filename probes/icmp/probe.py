@@ -31,6 +31,7 @@ from pydantic import Field
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, ProbeResult, Reason
+from probes.core.series import SAMPLES, SUCCESS, Series
 from probes.core.settings import Settings
 from probes.core.units import Dscp, Duration
 from probes.icmp import mode as icmp_mode
@@ -48,6 +49,40 @@ _SEND_ERRORS: dict[int, tuple[Reason, str]] = {
     errno.EAFNOSUPPORT: (Reason.IPV6_UNAVAILABLE, "this host has no IPv6"),
     errno.EADDRNOTAVAIL: (Reason.IPV6_UNAVAILABLE, "this host has no address to send from in that family"),
 }
+
+
+RTT_STATS = ("min", "avg", "median", "max")
+# The giaoban_link_* series are the site's link (role "link"): an ICMP endpoint exports the general ones only.
+SERIES = (
+    Series(SUCCESS, "giaoban_link_up", "1 if at least one echo of the last round came back.", role="link"),
+    *(
+        Series(
+            f"rtt_{stat}",
+            "giaoban_link_rtt_seconds",
+            "Round-trip time of the last round.",
+            labels=(("stat", stat),),
+            role="link",
+        )
+        for stat in RTT_STATS
+    ),
+    Series(
+        "jitter", "giaoban_link_jitter_seconds", "Mean difference of successive RTTs in the last round.", role="link"
+    ),
+    Series("loss_ratio", "giaoban_link_loss_ratio", "Share of echoes lost in the last round.", role="link"),
+    Series("mos", "giaoban_link_mos", "Estimated call quality (simplified E-model, 1-4.5).", role="link"),
+    Series(
+        SAMPLES, "giaoban_link_echo_rtt_seconds", "Every echo's round-trip time since start.", "histogram", role="link"
+    ),
+    *(
+        Series(f"rtt_{stat}", "probe_icmp_rtt_seconds", "Round-trip time.", labels=(("stat", stat),))
+        for stat in RTT_STATS
+    ),
+    Series("jitter", "probe_icmp_jitter_seconds", "Mean difference of successive RTTs."),
+    Series("loss_ratio", "probe_icmp_loss_ratio", "Share of echoes lost."),
+    Series("mos", "probe_icmp_mos", "Estimated call quality (simplified E-model)."),
+    Series("sent", "probe_icmp_packets_sent", "Echo requests sent."),
+    Series("received", "probe_icmp_packets_received", "Echo replies received."),
+)
 
 
 class IcmpSettings(Settings):

@@ -40,6 +40,7 @@ from pydantic import Field, field_validator
 from probes import tls as tls_info
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, ProbeResult, Reason
+from probes.core.series import ENDPOINT_SERIES, Series
 from probes.core.settings import Settings, split_host_port
 from probes.core.units import Duration
 from probes.sip.message import (
@@ -62,6 +63,12 @@ _TLS_SHUTDOWN_SECONDS = 1.0
 _USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")  # RFC 3261 §25.1 user (unreserved / escaped / user-unreserved)
 
 log = logging.getLogger(__name__)
+
+
+SERIES = (
+    *ENDPOINT_SERIES,
+    Series("sip_status_code", "giaoban_endpoint_sip_status_code", "Status code of the SIP OPTIONS answer."),
+)
 
 
 class SipSettings(Settings):

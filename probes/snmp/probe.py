@@ -24,20 +24,20 @@ wrong community looks like); PERMISSION (SNMPv3 unknown user, wrong auth_key, wr
 level not allowed; access denied by the agent's view); PROTOCOL_ERROR (malformed or inconsistent answers);
 RESOLVE_FAILED; BAD_TARGET.
 
-What the metrics collector (monitor/metrics/snmp.py) exports from a ``DeviceReading`` (DESIGN.md names;
-labels site, target plus those shown)::
+What /metrics exports of a poll, as ``SERIES`` below declares it (DESIGN.md names; labels site, target plus
+those shown; the interface lines are written from the ``DeviceReading`` by monitor/metrics/snmp.py)::
 
     giaoban_device_up                                   result.success (1 also with missing interfaces)
-    giaoban_device_uptime_seconds                       uptime_seconds
+    giaoban_device_uptime_seconds                       uptime_seconds (value uptime)
     giaoban_interface_oper_up{interface}                oper_up (absent when None)
     giaoban_interface_receive_bytes_total{interface}    receive_bytes_total   (counter; absent when None)
     giaoban_interface_transmit_bytes_total{interface}   transmit_bytes_total  (counter)
     giaoban_interface_utilization_ratio{interface,direction="in|out"}   utilization_in / utilization_out
                                                         (absent when None: first poll, reset, reboot)
     giaoban_interface_errors_total{interface,direction="in|out"}        in_errors_total / out_errors_total
-    giaoban_interface_speed_bits{interface}             speed_bits (the bandwidth override when configured)
-    giaoban_ups_on_battery                              ups.on_battery (absent when None)
-    giaoban_ups_runtime_seconds                         ups.runtime_seconds (absent when None)
+    giaoban_interface_speed_bytes{interface}            speed_bits / 8 (the bandwidth override when configured)
+    giaoban_ups_on_battery                              ups.on_battery (value ups_on_battery; absent when None)
+    giaoban_ups_runtime_seconds                         ups.runtime_seconds (value ups_runtime; absent when None)
 
 ``interface`` is the name as configured in the inventory (a fixed, small set), never ifDescr or ifAlias.
 """
@@ -52,6 +52,7 @@ from pydantic import Field, field_validator, model_validator
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret
+from probes.core.series import PAYLOAD, SUCCESS, Series
 from probes.core.settings import Settings, split_host_port
 from probes.core.units import Bandwidth, Duration
 from probes.snmp.poller import SnmpPoller
@@ -72,6 +73,33 @@ __all__ = [
     "probe",
     "summary",
 ]
+
+
+# The interface families are written from the DeviceReading payload (monitor/metrics/snmp.py), one per interface.
+IF_OPER_UP = Series(PAYLOAD, "giaoban_interface_oper_up", "1 if the interface's ifOperStatus is up.")
+IF_RX = Series(
+    PAYLOAD, "giaoban_interface_receive_bytes_total", "Octets received (ifHCInOctets or ifInOctets).", "counter"
+)
+IF_TX = Series(
+    PAYLOAD, "giaoban_interface_transmit_bytes_total", "Octets sent (ifHCOutOctets or ifOutOctets).", "counter"
+)
+IF_UTIL = Series(
+    PAYLOAD, "giaoban_interface_utilization_ratio", "Traffic over the interface's speed since the previous poll."
+)
+IF_ERRORS = Series(PAYLOAD, "giaoban_interface_errors_total", "Interface errors (ifInErrors, ifOutErrors).", "counter")
+IF_SPEED = Series(PAYLOAD, "giaoban_interface_speed_bytes", "Speed utilisation is measured against, bytes per second.")
+SERIES = (
+    Series(SUCCESS, "giaoban_device_up", "1 if the device's SNMP agent answered the last poll."),
+    Series("uptime", "giaoban_device_uptime_seconds", "The device's sysUpTime."),
+    IF_OPER_UP,
+    IF_RX,
+    IF_TX,
+    IF_UTIL,
+    IF_ERRORS,
+    IF_SPEED,
+    Series("ups_on_battery", "giaoban_ups_on_battery", "1 if the UPS output runs from its battery."),
+    Series("ups_runtime", "giaoban_ups_runtime_seconds", "The UPS's estimated runtime left."),
+)
 
 
 class SnmpSettings(Settings):

@@ -30,6 +30,7 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
+from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
     ApiError,
     Client,
@@ -44,6 +45,9 @@ from probes.vc.status import (
 KIND = "cisco-xapi"
 DEFAULT_PORTS = {"https": 443, "http": 80}
 _STANDBY = frozenset({"standby", "enteringstandby"})
+
+
+SERIES = STATUS_SERIES
 
 
 class CiscoXapiSettings(CredentialSettings):

@@ -27,6 +27,7 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
+from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
     ApiError,
     Client,
@@ -40,6 +41,9 @@ from probes.vc.status import (
 KIND = "jitsi"
 DEFAULT_PORTS = {"http": 8080, "https": 8443}
 _NUMBERS = ("conferences", "participants", "stress_level")
+
+
+SERIES = STATUS_SERIES
 
 
 class JitsiSettings(StatusApiSettings):

@@ -31,6 +31,7 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
+from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
     ApiError,
     Client,
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 # (base URL, user) → Cookie header value of the codec's session.
 _sessions: dict[tuple[str, str], str] = {}
+
+
+SERIES = STATUS_SERIES
 
 
 class PolyRestSettings(CredentialSettings):

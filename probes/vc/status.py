@@ -49,11 +49,32 @@ from probes import tls as tls_info
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret, SecretUnavailable
+from probes.core.series import ENDPOINT_SERIES, Series
 from probes.core.settings import Settings, join_host_port, split_host_port
 from probes.core.units import Size
 from probes.http import PhaseTimer, TimedContext, client_error, new_client_session
 
 _CHUNK = 64 * 1024
+
+
+# What status_result can write, for every status-API driver (a field the device does not report stays absent).
+SERIES = (
+    *ENDPOINT_SERIES,
+    Series("registered", "giaoban_endpoint_registered", "1 if the codec is registered (SIP/H.323)."),
+    Series("in_call", "giaoban_endpoint_in_call", "1 if the codec is already in a call."),
+    Series("standby", "giaoban_endpoint_standby", "1 if the codec is in standby."),
+    Series("microphone_muted", "giaoban_endpoint_microphone_muted", "1 if the codec's microphones are muted."),
+    *(
+        Series(
+            f"peripheral_{peripheral}",
+            "giaoban_endpoint_peripheral_ok",
+            "1 if the peripheral is connected.",
+            labels=(("peripheral", peripheral),),
+        )
+        for peripheral in ("camera", "microphone")
+    ),
+    Series("uptime", "giaoban_endpoint_uptime_seconds", "The codec's uptime."),
+)
 
 
 class StatusApiSettings(Settings):
