@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.clock import wait_until
 from tests.peers import free_port, require_program, stop_process
 
 WEBHOOK_URL = "$WEBHOOK_URL"
@@ -132,16 +133,18 @@ def _spawn(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
 
 async def _until_ready(process: subprocess.Popen[bytes], url: str, log_file: Path, timeout: float = 15.0) -> None:
     async with aiohttp.ClientSession() as session:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
+
+        async def ready() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"alertmanager exited with {process.returncode}:\n{log_file.read_text()}")
             with contextlib.suppress(aiohttp.ClientError):
                 async with session.get(f"{url}/-/ready") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"alertmanager not ready within {timeout} s:\n{log_file.read_text()}")
+                    return response.status == 200
+            return False
+
+        await wait_until(
+            ready, timeout=timeout, what=lambda: f"alertmanager to be ready:\n{log_file.read_text()}", every=0.05
+        )
 
 
 def amtool_check_config(config_file: Path) -> subprocess.CompletedProcess[str]:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import contextlib
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.clock import wait_until_blocking
 from tests.peers import free_port, require_program
 
 SERVER_HEADER = "giaoban-lab kamailio"
@@ -108,12 +108,10 @@ def kamailio(directory: Path) -> Iterator[Kamailio]:
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], directory: Path) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"kamailio exited with {process.returncode}: {(directory / 'kamailio.log').read_text()}")
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"kamailio did not listen on 127.0.0.1:{port} within 10 s")
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until_blocking(listening, timeout=10, what=f"kamailio to listen on 127.0.0.1:{port}")

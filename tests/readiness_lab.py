@@ -1,6 +1,5 @@
 """Helpers of the readiness lab test (tests/test_readiness_lab.py): codecs, load and repairs inside lab namespaces.
 
-    clock = Clock(start - timedelta(seconds=45))        # the engine's injectable clock, moved by the test
     codec = start_kamailio_in(lab, site, folder)        # a real SIP peer at site.ns_addr:5060, inside the namespace
     load = start_blaster(site.void_addr, 8e6)           # UDP towards the namespace, paced; stop_process(load)
     undrop_icmp(lab, site); undelay(lab, site, releaser)   # repair what netlab's drop_icmp / delay did
@@ -15,29 +14,16 @@ import re
 import socket
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.clock import wait_until_blocking
 from tests.kamailio_lab import _CONFIG, _modules_dir
 from tests.netlab import NFT_TABLE, Lab, Site
 from tests.peers import require_program
 from tests.test_snmp_lab import BLASTER
 
 SIP_PORT = 5060  # each namespace has its own port space: the codec's standard port is free there
-
-
-class Clock:
-    """The readiness engine's clock: wall time as the test sets it, so lead times come when the test says."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> float:
-        return self.at.timestamp()
-
-    def before(self, start: datetime, seconds: float) -> None:
-        self.at = start - timedelta(seconds=seconds)
 
 
 def whole_second(moment: datetime) -> datetime:
@@ -60,16 +46,16 @@ def start_kamailio_in(lab: Lab, site: Site, folder: Path, port: int = SIP_PORT) 
                          stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     finally:
         log.close()  # the child holds its own copy
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def listening() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"kamailio in {site.ns} exited: {(folder / 'kamailio.log').read_text()[-2000:]}")
         with socket.socket() as probe:  # kamailio listens on TCP too: a connect says it is up
             probe.settimeout(1)
-            if probe.connect_ex((site.ns_addr, port)) == 0:
-                return proc
-        time.sleep(0.05)
-    raise RuntimeError(f"kamailio did not listen on {site.ns_addr}:{port} within 10 s")
+            return probe.connect_ex((site.ns_addr, port)) == 0
+
+    wait_until_blocking(listening, timeout=10, what=f"kamailio to listen on {site.ns_addr}:{port}")
+    return proc
 
 
 def start_blaster(address: str, payload_bps: float, seconds: float = 80.0) -> subprocess.Popen[bytes]:

@@ -11,13 +11,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 from monitor.app.service import Service
 from monitor.config.loader import load_config
 from monitor.storage.database import Storage
 from probes.context import probe_context
+from tests.clock import wait_until, wait_until_blocking
 from tests.peers import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,22 +50,23 @@ defaults:
 
 
 @contextlib.asynccontextmanager
-async def running_service(config_file: Path) -> AsyncIterator[Service]:
-    """The service in this event loop; stopped and awaited on exit."""
+async def running_service(config_file: Path, *, clock: Callable[[], float] = time.time) -> AsyncIterator[Service]:
+    """The service in this event loop (``clock``: its wall time, see Service); stopped and awaited on exit."""
     config = load_config(config_file, resolve_secrets=True)
     stop = asyncio.Event()
     storage = await Storage.open(config.database or f"sqlite:///{config_file.parent / 'giaoban-test.db'}")
     async with contextlib.AsyncExitStack() as cleanup:
         cleanup.push_async_callback(storage.close)
         ctx = await cleanup.enter_async_context(probe_context())
-        service = Service(config_file, config, ctx=ctx, storage=storage)
+        service = Service(config_file, config, ctx=ctx, storage=storage, clock=clock)
         task = asyncio.create_task(service.run(stop))
-        deadline = time.monotonic() + 10
-        while not service.ready:
+
+        def started() -> bool:
             if task.done():
                 task.result()  # raises what made it stop
-            assert time.monotonic() < deadline, "service did not become ready"
-            await asyncio.sleep(0.02)
+            return service.ready
+
+        await wait_until(started, timeout=10, what="the service to become ready")
         try:
             yield service
         finally:
@@ -73,20 +75,21 @@ async def running_service(config_file: Path) -> AsyncIterator[Service]:
 
 
 def wait_http(url: str, *, timeout: float = 15.0, status: int = 200) -> None:
-    deadline = time.monotonic() + timeout
     last: object = None
-    while time.monotonic() < deadline:
+
+    def answered() -> bool:
+        nonlocal last
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == status:
-                    return
+                return bool(response.status == status)
         except urllib.error.HTTPError as exc:
             exc.close()  # it holds the open response: a 503 while the peer starts
             last = f"HTTP {exc.code}"
         except OSError as exc:
             last = exc
-        time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer {status} within {timeout}s: {last}")
+        return False
+
+    wait_until_blocking(answered, timeout=timeout, what=lambda: f"{url} to answer {status} (last: {last})")
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from monitor.readiness.events import ReadinessEvent, ReasonText
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
 from probes.snmp.ups import UpsReading
+from tests.clock import ManualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_780_000_000.0  # 2026-05-28, a fixed instant
@@ -56,14 +57,6 @@ notifiers:
   - {id: hook, kind: webhook, url: "http://127.0.0.1:9/hook"}
   - {id: am, kind: alertmanager, url: "http://127.0.0.1:9/"}
 """
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeStore:
@@ -103,7 +96,7 @@ class FakeStore:
 class World:
     """A config, a real State fed probe results, a fake store, a clock and the engine under test."""
 
-    def __init__(self, config: Config, store: FakeStore | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, config: Config, store: FakeStore | None = None, clock: ManualClock | None = None) -> None:
         self.config = config
         self.state = State()
         self.targets: dict[str, Target] = {}
@@ -111,8 +104,8 @@ class World:
             self.state.track(target)
             self.targets[target.key] = target
         self.store = store or FakeStore()
-        self.clock = clock or Clock()
-        self.engine = AlertEngine(lambda: self.config, self.state, self.store, clock=self.clock)
+        self.clock = clock or ManualClock(T0)
+        self.engine = AlertEngine(lambda: self.config, self.state, self.store, clock=self.clock.wall)
 
     def feed(self, key: str, result: ProbeResult) -> None:
         self.state.record(self.targets[key], result)
@@ -121,27 +114,27 @@ class World:
         values = {"loss_ratio": 1.0 if not up else loss, "rtt_median": rtt, "jitter": 0.002, "mos": 4.3, "sent": 10.0}
         detail = "" if up else "10 of 10 echoes got no reply"
         reason = Reason.OK if up else Reason.NO_REPLY
-        self.feed(f"{site}/link", ProbeResult(up, 2.0, reason, detail, values=values, timestamp=self.clock.now))
+        self.feed(f"{site}/link", ProbeResult(up, 2.0, reason, detail, values=values, timestamp=self.clock.wall()))
 
     def device(self, site: str, device: str, *, up: bool = True, **reading: object) -> None:
         if not up:
-            result = ProbeResult.failure(Reason.TIMEOUT, "no SNMP answer", duration=3.0, timestamp=self.clock.now)
+            result = ProbeResult.failure(Reason.TIMEOUT, "no SNMP answer", duration=3.0, timestamp=self.clock.wall())
         else:
             payload = DeviceReading("r", "router", float(reading.get("uptime", 86400.0)), False,
                                     tuple(reading.get("interfaces", ())), (), reading.get("ups"))  # type: ignore[arg-type]  # fmt: skip
-            result = ProbeResult(True, 0.1, payload=payload, timestamp=self.clock.now)
+            result = ProbeResult(True, 0.1, payload=payload, timestamp=self.clock.wall())
         self.feed(f"{site}/{device}", result)
 
     def endpoint(self, site: str, endpoint: str, *, up: bool = True, reason: Reason = Reason.REFUSED) -> None:
         result = (
-            ProbeResult(True, 0.01, timestamp=self.clock.now)
+            ProbeResult(True, 0.01, timestamp=self.clock.wall())
             if up
-            else ProbeResult.failure(reason, "connection refused", duration=0.01, timestamp=self.clock.now)
+            else ProbeResult.failure(reason, "connection refused", duration=0.01, timestamp=self.clock.wall())
         )
         self.feed(f"{site}/{endpoint}", result)
 
     async def step(self, seconds: float = 0.0) -> None:
-        self.clock.now += seconds
+        self.clock.advance(seconds)
         await self.engine.evaluate()
 
 
@@ -173,7 +166,7 @@ async def test_fires_exactly_when_for_has_elapsed() -> None:
 async def test_no_icmp_permission_is_not_a_link_down() -> None:
     """giaoban's own fault (no ICMP socket) never pages technicians about every link."""
     world = World(small())
-    failed = ProbeResult.failure(Reason.PERMISSION, "no ICMP socket", duration=0.0, timestamp=world.clock.now)
+    failed = ProbeResult.failure(Reason.PERMISSION, "no ICMP socket", duration=0.0, timestamp=world.clock.wall())
     world.feed("hub/link", failed)
     await world.step()
     await world.step(600.0)
@@ -349,7 +342,7 @@ async def test_one_off_maintenance_silences_then_still_bad_alerts_notify() -> No
         }
     )
     start = datetime(2026, 5, 28, 21, 0, tzinfo=UTC).timestamp()  # 04:00 in Asia/Ho_Chi_Minh
-    world = World(config, clock=Clock(start))
+    world = World(config, clock=ManualClock(start))
     world.link("hub", up=False)
     await world.step()
     await world.step(120.0)
@@ -370,7 +363,7 @@ async def test_weekly_window_from_the_store_spans_midnight_utc() -> None:
                           sites=("hub",), rules=("link_down",)),
     ]  # fmt: skip
     sunday_2330_utc = datetime(2026, 6, 14, 23, 30, tzinfo=UTC).timestamp()  # Monday 06:30 local, two weeks on
-    world = World(small(), store=store, clock=Clock(sunday_2330_utc))
+    world = World(small(), store=store, clock=ManualClock(sunday_2330_utc))
     world.link("hub", up=False)
     await world.step()
     await world.step(120.0)
@@ -393,7 +386,7 @@ async def test_acknowledgement_stops_reminders_and_the_resolve_still_goes() -> N
     [reminder] = world.store.sent(event="reminder")
     assert reminder.key == f"link_down/hub/link/reminder/{int(T0 + 60)}/1" and "[NHẮC LẠI]" in reminder.subject
     assert "Vẫn chưa khắc phục sau 31 phút" in reminder.text
-    world.store.acks["link_down/hub/link"] = (world.clock.now + 60, "tuan")
+    world.store.acks["link_down/hub/link"] = (world.clock.wall() + 60, "tuan")
     await world.step(120.0)
     assert world.engine.firing()[0].acked_by == "tuan"
     for _ in range(4):
@@ -436,7 +429,7 @@ async def test_restart_does_not_announce_a_firing_alert_again() -> None:
     await world.step()
     await world.step(60.0)
     assert len(world.store.outbox) == 2
-    again = World(small(), store=world.store, clock=Clock(world.clock.now + 30))
+    again = World(small(), store=world.store, clock=ManualClock(world.clock.wall() + 30))
     await again.step()  # no probe result yet after the restart: the alert keeps its state
     assert again.engine.firing()[0].id == "link_down/hub/link"
     again.link("hub", up=False)
@@ -457,7 +450,7 @@ async def test_a_pass_replayed_after_a_failed_commit_enqueues_the_same_keys() ->
         await world.step(60.0)
     first = [n.key for _, n in world.store.attempted]
     assert first and world.store.outbox == {}
-    again = World(small(), store=world.store, clock=Clock(world.clock.now + 7))
+    again = World(small(), store=world.store, clock=ManualClock(world.clock.wall() + 7))
     again.link("hub", up=False)
     await again.step()
     assert sorted(key for key, _ in world.store.outbox) == sorted(first)
@@ -531,7 +524,7 @@ async def test_readiness_events_reach_technicians_and_admins_with_reasons() -> N
     assert "Mất gói 5,2% (giới hạn 3%). Kiểm tra cáp và cổng mạng." in note.text and "còn 30 phút" in note.text
     await world.engine.on_readiness(_event("site_not_ready", **not_ready))
     assert len(world.store.sent()) == 1, "the same findings at the same lead time are not news"
-    world.clock.now += 1200
+    world.clock.advance(1200)
     await world.engine.on_readiness(_event("site_not_ready", lead=600.0, **not_ready))
     [reminder] = world.store.sent(event="reminder")
     assert "còn 10 phút" in reminder.text and reminder.key.endswith("/reminder/" + str(int(T0)) + "/600")

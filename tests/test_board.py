@@ -1,12 +1,14 @@
-"""The readiness board (GET /) of the real service: verdicts, reasons, languages, links, alerts, escaping, headers."""
+"""The readiness board (GET /) of the real service: verdicts, reasons, languages, links, alerts, escaping, headers.
+
+The service's wall clock (board, readiness checks, alerts) is a ManualClock at 07:00 in Hà Nội today, behind the
+real time its probes stamp, so every time on the page is known; only the probing of loopback links is waited for.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import string
-import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from monitor.web.api_readiness import next_occurrence
 from monitor.web.board import BoardData, LinkView, MeetingView, refresh_seconds, render
 from monitor.web.board_texts import TEXTS
 from probes.core.result import ProbeResult, Reason
+from tests.clock import ManualClock, wait_until
 from tests.notifier_samples import link_down_record
 from tests.peers import free_port
 from tests.service_harness import loopback_config, running_service
@@ -39,6 +42,7 @@ pytestmark = pytest.mark.timeout(90)
 XSS_SITE = "<script>alert(1)</script>"
 XSS_TITLE = "Giao ban sáng <img src=x onerror=alert(2)>"
 READINESS = "readiness: {lead_times: [60m], icmp_count: 3, tick: 1s}\n"
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def board_config(port: int, closed_port: int, *, token_env: str | None = None) -> str:
@@ -61,6 +65,7 @@ def board_config(port: int, closed_port: int, *, token_env: str | None = None) -
 class Board:
     service: Service
     base: str
+    clock: ManualClock
 
 
 @pytest.fixture
@@ -68,8 +73,10 @@ async def board(tmp_path: Path) -> AsyncIterator[Board]:
     port = free_port()
     config = tmp_path / "giaoban.yml"
     config.write_text(board_config(port, free_port()), encoding="utf-8")  # nothing listens on the second port
-    async with running_service(config) as service:
-        yield Board(service, f"http://127.0.0.1:{port}")
+    # 00:00 UTC today: never ahead of the probes' real timestamps, so no result looks stale to the alert engine.
+    clock = ManualClock(datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+    async with running_service(config, clock=clock.wall) as service:
+        yield Board(service, f"http://127.0.0.1:{port}", clock)
 
 
 async def _get(base: str, query: str = "") -> tuple[int, dict[str, str], str]:
@@ -77,8 +84,8 @@ async def _get(base: str, query: str = "") -> tuple[int, dict[str, str], str]:
         return response.status, dict(response.headers), await response.text()
 
 
-async def _checked_meeting(service: Service, *, title: str, minutes: int) -> ReadinessReport:
-    now = datetime.now(UTC)
+async def _checked_meeting(board: Board, *, title: str, minutes: int) -> ReadinessReport:
+    service, now = board.service, board.clock.now()
     meeting = build_meeting(service.config, title=title, start=now + timedelta(minutes=minutes), duration="1h")
     await save_meeting(service.storage, meeting)
     occurrence = next_occurrence(meeting, now)
@@ -87,11 +94,13 @@ async def _checked_meeting(service: Service, *, title: str, minutes: int) -> Rea
 
 
 async def _links_measured(service: Service) -> None:
-    deadline = time.monotonic() + 10
+    """The service's scheduler pings the loopback links on real time: wait for its first round of each."""
     keys = ("hub/link", "tan-thinh/link", "xss/link")
-    while not all((entry := service.state.get(key)) is not None and entry.latest is not None for key in keys):
-        assert time.monotonic() < deadline, "the scheduler did not probe every link"
-        await asyncio.sleep(0.05)
+    await wait_until(
+        lambda: all((entry := service.state.get(key)) is not None and entry.latest is not None for key in keys),
+        timeout=10,
+        what="the scheduler to probe every link",
+    )
 
 
 def _text(page: str) -> str:
@@ -102,7 +111,7 @@ def _text(page: str) -> str:
 
 async def test_board_shows_verdicts_and_reasons_in_vietnamese(board: Board) -> None:
     """The chair's question answered: who is not ready for the meeting, why, and what to do — in Vietnamese."""
-    report = await _checked_meeting(board.service, title="Giao ban sáng thứ Hai", minutes=30)
+    report = await _checked_meeting(board, title="Giao ban sáng thứ Hai", minutes=30)
     verdicts = {s.site_id: s for s in report.sites}
     assert verdicts["lang-dong"].verdict == "NOT_READY" and verdicts["hub"].verdict == "READY", report
     reason = verdicts["lang-dong"].reasons[0]
@@ -119,18 +128,20 @@ async def test_board_shows_verdicts_and_reasons_in_vietnamese(board: Board) -> N
     assert "✓ Sẵn sàng ✓ UBND huyện Thử ✓ Xã Tân Thịnh" in seen  # the ready ones, in inventory order
     assert reason.code == "endpoint_down" and "không trả lời" in reason.message
     assert f"{reason.message} Cần làm: {reason.action}" in seen
-    assert "bắt đầu sau 30 phút" in seen or "bắt đầu sau 29 phút" in seen
+    assert "07:30 · bắt đầu sau 30 phút" in seen and "Kiểm tra lúc 07:00 (trước giờ họp 30 phút)" in seen
+    assert "Cập nhật lúc 07:00:00" in seen
     assert "3/3 đường truyền hoạt động" in seen and "✓ Hoạt động" in seen
     assert page == unicodedata.normalize("NFC", page)
 
 
 async def test_board_in_english(board: Board) -> None:
     """?lang=en serves the technicians' English-speaking admins the same board; a link switches back."""
-    await _checked_meeting(board.service, title="Weekly briefing", minutes=30)
+    await _checked_meeting(board, title="Weekly briefing", minutes=30)
     status, _, page = await _get(board.base, "?lang=en")
     assert status == 200 and '<html lang="en">' in page
     seen = _text(page)
     assert "Briefing readiness" in seen and "3/4 sites ready" in seen
+    assert "07:30 · starts in 30 minutes" in seen and "Checked at 07:00 (30 minutes before the start)" in seen
     assert "✗ Not ready Xã Lạng Động" in seen and "To do:" in seen
     # Reasons are stored with their values, so they are rendered again in the reader's language.
     assert "does not answer" in seen and "không trả lời" not in seen
@@ -140,7 +151,7 @@ async def test_board_in_english(board: Board) -> None:
 
 async def test_hostile_names_render_as_text(board: Board) -> None:
     """A site name or meeting title holding markup is shown literally and never becomes markup."""
-    await _checked_meeting(board.service, title=XSS_TITLE, minutes=45)
+    await _checked_meeting(board, title=XSS_TITLE, minutes=45)
     await _links_measured(board.service)
     _, _, page = await _get(board.base)
     assert "<script" not in page and "<img" not in page
@@ -167,14 +178,13 @@ async def test_meeting_not_checked_and_empty_board(board: Board) -> None:
     _, _, page = await _get(board.base)
     assert "Không có cuộc họp nào trong 7 ngày tới." in _text(page)
 
-    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+    start = board.clock.now() + timedelta(days=2)  # 07:00 in Hà Nội
     await save_meeting(board.service.storage, build_meeting(board.service.config, title="Họp thứ Tư", start=start))
     _, _, page = await _get(board.base)
     seen = _text(page)
-    first_check = (start - timedelta(hours=1)).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))  # lead_times: [60m]
     assert "Họp thứ Tư" in seen and "Chưa kiểm tra" in seen
-    # More than a day away: the time carries its date.
-    assert f"Lần kiểm tra đầu tiên lúc {first_check:%H:%M %d/%m}. 4 điểm cầu tham gia." in seen
+    # lead_times: [60m], so 06:00; more than a day away, so the time carries its date.
+    assert f"Lần kiểm tra đầu tiên lúc 06:00 {start.astimezone(HANOI):%d/%m}. 4 điểm cầu tham gia." in seen
 
 
 async def test_open_alerts_have_anchors(board: Board) -> None:
@@ -184,7 +194,7 @@ async def test_open_alerts_have_anchors(board: Board) -> None:
         return None
 
     board.service.alerts.evaluate = hold  # type: ignore[method-assign]
-    now = time.time()
+    now = board.clock.wall()  # 07:00 in Hà Nội
     record = link_down_record(
         id=alert_id("link_down", "lang-dong", "link"),
         site="lang-dong",
@@ -196,7 +206,7 @@ async def test_open_alerts_have_anchors(board: Board) -> None:
     await SqlAlertStore(board.service.storage).commit([record], [])
     _, _, page = await _get(board.base)
     assert 'id="alert-link_down/lang-dong/link"' in page
-    assert "Nghiêm trọng · Xã Lạng Động : Mất kết nối <b>đường truyền</b> Đang báo · từ" in _text(page)
+    assert "Nghiêm trọng · Xã Lạng Động : Mất kết nối <b>đường truyền</b> Đang báo · từ 06:58" in _text(page)
     assert "<b>đường" not in page
 
 
@@ -264,3 +274,24 @@ def test_render_degraded_down_and_running() -> None:
     assert seen.index("✗ Mất kết nối") < seen.index("! Chất lượng kém") < seen.index("… Chưa đo")
     assert "! Chất lượng kém ! 2 % 12 ms 1 ms 4,3" in seen
     assert "Không có cảnh báo nào." in seen
+
+
+@pytest.mark.parametrize(
+    ("first_check", "expected"),
+    [
+        (timedelta(minutes=-1), "Lần kiểm tra đầu tiên sẽ chạy ngay."),
+        (None, "Lần kiểm tra đầu tiên sẽ chạy ngay."),
+        (timedelta(minutes=20), "Lần kiểm tra đầu tiên lúc 07:20."),
+        (timedelta(days=1, minutes=20), "Lần kiểm tra đầu tiên lúc 07:20 08/12."),
+    ],
+    ids=["due", "no-lead-time", "later-today", "tomorrow"],
+)
+def test_render_first_check(first_check: timedelta | None, expected: str) -> None:
+    """A meeting not checked yet says when its first check runs: now once due, else at what time (and date)."""
+    config = load_config_text(board_config(free_port(), free_port()), "giaoban.yml")
+    now = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # 07:00 in Hà Nội
+    meeting = build_meeting(config, title="Họp", start="2026-12-09T07:30", duration="1h")
+    occurrence = Occurrence(meeting, meeting.start, meeting.start + timedelta(hours=1))
+    view = MeetingView(occurrence, None, 4, now + first_check if first_check is not None else None)
+    seen = _text(render(BoardData(config, now, [view], [], []), lang="vi", refresh=30))
+    assert f"Chưa kiểm tra {expected} 4 điểm cầu tham gia." in seen

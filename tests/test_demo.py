@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +30,7 @@ from probes.core.result import Reason
 from probes.core.secrets import Secret
 from probes.snmp.probe import SnmpPoller, SnmpSettings
 from probes.snmp.readings import DeviceReading
+from tests.clock import wait_until_blocking
 from tests.peers import free_port, require_program, stop_process
 from tests.service_harness import wait_http
 
@@ -102,30 +102,37 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
 def wait_metrics(base: str, *, timeout: float = 30.0) -> str:
     """/metrics once every router and UPS has a utilisation (two polls) and every codec was probed."""
     routers = {f"{c.id}-router" for c in COMMUNES} | {"hub-router"}
-    deadline = time.monotonic() + timeout
     text = ""
-    while time.monotonic() < deadline:
+
+    def complete() -> str | None:
+        nonlocal text
         _, text = fetch(f"{base}/metrics")
         utilisation = by(samples(text, "giaoban_interface_utilization_ratio"), "target")
         registered = by(samples(text, "giaoban_endpoint_registered"), "target")
-        if routers <= set(utilisation) and "lam-vy-vcs" in registered and "tan-duong" in text:
-            return text
-        time.sleep(0.5)
-    raise AssertionError(f"no utilisation for every router within {timeout}s:\n{text[-3000:]}")
+        return text if routers <= set(utilisation) and "lam-vy-vcs" in registered and "tan-duong" in text else None
+
+    return wait_until_blocking(
+        complete, timeout=timeout, what=lambda: f"a utilisation for every router:\n{text[-3000:]}", every=0.5
+    )
 
 
 def wait_notified(path: Path, sites: set[str], *, timeout: float = 20.0) -> set[str]:
     """Sites named by the GiaobanSiteNotReady notifications the demo's webhook wrote, once ``sites`` are among them."""
-    deadline = time.monotonic() + timeout
     notified: set[str] = set()
-    while time.monotonic() < deadline:
+
+    def arrived() -> set[str] | None:
+        nonlocal notified
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         documents = [json.loads(line) for line in lines]
         notified = {d["labels"]["site"] for d in documents if d["alertname"] == "GiaobanSiteNotReady"}
-        if sites <= notified:
-            return notified
-        time.sleep(0.2)
-    raise AssertionError(f"notifications for {sorted(sites - notified)} did not reach the webhook in {timeout}s")
+        return notified if sites <= notified else None
+
+    return wait_until_blocking(
+        arrived,
+        timeout=timeout,
+        what=lambda: f"the webhook to get notifications for {sorted(sites - notified)}",
+        every=0.2,
+    )
 
 
 def test_demo_runs_the_district_and_reports_its_faults(demo: tuple[subprocess.Popen[bytes], str, Path]) -> None:

@@ -27,6 +27,7 @@ import yaml
 
 from monitor.dashboards.definitions import DASHBOARDS, expressions
 from monitor.demo.inventory import FAULTS, MEETING_ID, TOKEN_ENV
+from tests.clock import wait_until_blocking
 from tests.peers import free_port, stop_process
 from tests.service_harness import ROOT, wait_http
 from tests.test_prometheus import prometheus
@@ -74,14 +75,11 @@ def _instant(base: str, promql: str) -> tuple[str, list[dict[str, Any]]]:
 
 def _until(what: str, check: Any, *, timeout: float, logs: Path) -> Any:
     """Poll ``check()`` until it returns something truthy; else fail with the demo's last words."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if found := check():
-            return found
-        if time.monotonic() > deadline:
-            err = (logs / "stderr.txt").read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{what} within {timeout:.0f}s; the demo's stderr:\n{err}")
-        time.sleep(0.25)
+
+    def failure() -> str:
+        return f"{what}; the demo's stderr:\n{(logs / 'stderr.txt').read_text(errors='replace')[-3000:]}"
+
+    return wait_until_blocking(check, timeout=timeout, what=failure, every=0.25)
 
 
 @pytest.fixture(scope="module")

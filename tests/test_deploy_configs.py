@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.alertmanager_lab import WEBHOOK_URL, alertmanager_lab
+from tests.clock import wait_until
 from tests.peers import require_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +132,16 @@ async def statuses(session: aiohttp.ClientSession, url: str) -> dict[str, dict[s
     return {item["labels"]["site"]: item["status"] for item in body}
 
 
+async def suppressed(session: aiohttp.ClientSession, url: str, sites: list[str]) -> dict[str, dict[str, Any]]:
+    """The statuses once Alertmanager holds every one of ``sites``' alerts as suppressed."""
+
+    async def held() -> dict[str, dict[str, Any]] | None:
+        status = await statuses(session, url)
+        return status if all(status.get(site, {}).get("state") == "suppressed" for site in sites) else None
+
+    return await wait_until(held, timeout=10, what=f"Alertmanager to suppress {sites}")
+
+
 async def test_alertmanager_folds_the_children_of_a_down_hub(tmp_path: Path) -> None:
     """Hub down = one message: its communes' alerts are held back while it is down and sent once it is back."""
     hub_down = [
@@ -150,11 +161,7 @@ async def test_alertmanager_folds_the_children_of_a_down_hub(tmp_path: Path) -> 
         elsewhere = alert("GiaobanLinkDown", "critical", "other", parent="other-hub", target="198.51.100.1")
         await push(session, lab.url, [*children, elsewhere])
         await lab.sink.wait_for_alert(site="other")
-        for _ in range(200):
-            status = await statuses(session, lab.url)
-            if all(status.get(f"commune-{n}", {}).get("state") == "suppressed" for n in (1, 2, 3)):
-                break
-            await asyncio.sleep(0.05)
+        status = await suppressed(session, lab.url, [f"commune-{n}" for n in (1, 2, 3)])
         assert all(status[f"commune-{n}"]["inhibitedBy"] for n in (1, 2, 3)), status
         assert status["other"]["state"] == "active"
         await asyncio.sleep(3)  # several group_wait/group_interval rounds in which the children could leak
@@ -187,11 +194,7 @@ async def test_giaoban_pushes_fold_children_through_the_shipped_config(tmp_path:
         for child in children:
             assert (await send(child, settings, ctx=ctx)).outcome == Outcome.DELIVERED
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                status = await statuses(session, lab.url)
-                if all(status.get(f"commune-{n}", {}).get("state") == "suppressed" for n in (1, 2)):
-                    break
-                await asyncio.sleep(0.05)
+            status = await suppressed(session, lab.url, [f"commune-{n}" for n in (1, 2)])
         assert all(status[f"commune-{n}"]["inhibitedBy"] for n in (1, 2)), status
         await asyncio.sleep(2)
         assert [a["labels"]["site"] for a in lab.sink.alerts("firing", alertname="GiaobanLinkDown")] == ["hub"]

@@ -9,9 +9,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from monitor.metrics.outbox import outbox_lines
 from monitor.storage.database import Storage
 from monitor.storage.tables import outbox
 from probes.http import new_client_session
+from tests.clock import wait_until
 from tests.notifier_samples import resolved, sample
 from tests.peers import free_port, require_program, stop_process
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
@@ -138,19 +138,6 @@ async def stop(task: asyncio.Task[None]) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def until(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> None:
-    """Poll until ``predicate()`` (sync or async) is true; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def rows(storage: Storage) -> list[Mapping[str, Any]]:
     async with storage.engine.connect() as conn:
         return list((await conn.execute(select(outbox).order_by(outbox.c.id))).mappings().all())
@@ -171,15 +158,15 @@ async def test_refused_500_hang_then_delivered_once(storage: Storage, http: aioh
     await enqueue(storage, ("hook", sample()))
     task = await running(box)
     try:
-        await until(lambda: _attempts(storage, 2), "two refused connections")
+        await wait_until(lambda: _attempts(storage, 2), timeout=30, what="two refused connections")
         assert "cannot connect" in (await rows(storage))[0]["last_error"]
         peer.mode["/hook"] = "500"
         await peer.start()
-        await until(lambda: len(peer.requests) >= 2, "two 500 answers")
+        await wait_until(lambda: len(peer.requests) >= 2, timeout=30, what="two 500 answers")
         peer.mode["/hook"] = "hang"
-        await until(lambda: peer.hanging >= 2, "two requests left hanging")
+        await wait_until(lambda: peer.hanging >= 2, timeout=30, what="two requests left hanging")
         peer.mode["/hook"] = "ok"
-        await until(lambda: all_finished(storage), "delivery")
+        await wait_until(lambda: all_finished(storage), timeout=30, what="delivery")
     finally:
         await stop(task)
         await peer.stop()
@@ -206,7 +193,7 @@ async def test_rejection_and_removed_channel(
     await enqueue(storage, ("hook", sample()), ("old-hook", sample()))
     task = await running(box)
     try:
-        await until(lambda: all_finished(storage), "both rows finished")
+        await wait_until(lambda: all_finished(storage), timeout=30, what="both rows finished")
     finally:
         await stop(task)
     by_channel = {row["channel_id"]: row for row in await rows(storage)}
@@ -226,7 +213,7 @@ async def test_log_channel_writes_one_warning(
     await enqueue(storage, ("log", sample()))
     task = await running(box)
     try:
-        await until(lambda: all_finished(storage), "the log delivery")
+        await wait_until(lambda: all_finished(storage), timeout=30, what="the log delivery")
     finally:
         await stop(task)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "alerts.outbox"]
@@ -246,9 +233,9 @@ async def test_resolve_never_overtakes_its_firing(
     await enqueue(storage, ("hook", resolved(sample())))
     task = await running(box)
     try:
-        await until(lambda: len(receiver.requests) >= 3, "three failed attempts")
+        await wait_until(lambda: len(receiver.requests) >= 3, timeout=30, what="three failed attempts")
         receiver.mode["/hook"] = "ok"
-        await until(lambda: all_finished(storage), "both delivered")
+        await wait_until(lambda: all_finished(storage), timeout=30, what="both delivered")
     finally:
         await stop(task)
     assert {event for _, _, event in receiver.requests[:3]} == {"firing"}
@@ -270,7 +257,7 @@ async def test_slow_channel_does_not_block_others(
     await enqueue(storage, *[("slow", n) for n in notes], *[("fast", n) for n in notes])
     task = await running(box)
     try:
-        await until(lambda: len(receiver.processed) == 6, "the fast channel's six notifications")
+        await wait_until(lambda: len(receiver.processed) == 6, timeout=30, what="the fast channel's six notifications")
         assert receiver.hanging == 2  # per_channel: the slow channel never had more in flight
     finally:
         await stop(task)
@@ -314,8 +301,14 @@ async def test_sigkill_mid_delivery_loses_nothing_and_sends_nothing_twice(tmp_pa
         await receiver.start()
         worker = _start_worker(database, receiver.url())
         try:
-            await until(receiver.held.is_set, "the receiver to act on a notification and hold its answer")
-            await until(lambda: len(receiver.processed) == len(notes), "every notification to reach the receiver")
+            await wait_until(
+                receiver.held.is_set, timeout=30, what="the receiver to act on a notification and hold its answer"
+            )
+            await wait_until(
+                lambda: len(receiver.processed) == len(notes),
+                timeout=30,
+                what="every notification to reach the receiver",
+            )
         finally:
             os.kill(worker.pid, signal.SIGKILL)
             await asyncio.to_thread(worker.wait, 30)
@@ -324,7 +317,7 @@ async def test_sigkill_mid_delivery_loses_nothing_and_sends_nothing_twice(tmp_pa
         assert left, "the held notification must still be pending after the kill"
         restarted = _start_worker(database, receiver.url())
         try:
-            await until(lambda: all_finished(storage), "the restarted worker to finish", timeout=60)
+            await wait_until(lambda: all_finished(storage), timeout=60, what="the restarted worker to finish")
         finally:
             stop_process(restarted)
         assert {row["state"] for row in await rows(storage)} == {"delivered"}
@@ -356,6 +349,6 @@ async def test_commit_wakes_the_outbox(storage: Storage, http: aiohttp.ClientSes
     try:
         await asyncio.sleep(0.1)  # the loop has looked once and gone to sleep
         await store.commit([], [("hook", sample())])
-        await until(lambda: receiver.processed, "the woken delivery", timeout=20)
+        await wait_until(lambda: receiver.processed, timeout=20, what="the woken delivery")
     finally:
         await stop(task)

@@ -21,24 +21,14 @@ from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import Meeting, Occurrence, build_meeting, get_meeting, remove_meeting, save_meeting
 from monitor.storage.database import Storage
 from probes.core.context import ProbeContext
+from tests.clock import ManualClock
 from tests.peers import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
-# 23:00 in Hà Nội on Monday 7 December 2026: the meeting at 00:15 is tomorrow, across midnight.
-NOW = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)
+# The meeting at 00:15 in Hà Nội on Tuesday 8 December 2026: its checks fall on the Monday, across midnight.
 START = datetime(2026, 12, 7, 17, 15, tzinfo=UTC)  # 00:15 on the 8th, local time
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> float:
-        return self.at.timestamp()
-
-    def to(self, before_start: timedelta, start: datetime = START) -> None:
-        self.at = start - before_start
+NOW = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # 20:00 on the 7th: the clock starts before every lead time (3 h)
 
 
 def inventory(open_port: int, closed_port: int) -> Config:
@@ -71,16 +61,20 @@ def listener() -> Iterator[socket.socket]:
 
 
 class Rig:
-    def __init__(self, config: Config, storage: Storage, clock: Clock) -> None:
+    def __init__(self, config: Config, storage: Storage, clock: ManualClock) -> None:
         self.config, self.storage, self.clock = config, storage, clock
         self.events: list[ReadinessEvent] = []
+
+    def at(self, before_start: timedelta, start: datetime = START) -> None:
+        """Move the clock (forward) to ``before_start`` before ``start``."""
+        self.clock.set(start - before_start)
 
     def engine(self) -> ReadinessEngine:
         async def sink(event: ReadinessEvent) -> None:
             self.events.append(event)
 
         return ReadinessEngine(
-            config=lambda: self.config, storage=self.storage, ctx=ProbeContext(), sink=sink, clock=self.clock
+            config=lambda: self.config, storage=self.storage, ctx=ProbeContext(), sink=sink, clock=self.clock.wall
         )
 
     async def meeting(self, **fields: object) -> Meeting:
@@ -93,7 +87,7 @@ class Rig:
 
 @pytest.fixture
 def rig(listener: socket.socket, storage: Storage) -> Rig:
-    return Rig(inventory(listener.getsockname()[1], free_port()), storage, Clock(NOW))
+    return Rig(inventory(listener.getsockname()[1], free_port()), storage, ManualClock(NOW))
 
 
 async def test_a_check_at_each_lead_time_and_one_summary(rig: Rig) -> None:
@@ -108,10 +102,10 @@ async def test_a_check_at_each_lead_time_and_one_summary(rig: Rig) -> None:
         (timedelta(minutes=10), [600.0, 1800.0, 3600.0]),
         (timedelta(minutes=1), [600.0, 1800.0, 3600.0]),
     ]:
-        rig.clock.to(before)
+        rig.at(before)
         await engine.tick()
         assert await rig.leads() == expected, before
-    rig.clock.to(timedelta(seconds=-5))
+    rig.at(timedelta(seconds=-5))
     await engine.tick()
     await engine.tick()
     summaries = [e for e in rig.events if e.kind == "summary"]
@@ -121,13 +115,13 @@ async def test_a_check_at_each_lead_time_and_one_summary(rig: Rig) -> None:
 
 async def test_meeting_added_late_is_checked_at_once_then_on_schedule(rig: Rig) -> None:
     """Added 20 minutes before: one check now (standing for T-60 and T-30, recorded as 20 minutes left), then T-10."""
-    rig.clock.to(timedelta(minutes=20))
+    rig.at(timedelta(minutes=20))
     await rig.meeting()
     engine = rig.engine()
     await engine.tick()
     await engine.tick()
     assert await rig.leads() == [1200.0]
-    rig.clock.to(timedelta(minutes=10))
+    rig.at(timedelta(minutes=10))
     await engine.tick()
     assert await rig.leads() == [600.0, 1200.0]
 
@@ -135,15 +129,15 @@ async def test_meeting_added_late_is_checked_at_once_then_on_schedule(rig: Rig) 
 async def test_restart_between_lead_times_neither_repeats_nor_misses(rig: Rig) -> None:
     """A new engine (a restarted service) knows from the stored reports what was checked."""
     await rig.meeting()
-    rig.clock.to(timedelta(minutes=60))
+    rig.at(timedelta(minutes=60))
     await rig.engine().tick()
-    rig.clock.to(timedelta(minutes=45))
+    rig.at(timedelta(minutes=45))
     await rig.engine().tick()
     assert await rig.leads() == [3600.0]
-    rig.clock.to(timedelta(minutes=25))  # the service was down at T-30: the missed check runs at once
+    rig.at(timedelta(minutes=25))  # the service was down at T-30: the missed check runs at once
     await rig.engine().tick()
     assert await rig.leads() == [1500.0, 3600.0]  # recorded with the time really left
-    rig.clock.to(timedelta(minutes=20))
+    rig.at(timedelta(minutes=20))
     await rig.engine().tick()
     assert await rig.leads() == [1500.0, 3600.0]  # and it stands for T-30: nothing more until T-10
 
@@ -152,11 +146,11 @@ async def test_cancelled_meeting_is_not_checked_again(rig: Rig) -> None:
     """A meeting removed after its first check gets no more checks and no summary."""
     await rig.meeting()
     engine = rig.engine()
-    rig.clock.to(timedelta(minutes=60))
+    rig.at(timedelta(minutes=60))
     await engine.tick()
     assert await remove_meeting(rig.storage, "mon")
     for before in (timedelta(minutes=30), timedelta(minutes=10), timedelta(seconds=-1)):
-        rig.clock.to(before)
+        rig.at(before)
         await engine.tick()
     assert await rig.leads() == [3600.0]
     assert not [e for e in rig.events if e.kind == "summary"]
@@ -166,14 +160,14 @@ async def test_moved_meeting_is_checked_on_its_new_schedule(rig: Rig) -> None:
     """Moving the start an hour later after the T-60 check: the old T-30 passes silently, the new T-60 checks."""
     meeting = await rig.meeting()
     engine = rig.engine()
-    rig.clock.to(timedelta(minutes=60))
+    rig.at(timedelta(minutes=60))
     await engine.tick()
     later = START + timedelta(hours=1)
     await save_meeting(rig.storage, replace(meeting, start=later))
-    rig.clock.to(timedelta(minutes=30))  # = T-90 of the new start
+    rig.at(timedelta(minutes=30))  # = T-90 of the new start
     await engine.tick()
     assert await rig.leads() == [3600.0]
-    rig.clock.to(timedelta(minutes=60), start=later)
+    rig.at(timedelta(minutes=60), start=later)
     await engine.tick()
     reports = await rig.storage.reports("mon")
     assert [(r.occurrence_start, r.lead_time) for r in reports] == [(later, 3600.0), (START, 3600.0)]
@@ -184,7 +178,7 @@ async def test_meeting_lead_times_override_the_default(rig: Rig) -> None:
     await rig.meeting(lead_times=["15m"])
     engine = rig.engine()
     for minutes in (60, 30, 15, 10):
-        rig.clock.to(timedelta(minutes=minutes))
+        rig.at(timedelta(minutes=minutes))
         await engine.tick()
     assert await rig.leads() == [900.0]
 
@@ -193,7 +187,7 @@ async def test_meeting_lead_time_beyond_the_default_runs_on_time(rig: Rig) -> No
     """A meeting's own lead time longer than every default one is checked when it comes, not later."""
     await rig.meeting(lead_times=["3h"])
     engine = rig.engine()
-    rig.clock.to(timedelta(hours=3))
+    rig.at(timedelta(hours=3))
     await engine.tick()
     assert await rig.leads() == [10800.0]
 
@@ -202,7 +196,7 @@ async def test_not_ready_site_then_all_clear(rig: Rig, listener: socket.socket) 
     """A site whose codec does not answer is reported with its reason; once it answers, an all-clear follows."""
     await rig.meeting()
     engine = rig.engine()
-    rig.clock.to(timedelta(minutes=60))
+    rig.at(timedelta(minutes=60))
     (report,) = await engine.tick()
     assert {s.site_id: s.verdict for s in report.sites} == {"hub": "READY", "c1": "READY", "c2": "NOT_READY"}
     (event,) = rig.events
@@ -226,7 +220,7 @@ async def test_not_ready_site_then_all_clear(rig: Rig, listener: socket.socket) 
     try:
         port = fixed.getsockname()[1]
         rig.config = inventory(listener.getsockname()[1], port)
-        rig.clock.to(timedelta(minutes=30))
+        rig.at(timedelta(minutes=30))
         (report,) = await engine.tick()
     finally:
         fixed.close()
@@ -239,7 +233,7 @@ async def test_a_check_already_running_is_joined_not_repeated(rig: Rig) -> None:
     """The API asking while the schedule checks the same occurrence gets that check: one report, one event per site."""
     meeting = await rig.meeting()
     engine = rig.engine()
-    rig.clock.to(timedelta(minutes=40))
+    rig.at(timedelta(minutes=40))
     occurrence = Occurrence(meeting, START, START + timedelta(seconds=meeting.duration))
     first, second = await asyncio.gather(engine.check_meeting(occurrence), engine.check_meeting(occurrence))
     assert first is second
@@ -255,9 +249,9 @@ async def test_a_failing_sink_does_not_stop_the_check(rig: Rig) -> None:
 
     await rig.meeting()
     engine = ReadinessEngine(
-        config=lambda: rig.config, storage=rig.storage, ctx=ProbeContext(), sink=broken, clock=rig.clock
+        config=lambda: rig.config, storage=rig.storage, ctx=ProbeContext(), sink=broken, clock=rig.clock.wall
     )
-    rig.clock.to(timedelta(minutes=60))
+    rig.at(timedelta(minutes=60))
     await engine.tick()
     assert await rig.leads() == [3600.0]
 
@@ -266,10 +260,10 @@ async def test_weekly_meeting_checks_each_occurrence(rig: Rig) -> None:
     """A weekly briefing: next week's occurrence gets its own T-60 check."""
     await rig.meeting(rrule="FREQ=WEEKLY")
     engine = rig.engine()
-    rig.clock.to(timedelta(minutes=60))
+    rig.at(timedelta(minutes=60))
     await engine.tick()
     next_week = START + timedelta(days=7)
-    rig.clock.to(timedelta(minutes=60), start=next_week)
+    rig.at(timedelta(minutes=60), start=next_week)
     await engine.tick()
     reports = await rig.storage.reports("mon")
     assert sorted(r.occurrence_start for r in reports) == [START, next_week]

@@ -20,7 +20,7 @@ import subprocess
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,12 @@ from monitor.readiness.meetings import add_meeting
 from monitor.readiness.texts import TEXTS
 from monitor.storage.database import Storage
 from probes.context import probe_context
+from tests.clock import ManualClock
 from tests.kamailio_lab import kamailio
 from tests.netlab import Lab, Site
 from tests.peers import require_program, stop_process
 from tests.readiness_lab import (
     SIP_PORT,
-    Clock,
     metric_samples,
     start_blaster,
     start_kamailio_in,
@@ -157,15 +157,14 @@ async def test_meeting_readiness_in_a_lab_and_the_all_clear(
             )
             config = write_config(tmp_path, text, monkeypatch)
             start = whole_second(datetime.fromtimestamp(time.time() + 60, UTC))
-            clock = Clock(start)
-            clock.before(start, 45)
+            clock = ManualClock(start - timedelta(seconds=45))  # the engine's clock, moved by the test
             events: list[ReadinessEvent] = []
 
             async def sink(event: ReadinessEvent) -> None:
                 events.append(event)
 
             async with probe_context() as ctx:
-                engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx, sink=sink, clock=clock)
+                engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx, sink=sink, clock=clock.wall)
                 meeting = await add_meeting(
                     storage,
                     config,
@@ -177,7 +176,7 @@ async def test_meeting_readiness_in_a_lab_and_the_all_clear(
                 assert await engine.tick() == []  # T-45s: no lead time reached yet
 
                 # --- T-40s: the first check --------------------------------------------------------------
-                clock.before(start, 40)
+                clock.set(start - timedelta(seconds=40))
                 started = time.monotonic()
                 [first] = await engine.tick()
                 first_seconds = time.monotonic() - started
@@ -225,7 +224,7 @@ async def test_meeting_readiness_in_a_lab_and_the_all_clear(
                 undelay(lab, matgoi, releaser)
                 start_kamailio_in(lab, codec, tmp_path / "kam-codec")
                 events.clear()
-                clock.before(start, 20)
+                clock.set(start - timedelta(seconds=20))
                 started = time.monotonic()
                 [second] = await engine.tick()
                 second_seconds = time.monotonic() - started
@@ -258,7 +257,7 @@ async def test_meeting_readiness_in_a_lab_and_the_all_clear(
 
                 # --- T-0: one summary for the administrators ---------------------------------------------
                 events.clear()
-                clock.before(start, -1)
+                clock.set(start + timedelta(seconds=1))
                 assert await engine.tick() == []
                 [summary] = events
                 assert (summary.kind, summary.ready, summary.total, summary.not_ready) == (

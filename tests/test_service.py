@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.app.service import Service
+from tests.clock import wait_until_blocking
 from tests.peers import free_port, require_program
 from tests.service_harness import ROOT, loopback_config, running_service, service_process, wait_http
 
@@ -193,13 +194,12 @@ def test_sighup_reloads_and_sigterm_exits_zero(tmp_path: Path) -> None:
         extra = '  - {id: kim-phuong, name: "Xã Kim Phượng", parent: hub, link: {address: 127.0.0.3}}\n'
         path.write_text(loopback_config(port, extra=extra, token_env="GIAOBAN_TEST_TOKEN"), encoding="utf-8")
         process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while True:
+
+        def loaded() -> bool:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-                if 'site="kim-phuong"' in response.read().decode():
-                    break
-            assert time.monotonic() < deadline, "SIGHUP did not load the new site"
-            time.sleep(0.1)
+                return 'site="kim-phuong"' in response.read().decode()
+
+        wait_until_blocking(loaded, timeout=10, what="SIGHUP to load the new site", every=0.1)
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
         assert process.stdout is not None

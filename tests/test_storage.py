@@ -19,6 +19,7 @@ from monitor.storage.queries import history, latest_status
 from monitor.storage.retention import prune, rollup
 from monitor.storage.tables import history_hourly, history_raw, metadata, sites, targets
 from probes.core.result import ProbeResult, Reason
+from tests.clock import wait_until
 from tests.peers import free_port
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
@@ -237,11 +238,7 @@ async def test_writer_keeps_a_bounded_queue_while_the_database_is_down() -> None
         task = asyncio.create_task(writer.run())
         for i in range(8):
             writer.offer(link, result(NOW + i))
-        for _ in range(200):
-            if writer.failures:
-                break
-            await asyncio.sleep(0.01)
-        assert writer.failures >= 1
+        await wait_until(lambda: writer.failures, timeout=10, what="a flush to fail on the refused connection")
         assert (writer.pending, writer.dropped, writer.written) == (5, 3, 0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -47,7 +47,14 @@ log = logging.getLogger(__name__)
 
 class Service:
     def __init__(
-        self, config_path: Path, config: Config, *, ctx: ProbeContext, storage: Storage, listen: str | None = None
+        self,
+        config_path: Path,
+        config: Config,
+        *,
+        ctx: ProbeContext,
+        storage: Storage,
+        listen: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config_path = config_path
         self.config = config
@@ -55,6 +62,9 @@ class Service:
         self.storage = storage
         self.listen = listen or config.listen
         self.state = State()
+        # The wall time of the alerts, the readiness checks and the board (tests move it); the scheduler keeps
+        # its own pair of wall and monotonic clocks, which must move together.
+        self.clock = clock
         self.reload_status = ReloadStatus(successful=True, last_success=time.time())
         self.history = HistoryWriter(storage, batch=config.history.batch, flush_interval=config.history.flush_interval)
         self.scheduler = Scheduler(
@@ -65,9 +75,9 @@ class Service:
         assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
         self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
         self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
-        self.alerts = AlertEngine(lambda: self.config, self.state, self.alert_store)
+        self.alerts = AlertEngine(lambda: self.config, self.state, self.alert_store, clock=clock)
         self.readiness = ReadinessEngine(
-            config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness
+            config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
         )
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
         self.exposition.add_source(sites_source(lambda: self.config))
@@ -117,7 +127,7 @@ class Service:
     async def run(self, stop: asyncio.Event) -> None:
         host, port = split_host_port(self.listen)
         await self.sync_storage()
-        app = make_app(self)
+        app = make_app(self, clock=self.clock)
         app.add_subapp(
             "/api/v1",
             make_api_v1(storage=self.storage, config=lambda: self.config, state=self.state, readiness=self.readiness),

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -139,12 +141,13 @@ async def reload(request: web.Request) -> web.Response:
     return web.json_response({"status": "reloaded"})
 
 
-def make_app(service: ServiceView) -> web.Application:
+def make_app(service: ServiceView, *, clock: Callable[[], float] = time.time) -> web.Application:
+    """The service's routes; ``clock`` is the board's wall time (tests move it)."""
     for kind in KINDS.values():
         probe_families(kind)  # a kind's /probe series that clash with the general ones: refused at start-up
     app = web.Application()
     app[SERVICE] = service
-    app.router.add_get("/", board_handler(service))
+    app.router.add_get("/", board_handler(service, clock=clock))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)

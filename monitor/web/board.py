@@ -18,6 +18,7 @@ Reasons are shown as the readiness engine stored them, in the district's locale 
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -356,13 +357,15 @@ def refresh_seconds(value: str | None) -> int:
     return min(max(seconds, REFRESH_MIN), REFRESH_MAX)
 
 
-def board_handler(service: ServiceView) -> Callable[[web.Request], Awaitable[web.Response]]:
+def board_handler(
+    service: ServiceView, *, clock: Callable[[], float] = time.time
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The GET / handler for ``service`` (its config is read per request, so a reload shows at once)."""
 
     async def board(request: web.Request) -> web.Response:
         asked = request.query.get("lang", "")
         lang: Lang = next((known for known in LOCALES if known == asked), service.config.district.locale)
-        data = await collect(service, datetime.now(UTC))
+        data = await collect(service, datetime.fromtimestamp(clock(), UTC))
         body = render(data, lang=lang, refresh=refresh_seconds(request.query.get("refresh")))
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
 
