@@ -198,6 +198,28 @@ def test_concurrency_is_bounded_per_kind(clock: ManualClock, recorder: Recorder,
     assert scheduler.lag.counts == [histogram[i] for i in range(len(LAG_BUCKETS) + 1)]
 
 
+def test_a_new_concurrency_limit_reaches_running_targets(
+    clock: ManualClock, recorder: Recorder, kind: ProbeKind
+) -> None:
+    """After a reload raises the limit, targets that kept running use it from their next run on."""
+    scheduler = make_scheduler(clock, concurrency={"fake": 1})
+    targets = [make_target(kind, f"t{i}", interval=600, timeout=200, sleep=100) for i in range(6)]
+
+    async def scenario() -> None:
+        task = asyncio.create_task(scheduler.run(targets))
+        await clock.elapse(1200)
+        assert recorder.max_in_flight == 1
+        scheduler.set_concurrency({"fake": 6})
+        recorder.max_in_flight = 0
+        await clock.elapse(1800)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    clock.run(scenario())
+    assert recorder.max_in_flight > 1
+
+
 def test_starts_are_spread_over_the_interval(clock: ManualClock, recorder: Recorder, kind: ProbeKind) -> None:
     """100 targets on one interval each start at their hashed offset, not all in the same instant."""
     scheduler = make_scheduler(clock)

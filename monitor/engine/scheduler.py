@@ -137,12 +137,12 @@ class Scheduler:
 
     async def _loop(self, target: Target) -> None:
         due = self._first_due(target)
-        limit = self._limit(target.kind.name)
         while True:
             delay = due - self._monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            async with limit:
+            # Looked up per run, so that a reload's new limit reaches targets that keep running.
+            async with self._limit(target.kind.name):
                 self.lag.observe(max(0.0, self._monotonic() - due))
                 result = await run_probe(
                     target.kind, target.address, target.settings, ctx=self._ctx, timeout=target.timeout
