@@ -2,7 +2,7 @@
 
     engine = AlertEngine(lambda: config, state, store, clock=time.time)
     await engine.evaluate()            one pass: rules, ``for`` durations, topology, maintenance, acks, commit
-    await engine.run(interval=5.0)     evaluate forever (cancel to stop)
+    await engine.run(interval=5.0)     evaluate forever (cancel to stop); engine.stats counts failed passes
     await engine.on_readiness(event)   site_not_ready / site_recovered / summary (monitor/readiness/events.py)
     engine.firing(), engine.firing_counts()    for the API and giaoban_alerts_firing{severity}
 
@@ -56,6 +56,7 @@ from monitor.config.models import Config
 from monitor.engine.state import State
 from monitor.i18n import span, verdict_text
 from monitor.readiness.events import ReadinessEvent, ReasonText
+from monitor.storage.health import describe
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,17 @@ def alert_labels(
 
 
 @dataclass(slots=True)
+class EvaluationStats:
+    """How run()'s passes go, for /metrics (monitor/metrics/alerts.py) and /-/ready."""
+
+    failures: int = 0  # passes that raised, since start
+    last_success: float = 0.0  # epoch seconds of the last pass that completed; 0 before the first
+    failing_since: float | None = None  # the first failure of the current streak, None while passes work
+    streak: int = 0  # failed passes in a row
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
 class _Pass:
     """What one evaluation decided: rows to commit, outbox rows, and memory to update after the commit."""
 
@@ -144,6 +156,7 @@ class AlertEngine:
         self._refreshed: dict[str, int] = {}
         self._loaded = False
         self._lock = asyncio.Lock()
+        self.stats = EvaluationStats()
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -164,12 +177,33 @@ class AlertEngine:
     # -- the loop ------------------------------------------------------------------------------------------
 
     async def run(self, interval: float = 5.0) -> None:
+        """Evaluate every ``interval`` seconds until cancelled; a failed pass is counted and repeated."""
         while True:
             try:
                 await self.evaluate()
-            except Exception:  # the store or a bug: log it, keep alerting on the next pass
-                log.exception("alert evaluation failed; retrying in %.0f s", interval)
+            except Exception as exc:  # the store or a bug: count it, keep alerting on the next pass
+                self._failed(exc, interval)
+            else:
+                self._succeeded()
             await asyncio.sleep(interval)
+
+    def _failed(self, exc: Exception, interval: float) -> None:
+        stats = self.stats
+        stats.failures += 1
+        stats.last_error = describe(exc)
+        if stats.failing_since is None:
+            stats.failing_since = self._clock()
+            log.exception("alert evaluation failed; retrying every %.0f s", interval)
+        else:  # the traceback once per episode is enough; the count is in /metrics
+            log.warning("alert evaluation failed again (%s in a row): %s", stats.streak + 1, stats.last_error)
+        stats.streak += 1
+
+    def _succeeded(self) -> None:
+        stats = self.stats
+        if stats.failing_since is not None:
+            log.info("alert evaluation works again after %s failed passes", stats.streak)
+        stats.failing_since, stats.last_error, stats.streak = None, None, 0
+        stats.last_success = self._clock()
 
     async def _ensure_loaded(self) -> None:
         if not self._loaded:

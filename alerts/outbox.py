@@ -22,7 +22,8 @@ sent: a resolve never overtakes its firing notification.
 
 Concurrency: at most ``per_channel`` deliveries per channel and ``concurrency`` in all, so one channel that
 hangs holds only its own slots. The pseudo-channel ``log`` writes one WARNING line (used when the config
-names no notifier). Counters for /metrics are in ``stats`` (monitor/metrics/outbox.py renders them).
+names no notifier). Counters for /metrics are in ``stats`` (monitor/metrics/outbox.py renders them); a fault
+of the outbox's own database access counts in ``stats.errors`` and in the ``outbox`` area of ``storage.health``.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from typing import Any
 import aiohttp
 from sqlalchemy import exists, func, select, text, update
 
-from alerts.notifiers import NOTIFIERS
+from alerts.notifiers import deliver
 from alerts.notifiers.base import Delivery, Notification, NotifierContext, Outcome, Recipient
 from monitor.storage.database import Storage
+from monitor.storage.health import describe
 from monitor.storage.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ RESULTS = ("delivered", "retry", "rejected")
 CHANNEL_REMOVED = "channel removed from the config"
 _ADVISORY_KEY = 0x6F757462  # "outb": one claimer at a time when several agents share a PostgreSQL
 _SCAN_LIMIT = 500
+AREA = "outbox"  # in storage.health (monitor/storage/health.py)
+FAULT_LOG_INTERVAL = 60.0  # the loop polls every second: one line a minute while the database is faulty
 
 Channels = Callable[[], Mapping[str, Any]]  # channel id → its validated NotifierConfig (has .kind)
 
@@ -105,10 +109,11 @@ def notification_from_json(data: Mapping[str, Any]) -> Notification:
 
 @dataclass(slots=True)
 class OutboxStats:
-    """What /metrics shows: deliveries by (channel, result) since start, and the rows still pending."""
+    """What /metrics shows: deliveries by (channel, result) since start, the rows still pending, and faults."""
 
     results: Counter[tuple[str, str]] = field(default_factory=Counter)
     pending: int = 0
+    errors: int = 0  # the outbox could not be read or updated (the database), or a delivery raised
     channels: tuple[str, ...] = ()  # configured channel ids, so their series exist before the first send
 
 
@@ -154,6 +159,11 @@ class Outbox:
             raise ValueError("the lease must be longer than the delivery timeout")
         self._wake = asyncio.Event()
         self._in_flight: dict[int, str] = {}  # row id → channel id
+        self._logged_fault_at: float | None = None
+
+    def _fault(self, exc: Exception) -> None:
+        self.stats.errors += 1
+        self.storage.health.failed(AREA, exc)
 
     def wake(self) -> None:
         """New rows were committed: look now instead of at the next poll."""
@@ -176,7 +186,15 @@ class Outbox:
                         group.create_task(self._deliver(claim))
                     next_due = await self._refresh_pending()
                 except Exception as exc:  # a database outage must not end delivery: log and poll again
-                    log.error("outbox: cannot read the outbox (%s: %s); retrying", type(exc).__name__, exc)
+                    self._fault(exc)
+                    if self._logged_fault_at is None or self._clock() - self._logged_fault_at > FAULT_LOG_INTERVAL:
+                        self._logged_fault_at = self._clock()
+                        log.error("outbox: cannot read the outbox (%s); retrying", describe(exc))
+                else:
+                    if self._logged_fault_at is not None:
+                        log.info("outbox: the outbox can be read again")
+                        self._logged_fault_at = None
+                    self.storage.health.succeeded(AREA)
                 delay = self._poll_interval
                 if next_due is not None and next_due > self._clock():
                     delay = min(delay, next_due - self._clock())
@@ -254,7 +272,8 @@ class Outbox:
         try:
             delivery = await self._send(claim)
             await self._record(claim, delivery)
-        except Exception:  # a fault of giaoban itself: the lease makes the row come back; keep delivering others
+        except Exception as exc:  # recording the outcome failed (the database): the lease brings the row back
+            self._fault(exc)
             log.exception("outbox: delivering notification %s through %s failed", claim.id, claim.channel_id)
         finally:
             self._in_flight.pop(claim.id, None)
@@ -271,21 +290,7 @@ class Outbox:
         settings = self._current_channels().get(claim.channel_id)
         if settings is None:
             return Delivery(Outcome.REJECTED, CHANNEL_REMOVED)
-        return await self._send_through(settings, notification)
-
-    async def _send_through(self, settings: Any, notification: Notification) -> Delivery:
-        kind = NOTIFIERS.get(settings.kind)
-        if kind is None:
-            return Delivery(Outcome.REJECTED, f"no channel kind {settings.kind!r}")
-        try:
-            # Channels bound themselves by ctx.timeout; the grace here only guards against one that does not.
-            async with asyncio.timeout(self._ctx.timeout + 5.0):
-                return await kind.send(notification, settings, ctx=self._ctx)
-        except TimeoutError:
-            return Delivery(Outcome.RETRY, f"the {kind.name} channel did not finish within {self._ctx.timeout:g} s")
-        except Exception as exc:  # a bug in a channel must not stop the outbox; the row is retried
-            log.exception("outbox: the %s channel raised", kind.name)
-            return Delivery(Outcome.RETRY, f"the {kind.name} channel failed: {type(exc).__name__}: {exc}")
+        return await deliver(notification, settings, ctx=self._ctx)
 
     def retry_delay(self, attempts: int, retry_after: float | None) -> float:
         """Exponential backoff with ±20 % jitter (spreads a burst of retries), at least ``retry_after``."""

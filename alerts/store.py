@@ -11,7 +11,8 @@ the outbox's UNIQUE(key, channel_id) makes a second enqueue of one transition a 
 repeats a step after a crash cannot send it twice. An acknowledgement is written by the API while the
 engine holds the alert in memory: the upsert therefore never clears an acknowledgement of the same
 episode (same started_at); a new episode starts unacknowledged. Every resolved episode is also kept in
-``alert_episodes`` for the history; ``prune_alerts`` bounds both tables and the outbox.
+``alert_episodes`` for the history; ``prune_alerts`` bounds both tables and the outbox. Each commit's outcome
+is the ``alerts`` area of ``storage.health``: a full disk that stops the engine's commits shows there.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from monitor.storage.tables import alert_episodes, alerts, maintenance_windows, 
 OPEN_STATES: tuple[AlertState, ...] = ("pending", "firing")
 DEFAULT_ALERT_RETENTION = 400 * 86400.0  # a year of history and a month to compare with
 DEFAULT_OUTBOX_RETENTION = 30 * 86400.0
+AREA = "alerts"  # in storage.health (monitor/storage/health.py): the engine's commits
 
 
 def _insert(storage: Storage, table: Any) -> Any:
@@ -137,6 +139,18 @@ class SqlAlertStore:
         """In one transaction: upsert ``records``, keep resolved episodes, enqueue each (channel, notification) once."""
 
         now = float(self._clock())
+        try:
+            await self._commit(records, outbox_rows, now)
+        except Exception as exc:  # the engine keeps its state and repeats the pass; /-/ready and the notice say why
+            self.storage.health.failed(AREA, exc)
+            raise
+        self.storage.health.succeeded(AREA)
+        if outbox_rows and self._on_commit is not None:
+            self._on_commit()
+
+    async def _commit(
+        self, records: Sequence[AlertRecord], outbox_rows: Sequence[tuple[str, Notification]], now: float
+    ) -> None:
         async with self.storage.begin() as conn:
             if records:
                 await conn.execute(self._upsert_alerts(), [_alert_row(r) for r in records])
@@ -162,8 +176,6 @@ class SqlAlertStore:
                 ]
                 stmt = _insert(self.storage, outbox).on_conflict_do_nothing(index_elements=["key", "channel_id"])
                 await conn.execute(stmt, rows)
-        if outbox_rows and self._on_commit is not None:
-            self._on_commit()
 
     async def acknowledgements(self, ids: Sequence[str]) -> dict[str, tuple[float, str]]:
         """id → (acked_at, by) of the given alerts that are acknowledged."""

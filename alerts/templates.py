@@ -6,6 +6,8 @@
                        how to acknowledge (`giaoban alerts ack ID`) and the board link
     rendered.html      the same, every user string escaped (html.escape)
     render_summary(config, event)   the T-0 readiness summary for the admins
+    render_database_fault(config, faults, event=..., since=..., now=...)   the admins' notice that giaoban
+                                    cannot use its database (alerts/database_notice.py)
 
 Sentences live in alerts/texts.py. Times are shown in the district's zone; numbers with a decimal comma in
 Vietnamese. The ack route is a POST, so messages link to the board (``{external_url}/#alert-ID``) instead.
@@ -20,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from alerts.texts import RULE_TEXTS, WORDS
+from alerts.texts import DATABASE_TEXTS, RULE_TEXTS, WORDS
 from monitor.config.models import Config
 from monitor.i18n import Locale, number, span
 from monitor.readiness.events import ReadinessEvent, ReasonText
+from monitor.storage.health import Fault
 
 EVENTS = ("firing", "reminder", "resolved")
 
@@ -135,6 +138,27 @@ def render_summary(config: Config, event: ReadinessEvent, site_names: Sequence[s
     lines = [title]
     lines.append(words["summary_not_ready"].format(names=", ".join(site_names)) if site_names else words["summary_all"])
     return _finish(f"{words['info']} {title}", lines, None)
+
+
+def render_database_fault(
+    config: Config, faults: Sequence[Fault], *, event: str, since: float, now: float, host: str
+) -> Rendered:
+    """The admins' notice: what cannot use the database since when (``event`` firing), or that it works again."""
+    locale: Locale = config.district.locale
+    words, texts = WORDS[locale], DATABASE_TEXTS[locale]
+    if event == "resolved":
+        lines = [texts["resolved"], texts["host"].format(host=host)]
+        lines.append(words["lasted"].format(duration=span(now - since, locale)))
+        lines.append(texts["back"])
+        return _finish(f"{words['resolved']} {texts['resolved']}", lines, None)
+    lines = [texts["title"], texts["host"].format(host=host)]
+    lines += [
+        texts["fault"].format(area=texts.get(f.area, f.area), since=local_time(f.since, config), error=f.error)
+        for f in faults
+    ]
+    lines += [texts["effect"], f"{words['action']}: {texts['action']}"]
+    prefix = words["reminder"] if event == "reminder" else words["critical"]
+    return _finish(f"{prefix} {texts['title']}", lines, config.alerts.external_url)
 
 
 def _finish(subject: str, lines: list[str], url: str | None) -> Rendered:

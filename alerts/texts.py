@@ -289,3 +289,52 @@ WORDS: dict[Locale, dict[str, str]] = {
         "zone": "local time",
     },
 }
+
+# The admins' notice when giaoban cannot use its own database (alerts/database_notice.py): it is sent around
+# the outbox, so it exists even when no alert can be stored. {area} is one of the area names below.
+DATABASE_TEXTS: dict[Locale, dict[str, str]] = {
+    "vi": {
+        "title": "giaoban không ghi được vào cơ sở dữ liệu",
+        "resolved": "giaoban đã ghi được vào cơ sở dữ liệu trở lại",
+        "fault": "{area}: lỗi từ {since}: {error}",
+        "host": "Máy chủ: {host}",
+        "effect": (
+            "giaoban vẫn tiếp tục đo, nhưng cảnh báo mới không gửi được qua hàng đợi thông báo và lịch sử đo "
+            "chỉ được giữ tạm trong bộ nhớ."
+        ),
+        "action": (
+            "Kiểm tra dung lượng đĩa chứa cơ sở dữ liệu (df -h) hoặc máy chủ PostgreSQL, rồi xem nhật ký của "
+            "giaoban (journalctl -u giaoban)."
+        ),
+        "back": (
+            "Các cảnh báo bị chậm sẽ được gửi ngay; lịch sử đo còn trong bộ nhớ được ghi bù (số kết quả bị bỏ: "
+            "giaoban_history_rows_dropped_total)."
+        ),
+        "history": "Ghi lịch sử đo",
+        "alerts": "Ghi trạng thái cảnh báo",
+        "outbox": "Hàng đợi thông báo",
+        "database": "Kết nối tới cơ sở dữ liệu",
+    },
+    "en": {
+        "title": "giaoban cannot write to its database",
+        "resolved": "giaoban can write to its database again",
+        "fault": "{area}: failing since {since}: {error}",
+        "host": "Host: {host}",
+        "effect": (
+            "giaoban keeps probing, but new alerts cannot go through the notification outbox and probe history "
+            "is only held in memory."
+        ),
+        "action": (
+            "Check the free space on the database's disk (df -h) or the PostgreSQL server, then read giaoban's "
+            "log (journalctl -u giaoban)."
+        ),
+        "back": (
+            "Delayed alerts go out now; the probe history held in memory is written (results dropped: "
+            "giaoban_history_rows_dropped_total)."
+        ),
+        "history": "Writing probe history",
+        "alerts": "Writing alert states",
+        "outbox": "Notification outbox",
+        "database": "Connection to the database",
+    },
+}

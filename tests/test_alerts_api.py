@@ -111,6 +111,18 @@ async def test_ack_errors(api: Api) -> None:
     assert plain.status == 200 and (await plain.json())["acked_by"] == "api"
 
 
+@pytest.mark.parametrize(
+    ("escaped", "stored"), [("tu\\u0000an", "tu\ufffdan"), ("tu\\udfffan", "tu\ufffdan")], ids=["nul", "lone-surrogate"]
+)
+async def test_ack_name_with_unsafe_text_is_200_and_stored_cleaned(api: Api, escaped: str, stored: str) -> None:
+    """An acknowledging name with a NUL or a lone surrogate is 200 on SQLite and PostgreSQL alike (issue 13)."""
+    body = f'{{"by": "{escaped}"}}'.encode()
+    headers = {**AUTH, "Content-Type": "application/json"}
+    done = await api.client.post(f"/api/v1/alerts/{LINK_DOWN.id}/ack", data=body, headers=headers)
+    assert done.status == 200, await done.text()
+    assert (await api.store.acknowledgements([LINK_DOWN.id]))[LINK_DOWN.id][1] == stored
+
+
 async def test_maintenance_crud(api: Api) -> None:
     """Add (201, start read in district time), list with the next occurrence, show, delete, then 404."""
     assert (await api.client.post("/api/v1/maintenance", json=WINDOW)).status == 401

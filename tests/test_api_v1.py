@@ -143,6 +143,21 @@ async def test_bad_json_is_400(api: Api, raw: bytes) -> None:
 
 
 @pytest.mark.parametrize(
+    ("escaped", "stored"),
+    [("Giao ban \\u0000 thứ Hai", "Giao ban \ufffd thứ Hai"), ("Giao ban \\ud800 thứ Hai", "Giao ban \ufffd thứ Hai")],
+    ids=["nul", "lone-surrogate"],
+)
+async def test_unsafe_text_in_a_title_is_201_and_stored_cleaned(api: Api, escaped: str, stored: str) -> None:
+    """A title with a NUL or a lone surrogate is 201 on SQLite and PostgreSQL alike, stored with U+FFFD (issue 13)."""
+    body = f'{{"title": "{escaped}", "start": "2026-12-07T07:30", "duration": "2h"}}'.encode()
+    made = await api.client.post("/api/v1/meetings", data=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert made.status == 201, await made.text()
+    shown = await api.client.get(f"/api/v1/meetings/{(await made.json())['id']}")
+    assert shown.status == 200 and (await shown.json())["title"] == stored
+    assert (await api.client.get("/api/v1/meetings/a%00b")).status == 404  # a lookup by such an id is no 500
+
+
+@pytest.mark.parametrize(
     "path",
     ["/api/v1/meetings/khong-co", "/api/v1/sites/khong-co/history", "/api/v1/nothing-here"],
     ids=["meeting", "site-history", "route"],

@@ -240,10 +240,71 @@ async def test_writer_keeps_a_bounded_queue_while_the_database_is_down() -> None
             writer.offer(link, result(NOW + i))
         await wait_until(lambda: writer.failures, timeout=10, what="a flush to fail on the refused connection")
         assert (writer.pending, writer.dropped, writer.written) == (5, 3, 0)
+        # Connection refused is the database's fault, not the rows': nothing is dropped as refused.
+        assert writer.rejected == 0 and storage.health.failing("history")
+        assert not await storage.health.check(storage.ping)
+        assert [f.area for f in storage.health.faults()] == ["history", "database"]
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert writer.pending == 5  # the final flush failed too: kept, and logged
+    finally:
+        await storage.close()
+
+
+@pytest.mark.parametrize(
+    ("detail", "stored"),
+    [
+        ("SIP/2.0 486 Busy\x00Here", "SIP/2.0 486 Busy\ufffdHere"),
+        ("lỗi \ud800 lạ", "lỗi \ufffd lạ"),
+        ("\ud83d\ude00 \x00", "😀 \ufffd"),
+    ],
+    ids=["nul", "lone-surrogate", "surrogate-pair"],
+)
+async def test_unsafe_text_in_a_result_is_stored_cleaned(database_url: str, detail: str, stored: str) -> None:
+    """A device answer with a NUL or a lone surrogate is stored with U+FFFD in its place, with its batch (issue 13)."""
+    config = inventory(HUB, TAN_THINH)
+    storage = await Storage.open(database_url)
+    try:
+        await storage.sync_inventory(config)
+        link, vc = target_of(config, "hub/link"), target_of(config, "tan-thinh/vc")
+        answer = ProbeResult.failure(Reason.NOT_READY, detail, duration=0.1, timestamp=NOW + 1)
+        await write(storage, [(link, result(NOW)), (vc, answer), (link, result(NOW + 2))])
+        async with storage.engine.connect() as conn:
+            details = (await conn.execute(select(history_raw.c.detail).where(~history_raw.c.success))).scalars().all()
+        assert details == [stored]
+        assert await storage.count(history_raw) == 3
+    finally:
+        await storage.close()
+
+
+async def test_a_row_the_database_refuses_is_dropped_and_the_rest_written(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A value no column can hold costs its own row only: the rest of its batch and later batches are written."""
+    config = inventory(HUB)
+    storage = await Storage.open(database_url)
+    try:
+        await storage.sync_inventory(config)
+        link = target_of(config, "hub/link")
+        writer = HistoryWriter(storage, batch=100, flush_interval=3600)
+        # 2**63 fits neither SQLite's 64-bit INTEGER nor PostgreSQL's INTEGER column.
+        poisoned = ProbeResult(success=True, duration=0.5, values={"status_code": 2.0**63}, timestamp=NOW + 3.5)
+        for i in range(3):
+            writer.offer(link, result(NOW + i))
+        writer.offer(link, poisoned)
+        for i in range(3, 7):
+            writer.offer(link, result(NOW + i))
+        await writer.flush()
+        assert (writer.written, writer.rejected, writer.pending, writer.failures) == (7, 1, 0, 0)
+        writer.offer(link, result(NOW + 100))
+        await writer.flush()
+        assert writer.written == 8
+        async with storage.engine.connect() as conn:
+            stamps = (await conn.execute(select(history_raw.c.ts).order_by(history_raw.c.ts))).scalars().all()
+        assert stamps == [int((NOW + i) * 1000) for i in (*range(7), 100)]
+        assert "refused the result of hub/link" in caplog.text
+        assert not storage.health.failing("history")
     finally:
         await storage.close()
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, inspect
+from sqlalchemy import JSON, Connection, String, Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.types import TypeDecorator
 
 from monitor.storage.database import Storage
 from monitor.storage.migrations import m0001_initial, m0002_alerts
+from monitor.storage.safe_text import SafeJSON, SafeString, SafeText
 from monitor.storage.tables import metadata
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
@@ -30,6 +32,18 @@ def ddl(table: Table, dialect: Dialect) -> list[str]:
 def test_every_migrated_table_has_a_model() -> None:
     """No table the migrations create lacks a model, and no model lacks a migration."""
     assert set(MIGRATED) == set(metadata.tables)
+
+
+def test_every_text_column_is_made_safe() -> None:
+    """A text or JSON column without a safe_text type would let one NUL stop its writes on PostgreSQL (issue 13)."""
+    unsafe = []
+    for table in metadata.tables.values():
+        for column in table.columns:
+            base = column.type.impl_instance if isinstance(column.type, TypeDecorator) else column.type
+            if isinstance(base, String | JSON) and not isinstance(column.type, SafeString | SafeText | SafeJSON):
+                unsafe.append(f"{table.name}.{column.name}")
+    assert unsafe == []
+    assert isinstance(metadata.tables["history_raw"].c.detail.type, SafeString)  # the check sees the columns
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))

@@ -2,6 +2,11 @@
 
 SIGHUP and POST /-/reload re-read the inventory; a bad file keeps the running configuration and sets
 ``giaoban_config_last_reload_successful 0``. SIGTERM/SIGINT cancel and await everything, then exit 0.
+
+A fault that disables a function is visible (issue 13): /metrics has the history writer's, the alert engine's,
+the outbox's and the database's series; ``problems()`` is why /-/ready answers 503 (the database cannot be
+used, alert evaluation fails or is stuck); and the admins hear of a database fault through their channels
+directly (alerts/database_notice.py), since the outbox needs the database.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from alerts.database_notice import DatabaseNotice
 from alerts.engine import AlertEngine
+from alerts.notifiers.base import NotifierContext
 from alerts.outbox import Outbox
 from alerts.store import SqlAlertStore, prune_alerts
 from monitor.config.loader import ConfigError, load_config
@@ -25,8 +33,10 @@ from monitor.config.models import Config
 from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
-from monitor.metrics.alerts import alerts_source
+from monitor.metrics.alerts import alerts_source, evaluation_source
 from monitor.metrics.collector import Exposition, ReloadStatus
+from monitor.metrics.database import database_source
+from monitor.metrics.history import history_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
@@ -34,6 +44,7 @@ from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
 from monitor.storage.database import DEFAULT_DATABASE, Storage
+from monitor.storage.health import AREA_NAMES
 from monitor.storage.history import HistoryWriter
 from monitor.storage.retention import retention_loop
 from monitor.web.api_v1 import make_api_v1
@@ -43,6 +54,10 @@ from probes.core.context import ProbeContext
 from probes.core.settings import split_host_port
 
 log = logging.getLogger(__name__)
+
+ALERT_INTERVAL = 5.0
+# A pass normally takes milliseconds; one that has not completed for this long is stuck (e.g. a lock).
+ALERT_STALE_AFTER = 60.0
 
 
 class Service:
@@ -76,6 +91,7 @@ class Service:
         self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
         self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
         self.alerts = AlertEngine(lambda: self.config, self.state, self.alert_store, clock=clock)
+        self.database_notice = DatabaseNotice(lambda: self.config, storage.health, ctx=NotifierContext(http=ctx.http))
         self.readiness = ReadinessEngine(
             config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
         )
@@ -83,8 +99,29 @@ class Service:
         self.exposition.add_source(sites_source(lambda: self.config))
         self.exposition.add_source(alerts_source(self.alerts.firing_counts))
         self.exposition.add_source(outbox_source(lambda: self.outbox.stats))
+        self.exposition.add_source(evaluation_source(lambda: self.alerts.stats))
+        self.exposition.add_source(history_source(self.history))
+        self.exposition.add_source(database_source(storage.health))
         self.ready = False
+        self.started_at = time.time()  # run() sets it again: a stuck engine is measured from the start
         self._reload_lock = asyncio.Lock()
+
+    def problems(self) -> list[str]:
+        """Why alerting cannot run now, one sentence each (/-/ready answers 503 with them); empty when it can."""
+        now = time.time()
+        out = [
+            f"database: {AREA_NAMES.get(f.area, f.area)} failing since {_iso(f.since)}: {f.error}"
+            for f in self.storage.health.faults()
+        ]
+        stats = self.alerts.stats
+        if stats.failing_since is not None:
+            out.append(
+                f"alert evaluation failing since {_iso(stats.failing_since)} "
+                f"({stats.streak} passes in a row): {stats.last_error}"
+            )
+        elif (idle := now - max(stats.last_success, self.started_at)) > ALERT_STALE_AFTER:
+            out.append(f"alert evaluation has not completed a pass for {idle:.0f} s")
+        return out
 
     async def on_readiness(self, event: ReadinessEvent) -> None:
         """Readiness events become meeting alerts: the site's technicians and the admins are notified."""
@@ -148,9 +185,12 @@ class Service:
                     )
                 )
                 checking = group.create_task(self.readiness.run())
-                alerting = group.create_task(self.alerts.run())
+                alerting = group.create_task(self.alerts.run(ALERT_INTERVAL))
                 delivering = group.create_task(self.outbox.run())
+                checking_database = group.create_task(self.storage.health.run(self.storage.ping))
+                noticing = group.create_task(self.database_notice.run())
                 pruning = group.create_task(_alert_retention(self.storage))
+                self.started_at = time.time()
                 self.ready = True
                 await stop.wait()
                 checking.cancel()
@@ -158,6 +198,8 @@ class Service:
                 pruning.cancel()
                 await asyncio.wait([checking, alerting])
                 delivering.cancel()  # rows not yet delivered stay in the outbox and go out at the next start
+                noticing.cancel()
+                checking_database.cancel()
                 log.info("stopping: cancelling probes")
                 probing.cancel()
                 await asyncio.wait([probing])
@@ -167,6 +209,10 @@ class Service:
         finally:
             self.ready = False
             await runner.cleanup()
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 async def _alert_retention(storage: Storage, every: float = 3600.0) -> None:

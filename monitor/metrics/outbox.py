@@ -2,6 +2,9 @@
 
     giaoban_notifications_total{channel="hook",result="delivered|retry|rejected"}   delivery attempts since start
     giaoban_outbox_pending 3                                                        rows not yet delivered or rejected
+    giaoban_outbox_errors_total 0                                                   the outbox could not be read or
+                                                                                    updated (its database), or a
+                                                                                    delivery raised
 
 ``channel`` is a configured notifier id (or ``log``), a small fixed set; every configured channel has all
 three results from the start, so a rate() over them works before the first failure.
@@ -18,6 +21,7 @@ NOTIFICATIONS = Family(
     "giaoban_notifications_total", "counter", "Notification delivery attempts, by channel and result."
 )
 OUTBOX_PENDING = Family("giaoban_outbox_pending", "gauge", "Notifications in the outbox not yet delivered or rejected.")
+OUTBOX_ERRORS = Family("giaoban_outbox_errors_total", "counter", "Faults of the outbox itself: reading or updating it.")
 
 
 def outbox_lines(stats: OutboxStats) -> list[str]:
@@ -31,6 +35,8 @@ def outbox_lines(stats: OutboxStats) -> list[str]:
             out.append(f'{NOTIFICATIONS.name}{{channel="{escape(channel)}",result="{result}"}} {fmt(count)}\n')
     out.append(OUTBOX_PENDING.header())
     out.append(f"{OUTBOX_PENDING.name} {fmt(stats.pending)}\n")
+    out.append(OUTBOX_ERRORS.header())
+    out.append(f"{OUTBOX_ERRORS.name} {fmt(stats.errors)}\n")
     return out
 
 

@@ -9,6 +9,8 @@ Both drivers are asynchronous (aiosqlite runs SQLite in its own thread), so no q
 A site, device or endpoint that leaves the inventory is marked inactive, never deleted: its history stays,
 and a site renamed under the same id keeps its thread. Tables: monitor/storage/tables.py; probe history:
 monitor/storage/history.py (writer), storage_retention.py (roll-up, pruning), storage_queries.py (reads).
+Text is made safe for both databases by the column types (monitor/storage/safe_text.py); ``storage.health``
+(monitor/storage/health.py) is what its users last saw of it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from monitor.config.models import Config
 from monitor.engine.targets import Target, targets_from_config
 from monitor.errors import GiaobanError
 from monitor.storage import migrations
+from monitor.storage.health import DatabaseHealth
 from monitor.storage.tables import devices, endpoints, readiness_reports, readiness_results, sites, targets
 
 log = logging.getLogger(__name__)
@@ -129,6 +132,7 @@ class Storage:
         self.dialect = engine.dialect.name
         self._target_ids: dict[str, int] = {}
         self._writer = engine.execution_options(**{_IMMEDIATE: True})
+        self.health = DatabaseHealth()  # what its users last saw of it (monitor/storage/health.py)
 
     def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A write transaction (``async with storage.begin() as conn``); reads use ``storage.engine.connect()``."""
@@ -161,6 +165,11 @@ class Storage:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """One round trip (SELECT 1): raises what the driver raises when the database cannot be reached."""
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
 
     def upsert(self, table: Table, rows: Sequence[Mapping[str, Any]], keys: Iterable[str]) -> Any:
         """INSERT ... ON CONFLICT (keys) DO UPDATE SET every other column, in this dialect."""

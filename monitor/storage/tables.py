@@ -9,6 +9,10 @@ version created them, and tests/test_storage_models.py proves these models descr
 the migrations build, on SQLite and PostgreSQL. A schema change is therefore two edits: a new migration
 module, and the model here.
 
+Every text and JSON column is a type of monitor/storage/safe_text.py: a NUL, a lone surrogate or an over-long
+value is made safe on its way in, the same on SQLite and PostgreSQL (issue 13; tests/test_storage_models.py
+checks that no text column escapes it).
+
 Times are integers: history in epoch milliseconds, everything else in epoch seconds (UTC); the alert tables of
 version 2 (alerts, alert_episodes, maintenance_windows, outbox) use REAL epoch seconds.
 """
@@ -17,8 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from monitor.storage.safe_text import SafeJSON, SafeString, SafeText
 
 # SQLite makes only an INTEGER PRIMARY KEY an alias of the rowid (auto-increment); PostgreSQL wants 64 bits.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -30,29 +36,29 @@ class SiteRow(SQLModel, table=True):
     """A site of the inventory; kept (inactive) when it leaves the config, so its history stays."""
 
     __tablename__ = "sites"
-    id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    role: str = Field(max_length=16)
-    parent: str | None = Field(default=None, max_length=64)
+    id: str = Field(primary_key=True, sa_type=SafeString(64))
+    name: str = Field(sa_type=SafeString(200))
+    role: str = Field(sa_type=SafeString(16))
+    parent: str | None = Field(default=None, sa_type=SafeString(64))
     active: bool = True
     updated_at: int = Field(sa_type=BigInteger)
 
 
 class DeviceRow(SQLModel, table=True):
     __tablename__ = "devices"
-    site_id: str = Field(primary_key=True, max_length=64)
-    id: str = Field(primary_key=True, max_length=64)
-    address: str = Field(max_length=255)
+    site_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    id: str = Field(primary_key=True, sa_type=SafeString(64))
+    address: str = Field(sa_type=SafeString(255))
     active: bool = True
     updated_at: int = Field(sa_type=BigInteger)
 
 
 class EndpointRow(SQLModel, table=True):
     __tablename__ = "endpoints"
-    site_id: str = Field(primary_key=True, max_length=64)
-    id: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(max_length=32)
-    address: str = Field(max_length=1000)
+    site_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    id: str = Field(primary_key=True, sa_type=SafeString(64))
+    kind: str = Field(sa_type=SafeString(32))
+    address: str = Field(sa_type=SafeString(1000))
     active: bool = True
     updated_at: int = Field(sa_type=BigInteger)
 
@@ -62,11 +68,11 @@ class TargetRow(SQLModel, table=True):
 
     __tablename__ = "targets"
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=200, unique=True)
-    site_id: str = Field(max_length=64, index=True)
-    name: str = Field(max_length=1000)
-    kind: str = Field(max_length=32)
-    role: str = Field(max_length=16)
+    key: str = Field(sa_type=SafeString(200), unique=True)
+    site_id: str = Field(sa_type=SafeString(64), index=True)
+    name: str = Field(sa_type=SafeString(1000))
+    kind: str = Field(sa_type=SafeString(32))
+    role: str = Field(sa_type=SafeString(16))
     active: bool = True
 
 
@@ -80,8 +86,8 @@ class HistoryRawRow(SQLModel, table=True):
     ts: int = Field(sa_type=BigInteger)  # epoch ms
     success: bool
     duration: float
-    reason: str = Field(max_length=32)
-    detail: str | None = Field(default=None, max_length=200)
+    reason: str = Field(sa_type=SafeString(32))
+    detail: str | None = Field(default=None, sa_type=SafeString(200))
     rtt_min: float | None = None
     rtt_avg: float | None = None
     rtt_median: float | None = None
@@ -114,26 +120,26 @@ class MetaRow(SQLModel, table=True):
     """Small facts the service keeps about itself (e.g. the last roll-up)."""
 
     __tablename__ = "meta"
-    key: str = Field(primary_key=True, max_length=64)
-    value: str = Field(max_length=200)
+    key: str = Field(primary_key=True, sa_type=SafeString(64))
+    value: str = Field(sa_type=SafeString(200))
 
 
 class MeetingRow(SQLModel, table=True):
     """A briefing: its first occurrence, duration and recurrence in the wall clock of its time zone."""
 
     __tablename__ = "meetings"
-    id: str = Field(primary_key=True, max_length=64)
-    uid: str | None = Field(default=None, max_length=255, unique=True)  # iCalendar UID: re-import updates
-    source: str = Field(max_length=16)  # cli, api, ics, config
-    title: str = Field(max_length=500)
+    id: str = Field(primary_key=True, sa_type=SafeString(64))
+    uid: str | None = Field(default=None, sa_type=SafeString(255), unique=True)  # iCalendar UID: re-import updates
+    source: str = Field(sa_type=SafeString(16))  # cli, api, ics, config
+    title: str = Field(sa_type=SafeString(500))
     start: int = Field(sa_type=BigInteger)  # first occurrence, UTC epoch seconds
     duration: int  # seconds
-    timezone: str = Field(max_length=64)
-    rrule: str | None = Field(default=None, sa_type=Text)
-    exdates: list[int] = Field(sa_type=JSON)  # UTC epoch seconds of skipped occurrences
-    sites: Any = Field(sa_type=JSON)  # "all" or a list of site ids
+    timezone: str = Field(sa_type=SafeString(64))
+    rrule: str | None = Field(default=None, sa_type=SafeText)
+    exdates: list[int] = Field(sa_type=SafeJSON)  # UTC epoch seconds of skipped occurrences
+    sites: Any = Field(sa_type=SafeJSON)  # "all" or a list of site ids
     call_rate: int = Field(sa_type=BigInteger)  # bit/s
-    lead_times: list[float] | None = Field(default=None, sa_type=JSON)  # seconds before start; null = default
+    lead_times: list[float] | None = Field(default=None, sa_type=SafeJSON)  # seconds before start; null = default
     created_at: int = Field(sa_type=BigInteger)
     updated_at: int = Field(sa_type=BigInteger)
 
@@ -144,7 +150,7 @@ class ReadinessReportRow(SQLModel, table=True):
     __tablename__ = "readiness_reports"
     __table_args__ = (Index("ix_readiness_reports_meeting", "meeting_id", "occurrence_start"),)
     id: int | None = Field(default=None, sa_column=Column("id", BigId, primary_key=True, autoincrement=True))
-    meeting_id: str = Field(max_length=64)
+    meeting_id: str = Field(sa_type=SafeString(64))
     occurrence_start: int = Field(sa_type=BigInteger)
     lead_time: int
     created_at: int = Field(sa_type=BigInteger)
@@ -160,9 +166,9 @@ class ReadinessResultRow(SQLModel, table=True):
             "report_id", BigId, ForeignKey("readiness_reports.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    site_id: str = Field(max_length=64)
-    verdict: str = Field(max_length=16)  # READY, DEGRADED, NOT_READY
-    reasons: list[dict[str, Any]] = Field(sa_type=JSON)
+    site_id: str = Field(sa_type=SafeString(64))
+    verdict: str = Field(sa_type=SafeString(16))  # READY, DEGRADED, NOT_READY
+    reasons: list[dict[str, Any]] = Field(sa_type=SafeJSON)
 
 
 # --- version 2 (m0002_alerts): times are REAL epoch seconds, see that migration's docstring -------------
@@ -173,21 +179,21 @@ class AlertRow(SQLModel, table=True):
 
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_state", "state"), Index("ix_alerts_resolved_at", "resolved_at"))
-    id: str = Field(primary_key=True, max_length=300)
-    rule: str = Field(max_length=64)
-    site_id: str = Field(max_length=64)
-    target: str | None = Field(default=None, max_length=200)
-    severity: str = Field(max_length=16)
-    state: str = Field(max_length=16)  # pending, firing, resolved
-    labels: dict[str, str] = Field(sa_type=JSON)
-    summary: str = Field(sa_type=Text)
+    id: str = Field(primary_key=True, sa_type=SafeString(300))
+    rule: str = Field(sa_type=SafeString(64))
+    site_id: str = Field(sa_type=SafeString(64))
+    target: str | None = Field(default=None, sa_type=SafeString(200))
+    severity: str = Field(sa_type=SafeString(16))
+    state: str = Field(sa_type=SafeString(16))  # pending, firing, resolved
+    labels: dict[str, str] = Field(sa_type=SafeJSON)
+    summary: str = Field(sa_type=SafeText)
     started_at: float
     fired_at: float | None = None
     resolved_at: float | None = None
     acked_at: float | None = None
-    acked_by: str | None = Field(default=None, max_length=100)
+    acked_by: str | None = Field(default=None, sa_type=SafeString(100))
     last_notified_at: float | None = None
-    suppressed_by: str | None = Field(default=None, max_length=300)
+    suppressed_by: str | None = Field(default=None, sa_type=SafeString(300))
 
 
 class AlertEpisodeRow(SQLModel, table=True):
@@ -198,36 +204,36 @@ class AlertEpisodeRow(SQLModel, table=True):
         Index("ix_alert_episodes_resolved_at", "resolved_at"),
         Index("ix_alert_episodes_site_started", "site_id", "started_at"),
     )
-    alert_id: str = Field(primary_key=True, max_length=300)
+    alert_id: str = Field(primary_key=True, sa_type=SafeString(300))
     started_at: float = Field(primary_key=True)
-    rule: str = Field(max_length=64)
-    site_id: str = Field(max_length=64)
-    target: str | None = Field(default=None, max_length=200)
-    severity: str = Field(max_length=16)
-    labels: dict[str, str] = Field(sa_type=JSON)
-    summary: str = Field(sa_type=Text)
+    rule: str = Field(sa_type=SafeString(64))
+    site_id: str = Field(sa_type=SafeString(64))
+    target: str | None = Field(default=None, sa_type=SafeString(200))
+    severity: str = Field(sa_type=SafeString(16))
+    labels: dict[str, str] = Field(sa_type=SafeJSON)
+    summary: str = Field(sa_type=SafeText)
     fired_at: float | None = None
     resolved_at: float
     acked_at: float | None = None
-    acked_by: str | None = Field(default=None, max_length=100)
-    suppressed_by: str | None = Field(default=None, max_length=300)
+    acked_by: str | None = Field(default=None, sa_type=SafeString(100))
+    suppressed_by: str | None = Field(default=None, sa_type=SafeString(300))
 
 
 class MaintenanceWindowRow(SQLModel, table=True):
     """A maintenance window added by the CLI or the API (the config's live in the config)."""
 
     __tablename__ = "maintenance_windows"
-    id: str = Field(primary_key=True, max_length=64)
-    title: str = Field(max_length=500)
+    id: str = Field(primary_key=True, sa_type=SafeString(64))
+    title: str = Field(sa_type=SafeString(500))
     start: float  # first occurrence, UTC epoch seconds
     duration: float  # seconds
-    timezone: str = Field(max_length=64)
-    rrule: str | None = Field(default=None, sa_type=Text)
-    sites: list[str] = Field(sa_type=JSON)  # empty = every site
-    targets: list[str] = Field(sa_type=JSON)
-    rules: list[str] = Field(sa_type=JSON)
-    source: str = Field(max_length=16)  # config, cli, api
-    created_by: str | None = Field(default=None, max_length=100)
+    timezone: str = Field(sa_type=SafeString(64))
+    rrule: str | None = Field(default=None, sa_type=SafeText)
+    sites: list[str] = Field(sa_type=SafeJSON)  # empty = every site
+    targets: list[str] = Field(sa_type=SafeJSON)
+    rules: list[str] = Field(sa_type=SafeJSON)
+    source: str = Field(sa_type=SafeString(16))  # config, cli, api
+    created_by: str | None = Field(default=None, sa_type=SafeString(100))
     created_at: float
 
 
@@ -241,15 +247,15 @@ class OutboxRow(SQLModel, table=True):
         Index("ix_outbox_state_next", "state", "next_attempt_at"),
     )
     id: int | None = Field(default=None, sa_column=Column("id", BigId, primary_key=True, autoincrement=True))
-    key: str = Field(max_length=400)  # the notification's idempotency key
-    channel_id: str = Field(max_length=64)
-    alert_id: str = Field(max_length=300)
-    event: str = Field(max_length=16)  # firing, reminder, resolved
-    payload: dict[str, Any] = Field(sa_type=JSON)
-    state: str = Field(max_length=16)  # pending, delivered, rejected
+    key: str = Field(sa_type=SafeString(400))  # the notification's idempotency key
+    channel_id: str = Field(sa_type=SafeString(64))
+    alert_id: str = Field(sa_type=SafeString(300))
+    event: str = Field(sa_type=SafeString(16))  # firing, reminder, resolved
+    payload: dict[str, Any] = Field(sa_type=SafeJSON)
+    state: str = Field(sa_type=SafeString(16))  # pending, delivered, rejected
     attempts: int
     next_attempt_at: float
-    last_error: str | None = Field(default=None, max_length=500)
+    last_error: str | None = Field(default=None, sa_type=SafeString(500))
     created_at: float
     delivered_at: float | None = None
 

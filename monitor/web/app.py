@@ -4,7 +4,9 @@
     GET  /metrics          the live state in the text format (monitor/metrics/collector.py, cached per target)
     GET  /probe            one on-demand probe, blackbox_exporter-style: ?kind=icmp&target=HOST[&OPTION=VALUE...]
     GET  /-/healthy        200 while the process runs
-    GET  /-/ready          200 once the inventory is loaded and probing has started
+    GET  /-/ready          200 once the inventory is loaded and probing has started, and while alerting can
+                           run; 503 with the reasons, one a line, while it cannot (database faults, alert
+                           evaluation failing or stuck: ServiceView.problems())
     POST /-/reload         re-read the inventory (bearer token); a bad file keeps the running one
 
 Every POST/DELETE needs ``Authorization: Bearer <api.token>``, compared in constant time; without a
@@ -127,9 +129,14 @@ async def healthy(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    if request.app[SERVICE].ready:
-        return web.Response(text="giaoban is ready.\n")
-    return web.Response(status=503, text="giaoban is starting.\n")
+    service = request.app[SERVICE]
+    if not service.ready:
+        return web.Response(status=503, text="giaoban is starting.\n")
+    problems = service.problems()
+    if problems:
+        reasons = "".join(f"- {problem}\n" for problem in problems)
+        return web.Response(status=503, text=f"giaoban is not ready: alerting cannot run.\n{reasons}")
+    return web.Response(text="giaoban is ready.\n")
 
 
 async def reload(request: web.Request) -> web.Response:

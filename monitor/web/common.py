@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from monitor.storage.safe_text import clean_json
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -39,7 +41,9 @@ async def read_body(request: web.Request, model: type[Model], *, optional: bool 
     if optional and not raw.strip():
         return model.model_validate({})
     try:
-        data = json.loads(raw)
+        # "\ud83d" alone is valid JSON (a client that cut an emoji in half sends it), but pydantic refuses such a
+        # str with an obscure message: it is made safe as the database columns make text (issue 13).
+        data = clean_json(json.loads(raw))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return json_error(400, f"the body is not valid JSON: {exc}")
     try:

@@ -39,6 +39,10 @@ class ServiceView(Protocol):
     @property
     def ready(self) -> bool: ...
 
+    def problems(self) -> list[str]:
+        """Why alerting cannot run now, one sentence each; empty when it can."""
+        ...
+
     async def reload(self) -> list[str]:
         """Re-read the inventory; the problems, or an empty list when it took effect."""
         ...
