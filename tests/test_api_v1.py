@@ -34,6 +34,7 @@ sites:
   - {{id: hub, name: "UBND huyện", role: district, link: {{address: 192.0.2.1}}}}
   - id: tan-thinh
     name: "Xã Tân Thịnh"
+    code: "05548"
     parent: hub
     link: {{address: 192.0.2.2}}
     endpoints: [{{id: vc, kind: tcp, address: 192.0.2.20, port: 5060}}]
@@ -224,6 +225,15 @@ async def test_sites_never_show_secrets(api: Api) -> None:
         assert TOKEN not in text and ENV not in text
     names = [s["id"] for s in await (await api.client.get("/api/v1/sites")).json()]
     assert names == ["hub", "tan-thinh"]
+
+
+async def test_sites_show_their_official_code(api: Api) -> None:
+    """/api/v1/sites gives each site's unit code (null without one), next to its role and parent."""
+    listed = await (await api.client.get("/api/v1/sites")).json()
+    assert [(s["id"], s["role"], s["code"], s["parent"]) for s in listed] == [
+        ("hub", "district", None, None),
+        ("tan-thinh", "commune", "05548", "hub"),
+    ]
 
 
 async def test_config_meetings_cannot_be_deleted_through_the_api(api: Api) -> None:

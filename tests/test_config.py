@@ -7,9 +7,12 @@ optionally `# resolve-secrets`.
 
 from __future__ import annotations
 
+import csv
 import io
 import ipaddress
 import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -133,7 +136,8 @@ def test_cases_cover_the_brief() -> None:
         "tcp_without_port", "missing_required_key", "duplicate_site_id", "duplicate_endpoint_id",
         "unknown_parent", "parent_cycle", "unknown_technician", "link_device_other_site",
         "interface_without_device", "snmp_v2c_without_community", "snmpv3_without_user", "inline_secret",
-        "unresolvable_secret", "several_errors",
+        "unresolvable_secret", "several_errors", "missing_organisation", "district_and_organisation",
+        "bad_unit_code", "duplicate_unit_code", "bad_organisation_code", "placeholder_address",
     }  # fmt: skip
     assert required <= {case.stem for case in CASES}
 
@@ -300,7 +304,7 @@ def test_check_config_ok_summary(capsys: pytest.CaptureFixture[str], monkeypatch
     out, err = capsys.readouterr()
     assert err == ""
     assert out.splitlines() == [
-        "examples/dinh-hoa.yml: OK — district Huyện Định Hoá, 24 sites (1 district, 23 communes), 24 links, "
+        "examples/dinh-hoa.yml: OK — Huyện Định Hoá, 24 sites (1 district, 23 communes), 24 links, "
         "24 devices, 25 endpoints, 4 technicians",
         "secrets (not read): env GIAOBAN_TOKEN, env HOOK_SECRET, env HUB_AUTH, env SMTP_PASS, env TG_TOKEN, "
         "env TSLCD_COMMUNITY, file /etc/giaoban/hub.priv",
@@ -324,7 +328,7 @@ def test_check_config_problems_exit_2(tmp_path: Path) -> None:
 # --- the examples ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["dinh-hoa.yml", "loopback.yml"])
+@pytest.mark.parametrize("name", ["thai-nguyen.yml", "dinh-hoa.yml", "loopback.yml"])
 def test_example_validates(name: str) -> None:
     """The shipped examples are the reference users copy: they must load cleanly."""
     assert load_config(EXAMPLES / name).sites
@@ -376,3 +380,120 @@ def _slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d"))
     ascii_name = "".join(c for c in ascii_name if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+# --- organisation: and the older district: ---------------------------------------------------------
+
+
+def test_organisation_and_district_are_one_block() -> None:
+    """Code reads config.district; either key fills it, and a dump holds one of them, so it validates again."""
+    new = load_config_text('organisation: {name: "Tỉnh Thái Nguyên", code: "19"}\nsites: [{id: a, name: A}]\n', "x")
+    old = load_config_text('district: {name: "Huyện Định Hoá"}\nsites: [{id: a, name: A}]\n', "x")
+    assert (new.district.name, new.district.code) == ("Tỉnh Thái Nguyên", "19") and new.organisation == new.district
+    assert old.organisation.name == old.district.name == "Huyện Định Hoá"
+    assert (new.deprecations(), len(old.deprecations())) == ([], 1)
+    for config in (new, old):
+        dumped = config.model_dump(include={"district", "organisation", "sites"})
+        assert "district" not in dumped
+        again = Config.model_validate(dumped)
+        assert again.district == config.district and again.deprecations() == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "warning"),
+    [
+        ("vi", "cảnh báo: khóa district: đã cũ: hãy đổi tên thành organisation: (cùng các trường, thêm code: "
+         "là mã tỉnh)"),
+        ("en", "warning: the key district: is deprecated: rename it organisation: (same fields, plus code: for the "
+         "province's code)"),
+    ],
+)  # fmt: skip
+def test_district_key_is_a_warning_not_an_error(tmp_path: Path, locale: str, warning: str) -> None:
+    """An older file still passes check-config (exit 0), with the rename asked for in its own language."""
+    path = tmp_path / "old.yml"
+    path.write_text(f'district: {{name: "Huyện Định Hoá", locale: {locale}}}\nsites: [{{id: hub, name: Hub}}]\n')
+    out, err = io.StringIO(), io.StringIO()
+    assert check_config(str(path), out=out, err=err) == 0
+    assert out.getvalue().startswith(f"{path}: OK — Huyện Định Hoá, 1 site (1 commune)")
+    assert err.getvalue().splitlines() == [f"{path}: {warning}"]
+
+
+def test_service_logs_the_district_deprecation(caplog: pytest.LogCaptureFixture) -> None:
+    """The running service says it too, at start and at each reload (check-config is not always run)."""
+    from monitor.app.service import _log_deprecations
+
+    old = load_config_text('district: {name: "Huyện Định Hoá"}\nsites: [{id: a, name: A}]\n', "x")
+    new = load_config_text('organisation: {name: "Tỉnh Thái Nguyên"}\nsites: [{id: a, name: A}]\n', "x")
+    with caplog.at_level("WARNING", logger="monitor.app.service"):
+        _log_deprecations(Path("giaoban.yml"), new)
+        _log_deprecations(Path("giaoban.yml"), old)
+    assert [r.getMessage() for r in caplog.records] == [
+        "giaoban.yml: the key district: is deprecated: rename it organisation: (same fields, plus code: for the "
+        "province's code)"
+    ]
+
+
+# --- the province example -------------------------------------------------------------------------
+
+
+def _official_units(province: str) -> dict[str, str]:
+    """{code: name} of one province, read straight from the shipped CSV (not through monitor.config.units2025)."""
+    with (ROOT / "monitor" / "config" / "data" / "communes-2025.csv").open(encoding="utf-8", newline="") as file:
+        return {row["code"]: row["name"] for row in csv.DictReader(file) if row["province"] == province}
+
+
+def test_thai_nguyen_example_holds_the_official_units() -> None:
+    """92 units with their official codes, names and roles (77 xã, 15 phường), all under the provincial hub."""
+    config = load_config(EXAMPLES / "thai-nguyen.yml")
+    assert (config.district.name, config.district.code, config.deprecations()) == ("Tỉnh Thái Nguyên", "19", [])
+    hub, *units = config.sites
+    assert (hub.role, hub.code, hub.parent) == ("province", None, None)
+    assert {u.code: u.name for u in units} == _official_units("Tỉnh Thái Nguyên")
+    assert len(units) == 92
+    roles = {"Xã": "commune", "Phường": "ward"}
+    assert all(u.role == roles[u.name.split(" ")[0]] and u.parent == hub.id for u in units)
+    assert [sum(u.role == role for u in units) for role in ("commune", "ward")] == [77, 15]
+    dinh_hoa = {u.code for u in units if u.location is not None}
+    assert dinh_hoa == {"05569", "05587", "05581", "05563", "05602", "05605", "05551", "05542"}  # REFERENCE.md
+
+
+def test_thai_nguyen_example_is_the_full_reference() -> None:
+    """Every part the reference must show is there: SNMP v2c and v3 with env/file secrets, three codec kinds,
+    UPS, technicians, all four channels, weekly and monthly briefings, a central conference, alerts, maintenance."""
+    config = load_config(EXAMPLES / "thai-nguyen.yml")
+    snmp = [d.snmp for s in config.sites for d in s.devices if d.snmp is not None]
+    assert {x.version for x in snmp} == {"2c", "3"} and any(x.ups for x in snmp)
+    assert {(x.auth_key.env is not None, x.priv_key.file is not None) for x in snmp if x.version == "3"} == {
+        (True, True)
+    }  # fmt: skip
+    kinds = {e.kind for s in config.sites[1:] for e in s.endpoints}
+    assert {"sip", "cisco-xapi", "poly-rest"} <= kinds
+    assert len(config.technicians) >= 6 and all(s.technicians for s in config.sites)
+    assert {n.kind for n in config.notifiers} == {"alertmanager", "telegram", "email", "webhook"}
+    rules = {m.id: m.rrule for m in config.meetings}
+    assert any("WEEKLY" in (r or "") for r in rules.values()) and any("MONTHLY" in (r or "") for r in rules.values())
+    assert any(m.rrule is None and m.sites == "all" for m in config.meetings)  # the central conference
+    assert config.alerts.admins and config.alerts.rules and len(config.maintenance) >= 2
+    routers = {s.id: s.devices[0].address for s in config.sites[1:]}
+    links = {s.id: s.link.address for s in config.sites[1:] if s.link}
+    assert sum(routers[i] != links[i] for i in links) >= 10  # routers with their own management address
+
+
+def test_thai_nguyen_example_uses_distinct_documentation_addresses() -> None:
+    """Example addresses never reach a real network (RFC 5737 only), and no two things share one by accident."""
+    config = load_config(EXAMPLES / "thai-nguyen.yml")
+    hosts = _addresses(config)
+    for host in hosts:
+        assert any(ipaddress.ip_address(host) in net for net in DOC_NETS), host
+    routers = {d.address for s in config.sites for d in s.devices}
+    codecs = [e.address for s in config.sites[1:] for e in s.endpoints]
+    assert len(codecs) == len(set(codecs)) == 92 and not routers & set(codecs)
+    assert {ipaddress.ip_network(f"{h}/24", strict=False) for h in hosts} == set(DOC_NETS)  # all three ranges
+
+
+def test_thai_nguyen_example_is_what_its_generator_writes() -> None:
+    """The committed file and examples/make_thai_nguyen.py agree, so the file can always be regenerated."""
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / "make_thai_nguyen.py"), "--check"], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr

@@ -228,3 +228,28 @@ def test_endpoint_series_only_for_what_the_device_reports() -> None:
     assert reg.get_sample_value("giaoban_endpoint_microphone_muted", base) == 1
     assert reg.get_sample_value("giaoban_endpoint_in_call", base) is None
     assert reg.get_sample_value("giaoban_endpoint_peripheral_ok", {**base, "peripheral": "microphone"}) is None
+
+
+def test_site_info_carries_the_official_code() -> None:
+    """giaoban_site_info{code} is the unit's official code, empty for a site without one (the hub, older files)."""
+    from monitor.metrics.sites import site_info_text
+
+    config = Config.model_validate(
+        {
+            "organisation": {"name": "Tỉnh Thái Nguyên", "code": "19"},
+            "sites": [
+                {"id": "tinh-thai-nguyen", "name": "UBND tỉnh Thái Nguyên", "role": "province"},
+                {"id": "dinh-hoa", "name": "Xã Định Hóa", "code": "05569", "parent": "tinh-thai-nguyen"},
+                {"id": "bac-kan", "name": "Phường Bắc Kạn", "role": "ward", "code": "01843",
+                 "parent": "tinh-thai-nguyen", "location": {"lat": 22.15, "lon": 105.83}},
+            ],
+        }
+    )  # fmt: skip
+    (family,) = text_string_to_metric_families(site_info_text(config))
+    assert [(s.labels, s.value) for s in family.samples] == [
+        ({"site": "tinh-thai-nguyen", "parent": "", "role": "province", "code": "", "lat": "", "lon": ""}, 1.0),
+        ({"site": "dinh-hoa", "parent": "tinh-thai-nguyen", "role": "commune", "code": "05569", "lat": "", "lon": ""},
+         1.0),
+        ({"site": "bac-kan", "parent": "tinh-thai-nguyen", "role": "ward", "code": "01843", "lat": "22.15",
+          "lon": "105.83"}, 1.0),
+    ]  # fmt: skip

@@ -65,7 +65,7 @@ async def test_readiness_through_the_api(service: tuple[Service, str]) -> None:
             metrics = await response.text()
     assert f'giaoban_meeting_site_ready{{meeting="{meeting}",site="tan-thinh"}} 1.0' in metrics
     assert f'giaoban_meeting_sites{{meeting="{meeting}"}} 2.0' in metrics
-    assert 'giaoban_site_info{site="tan-thinh",parent="hub",role="commune",lat="",lon=""} 1.0' in metrics
+    assert 'giaoban_site_info{site="tan-thinh",parent="hub",role="commune",code="",lat="",lon=""} 1.0' in metrics
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

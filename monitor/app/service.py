@@ -142,6 +142,7 @@ class Service:
                     "\n  ".join(problems),
                 )
                 return problems
+            _log_deprecations(self.config_path, config)
             if config.listen != self.config.listen:
                 log.warning("listen changed to %s: takes effect on restart", config.listen)
             self.config = config
@@ -251,6 +252,7 @@ async def _signals(stop: asyncio.Event, service: Service | None) -> AsyncIterato
 async def serve(config_path: Path, *, listen: str | None = None, database: str | None = None) -> int:
     """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError (exit 2)."""
     config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
+    _log_deprecations(config_path, config)
     stop = asyncio.Event()
     storage = await Storage.open(database or config.database or DEFAULT_DATABASE)
     try:
@@ -262,3 +264,9 @@ async def serve(config_path: Path, *, listen: str | None = None, database: str |
         await storage.close()
     log.info("stopped")
     return 0
+
+
+def _log_deprecations(config_path: Path, config: Config) -> None:
+    """Older keys still load; say once per load what to rename (check-config says the same)."""
+    for notice in config.deprecations():
+        log.warning("%s: %s", config_path, notice["en"])

@@ -2,11 +2,13 @@
 
 On success (exit 0), one summary line on stdout, then the secrets it refers to (by source, never value):
 
-    examples/dinh-hoa.yml: OK — district Huyện Định Hoá, 24 sites (1 district, 23 communes), 24 links,
-        24 devices, 25 endpoints, 4 technicians                                        (one line)
+    examples/thai-nguyen.yml: OK — Tỉnh Thái Nguyên (code 19), 93 sites (1 province, 77 communes, 15 wards),
+        93 links, ... 6 technicians                                                    (one line)
     secrets (not read): env GIAOBAN_TOKEN, env HUB_AUTH, env TSLCD_COMMUNITY, file /etc/giaoban/hub.priv
 
-On failure (exit 2), every problem on stderr as FILE:LINE:COL: path: message, then a count line.
+Keys the file still writes the older way (``district:``) are warned about on stderr, in the inventory's
+language; they are not errors. On failure (exit 2), every problem on stderr as FILE:LINE:COL: path: message,
+then a count line.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from monitor.config.models import Config, Site
 
 EXIT_OK, EXIT_CONFIG = 0, 2
 
-# Roles in the schema's order, so the summary reads top-down (province, district, commune, other).
+# Roles in the schema's order, so the summary reads top-down (central, province, ..., ward, special zone).
 _ROLES: tuple[str, ...] = typing.get_args(Site.model_fields["role"].annotation)
+_WARNING = {"vi": "cảnh báo", "en": "warning"}
 
 
 def check_config(
@@ -40,6 +43,9 @@ def check_config(
         print(f"{path}: {count} problem{'' if count == 1 else 's'}; nothing was loaded", file=err)
         return EXIT_CONFIG
     print(summary(path, config), file=out)
+    locale = config.district.locale
+    for notice in config.deprecations():
+        print(f"{path}: {_WARNING[locale]}: {notice[locale]}", file=err)
     sources = sorted({secret.source() for secret in secrets_of(config)})
     if sources:
         state = "all readable" if resolve_secrets else "not read"
@@ -50,12 +56,14 @@ def check_config(
 def summary(path: str, config: Config) -> str:
     """One line: what the inventory holds, counted."""
     roles: Counter[str] = Counter(site.role for site in config.sites)
-    by_role = ", ".join(_count(roles[role], role) for role in _ROLES if roles[role])
+    by_role = ", ".join(_count(roles[role], role.replace("_", " ")) for role in _ROLES if roles[role])
     links = sum(site.link is not None for site in config.sites)
     devices = sum(len(site.devices) for site in config.sites)
     endpoints = sum(len(site.endpoints) for site in config.sites)
+    organisation = config.district
+    code = f" (code {organisation.code})" if organisation.code else ""
     return (
-        f"{path}: OK — district {config.district.name}, {_count(len(config.sites), 'site')} ({by_role}), "
+        f"{path}: OK — {organisation.name}{code}, {_count(len(config.sites), 'site')} ({by_role}), "
         f"{_count(links, 'link')}, {_count(devices, 'device')}, {_count(endpoints, 'endpoint')}, "
         f"{_count(len(config.technicians), 'technician')}"
     )

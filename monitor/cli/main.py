@@ -2,6 +2,7 @@
 
     giaoban run [-c FILE] [--listen HOST:PORT] [--database URL]
     giaoban check-config FILE [--secrets]
+    giaoban init --province NAME|CODE | --national [-o FILE] [--force] [--addresses placeholder|test]
     giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
     giaoban alerts list|ack ID · giaoban maintenance list|add|remove [-c FILE] [--database URL]
     giaoban readiness MEETING|--sites all|ID,ID [--now] [--json] [-c FILE] [--database URL]
@@ -28,6 +29,7 @@ from monitor import __version__
 from monitor.app.service import serve
 from monitor.cli import alerts as cli_alerts
 from monitor.cli import dashboards as cli_dashboards
+from monitor.cli import init as cli_init
 from monitor.cli import meetings as cli_meetings
 from monitor.cli import readiness as cli_readiness
 from monitor.cli.check_config import check_config
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--secrets", action="store_true", help="also read every secret ({env:}/{file:}) the inventory names"
     )
+    cli_init.add_parser(commands)
     _add_probe_parser(commands)
     cli_meetings.add_parser(commands)
     cli_alerts.add_parsers(commands)
@@ -193,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return check_config(args.file, resolve_secrets=args.secrets)
+        if args.command == "init":
+            return cli_init.run(args)
         if args.command == "probe":
             return asyncio.run(_probe_once(args))
         if args.command == "run":

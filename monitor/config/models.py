@@ -1,4 +1,4 @@
-"""The inventory schema: district, defaults, technicians and the tree of sites.
+"""The inventory schema: the organisation, defaults, technicians and the tree of sites.
 
 Defaults live here, with the schema. Every model forbids unknown keys. Endpoint kinds are a
 discriminated union generated from the probe registry (probes.KINDS), so a new probe kind needs no edit
@@ -12,7 +12,17 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
@@ -47,16 +57,42 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class District(Strict):
+class Organisation(Strict):
+    """Who owns the hub: a province, the central office, a commune or (older networks) a district."""
+
     name: str = Field(min_length=1)
     timezone: str = "Asia/Ho_Chi_Minh"
     locale: Locale = "vi"
+    code: str | None = Field(None, description="official code: a province's two digits (\"19\"), a commune's five")
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         zone(value)  # its ValueError says what to write instead
         return value
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code(cls, value: Any) -> Any:
+        quoted = _quoted_code(value, 'code: "19"')
+        # 3 digits: a former district's code (Định Hoá was 167), for networks that still have one.
+        if isinstance(quoted, str) and not re.fullmatch(r"\d{2}|\d{3}|\d{5}", quoted):
+            raise ValueError(
+                f'{quoted!r} is not an official unit code: a province has two digits (Thái Nguyên: "19"), '
+                'a former district three ("167"), a commune-level unit five ("05569")'
+            )
+        return quoted
+
+
+# The older name, kept while the tree still reads config.district.
+District = Organisation
+
+
+def _quoted_code(value: Any, example: str) -> Any:
+    """A code YAML read as a number: unquoted 05542 is the octal 2914, so ask for quotes instead of guessing."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"write the code in quotes, e.g. {example}: unquoted, YAML reads it as a number")
+    return value
 
 
 class Thresholds(Strict):
@@ -245,10 +281,19 @@ else:
     Endpoint = _endpoint_models()
 
 
+# central: the national office; province: a provincial hub; commune, ward, special_zone: the three kinds of
+# commune-level unit since 1 July 2025 (xã, phường, đặc khu); district and other: older networks and the rest.
+SiteRole = Literal["central", "province", "district", "commune", "ward", "special_zone", "other"]
+# Who takes part in a meeting with `sites: all`: every hub and commune-level unit; "other" (a test room, a
+# provider's POP) only when named.
+MEETING_ROLES = frozenset({"central", "province", "district", "commune", "ward", "special_zone"})
+
+
 class Site(Strict):
     id: str
     name: str = Field(min_length=1)
-    role: Literal["province", "district", "commune", "other"] = "commune"
+    role: SiteRole = "commune"
+    code: str | None = Field(None, description='official five-digit unit code (mã số đơn vị hành chính), e.g. "05569"')
     parent: str | None = None
     location: Location | None = None
     technicians: list[str] = Field(default_factory=list)
@@ -258,6 +303,14 @@ class Site(Strict):
     thresholds: Thresholds | None = Field(None, description="overrides of defaults.thresholds")
 
     _id = field_validator("id")(classmethod(lambda cls, v: check_id(v)))
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code(cls, value: Any) -> Any:
+        quoted = _quoted_code(value, 'code: "05569"')
+        if isinstance(quoted, str) and not re.fullmatch(r"\d{5}", quoted):
+            raise ValueError(f'{quoted!r} is not a unit code: it has exactly five digits, e.g. "05569"')
+        return quoted
 
 
 class Scheduler(Strict):
@@ -311,7 +364,7 @@ class MeetingConfig(Strict):
     lead_times: list[Duration] | None = Field(None, description="when to check readiness, e.g. [60m, 30m, 10m]")
 
     _id = field_validator("id")(classmethod(lambda cls, v: check_id(v)))
-    _zone = field_validator("timezone")(classmethod(lambda cls, v: v if v is None else District._known_zone(v)))
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: v if v is None else Organisation._known_zone(v)))
 
 
 class Readiness(Strict):
@@ -339,8 +392,25 @@ class Api(Strict):
     token: Secret | None = Field(None, description="bearer token for POST/DELETE; without it writes are refused")
 
 
+# A top-level key that is absent (told apart from one written empty, which is an error of its own).
+_ABSENT: Any = object()
+
+# check-config shows it, the service logs it: older files still load.
+DISTRICT_DEPRECATED = {
+    "vi": "khóa district: đã cũ: hãy đổi tên thành organisation: (cùng các trường, thêm code: là mã tỉnh)",
+    "en": "the key district: is deprecated: rename it organisation: (same fields, plus code: for the province's code)",
+}
+
+
 class Config(Strict):
-    district: District
+    # organisation: is the key to write; district: is its older name, still read. Both hold the same value
+    # once loaded, and the tree reads config.district until it is renamed everywhere.
+    district: Organisation = Field(
+        _ABSENT, validate_default=True, exclude=True, description="older name of organisation"
+    )
+    organisation: Organisation = Field(
+        _ABSENT, validate_default=True, description="who owns the hub: its name, time zone, language and code"
+    )
     defaults: Defaults = Field(default_factory=Defaults)
     technicians: list[Technician] = Field(default_factory=list)
     sites: list[Site] = Field(min_length=1)
@@ -355,12 +425,44 @@ class Config(Strict):
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
 
+    @field_validator("district", mode="wrap")
+    @classmethod
+    def _older_name(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return None if value is _ABSENT else handler(value)  # None until _same_organisation fills it
+
+    @field_validator("organisation", mode="wrap")
+    @classmethod
+    def _one_organisation(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        # district is validated first: absent -> None in info.data; invalid -> missing from it.
+        district_given = info.data.get("district", _ABSENT) is not None
+        if value is _ABSENT:
+            if district_given:
+                return info.data.get("district")  # None when district: itself failed (reported there)
+            raise PydanticCustomError("missing", "Field required")
+        if district_given:
+            raise ValueError("organisation: and district: name the same thing; keep organisation: and remove district:")
+        return handler(value)
+
+    @model_validator(mode="after")
+    def _same_organisation(self) -> Config:
+        if self.district is None:  # frozen: the one assignment, during validation
+            object.__setattr__(self, "district", self.organisation)
+        return self
+
+    def deprecations(self) -> list[dict[str, str]]:
+        """What the file still writes the older way, as {locale: sentence}; empty for a current file."""
+        return [DISTRICT_DEPRECATED] if "district" in self.model_fields_set else []
+
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
         host, _ = split_host_port(value)
         check_host(host)
         return value
+
+    def everyone(self) -> list[Site]:
+        """The sites of a meeting with ``sites: all``: the hubs and every commune-level unit, never "other"."""
+        return [site for site in self.sites if site.role in MEETING_ROLES]
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)

@@ -4,11 +4,12 @@
 
 Checked: site ids and technician ids are unique; device and endpoint ids are unique across the whole
 inventory (one namespace: they become stable storage keys and ``target`` labels); ``parent`` names
-another existing site and the parent tree has no cycle; a site's technicians exist; ``link.device``
-names a device of the same site; meeting ids are unique and a meeting's sites exist; ``alerts.admins`` are
-technicians; maintenance windows have unique ids and name existing sites and targets ("link", a device or
-an endpoint id); notifier ids are unique.
-A commune without a parent is allowed (a lone site is a valid inventory).
+another existing site and the parent tree has no cycle; official unit codes (``code``) are unique; a
+site's technicians exist; ``link.device`` names a device of the same site; meeting ids are unique and a
+meeting's sites exist; ``alerts.admins`` are technicians; maintenance windows have unique ids and name
+existing sites and targets ("link", a device or an endpoint id); notifier ids are unique; no address
+still holds the placeholder that `giaoban init` leaves (monitor.config.placeholders). A commune without a
+parent is allowed (a lone site is a valid inventory).
 
 The checks read the plain data loaded from YAML rather than the validated Config, so their findings
 are reported together with the schema's even when the schema pass fails. Entries of the wrong shape
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
+from monitor.config.placeholders import check_placeholders
 from probes.core.ids import unknown
 
 Loc = tuple[str | int, ...]
@@ -32,6 +34,7 @@ def check_references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
     tech_ids = yield from _unique_ids("technicians", technicians, "technician")
     site_ids = yield from _unique_ids("sites", sites, "site")
     yield from _unique_targets(sites)
+    yield from _unique_codes(sites)
     yield from _parents(sites, site_ids)
     for index, site in sites:
         yield from _site_technicians(index, site, tech_ids)
@@ -41,6 +44,7 @@ def check_references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
     for index, meeting in meetings:
         yield from _meeting_sites(index, meeting, site_ids)
     yield from _alert_references(data, tech_ids, site_ids, sites)
+    yield from check_placeholders(data)
 
 
 def _meeting_sites(index: int, meeting: Mapping[str, Any], site_ids: list[str]) -> Iterator[tuple[Loc, str]]:
@@ -137,6 +141,19 @@ def _unique_targets(sites: list[tuple[int, Mapping[str, Any]]]) -> Iterator[tupl
                     )
                 else:
                     first[ident] = loc
+
+
+def _unique_codes(sites: list[tuple[int, Mapping[str, Any]]]) -> Iterator[tuple[Loc, str]]:
+    """One official unit code, one site: the code is how a unit is told apart from its namesakes."""
+    first: dict[str, int] = {}
+    for index, site in sites:
+        code = site.get("code")
+        if not isinstance(code, str):
+            continue
+        if code in first:
+            yield ("sites", index, "code"), f"duplicate unit code {code!r}; sites[{first[code]}] already has it"
+        else:
+            first[code] = index
 
 
 def _parents(sites: list[tuple[int, Mapping[str, Any]]], site_ids: list[str]) -> Iterator[tuple[Loc, str]]:

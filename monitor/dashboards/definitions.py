@@ -8,7 +8,7 @@
 The files in dashboards/ are this module's output, committed so that Grafana's file provisioning
 (deploy/grafana/provisioning/dashboards/giaoban.yml) can load them without Python; a test keeps them
 equal to what this module produces. Queries use only the metric names of DESIGN.md, plus
-``giaoban_site_info{site,parent,role,lat,lon} 1`` (monitor/metrics/sites.py) for the map.
+``giaoban_site_info{site,parent,role,code,lat,lon} 1`` (monitor/metrics/sites.py) for the map.
 """
 
 from __future__ import annotations

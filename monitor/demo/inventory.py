@@ -289,7 +289,7 @@ def render_config(
 # giaoban demo: huyện Định Hoá simulated on loopback — written by `giaoban demo` at {now:%Y-%m-%d %H:%M:%S}.
 # Every router, codec and UPS below is an emulator inside the demo process; this file is rewritten at each start.
 # Sites with deliberate faults: {", ".join(f"{site} ({fault})" for site, fault in FAULTS.items())}.
-district: {{name: "Huyện Định Hoá (demo)", timezone: Asia/Ho_Chi_Minh, locale: vi}}
+organisation: {{name: "Huyện Định Hoá (demo)", timezone: Asia/Ho_Chi_Minh, locale: vi}}
 listen: {_q(listen)}
 defaults:
   interval: 5s          # short, so that rates and alerts show within a minute (60s in real use)

@@ -1,8 +1,10 @@
 """The inventory's tree as an info metric, so PromQL can join on it (topology in rules, the map in Grafana)::
 
-    giaoban_site_info{site,parent,role,lat,lon} 1
+    giaoban_site_info{site,parent,role,code,lat,lon} 1
 
-``parent`` is empty for the root; ``lat``/``lon`` are empty for a site without a location. The site's
+``parent`` is empty for the root; ``code`` (the official five-digit unit code) for a site without one;
+``lat``/``lon`` for a site without a location. Roles: central, province, district, commune, ward,
+special_zone, other. The site's
 display name is free text and so is not a label (the API and the board show it).
 """
 
@@ -22,7 +24,8 @@ def site_info_text(config: Config) -> str:
         lat = f"{site.location.lat:g}" if site.location else ""
         lon = f"{site.location.lon:g}" if site.location else ""
         labels = (
-            f'site="{escape(site.id)}",parent="{escape(site.parent or "")}",role="{site.role}",lat="{lat}",lon="{lon}"'
+            f'site="{escape(site.id)}",parent="{escape(site.parent or "")}",role="{site.role}",'
+            f'code="{site.code or ""}",lat="{lat}",lon="{lon}"'
         )
         lines.append(f"giaoban_site_info{{{labels}}} 1.0\n")
     return "".join(lines)

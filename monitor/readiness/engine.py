@@ -123,9 +123,9 @@ class ReadinessReport:
 
 
 def participants(config: Config, sites: str | Sequence[str]) -> list[Site]:
-    """ "all" is the hub and every commune (DESIGN.md); a list names sites, unknown ones are skipped and logged."""
+    """ "all" is the hubs and every commune-level unit (Config.everyone); a list names sites, unknown ones logged."""
     if sites == "all":
-        return [s for s in config.sites if s.role in ("district", "commune")]
+        return config.everyone()
     chosen = []
     for site_id in sites:
         site = config.site(site_id)

@@ -103,6 +103,7 @@ class SiteOut(BaseModel):
     id: str
     name: str
     role: str
+    code: str | None = Field(description="official five-digit unit code, when the inventory gives one")
     parent: str | None
     link: str | None
     endpoints: list[dict[str, str]]
@@ -181,6 +182,7 @@ async def sites(request: web.Request) -> web.Response:
                 id=s.id,
                 name=s.name,
                 role=s.role,
+                code=s.code,
                 parent=s.parent,
                 link=s.link.address if s.link else None,
                 endpoints=[{"id": e.id, "kind": e.kind} for e in s.endpoints],

@@ -111,7 +111,7 @@ async def _report(storage: Storage, occurrence: Occurrence, names: dict[str, str
 def _participants(config: Config, sites: str | tuple[str, ...]) -> int:
     # Counted here, not with readiness.participants: that one logs each missing site, and the board renders often.
     if sites == "all":
-        return sum(1 for site in config.sites if site.role in ("district", "commune"))
+        return len(config.everyone())
     return sum(1 for site_id in sites if config.site(site_id) is not None)
 
 
