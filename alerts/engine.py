@@ -485,6 +485,7 @@ class AlertEngine:
                 "start": local_time(event.occurrence_start.timestamp(), config),
                 "left": span(event.lead_time, config.district.locale),
                 "verdict": verdict_text(event.verdict or "NOT_READY", config.district.locale),
+                "verdict_code": event.verdict,  # the title says "not ready" or "degraded" (alerts/texts.py)
             },
             reason_texts=event.reasons,
         )

@@ -96,7 +96,7 @@ def _link(config: Config, site: Site, entry: TargetState, result: ProbeResult) -
         return  # giaoban cannot probe (no ICMP permission...): the log says what to change; the link may be fine
     if link.status == "down":
         sent = int(link.sent) if link.sent else None
-        yield "link_down", "link", {"address": address, "sent": sent, "detail": result.detail}
+        yield "link_down", "link", {"address": address, "sent": sent, **_fault(result)}
         return  # loss is 100%: link_down says it, the quality rules would only repeat it
     for found in link.beyond_soft:
         value, limit = found.value * found.metric.scale, found.soft * found.metric.scale
@@ -111,7 +111,7 @@ def _device(config: Config, site: Site, entry: TargetState, result: ProbeResult)
     device = entry.target.name
     base: dict[str, object] = {"device": device, "address": entry.target.address}
     if not result.success:
-        yield "device_down", device, {**base, "detail": result.detail or str(result.reason)}
+        yield "device_down", device, {**base, **_fault(result)}
         return
     reading = device_reading(result)
     if reading is None:
@@ -152,8 +152,24 @@ def _endpoint(config: Config, site: Site, entry: TargetState, result: ProbeResul
     if result.success:
         return
     if result.reason == Reason.NOT_REGISTERED:
-        yield "endpoint_unregistered", endpoint, {**base, "detail": result.detail}
+        # The device's own registration status ("SIP Failed; H.323 Inactive") says more than the probe's sentence.
+        status = result.info.get("registration") or result.detail
+        yield "endpoint_unregistered", endpoint, {**base, "fault": str(result.reason), "detail": status}
     elif result.reason == Reason.PERIPHERAL_MISSING:
-        yield "peripheral_missing", endpoint, {**base, "detail": result.detail}
+        yield "peripheral_missing", endpoint, {**base, "missing": _missing(result), "detail": result.detail}
     elif result.reason not in _ENDPOINT_NOT_DOWN:
-        yield "endpoint_down", endpoint, {**base, "detail": result.detail or str(result.reason)}
+        yield "endpoint_down", endpoint, {**base, **_fault(result)}
+
+
+def _fault(result: ProbeResult) -> dict[str, object]:
+    """The reason code and the probe's own words: the message shows both per locale (alerts/templates.py)."""
+    return {"fault": str(result.reason), "detail": result.detail}
+
+
+def _missing(result: ProbeResult) -> str:
+    """Which peripherals are missing, as a key of alerts/texts.py WORDS ("missing_camera"...)."""
+    camera = result.values.get("peripheral_camera") == 0.0
+    microphone = result.values.get("peripheral_microphone") == 0.0
+    if camera or microphone:
+        return "camera_microphone" if camera and microphone else "camera" if camera else "microphone"
+    return "any"  # the device did not say which

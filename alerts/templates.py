@@ -10,7 +10,10 @@
                                     cannot use its database (alerts/database_notice.py)
 
 Sentences live in alerts/texts.py. Times are shown in the district's zone; numbers with a decimal comma in
-Vietnamese. The ack route is a POST, so messages link to the board (``{external_url}/#alert-ID``) instead.
+Vietnamese; a probe's English detail quoted after a label (monitor.i18n.fault_text). A meeting alert says
+"chưa sẵn sàng" or "suy giảm" after its verdict, lists each problem with what to do right after it, and labels
+its times: the meeting's start ("họp lúc") apart from when the problem was seen ("phát hiện lúc"). The ack
+route is a POST, so messages link to the board (``{external_url}/#alert-ID``) instead.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.texts import DATABASE_TEXTS, RULE_TEXTS, WORDS
 from monitor.config.models import Config
-from monitor.i18n import Locale, number, span
+from monitor.i18n import Locale, fault_text, number, span
 from monitor.readiness.events import ReadinessEvent, ReasonText
 from monitor.storage.health import Fault
 
@@ -70,7 +73,11 @@ def _shown(fields: Mapping[str, object], locale: Locale) -> dict[str, object]:
     words = WORDS[locale]
     shown: dict[str, object] = {}
     for key, value in fields.items():
-        if value is None:
+        if key == "detail":
+            shown[key] = fault_text(fields.get("fault"), value, locale)
+        elif key == "missing" and isinstance(value, str):
+            shown[key] = words.get(f"missing_{value}", value)
+        elif value is None:
             shown[key] = words["unknown"]
         elif isinstance(value, float):
             shown[key] = number(value, locale)
@@ -95,6 +102,8 @@ def render_alert(config: Config, view: AlertView, *, event: str, now: float) -> 
     texts = RULE_TEXTS[view.rule][locale]
     fields = _Fields(_shown(view.fields, locale))
     fields["site"] = view.site_name
+    if view.rule == "site_not_ready":
+        fields["state"] = words.get(f"state_{view.fields.get('verdict_code')}", words["state_unknown"])
     title = texts.title.format_map(fields)
     count = len(view.affected)
     if event == "resolved":
@@ -113,7 +122,9 @@ def render_alert(config: Config, view: AlertView, *, event: str, now: float) -> 
         lines.append(words["affected"].format(count=count, names=", ".join(view.affected)))
     if view.reasons:
         lines.append(words["reasons"])
-        lines.extend(f"- {reason.message} {reason.action}" for reason in view.reasons)
+        for reason in view.reasons:
+            message, action = reason.in_locale(locale)
+            lines += [f"- {message}", f"  {words['action']}: {action}"]  # what to do right after what is wrong
     lines.append(f"{words['action']}: {texts.action.format_map(fields)}")
     lines.append(f"{words['since']}: {local_time(view.started_at, config)} ({words['zone']})")
     if event == "reminder" and view.rule != "site_not_ready":
@@ -126,7 +137,10 @@ def render_alert(config: Config, view: AlertView, *, event: str, now: float) -> 
 
 
 def render_summary(config: Config, event: ReadinessEvent, site_names: Sequence[str]) -> Rendered:
-    """The T-0 summary for the admins: ready/total and the sites not ready, by name."""
+    """The T-0 summary for the admins: ready/total, the sites not ready and the degraded ones, by name.
+
+    ``site_names`` are the names of ``event.not_ready``, in its order.
+    """
     locale: Locale = config.district.locale
     words = WORDS[locale]
     title = words["summary_title"].format(
@@ -136,7 +150,15 @@ def render_summary(config: Config, event: ReadinessEvent, site_names: Sequence[s
         total=event.total,
     )
     lines = [title]
-    lines.append(words["summary_not_ready"].format(names=", ".join(site_names)) if site_names else words["summary_all"])
+    names = dict(zip(event.not_ready, site_names, strict=False))
+    missing = [name for site, name in names.items() if site not in event.degraded]
+    degraded = [name for site, name in names.items() if site in event.degraded]
+    if missing:
+        lines.append(words["summary_not_ready"].format(names=", ".join(missing)))
+    if degraded:
+        lines.append(words["summary_degraded"].format(names=", ".join(degraded)))
+    if not names:
+        lines.append(words["summary_all"])
     return _finish(f"{words['info']} {title}", lines, None)
 
 

@@ -3,8 +3,9 @@
 Per rule: a title (firing), a resolved title, the measured detail and what to check. Fields in braces
 come from the rule's finding (alerts/rules.py) and the engine: {site} the site's name, {device},
 {endpoint}, {interface}, {address}, {value} and {limit} (already in the unit the sentence names),
-{detail} the probe's own words. A test checks every rule × event × locale renders, in NFC, and that the
-Vietnamese carries its diacritics.
+{detail} what went wrong: our words for the probe's reason code, then, in Vietnamese, the probe's own English
+quoted after a label (monitor.i18n.fault_text). A test checks every rule × event × locale renders, in NFC, and
+that the Vietnamese carries its diacritics; tests/test_vi_texts.py that no English word of ours is left in it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
         "vi": RuleText(
             "Mất kết nối {site}",
             "Đã có lại kết nối {site}",
-            "Đường truyền {address} không trả lời ping: {detail}.",
+            "Đường truyền {address} mất kết nối: {detail}.",
             "Kiểm tra nguồn điện và cáp quang của bộ định tuyến; gọi VNPT nếu đường truyền vẫn mất.",
         ),
         "en": RuleText(
@@ -180,13 +181,13 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
         "vi": RuleText(
             "Thiết bị {endpoint} tại {site} thiếu camera hoặc micro",
             "Thiết bị {endpoint} tại {site} đã nhận đủ camera và micro",
-            "{endpoint}: {detail}.",
+            "{endpoint}: {missing}.",
             "Kiểm tra cáp camera (HDMI/USB), dây micro và nguồn của chúng.",
         ),
         "en": RuleText(
             "Endpoint {endpoint} at {site} is missing a camera or microphone",
             "Endpoint {endpoint} at {site} has its camera and microphones again",
-            "{endpoint}: {detail}.",
+            "{endpoint}: {missing}.",
             "Check the camera cable (HDMI/USB), the microphone cables and their power.",
         ),
     },
@@ -218,23 +219,25 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
             "Check the mains supply; prepare a generator if the outage lasts.",
         ),
     },
+    # {state} says NOT_READY or DEGRADED in words (WORDS "state_*"): a degraded site is never "not ready".
     "site_not_ready": {
         "vi": RuleText(
-            "{site} chưa sẵn sàng cho cuộc họp {meeting} ({start})",
-            "{site} đã sẵn sàng cho cuộc họp {meeting} ({start})",
-            "Kết quả kiểm tra lúc còn {left}: {verdict}.",
-            "Xử lý từng mục dưới đây trước giờ họp.",
+            "{site} {state} {meeting} (họp lúc {start})",
+            "{site} đã sẵn sàng cho cuộc họp {meeting} (họp lúc {start})",
+            "Kết quả kiểm tra khi còn {left} đến giờ họp: {verdict}.",
+            "Xử lý từng vấn đề nêu trên trước giờ họp.",
         ),
         "en": RuleText(
-            "{site} is not ready for the meeting {meeting} ({start})",
-            "{site} is ready for the meeting {meeting} ({start})",
-            "Checked with {left} left: {verdict}.",
-            "Fix each item below before the meeting starts.",
+            "{site} {state} {meeting} (starts {start})",
+            "{site} is ready for the meeting {meeting} (starts {start})",
+            "Checked with {left} left before the start: {verdict}.",
+            "Fix each problem above before the meeting starts.",
         ),
     },
 }
 
-# Short words the templates put around the rule's sentences.
+# Short words the templates put around the rule's sentences; "alert_*" (an alert's state) and "level_*" (its
+# severity) are also the words of the alert lists (CLI, board).
 WORDS: dict[Locale, dict[str, str]] = {
     "vi": {
         "critical": "[NGHIÊM TRỌNG]",
@@ -244,7 +247,7 @@ WORDS: dict[Locale, dict[str, str]] = {
         "resolved": "[ĐÃ KHẮC PHỤC]",
         "site": "Điểm cầu",
         "action": "Việc cần làm",
-        "since": "Bắt đầu lúc",
+        "since": "Phát hiện lúc",
         "still": "Vẫn chưa khắc phục sau {duration}.",
         "lasted": "Thời gian sự cố: {duration}.",
         "affected": "{count} điểm cầu bị ảnh hưởng: {names}",
@@ -254,9 +257,23 @@ WORDS: dict[Locale, dict[str, str]] = {
         "unknown": "không rõ",
         "left": "còn {left}",
         "reasons": "Các vấn đề:",
-        "summary_title": "Cuộc họp {meeting} ({start}): {ready}/{total} điểm cầu sẵn sàng",
+        "summary_title": "Cuộc họp {meeting} lúc {start}: {ready}/{total} điểm cầu sẵn sàng",
         "summary_all": "Tất cả điểm cầu đã sẵn sàng.",
         "summary_not_ready": "Chưa sẵn sàng: {names}",
+        "summary_degraded": "Suy giảm: {names}",
+        "state_NOT_READY": "chưa sẵn sàng cho cuộc họp",
+        "state_DEGRADED": "bị suy giảm trước cuộc họp",
+        "state_unknown": "có vấn đề trước cuộc họp",
+        "missing_camera": "không nhận camera",
+        "missing_microphone": "không nhận micro",
+        "missing_camera_microphone": "không nhận camera và micro",
+        "missing_any": "thiếu camera hoặc micro",
+        "alert_pending": "đang theo dõi",
+        "alert_firing": "đang báo",
+        "alert_resolved": "đã hết",
+        "level_critical": "nghiêm trọng",
+        "level_warning": "cảnh báo",
+        "level_info": "thông tin",
         "in": "vào",
         "out": "ra",
         "affected_short": "{count} điểm cầu bị ảnh hưởng",
@@ -270,7 +287,7 @@ WORDS: dict[Locale, dict[str, str]] = {
         "resolved": "[RESOLVED]",
         "site": "Site",
         "action": "What to do",
-        "since": "Since",
+        "since": "Detected at",
         "still": "Still not fixed after {duration}.",
         "lasted": "Lasted {duration}.",
         "affected": "{count} sites affected: {names}",
@@ -280,9 +297,23 @@ WORDS: dict[Locale, dict[str, str]] = {
         "unknown": "unknown",
         "left": "{left} left",
         "reasons": "Problems:",
-        "summary_title": "Meeting {meeting} ({start}): {ready}/{total} sites ready",
+        "summary_title": "Meeting {meeting} at {start}: {ready}/{total} sites ready",
         "summary_all": "Every site is ready.",
         "summary_not_ready": "Not ready: {names}",
+        "summary_degraded": "Degraded: {names}",
+        "state_NOT_READY": "is not ready for the meeting",
+        "state_DEGRADED": "is degraded for the meeting",
+        "state_unknown": "has problems before the meeting",
+        "missing_camera": "no camera connected",
+        "missing_microphone": "no microphone connected",
+        "missing_camera_microphone": "no camera and no microphone connected",
+        "missing_any": "a camera or microphone is missing",
+        "alert_pending": "pending",
+        "alert_firing": "firing",
+        "alert_resolved": "resolved",
+        "level_critical": "critical",
+        "level_warning": "warning",
+        "level_info": "info",
         "in": "in",
         "out": "out",
         "affected_short": "{count} sites affected",

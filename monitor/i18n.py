@@ -5,6 +5,11 @@
     local_text(moment, tz, "vi")              "Thứ Tư 02/12/2026 07:30"   ("Wednesday 02/12/2026 07:30" in en)
     span(3900, "vi")                          "1 giờ 5 phút"   ("1 hour 5 minutes" in en)
     number(1.75, "vi")                        "1,8"   (a decimal comma, as Vietnamese readers write numbers)
+    fault_text("timeout", "no result within 3s", "vi")
+        'không có kết quả trong thời gian chờ (chi tiết kỹ thuật: "no result within 3s")'
+
+A probe's ``detail`` is English by design (logs, the API): a Vietnamese text names the fault in its own
+words from the reason code and quotes the detail after a label, so nobody mistakes it for our sentence.
 
 The sentences themselves stay with their users (monitor/readiness/texts.py, alerts/texts.py,
 monitor/web/board_texts.py, the CLI); this module sits at the floor with monitor.errors, so each may use it.
@@ -26,6 +31,46 @@ VERDICTS: dict[str, dict[Locale, str]] = {
     "DEGRADED": {"vi": "Suy giảm", "en": "Degraded"},
     "NOT_READY": {"vi": "Chưa sẵn sàng", "en": "Not ready"},
 }
+
+# Probe reason code (probes.core.result.Reason) → our words for it; a test checks every code has them.
+FAULTS: dict[str, dict[Locale, str]] = {
+    "ok": {"vi": "bình thường", "en": "ok"},
+    "timeout": {"vi": "không có kết quả trong thời gian chờ", "en": "no result in time"},
+    "resolve_failed": {"vi": "không phân giải được tên máy", "en": "the name does not resolve"},
+    "ipv6_unavailable": {"vi": "máy chạy giaoban không dùng được IPv6", "en": "IPv6 is not available here"},
+    "unreachable": {"vi": "không có đường tới địa chỉ này", "en": "no route to the address"},
+    "connection_refused": {"vi": "kết nối bị từ chối", "en": "connection refused"},
+    "connection_reset": {"vi": "kết nối bị ngắt giữa chừng", "en": "connection reset"},
+    "no_reply": {"vi": "không có gói trả lời nào", "en": "no reply"},
+    "partial_loss": {"vi": "mất một phần gói tin", "en": "some packets lost"},
+    "permission_denied": {"vi": "giaoban không có quyền thực hiện phép đo này", "en": "permission denied"},
+    "tls_cert_expired": {"vi": "chứng chỉ TLS đã hết hạn", "en": "the TLS certificate has expired"},
+    "tls_cert_untrusted": {"vi": "chứng chỉ TLS không được tin cậy", "en": "the TLS certificate is not trusted"},
+    "tls_hostname_mismatch": {
+        "vi": "chứng chỉ TLS không khớp với tên máy",
+        "en": "the TLS certificate does not match the host name",
+    },
+    "tls_error": {"vi": "lỗi kết nối TLS", "en": "TLS error"},
+    "expect_mismatch": {"vi": "câu trả lời không như mong đợi", "en": "unexpected answer"},
+    "bad_status": {"vi": "mã trạng thái HTTP không như mong đợi", "en": "unexpected HTTP status"},
+    "body_mismatch": {"vi": "nội dung trả về không như mong đợi", "en": "unexpected content"},
+    "json_mismatch": {"vi": "dữ liệu JSON trả về không như mong đợi", "en": "unexpected JSON"},
+    "body_too_large": {"vi": "nội dung trả về quá lớn", "en": "the answer is too large"},
+    "too_many_redirects": {"vi": "chuyển hướng quá nhiều lần", "en": "too many redirects"},
+    "protocol_error": {"vi": "trả lời sai giao thức", "en": "protocol error"},
+    "bad_target": {"vi": "địa chỉ trong cấu hình không dùng được", "en": "the configured address is not usable"},
+    "config_error": {"vi": "cấu hình phép đo không dùng được", "en": "the probe settings are not usable"},
+    "auth_failed": {"vi": "sai tên đăng nhập hoặc mật khẩu", "en": "wrong user name or password"},
+    "endpoint_busy": {"vi": "thiết bị đang bận trong cuộc gọi khác", "en": "busy in another call"},
+    "not_registered": {"vi": "chưa đăng ký với tổng đài", "en": "not registered"},
+    "not_ready": {"vi": "thiết bị tự báo có lỗi", "en": "the device reports a problem"},
+    "peripheral_missing": {"vi": "thiếu camera hoặc micro", "en": "a camera or microphone is missing"},
+    "microphone_muted": {"vi": "micro đang tắt tiếng", "en": "microphones muted"},
+    "internal_error": {"vi": "lỗi bên trong giaoban", "en": "internal error in giaoban"},
+}
+# The label before a quoted technical detail in a Vietnamese text (tests/test_vi_texts.py looks for it).
+DETAIL_LABEL: dict[Locale, str] = {"vi": 'chi tiết kỹ thuật: "{detail}"', "en": "{detail}"}
+UNKNOWN: dict[Locale, str] = {"vi": "không rõ", "en": "unknown"}
 
 # Monday first, as datetime.weekday() counts.
 WEEKDAYS: dict[Locale, tuple[str, ...]] = {
@@ -55,6 +100,22 @@ def verdict_both(verdict: str) -> str:
     """'Sẵn sàng / Ready': the Vietnamese word first, for labels read by both; an unknown verdict as its code."""
     words = VERDICTS.get(verdict)
     return " / ".join(words[locale] for locale in LOCALES) if words else verdict
+
+
+def fault_text(fault: object, detail: object, locale: Locale) -> str:
+    """What went wrong, for a sentence: our words for ``fault`` (a reason code) and the probe's ``detail``.
+
+    Vietnamese: 'kết nối bị từ chối (chi tiết kỹ thuật: "…")'; English keeps the probe's own words, which
+    say more than the code. Either part may be missing (a stored reason of an older version has no code).
+    """
+    words = FAULTS.get(str(fault), {}).get(locale) if fault else None
+    shown = str(detail).strip().rstrip(". ") if detail not in (None, "") else ""
+    if locale == "en":
+        return shown or words or UNKNOWN[locale]
+    quoted = DETAIL_LABEL[locale].format(detail=shown) if shown else ""
+    if words and quoted:
+        return f"{words} ({quoted})"
+    return words or quoted or UNKNOWN[locale]
 
 
 def local_text(moment: datetime, tz: ZoneInfo, locale: Locale) -> str:

@@ -521,7 +521,9 @@ async def test_readiness_events_reach_technicians_and_admins_with_reasons() -> N
     assert note.alertname == "GiaobanSiteNotReady" and note.severity == "critical"
     assert note.labels["meeting"] == "giao-ban" and note.labels["site"] == "tan-thinh"
     assert [r.id for r in note.recipients] == ["tuan", "hoa"]
-    assert "Mất gói 5,2% (giới hạn 3%). Kiểm tra cáp và cổng mạng." in note.text and "còn 30 phút" in note.text
+    # Each problem, then what to do about it; the meeting's start and the moment it was seen are told apart.
+    assert "- Mất gói 5,2% (giới hạn 3%).\n  Việc cần làm: Kiểm tra cáp và cổng mạng.\n" in note.text
+    assert "còn 30 phút" in note.text and "(họp lúc " in note.subject and "\nPhát hiện lúc: " in note.text
     await world.engine.on_readiness(_event("site_not_ready", **not_ready))
     assert len(world.store.sent()) == 1, "the same findings at the same lead time are not news"
     world.clock.advance(1200)
@@ -549,7 +551,7 @@ async def test_degraded_site_is_a_warning_in_english() -> None:
     )
     [note] = world.store.sent()
     assert note.severity == "warning" and "10 minutes left" in note.text
-    assert note.subject.startswith("[WARNING] Xã Kim Phượng is not ready for the meeting Giao ban thứ Hai")
+    assert note.subject.startswith("[WARNING] Xã Kim Phượng is degraded for the meeting Giao ban thứ Hai")
     assert [r.id for r in note.recipients] == ["hoa"], "no technician of its own: the parent's, then the admins"
 
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from alerts.maintenance_input import MaintenanceError, build_window
 from alerts.model import AlertRecord
 from alerts.store import OPEN_STATES, SqlAlertStore
+from alerts.texts import WORDS
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, add_storage_arguments, run_with_storage
 from monitor.config.models import Config
 from monitor.i18n import Locale, local_text
@@ -37,9 +38,9 @@ _TEXT = {
         "no_alerts": "Không có cảnh báo nào đang mở.",
         "no_alerts_all": "Chưa có cảnh báo nào.",
         "heading": "Cảnh báo (giờ {tz}):",
-        "states": {"pending": "chờ", "firing": "đang báo", "resolved": "đã hết"},
         "acked": "đã nhận: {by}",
         "suppressed": "gộp vào {by}",
+        "maintenance": "đang bảo trì: {by}",
         "ack_done": "Đã xác nhận cảnh báo {id} ({by}).",
         "ack_resolved": "Cảnh báo {id} đã hết, không cần xác nhận.",
         "ack_missing": "Không có cảnh báo {id}.",
@@ -58,9 +59,9 @@ _TEXT = {
         "no_alerts": "No open alert.",
         "no_alerts_all": "No alert yet.",
         "heading": "Alerts ({tz} time):",
-        "states": {"pending": "pending", "firing": "firing", "resolved": "resolved"},
         "acked": "acknowledged: {by}",
         "suppressed": "folded into {by}",
+        "maintenance": "under maintenance: {by}",
         "ack_done": "Acknowledged alert {id} ({by}).",
         "ack_resolved": "Alert {id} is already resolved; nothing to acknowledge.",
         "ack_missing": "No alert {id}.",
@@ -122,10 +123,15 @@ def _alert_line(record: AlertRecord, tz: ZoneInfo, locale: Locale, text: dict[st
     if record.acked_by:
         notes.append(text["acked"].format(by=record.acked_by))
     if record.suppressed_by:
-        notes.append(text["suppressed"].format(by=record.suppressed_by))
+        window = record.suppressed_by.removeprefix("maintenance:")
+        note = "suppressed" if window == record.suppressed_by else "maintenance"
+        notes.append(text[note].format(by=window))
     extra = f"  ({'; '.join(notes)})" if notes else ""
-    state = text["states"][record.state]
-    return f"  {state:<9} {record.severity:<8} {since}  {record.id}  {record.summary}{extra}"
+    words = WORDS[locale]
+    state, severity = words[f"alert_{record.state}"], words.get(f"level_{record.severity}", record.severity)
+    width = max(len(words[f"alert_{s}"]) for s in ("pending", "firing", "resolved"))
+    levels = max(len(words[f"level_{s}"]) for s in ("critical", "warning", "info"))
+    return f"  {state:<{width}} {severity:<{levels}} {since}  {record.id}  {record.summary}{extra}"
 
 
 async def _alerts(args: argparse.Namespace, config: Config, store: SqlAlertStore, text: dict[str, Any]) -> int:

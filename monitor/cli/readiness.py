@@ -78,8 +78,9 @@ def render_report(report: ReadinessReport, config: Config) -> str:
         name = report.names.get(site.site_id, site.site_id)
         lines.append(f"  {verdict_text(site.verdict, locale):<15} {name} [{site.site_id}]")
         for reason in site.reasons:
-            lines.append(f"      - {reason.message}")
-            lines.append(f"        {text['action']}: {reason.action}")
+            message, action = reason.in_locale(locale)  # a stored report may come from a check in another locale
+            lines.append(f"      - {message}")
+            lines.append(f"        {text['action']}: {action}")
     if report.all_ready:
         lines.append(text["all_ready"])
     return "\n".join(lines)

@@ -598,10 +598,10 @@ def meeting_readiness() -> Json:
         (8, 8),
         text(
             "Lý do / Reasons",
-            "Lý do một điểm cầu chưa sẵn sàng là văn bản, không phải số liệu: xem "
+            "Lý do một điểm cầu chưa sẵn sàng hoặc bị suy giảm là văn bản, không phải số liệu: xem "
             "[bảng sẵn sàng]($giaoban/) hoặc API `GET $giaoban/api/v1/meetings/{id}/readiness`.\n\n"
-            "Why a site is not ready is text, not a metric: see the [readiness board]($giaoban/) or the API "
-            "`GET $giaoban/api/v1/meetings/{id}/readiness` (click a meeting in the table).\n\n"
+            "Why a site is not ready or degraded is text, not a metric: see the [readiness board]($giaoban/) or the "
+            "API `GET $giaoban/api/v1/meetings/{id}/readiness` (click a meeting in the table).\n\n"
             "Đặt địa chỉ giaoban ở biến *giaoban URL* phía trên. / Set the service's address in the *giaoban URL* "
             "variable above.",
         ),

@@ -133,10 +133,11 @@ class JsonLines:
 def readiness_line(event: ReadinessEvent) -> str:
     where = f"{event.meeting_title}, T-{event.lead_time:.0f}s"
     if event.kind == "summary":
-        missing = ", ".join(event.not_ready) or "—"
+        missing = ", ".join(s for s in event.not_ready if s not in event.degraded) or "—"
+        degraded = f"; {verdict_both('DEGRADED')}: {', '.join(event.degraded)}" if event.degraded else ""
         return (
             f"[{_clock()}] SẴN SÀNG / READINESS  {event.meeting_title}, T-0: {event.ready}/{event.total} điểm cầu sẵn "
-            f"sàng / sites ready; chưa sẵn sàng / not ready: {missing}"
+            f"sàng / sites ready; {verdict_both('NOT_READY').lower()}: {missing}{degraded}"
         )
     site = event.site_name or event.site_id or "-"
     if event.kind == "site_recovered":
@@ -163,6 +164,7 @@ def readiness_json(event: ReadinessEvent) -> dict[str, Any]:
         "ready": event.ready,
         "total": event.total,
         "not_ready": list(event.not_ready),
+        "degraded": list(event.degraded),
     }
 
 

@@ -76,10 +76,16 @@ class SiteReadiness:
         ]
 
 
+# A probe's fault goes into a reason as its code and its own English words (fault=, detail=): the sentence
+# names the fault in the reader's language and quotes the words (monitor/readiness/texts.py).
+
+
 def _link(findings: _Findings, address: str, result: ProbeResult, th: Thresholds) -> None:
     link = assess_link(result, th)
     if link.status == "unchecked":
-        findings.add("link_unchecked", address, soft=True, address=address, detail=result.detail or result.reason)
+        findings.add(
+            "link_unchecked", address, soft=True, address=address, fault=str(result.reason), detail=result.detail
+        )
         return
     if link.status == "down":
         findings.add("link_down", address, address=address, sent=int(link.sent or 0))
@@ -113,7 +119,9 @@ def _router(findings: _Findings, probes: SiteProbes, th: Thresholds, meeting: Me
     assert result is not None
     reading = device_reading(result)
     if reading is None:
-        findings.add("router_unreachable", device, soft=True, device=device, detail=result.detail or result.reason)
+        findings.add(
+            "router_unreachable", device, soft=True, device=device, fault=str(result.reason), detail=result.detail
+        )
         return
     if reading.uptime_seconds < rebooted_within:
         findings.add("router_rebooted", device, soft=True, device=device, minutes=int(reading.uptime_seconds // 60))
@@ -175,7 +183,7 @@ def _ups(findings: _Findings, device: str, result: ProbeResult, meeting: Meeting
 
 
 def _endpoint(findings: _Findings, endpoint: str, result: ProbeResult) -> None:
-    values, detail = result.values, result.detail or str(result.reason)
+    values = result.values
     if result.success:
         if result.reason == Reason.MICROPHONE_MUTED:
             findings.add("microphone_muted", endpoint, soft=True, endpoint=endpoint)
@@ -192,9 +200,9 @@ def _endpoint(findings: _Findings, endpoint: str, result: ProbeResult) -> None:
     if any(target == endpoint for _, target in findings.reasons):
         return
     if reason == Reason.NOT_READY and values.get("up") == 1.0:
-        findings.add("endpoint_not_ready", endpoint, endpoint=endpoint, detail=detail)
+        findings.add("endpoint_not_ready", endpoint, endpoint=endpoint, fault=str(result.reason), detail=result.detail)
     else:
-        findings.add("endpoint_down", endpoint, endpoint=endpoint, detail=detail)
+        findings.add("endpoint_down", endpoint, endpoint=endpoint, fault=str(result.reason), detail=result.detail)
 
 
 def evaluate_site(

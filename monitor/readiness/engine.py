@@ -69,6 +69,11 @@ class ReadinessReport:
         return tuple(s.site_id for s in self.sites if s.verdict != "READY")
 
     @property
+    def degraded(self) -> tuple[str, ...]:
+        """The sites of ``not_ready`` that are only DEGRADED: usable, to be named as such, not as "not ready"."""
+        return tuple(s.site_id for s in self.sites if s.verdict == "DEGRADED")
+
+    @property
     def all_ready(self) -> bool:
         return self.ready == len(self.sites)
 
@@ -237,8 +242,7 @@ class ReadinessEngine:
             async with asyncio.timeout(config.readiness.site_timeout):
                 probes = await self._measure(site, targets)
         except TimeoutError:
-            limit = f"{config.readiness.site_timeout:g}s"
-            fields = {"what": site.name, "detail": f"> {limit}"}
+            fields: dict[str, object] = {"what": site.name, "limit": config.readiness.site_timeout}
             message, action = render("check_failed", locale, fields)
             reason = ReasonText("check_failed", message, action, "hard", fields)
             return SiteReadiness(site.id, "NOT_READY", (reason,), (None,))
@@ -404,7 +408,7 @@ class ReadinessEngine:
             self._summaries_sent.add(occurrence_key(occurrence))
             last = latest.get(occurrence_key(occurrence))
             if last is not None:
-                await self._emit(self._summary(occurrence, last))
+                await self._emit(summary_event(occurrence, last))
         self.snapshot = MeetingSnapshot(tuple(upcoming), latest, now)
         return reports
 
@@ -421,19 +425,6 @@ class ReadinessEngine:
                 latest[occurrence_key(occurrence)] = report
         self.snapshot = MeetingSnapshot(tuple(upcoming), latest, now)
 
-    def _summary(self, occurrence: Occurrence, report: ReadinessReport) -> ReadinessEvent:
-        return ReadinessEvent(
-            kind="summary",
-            meeting_id=occurrence.meeting.id,
-            meeting_title=occurrence.meeting.title,
-            occurrence_start=occurrence.start,
-            lead_time=0.0,
-            ready=report.ready,
-            total=len(report.sites),
-            not_ready=report.not_ready,
-            report_id=report.report_id,
-        )
-
     async def run(self) -> None:
         """Tick forever; a failing tick (database down) is logged and retried at the next one."""
         while True:
@@ -444,3 +435,19 @@ class ReadinessEngine:
             except Exception:
                 log.exception("readiness: this round failed; retrying in %ss", self._config().readiness.tick)
             await asyncio.sleep(self._config().readiness.tick)
+
+
+def summary_event(occurrence: Occurrence, report: ReadinessReport) -> ReadinessEvent:
+    """The T-0 summary of ``occurrence`` from its latest report."""
+    return ReadinessEvent(
+        kind="summary",
+        meeting_id=occurrence.meeting.id,
+        meeting_title=occurrence.meeting.title,
+        occurrence_start=occurrence.start,
+        lead_time=0.0,
+        ready=report.ready,
+        total=len(report.sites),
+        not_ready=report.not_ready,
+        degraded=report.degraded,
+        report_id=report.report_id,
+    )

@@ -49,6 +49,7 @@ class ReadinessEvent:
     ready: int = 0  # summary: sites ready
     total: int = 0  # summary: participating sites
     not_ready: tuple[str, ...] = ()  # summary: ids of the sites not ready (DEGRADED ones included)
+    degraded: tuple[str, ...] = ()  # summary: those of not_ready that are only DEGRADED (named as such)
     report_id: int | None = None
 
     @property

@@ -1,8 +1,11 @@
 """What a readiness reason says, in Vietnamese and English: the finding and what the technician should do.
 
 Each reason code has a sentence and an action per locale, with named fields filled from the measurement.
-Vietnamese numbers use a decimal comma ("5,2%"), as Vietnamese readers write them (monitor.i18n.number). A test
-checks that every code has both locales, in NFC, and that the Vietnamese carries its diacritics.
+Vietnamese numbers use a decimal comma ("5,2%"), as Vietnamese readers write them (monitor.i18n.number). A
+``{detail}`` is what a probe said, with its reason code in the field ``fault``: it is shown through
+monitor.i18n.fault_text, so a Vietnamese sentence names the fault in Vietnamese and quotes the probe's English
+after a label. A test checks that every code has both locales, in NFC, and that the Vietnamese carries its
+diacritics; tests/test_vi_texts.py that no English word of ours is left in the Vietnamese.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 
-from monitor.i18n import Locale, number
+from monitor.i18n import Locale, fault_text, number
 
 # code → locale → (sentence, action)
 TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
@@ -27,7 +30,8 @@ TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
     "link_unchecked": {
         "vi": (
             "Không đo được đường truyền tới {address}: {detail}.",
-            "Báo quản trị mạng của huyện: cấp quyền ICMP cho giaoban (README, mục ICMP permissions).",
+            "Báo quản trị mạng của huyện: cấp quyền gửi gói ICMP cho giaoban "
+            "(xem hướng dẫn về quyền ICMP trong README).",
         ),
         "en": (
             "Could not measure the link to {address}: {detail}.",
@@ -227,16 +231,23 @@ TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
         "en": ("The microphones of {endpoint} are muted.", "Unmute before the meeting unless it is intended."),
     },
     "check_failed": {
-        "vi": ("Không kiểm tra được {what}: {detail}.", "Báo quản trị mạng của huyện."),
-        "en": ("Could not check {what}: {detail}.", "Tell the district's network administrator."),
+        "vi": ("Không kiểm tra xong {what} trong {limit} giây.", "Báo quản trị mạng của huyện."),
+        "en": ("Could not finish checking {what} within {limit} s.", "Tell the district's network administrator."),
     },
 }
+
+
+class _Shown(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "?"  # a reason stored by an older version may lack a field a sentence now names
 
 
 def render(code: str, locale: Locale, fields: Mapping[str, object]) -> tuple[str, str]:
     """The (sentence, action) of ``code`` in ``locale``; numbers in ``fields`` are formatted for the locale."""
     sentence, action = TEXTS[code][locale]
-    shown = {key: number(value, locale) if isinstance(value, float) else value for key, value in fields.items()}
+    shown = _Shown({key: number(value, locale) if isinstance(value, float) else value for key, value in fields.items()})
+    if "detail" in fields or "fault" in fields:
+        shown["detail"] = fault_text(fields.get("fault"), fields.get("detail"), locale)
     return (
         unicodedata.normalize("NFC", sentence.format_map(shown)),
         unicodedata.normalize("NFC", action.format_map(shown)),

@@ -1,12 +1,23 @@
 """Every word of the readiness board (GET /), in Vietnamese and English.
 
-Verdict names, weekdays, durations and number formatting come from monitor/i18n.py so the board, the CLI and
-the alerts say the same thing. Templates use ``str.format`` fields; the board escapes the *values* it fills in.
+Verdict names, weekdays, durations and number formatting come from monitor/i18n.py, an alert's state and
+severity from alerts/texts.py, so the board, the CLI and the alerts say the same thing. Templates use
+``str.format`` fields; the board escapes the *values* it fills in.
 """
 
 from __future__ import annotations
 
+from alerts.texts import WORDS
 from monitor.i18n import Locale
+
+
+def _alert_words(lang: Locale) -> dict[str, str]:
+    """'Đang báo', 'Nghiêm trọng'...: the alert lists' words, capitalised as the board's labels are."""
+    words = WORDS[lang]
+    keys = {"firing": "alert_firing", "pending": "alert_pending"}
+    keys |= {level: f"level_{level}" for level in ("critical", "warning", "info")}
+    return {key: words[word][:1].upper() + words[word][1:] for key, word in keys.items()}
+
 
 TEXTS: dict[Locale, dict[str, str]] = {
     "vi": {
@@ -42,17 +53,13 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "link_pending": "Chưa đo",
         "alerts": "Cảnh báo đang mở",
         "no_alerts": "Không có cảnh báo nào.",
-        "firing": "Đang báo",
-        "pending": "Chờ xác nhận",
         "since": "từ {time}",
         "acked": "đã nhận bởi {who}",
         "suppressed": "gộp vào {parent}",
         "maintenance": "đang bảo trì",
         "more_alerts": "… và {n} cảnh báo khác (xem /api/v1/alerts).",
-        "critical": "Nghiêm trọng",
-        "warning": "Cảnh báo",
-        "info": "Thông tin",
         "unknown": "—",
+        **_alert_words("vi"),
     },
     "en": {
         "title": "Briefing readiness",
@@ -87,17 +94,13 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "link_pending": "Not measured yet",
         "alerts": "Open alerts",
         "no_alerts": "No open alerts.",
-        "firing": "Firing",
-        "pending": "Pending",
         "since": "since {time}",
         "acked": "acknowledged by {who}",
         "suppressed": "folded into {parent}",
         "maintenance": "under maintenance",
         "more_alerts": "… and {n} more (see /api/v1/alerts).",
-        "critical": "Critical",
-        "warning": "Warning",
-        "info": "Info",
         "unknown": "—",
+        **_alert_words("en"),
     },
 }
 
