@@ -44,7 +44,8 @@ from monitor.web.board import BoardData, LinkView, MeetingView
 from monitor.web.board import render as render_board
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading
-from tests.test_alert_engine import Clock, FakeStore
+from tests.clock import ManualClock
+from tests.test_alert_engine import FakeStore
 from tests.test_readiness_checks import MEETING, SITE, icmp, interface, router, ups
 
 pytestmark = pytest.mark.timeout(60)
@@ -252,7 +253,7 @@ def _report(cfg: Config, sites: list[SiteReadiness]) -> ReadinessReport:
 async def _meeting_notes(cfg: Config, verdicts: dict[str, str]) -> list[tuple[str, str]]:
     """What the alert engine sends for site_not_ready (firing, reminder), site_recovered and the list summary."""
     store = FakeStore()
-    engine = AlertEngine(lambda: cfg, State(), store, clock=Clock(T0.timestamp()))
+    engine = AlertEngine(lambda: cfg, State(), store, clock=ManualClock(T0).wall)
     names = {s.id: s.name for s in cfg.sites}
     sample = _readiness(cfg.district.locale)
     for site_id, verdict in verdicts.items():
@@ -428,7 +429,7 @@ async def test_a_degraded_site_is_never_called_not_ready(locale: str) -> None:
     )  # fmt: skip
     assert ups_only.verdict == "DEGRADED"
     store = FakeStore()
-    engine = AlertEngine(lambda: cfg, State(), store, clock=Clock(T0.timestamp()))
+    engine = AlertEngine(lambda: cfg, State(), store, clock=ManualClock(T0).wall)
     for lead in (2400.0, 600.0):
         event = ReadinessEvent("site_not_ready", "giao-ban", "Giao ban thứ Hai", START, lead, "kim-phuong")
         await engine.on_readiness(
