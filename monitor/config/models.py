@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
+from monitor.config.database import FORMS, parse_database_url
 from probes import KINDS, ProbeKind
 from probes.core.ids import check_id
 from probes.core.secrets import Secret
@@ -341,6 +342,29 @@ class Api(Strict):
     token: Secret | None = Field(None, description="bearer token for POST/DELETE; without it writes are refused")
 
 
+class Database(Strict):
+    """The database as a mapping: its URL, and the password as a secret like every other (issue 13)."""
+
+    url: str = Field(description="sqlite:///PATH or postgresql://USER@HOST:PORT/NAME, without the password")
+    password: Secret | None = Field(None, description="the PostgreSQL password: {env: NAME} or {file: PATH}")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parse_database_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Database:
+        if self.password is not None:
+            parsed = parse_database_url(self.url)
+            if parsed.get_backend_name() == "sqlite":
+                raise ValueError("a SQLite file has no password; remove password:")
+            if parsed.password is not None:
+                raise ValueError("the URL holds a password as well; keep it only under password:")
+        return self
+
+
 class Config(Strict):
     district: District
     defaults: Defaults = Field(default_factory=Defaults)
@@ -349,13 +373,26 @@ class Config(Strict):
     scheduler: Scheduler = Field(default_factory=Scheduler)
     api: Api = Field(default_factory=Api)
     listen: str = "127.0.0.1:9876"
-    database: str | None = Field(None, description="sqlite:///PATH (default sqlite:///giaoban.db) or postgresql://...")
+    database: Database | None = Field(
+        None, description="sqlite:///PATH (default sqlite:///giaoban.db), postgresql://..., or {url:, password:}"
+    )
     history: History = Field(default_factory=History)
     meetings: list[MeetingConfig] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        # The plain form: checked here, so that a problem is reported at `database`, not at `database.url`.
+        if isinstance(value, str):
+            parse_database_url(value)
+            return {"url": value}
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(f"write a URL ({FORMS}) or a mapping {{url: URL, password: {{env: NAME}}}}")
+        return value
 
     @field_validator("listen")
     @classmethod
