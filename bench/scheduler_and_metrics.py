@@ -17,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,9 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
         started = time.perf_counter()
         generate_latest(reference)
         peer.append(time.perf_counter() - started)
-    storage = await Storage.open("sqlite:///:memory:")
+    # Storage refuses an in-memory SQLite (it would lose the history): a throw-away file serves the bench.
+    scratch = tempfile.TemporaryDirectory(prefix="giaoban-bench-")
+    storage = await Storage.open(f"sqlite:///{scratch.name}/bench.db")
     async with probe_context() as ctx:
         service = Service(
             Path("bench.yml"), config.model_copy(update={"listen": "127.0.0.1:0"}), ctx=ctx, storage=storage
@@ -194,6 +197,7 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
                 scrapes.append(time.perf_counter() - started)
         await runner.cleanup()
     await storage.close()
+    scratch.cleanup()
     return {
         "bytes": len(body),
         "render_cold": cold,

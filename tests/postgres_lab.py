@@ -38,17 +38,48 @@ def _as_postgres(args: list[str], **kw: object) -> subprocess.CompletedProcess[b
 class PostgresLab:
     """A running private cluster; ``fresh_database()`` gives each test an empty database of its own."""
 
-    def __init__(self, bindir: Path, sockets: Path, port: int) -> None:
-        self.bindir, self.sockets, self.port = bindir, sockets, port
+    def __init__(self, bindir: Path, sockets: Path, port: int, data: Path) -> None:
+        self.bindir, self.sockets, self.port, self.data = bindir, sockets, port, data
         self._count = 0
 
     def fresh_database(self) -> str:
         self._count += 1
         name = f"giaoban_{self._count}"
-        _as_postgres(
-            [str(self.bindir / "createdb"), "-h", str(self.sockets), "-p", str(self.port), "-U", "postgres", name]
-        )
+        self._admin("createdb", name)
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def password_database(self, password: str) -> str:
+        """A fresh database owned by a new role that must log in with ``password`` over TCP (the URL has none).
+
+        The cluster trusts everyone else; a pg_hba.conf line put first makes this role the exception.
+        """
+        self._count += 1
+        role, name = f"giaoban_pw_{self._count}", f"giaoban_{self._count}"
+        literal = password.replace("'", "''")
+        self._admin(
+            "psql", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", f"CREATE ROLE {role} LOGIN PASSWORD '{literal}'"
+        )
+        self._admin("createdb", "-O", role, name)
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        self._admin("psql", "-d", "postgres", "-c", "SELECT pg_reload_conf()")
+        # The postmaster rereads the file after the signal: wait until a login without the password is refused.
+        deadline = time.monotonic() + 10
+        while self._logs_in_without_password(role, name):
+            assert time.monotonic() < deadline, "pg_hba.conf was not reloaded"
+            time.sleep(0.05)
+        return f"postgresql://{role}@127.0.0.1:{self.port}/{name}"
+
+    def _admin(self, program: str, *args: str) -> None:
+        """A client program as the superuser, over the private socket."""
+        where = ["-h", str(self.sockets), "-p", str(self.port), "-U", "postgres"]
+        _as_postgres([str(self.bindir / program), *where, *args])
+
+    def _logs_in_without_password(self, role: str, name: str) -> bool:
+        args = ["-h", "127.0.0.1", "-p", str(self.port), "-U", role, "-d", name, "-w", "-c", "SELECT 1"]
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+        login = subprocess.run([str(self.bindir / "psql"), *args], capture_output=True, env=env, timeout=30)
+        return login.returncode == 0
 
 
 _running: list[PostgresLab] = []
@@ -111,7 +142,7 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresLab]:
                 f"PostgreSQL lab failed: {exc.cmd}: {exc.stderr.decode(errors='replace')}\n{tail}"
             ) from exc
         started = True
-        yield PostgresLab(bindir, sockets, port)
+        yield PostgresLab(bindir, sockets, port, data)
     finally:
         if started:
             _stop(bindir, data)

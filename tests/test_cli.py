@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.peers import free_port
+from tests.postgres_lab import PostgresLab, postgres_lab_fixture  # noqa: F401  (fixture)
 from tests.service_harness import ROOT
 
 
-def giaoban(*args: str) -> subprocess.CompletedProcess[str]:
+def giaoban(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "monitor", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "monitor", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env
     )
 
 
@@ -87,3 +89,59 @@ def test_version() -> None:
     """--version names the release."""
     run = giaoban("--version")
     assert run.returncode == 0 and run.stdout.startswith("giaoban ")
+
+
+FORMS = "write sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--database", "mysql://giaoban@db/giaoban"], "mysql:// is not supported"),
+        (["run", "--database", "postgresql://giaoban@db:notaport/giaoban"], "the port after the host is not a number"),
+        (["meetings", "list", "--database", "postgresql://giaoban@db:5432"], "the URL names no database"),
+        (["demo", "--database", "oracle://db/x"], "oracle:// is not supported"),
+    ],
+    ids=["run-mysql", "run-port", "meetings-no-name", "demo-oracle"],
+)
+def test_bad_database_option_exits_2_naming_the_option(args: list[str], message: str) -> None:
+    """--database gets the config's check before anything starts: exit 2, the option named, no traceback."""
+    run = giaoban(*args)
+    assert run.returncode == 2
+    assert f"argument --database: {message}" in run.stderr
+    assert "Traceback" not in run.stderr and "ValueError" not in run.stderr
+
+
+def test_check_config_and_run_refuse_the_same_database(tmp_path: Path) -> None:
+    """A database URL check-config refuses is refused by run with the same positioned line, and the reverse."""
+    path = tmp_path / "giaoban.yml"
+    path.write_text(
+        'district: {name: x}\nsites: [{id: hub, name: Hub}]\ndatabase: "postgresql://g@db:notaport/g"\n', "utf-8"
+    )
+    expected = f"{path}:3:11: database: the port after the host is not a number; {FORMS}"
+    for args in (["check-config", str(path)], ["run", "-c", str(path)], ["alerts", "list", "-c", str(path)]):
+        run = giaoban(*args)
+        assert run.returncode == 2, args
+        assert run.stderr.splitlines()[0] == expected, args
+        assert "Traceback" not in run.stderr
+
+
+def test_database_password_secret_reaches_postgresql(tmp_path: Path, postgres_lab: PostgresLab) -> None:
+    """A CLI command opens a password-protected PostgreSQL with `password: {env:}`; a wrong one is a clear exit 2."""
+    url = postgres_lab.password_database("pg-s3cret")
+    path = tmp_path / "giaoban.yml"
+    path.write_text(
+        "district: {name: x, locale: en}\nsites: [{id: hub, name: Hub}]\n"
+        f'database: {{url: "{url}", password: {{env: GIAOBAN_TEST_PGPASSWORD}}}}\n',
+        "utf-8",
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    run = giaoban("meetings", "list", "-c", str(path), env={**env, "GIAOBAN_TEST_PGPASSWORD": "pg-s3cret"})
+    assert run.returncode == 0, run.stderr
+    wrong = giaoban("meetings", "list", "-c", str(path), env={**env, "GIAOBAN_TEST_PGPASSWORD": "wrong-s3cret"})
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("giaoban: cannot open database postgresql://giaoban_pw_")
+    assert "password authentication failed" in wrong.stderr
+    checked = giaoban("check-config", str(path), env=env)
+    assert checked.returncode == 0 and "secrets (not read): env GIAOBAN_TEST_PGPASSWORD" in checked.stdout
+    assert not any("s3cret" in text for text in (run.stdout, run.stderr, wrong.stderr, checked.stdout))

@@ -13,14 +13,17 @@ import ipaddress
 import re
 import subprocess
 import sys
+import typing
 import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from pydantic import TypeAdapter
 
 from monitor.cli.check_config import check_config
+from monitor.config import loader
 from monitor.config.loader import ConfigError, Problem, load_config, load_config_text
 from monitor.config.models import Config, Endpoint
 from probes import KINDS
@@ -137,7 +140,8 @@ def test_cases_cover_the_brief() -> None:
         "unknown_parent", "parent_cycle", "unknown_technician", "link_device_other_site",
         "interface_without_device", "snmp_v2c_without_community", "snmpv3_without_user", "inline_secret",
         "unresolvable_secret", "several_errors", "missing_organisation", "district_and_organisation",
-        "bad_unit_code", "duplicate_unit_code", "bad_organisation_code", "placeholder_address",
+        "bad_unit_code", "duplicate_unit_code", "bad_organisation_code", "placeholder_address", "alias_bomb",
+        "database_unsupported", "database_bad_port", "database_no_name", "database_password_twice",
     }  # fmt: skip
     assert required <= {case.stem for case in CASES}
 
@@ -197,6 +201,90 @@ def test_merge_override_is_not_a_duplicate() -> None:
     )
     config = load_config_text(text, "merge.yml")
     assert [d.snmp.port for d in config.sites[0].devices if d.snmp] == [161, 1161]
+
+
+# --- bounds (issue 13) -----------------------------------------------------------------------------
+
+
+def test_alias_bomb_is_refused_before_anything_walks_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 1 KB billion-laughs case stops at composing: the constructor and the position index never see it."""
+    calls = {"compose": 0, "construct": 0, "index": 0}
+
+    def counting(name: str, original: typing.Callable[..., typing.Any]) -> typing.Callable[..., typing.Any]:
+        def wrapper(*args: typing.Any, **kwargs: typing.Any) -> typing.Any:
+            calls[name] += 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(loader._Loader, "compose_node", counting("compose", loader._Loader.compose_node))
+    monkeypatch.setattr(
+        yaml.constructor.BaseConstructor,
+        "construct_object",
+        counting("construct", yaml.constructor.BaseConstructor.construct_object),
+    )
+    monkeypatch.setattr(loader._Index, "visit", counting("index", loader._Index.visit))
+    case = next(case for case in CASES if case.stem == "alias_bomb")
+    assert case.stat().st_size < 1024
+    problems = _problems(case)
+    assert len(problems) == 1 and "past 100,000 nodes" in problems[0]
+    assert calls["compose"] < 150  # the file's own nodes, each composed once; 9**9 as a tree
+    assert calls["construct"] == 0 and calls["index"] == 0
+
+
+@pytest.mark.parametrize(("uses", "refused"), [(6, False), (7, True)], ids=["at-the-bound", "one-past"])
+def test_alias_bound_counts_the_nodes_each_alias_brings(
+    monkeypatch: pytest.MonkeyPatch, uses: int, refused: bool
+) -> None:
+    """Each alias adds its target's size as a tree (here 5 nodes): 6 uses make 30, the bound; the 7th is refused."""
+    monkeypatch.setattr(loader, "MAX_ALIAS_NODES", 30)
+    sites = "  - {id: hub, name: Hub, technicians: [" + ", ".join(["*t"] * uses) + "]}"
+    text = f'district: {{name: "Test district"}}\nanchors: &t [a, b, c, d]\nsites:\n{sites}\n'
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(text, "aliases.yml")
+    bound = [str(problem) for problem in caught.value.problems if "past 30 nodes" in problem.message]
+    seventh = sites.index("*t") + 1 + 4 * 6  # each further alias is 4 characters on: ", *t"
+    message = (
+        "alias *t takes what aliases bring in past 30 nodes; "
+        "write the repeated values out, or reuse anchors fewer times and less deeply"
+    )
+    assert bound == ([f"aliases.yml:4:{seventh}: <yaml>: {message}"] if refused else [])
+
+
+def test_merge_keys_reused_across_sites_stay_well_inside_the_bound() -> None:
+    """`<<: *defaults` once per site, as inventories do, costs the anchor's size per use: 500 sites load."""
+    snmp = "&v2c {community: {env: C}, port: 161}"
+    lines = ['district: {name: "Test district"}', "sites:"]
+    for i in range(501):
+        address = f"192.0.2.{i % 250 + 1}"
+        lines.append(f"  - {{id: s{i}, name: S, devices: [{{id: r{i}, address: {address}, snmp: {snmp}}}]}}")
+        snmp = f"{{<<: *v2c, port: {1000 + i}}}"
+    config = load_config_text("\n".join(lines) + "\n", "merges.yml")
+    ports = [site.devices[0].snmp.port for site in config.sites if site.devices[0].snmp]
+    assert ports == [161, *range(1000, 1500)]
+
+
+def test_file_over_the_size_bound_is_refused_unparsed(tmp_path: Path) -> None:
+    """A file over 4 MiB is refused before the YAML parser, which would take minutes on it, sees a byte."""
+    path = tmp_path / "huge.yml"
+    path.write_bytes(b"#" * (loader.MAX_FILE_BYTES + 1))
+    expected = (
+        f"{path}:1:1: <file>: the file is larger than 4 MiB, more than any inventory needs; is it the right file?"
+    )
+    assert _problems(path) == [expected]
+
+
+def test_size_bound_is_inclusive_for_files_and_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exactly the bound loads; one byte more is refused, from a file and from text (counted in UTF-8 bytes)."""
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", len(MINIMAL.encode()))
+    path = tmp_path / "giaoban.yml"
+    path.write_text(MINIMAL, "utf-8")
+    assert load_config(path).sites[0].id == "hub"
+    assert load_config_text(MINIMAL, "ok.yml").sites[0].id == "hub"
+    path.write_text(MINIMAL + " ", "utf-8")
+    assert _problems(path)[0].startswith(f"{path}:1:1: <file>: the file is larger than")
+    with pytest.raises(ConfigError, match="larger than"):
+        load_config_text(MINIMAL.replace("Hub", "Hứb"), "text.yml")  # same characters, one byte more
 
 
 def test_config_error_message_lists_every_problem() -> None:
@@ -292,6 +380,46 @@ def test_check_config_never_prints_secret_values(secret_config: Path) -> None:
     assert check_config(str(broken), out=out, err=err, resolve_secrets=True) == 2
     assert "s3cr3t" not in out.getvalue() + err.getvalue()
     assert "env HUB_AUTH" in out.getvalue() and "unknown parent site 'nowhere'" in err.getvalue()
+
+
+# --- the database setting (issue 13) ----------------------------------------------------------------
+
+DATABASE_MAPPING = 'database: {url: "postgresql://giaoban@db.example:5432/giaoban", password: {file: keys/pg.pass}}\n'
+
+
+def test_database_as_a_plain_url_still_loads() -> None:
+    """The string form every existing inventory uses keeps working, with no password secret."""
+    config = load_config_text(MINIMAL + "database: sqlite:///var/lib/giaoban/giaoban.db\n", "c.yml")
+    assert config.database is not None
+    assert (config.database.url, config.database.password) == ("sqlite:///var/lib/giaoban/giaoban.db", None)
+
+
+def test_database_password_is_a_secret_like_the_others(tmp_path: Path) -> None:
+    """`{file: ...}` is taken against the config's directory, read only with --secrets, named by source, never shown."""
+    (tmp_path / "keys").mkdir()
+    path = tmp_path / "giaoban.yml"
+    path.write_text(MINIMAL + DATABASE_MAPPING, "utf-8")
+    config = load_config(path)
+    assert config.database is not None and config.database.password == Secret(file=str(tmp_path / "keys/pg.pass"))
+    out, err = io.StringIO(), io.StringIO()
+    assert check_config(str(path), out=out, err=err) == 0
+    assert out.getvalue().splitlines()[1] == f"secrets (not read): file {tmp_path / 'keys/pg.pass'}"
+    assert check_config(str(path), out=out, err=err, resolve_secrets=True) == 2
+    assert f"{path}:4:75: database.password: cannot read secret file" in err.getvalue()
+    (tmp_path / "keys" / "pg.pass").write_text("s3cr3t-pg\n", "utf-8")
+    out = io.StringIO()
+    assert check_config(str(path), out=out, err=err, resolve_secrets=True) == 0
+    config = load_config(path, resolve_secrets=True)
+    assert "s3cr3t" not in out.getvalue() + repr(config) + config.model_dump_json()
+    assert config.database is not None and config.database.password is not None
+    assert config.database.password.reveal() == "s3cr3t-pg"
+
+
+def test_database_problems_never_echo_the_url() -> None:
+    """A refused URL may hold a password: no message repeats it."""
+    case = next(case for case in CASES if case.stem == "database_password_twice")
+    assert "hunter2" in case.read_text("utf-8")
+    assert "hunter2" not in "\n".join(_problems(case))
 
 
 # --- check-config ---------------------------------------------------------------------------------

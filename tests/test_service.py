@@ -184,6 +184,22 @@ async def test_reload_applies_a_good_file_and_keeps_running_on_a_bad_one(config_
         assert await wait_for_sample(session, base, "giaoban_link_up", labels) == 1  # still probing
 
 
+async def test_reload_refuses_an_alias_bomb_and_keeps_serving(config_file: Path) -> None:
+    """POST /-/reload shares the loader's bounds: 1 KB of nested aliases is a 400 with its position (issue 13)."""
+    auth = {"Authorization": ("Bearer " + TOKEN).encode().decode("latin-1")}
+    bomb = ROOT / "tests" / "config_cases" / "alias_bomb.yml"
+    async with running_service(config_file) as service, aiohttp.ClientSession() as session:
+        base = base_url(service)
+        config_file.write_text(bomb.read_text("utf-8"), encoding="utf-8")
+        async with session.post(f"{base}/-/reload", headers=auth) as response:
+            assert response.status == 400
+            problems = (await response.json())["problems"]
+        assert len(problems) == 1 and problems[0].startswith(f"{config_file}:11:10: <yaml>: alias *l4 ")
+        assert await wait_for_sample(session, base, "giaoban_config_last_reload_successful", {}) == 0
+        async with session.get(f"{base}/-/healthy") as response:
+            assert response.status == 200
+
+
 def test_sighup_reloads_and_sigterm_exits_zero(tmp_path: Path) -> None:
     """The real process: SIGHUP re-reads the file, SIGTERM cancels everything and exits 0."""
     port = free_port()

@@ -21,7 +21,7 @@ from monitor.storage.tables import history_hourly, history_raw, metadata, sites,
 from probes.core.result import ProbeResult, Reason
 from tests.clock import wait_until
 from tests.peers import free_port
-from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
+from tests.postgres_lab import PostgresLab, database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -83,9 +83,12 @@ def test_engine_url(given: str, expected: str) -> None:
         ("mysql://u@db/g", "not supported"),
         ("postgresql+psycopg2://u@db/g", "not supported"),
         ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
         ("not a url", "not a URL"),
+        ("postgresql://u@db:notaport/g", "port after the host is not a number"),
+        ("postgresql://u@db:5432", "names no database"),
     ],
-    ids=["mysql", "sync-driver", "memory", "garbage"],
+    ids=["mysql", "sync-driver", "memory", "memory-named", "garbage", "port-not-a-number", "no-database-name"],
 )
 def test_engine_url_rejects(given: str, message: str) -> None:
     """A database the service cannot use is refused with what to write instead."""
@@ -130,6 +133,40 @@ async def test_unreachable_database_is_a_clear_error() -> None:
         await Storage.open(url)
     assert "127.0.0.1" in str(info.value)
     assert "s3cret" not in str(info.value)
+
+
+PG_PASSWORD = "s3cret/pg@pw:'%"  # characters a URL would have to escape: the secret never goes through one
+
+
+async def test_password_secret_opens_a_real_postgresql(
+    postgres_lab: PostgresLab, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`database: {url:, password: {env:}}` logs in with the secret; a wrong or missing one is refused, unshown."""
+    url = postgres_lab.password_database(PG_PASSWORD)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("GIAOBAN_TEST_PGPASSWORD", PG_PASSWORD)
+    database = f'database: {{url: "{url}", password: {{env: GIAOBAN_TEST_PGPASSWORD}}}}'
+    config = load_config_text(f"district: {{name: x}}\nsites:\n{HUB}\n{database}\n", "pg.yml", resolve_secrets=True)
+    assert config.database is not None
+    with pytest.raises(StorageError, match="password authentication failed"):
+        await Storage.open(url)  # the role really needs a password: the URL alone is refused
+    caplog.set_level("INFO")
+    storage = await Storage.open(config.database)
+    try:
+        await storage.sync_inventory(config)
+        assert [s.id for s in await storage.sites()] == ["hub"]
+    finally:
+        await storage.close()
+    assert "migrated" in caplog.text
+    monkeypatch.setenv("GIAOBAN_TEST_PGPASSWORD", "not-the-password")
+    with pytest.raises(StorageError, match="password authentication failed") as wrong:
+        await Storage.open(config.database)
+    monkeypatch.delenv("GIAOBAN_TEST_PGPASSWORD")
+    with pytest.raises(StorageError) as unset:
+        await Storage.open(config.database)
+    assert str(unset.value) == "database password: environment variable GIAOBAN_TEST_PGPASSWORD is not set"
+    for shown in (caplog.text, str(wrong.value), str(unset.value)):
+        assert PG_PASSWORD not in shown and "not-the-password" not in shown
 
 
 async def test_rename_and_removal_keep_history(database_url: str) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+from monitor.config.database import FORMS, database_option
 from monitor.config.loader import load_config
 from monitor.config.models import Config
 from monitor.errors import UsageError
@@ -25,7 +26,11 @@ _ERROR = {"vi": "Lỗi", "en": "Error"}
 def add_storage_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """-c/--config and --database; returns ``parser`` so that a subcommand is declared in one expression."""
     parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help=f"inventory (default {DEFAULT_CONFIG})")
-    parser.add_argument("--database", help="database URL (default: the config's database)")
+    parser.add_argument(
+        "--database",
+        type=database_option,
+        help=f"database URL, {FORMS}, in place of the config's database and its password",
+    )
     return parser
 
 

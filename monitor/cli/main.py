@@ -33,6 +33,7 @@ from monitor.cli import init as cli_init
 from monitor.cli import meetings as cli_meetings
 from monitor.cli import readiness as cli_readiness
 from monitor.cli.check_config import check_config
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arguments
 from monitor.config.loader import ConfigError
 from monitor.demo import run as demo
 from monitor.errors import GiaobanError, UsageError
@@ -42,9 +43,6 @@ from probes.context import probe_context
 from probes.core.result import ProbeResult
 from probes.core.units import format_duration, parse_duration
 from probes.runner import run_probe
-
-DEFAULT_CONFIG = "giaoban.yml"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("giaoban")
 
@@ -95,9 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the service")
-    run.add_argument("-c", "--config", default=DEFAULT_CONFIG, help=f"inventory file (default {DEFAULT_CONFIG})")
+    add_storage_arguments(run)
     run.add_argument("--listen", help="HOST:PORT for /metrics and the API (default: the config's listen)")
-    run.add_argument("--database", help="database URL, overriding the config's (sqlite:///PATH, postgresql://...)")
     check = commands.add_parser("check-config", help="validate an inventory file (exit 0 or 2)")
     check.add_argument("file")
     check.add_argument(

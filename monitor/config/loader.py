@@ -10,6 +10,9 @@ For example::
     giaoban.yml:40:5: sites[3].parent: unknown parent site 'hubb' (did you mean 'hub'?); known: hub, cho-chu, ...
 
 Passes, reported together as far as the earlier ones allow:
+  0. bounds (issue 13): a file over MAX_FILE_BYTES is refused unread, and aliases may bring in at most
+     MAX_ALIAS_NODES nodes, so a small file of nested aliases cannot take the CPU and memory of check-config
+     or of a running service's reload;
   1. YAML → plain data, plus the start mark of every node (a syntax error stops here; a duplicate key,
      which PyYAML would silently resolve by keeping the last value, does not);
   2. the pydantic schema (monitor.config.models), each error mapped through the node marks and reworded to
@@ -41,6 +44,9 @@ from probes.core.secrets import Secret, SecretUnavailable
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
+MAX_FILE_BYTES = 4 * 1024 * 1024  # the 24-site example is 19 KB: a whole province fits many times over
+MAX_ALIAS_NODES = 100_000  # nodes that aliases (and ``<<:`` merges) may bring in, in the whole file
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -68,9 +74,12 @@ def load_config(path: str | Path, *, resolve_secrets: bool = False) -> Config:
     """Read and validate the inventory at ``path``; raise ConfigError listing every problem."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # never more: the file could be anything, even /dev/zero
     except OSError as exc:
         raise ConfigError([Problem(name, 1, 1, "<file>", f"cannot read the file: {exc.strerror}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([_too_large(name)])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -89,6 +98,8 @@ def load_config_text(
 
     Relative secret file paths are taken against ``base_dir`` (left as they are when it is None).
     """
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise ConfigError([_too_large(filename)])
     doc = _parse(text, filename)
     report = _Report(filename, doc)
     report.problems.extend(doc.duplicates)
@@ -129,13 +140,50 @@ class _Document:
     duplicates: list[Problem]
 
 
+def _too_large(filename: str) -> Problem:
+    limit = MAX_FILE_BYTES // (1024 * 1024)
+    message = f"the file is larger than {limit} MiB, more than any inventory needs; is it the right file?"
+    return Problem(filename, 1, 1, "<file>", message)
+
+
 class _Loader(yaml.SafeLoader):
-    """A SafeLoader that records every repeated key in a mapping instead of keeping the last silently."""
+    """A SafeLoader that bounds alias expansion and records every repeated key instead of keeping the last silently.
+
+    PyYAML's composer shares an aliased node, so ten lines of aliases nested nine deep compose quickly into
+    a graph whose tree is 9**9 nodes: whatever walks it (constructor merges, the position index, pydantic)
+    would visit each path. Each node's size as a tree is known once it is composed, so each alias adds its
+    target's size to ``through_aliases`` and the one that passes MAX_ALIAS_NODES is refused, where it stands.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.repeated: list[tuple[yaml.Node, yaml.Node]] = []  # (first key node, repeated key node)
+        self.through_aliases = 0
+        self._sizes: dict[int, int] = {}  # id(composed node) -> its node count as a tree, aliases expanded
         self._checked: set[int] = set()
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        node = super().compose_node(parent, index)
+        if node is None:
+            return None
+        if isinstance(event, yaml.AliasEvent):
+            # An alias to a node still being composed (a recursive one) has no size yet: the walk stops there.
+            self.through_aliases += self._sizes.get(id(node), 1)
+            if self.through_aliases > MAX_ALIAS_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"alias *{event.anchor} takes what aliases bring in past {MAX_ALIAS_NODES:,} nodes; "
+                    "write the repeated values out, or reuse anchors fewer times and less deeply",
+                    typing.cast(yaml.Mark, event.start_mark),
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(item), 1) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            pairs = node.value
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(k), 1) + self._sizes.get(id(v), 1) for k, v in pairs)
+        return node
 
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
         # Runs before every mapping is built and before merged ("<<") entries are spliced in: a key
@@ -250,12 +298,14 @@ class _Report:
         self.filename = filename
         self.nodes = doc.nodes
         self.problems: list[Problem] = []
+        self._seen: set[Problem] = set()  # a list scan per add was quadratic: 20,000 problems took minutes
 
     def add(self, loc: Loc, message: str, *, at_key: bool = False) -> None:
         node = self._node(loc)
         mark = node.key if at_key and node.key is not None else node.value
         problem = Problem(self.filename, mark.line + 1, mark.column + 1, format_loc(loc), message)
-        if problem not in self.problems:
+        if problem not in self._seen:
+            self._seen.add(problem)
             self.problems.append(problem)
 
     def sorted(self) -> list[Problem]:

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
+from monitor.config.database import FORMS, parse_database_url
 from monitor.i18n import Locale
 from monitor.recurrence import zone
 from probes import KINDS, ProbeKind
@@ -402,6 +403,29 @@ DISTRICT_DEPRECATED = {
 }
 
 
+class Database(Strict):
+    """The database as a mapping: its URL, and the password as a secret like every other (issue 13)."""
+
+    url: str = Field(description="sqlite:///PATH or postgresql://USER@HOST:PORT/NAME, without the password")
+    password: Secret | None = Field(None, description="the PostgreSQL password: {env: NAME} or {file: PATH}")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parse_database_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Database:
+        if self.password is not None:
+            parsed = parse_database_url(self.url)
+            if parsed.get_backend_name() == "sqlite":
+                raise ValueError("a SQLite file has no password; remove password:")
+            if parsed.password is not None:
+                raise ValueError("the URL holds a password as well; keep it only under password:")
+        return self
+
+
 class Config(Strict):
     # organisation: is the key to write; district: is its older name, still read. Both hold the same value
     # once loaded, and the tree reads config.district until it is renamed everywhere.
@@ -417,7 +441,9 @@ class Config(Strict):
     scheduler: Scheduler = Field(default_factory=Scheduler)
     api: Api = Field(default_factory=Api)
     listen: str = "127.0.0.1:9876"
-    database: str | None = Field(None, description="sqlite:///PATH (default sqlite:///giaoban.db) or postgresql://...")
+    database: Database | None = Field(
+        None, description="sqlite:///PATH (default sqlite:///giaoban.db), postgresql://..., or {url:, password:}"
+    )
     history: History = Field(default_factory=History)
     meetings: list[MeetingConfig] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
@@ -452,6 +478,17 @@ class Config(Strict):
     def deprecations(self) -> list[dict[str, str]]:
         """What the file still writes the older way, as {locale: sentence}; empty for a current file."""
         return [DISTRICT_DEPRECATED] if "district" in self.model_fields_set else []
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        # The plain form: checked here, so that a problem is reported at `database`, not at `database.url`.
+        if isinstance(value, str):
+            parse_database_url(value)
+            return {"url": value}
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(f"write a URL ({FORMS}) or a mapping {{url: URL, password: {{env: NAME}}}}")
+        return value
 
     @field_validator("listen")
     @classmethod

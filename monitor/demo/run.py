@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from monitor.app.service import Service
+from monitor.config.database import database_option
 from monitor.config.loader import load_config
 from monitor.demo.codecs import CodecFarm, CodecState, codec_farm, tcp_listener
 from monitor.demo.inventory import (
@@ -91,7 +92,7 @@ def add_parser(commands: Any) -> None:
     demo.add_argument(
         "--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT of the board and API (default {DEFAULT_LISTEN})"
     )
-    demo.add_argument("--database", help="database URL (default sqlite:///DIR/demo.db)")
+    demo.add_argument("--database", type=database_option, help="database URL (default sqlite:///DIR/demo.db)")
     demo.add_argument(
         "--dir", default=DEFAULT_DIR, help=f"where the config, database and logs go (default ./{DEFAULT_DIR})"
     )

@@ -15,6 +15,7 @@ Text is made safe for both databases by the column types (monitor/storage/safe_t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,16 +27,18 @@ from typing import Any
 from sqlalchemy import Table, event, func, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from monitor.config.models import Config
+from monitor.config.database import parse_database_url
+from monitor.config.models import Config, Database
 from monitor.engine.targets import Target, targets_from_config
 from monitor.errors import GiaobanError
 from monitor.storage import migrations
 from monitor.storage.health import DatabaseHealth
 from monitor.storage.tables import devices, endpoints, readiness_reports, readiness_results, sites, targets
+from probes.core.secrets import SecretUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -49,29 +52,26 @@ class StorageError(GiaobanError):
 
 def engine_url(url: str) -> str:
     """The SQLAlchemy async URL for a configured one: sqlite:///P → sqlite+aiosqlite:///P, postgresql:// → +asyncpg."""
+    return _async_url(url, None).render_as_string(hide_password=False)
+
+
+def _async_url(url: str, password: str | None) -> URL:
+    """``url`` checked as the config's ``database`` is, with the async driver and the password set."""
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StorageError(
-            f"database {url!r} is not a URL; write sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
-        ) from None
-    backend, _, driver = parsed.drivername.partition("+")
-    if backend == "sqlite" and driver in ("", "aiosqlite"):
-        if not parsed.database or parsed.database == ":memory:":
-            raise StorageError("database: an in-memory SQLite database would lose everything; give a file path")
-        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    if backend in ("postgresql", "postgres") and driver in ("", "asyncpg"):
-        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    raise StorageError(
-        f"database driver {parsed.drivername!r} is not supported; use sqlite:///PATH or postgresql://... (asyncpg)"
-    )
+        parsed = parse_database_url(url)
+    except ValueError as exc:
+        raise StorageError(f"database: {exc}") from None
+    if password is not None:
+        parsed = parsed.set(password=password)  # on the URL object: never rendered, so never escaped or logged
+    driver = "sqlite+aiosqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+asyncpg"
+    return parsed.set(drivername=driver)
 
 
 def redacted(url: str) -> str:
     """The URL as it may be logged: never the password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<unparsable database URL>"
 
 
@@ -139,11 +139,21 @@ class Storage:
         return self._writer.begin()
 
     @classmethod
-    async def open(cls, url: str) -> Storage:
-        """Connect and migrate to the newest schema; raises StorageError with what to fix."""
-        async_url = engine_url(url)
+    async def open(cls, database: str | Database) -> Storage:
+        """Connect and migrate to the newest schema; raises StorageError with what to fix.
+
+        ``database`` is a URL, or the config's mapping form whose password is a secret read here.
+        """
+        url, secret = (database.url, database.password) if isinstance(database, Database) else (database, None)
+        password = None
+        if secret is not None:
+            try:
+                password = await asyncio.to_thread(secret.reveal)  # a {file:} secret is read off the event loop
+            except SecretUnavailable as exc:
+                raise StorageError(f"database password: {exc}") from None
+        async_url = _async_url(url, password)
         kwargs: dict[str, Any] = {}
-        if async_url.startswith("postgresql"):
+        if async_url.get_backend_name() == "postgresql":
             kwargs = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True}
         engine = create_async_engine(async_url, **kwargs)
         if engine.dialect.name == "sqlite":
