@@ -38,10 +38,12 @@ class ProbeKind:
     # How long one run may take when its duration follows from its settings (an ICMP round);
     # None: the endpoint's or the defaults' timeout applies.
     deadline: Callable[[Any], float] | None = None
+    # Settings shrunk to finish within a shorter deadline (an ICMP round under a scrape timeout); None: as given.
+    fit: Callable[[Any, float], Any] | None = None
 
 
 KINDS: dict[str, ProbeKind] = {
-    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline),
+    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline, fit=icmp.fit),
     tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe),
     http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True),
     sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=sip.DEFAULT_PORT, endpoint_protocol=True),

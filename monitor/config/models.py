@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
+from monitor.config.probe import ProbeSection
 from monitor.recurrence import zone
 from probes import KINDS, ProbeKind
 from probes.core.ids import check_id
@@ -353,6 +354,7 @@ class Config(Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
+    probe: ProbeSection = Field(default_factory=ProbeSection, description="what GET /probe may run (probe.py)")
 
     @field_validator("listen")
     @classmethod
