@@ -39,10 +39,14 @@ class ProbeKind:
     deadline: Callable[[Any], float] | None = None
     # What the kind exports on /metrics and /probe (probes/core/series.py), declared in its module.
     series: tuple[Series, ...] = ()
+    # Settings shrunk to finish within a shorter deadline (an ICMP round under a scrape timeout); None: as given.
+    fit: Callable[[Any, float], Any] | None = None
 
 
 KINDS: dict[str, ProbeKind] = {
-    icmp.KIND: ProbeKind(icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline, series=icmp.SERIES),
+    icmp.KIND: ProbeKind(
+        icmp.KIND, icmp.IcmpSettings, icmp.probe, deadline=icmp.deadline, fit=icmp.fit, series=icmp.SERIES
+    ),
     tcp.KIND: ProbeKind(tcp.KIND, tcp.TcpSettings, tcp.probe, series=tcp.SERIES),
     http.KIND: ProbeKind(http.KIND, http.HttpSettings, http.probe, target_is_url=True, series=http.SERIES),
     sip.KIND: ProbeKind(sip.KIND, sip.SipSettings, sip.probe, default_port=sip.DEFAULT_PORT, series=sip.SERIES),

@@ -20,7 +20,9 @@ Values::
 
 Info: ``http_version``, ``final_url``, ``server`` (Server header, when sent), ``tls_version`` (https).
 
-Reasons: OK, BAD_STATUS, BODY_MISMATCH, JSON_MISMATCH, BODY_TOO_LARGE, TOO_MANY_REDIRECTS, TLS_EXPIRED,
+``body_regex`` and ``body_not_regex`` run under the deadline, off the event loop (probes/core/patterns.py).
+
+Reasons: OK, BAD_STATUS, BODY_MISMATCH, REGEX_TIMEOUT, JSON_MISMATCH, BODY_TOO_LARGE, TOO_MANY_REDIRECTS, TLS_EXPIRED,
 TLS_UNTRUSTED, TLS_HOSTNAME, TLS_ERROR, REFUSED, RESET, RESOLVE_FAILED, UNREACHABLE, PERMISSION, PROTOCOL_ERROR,
 BAD_TARGET, CONFIG_ERROR (an unset bearer_token secret); TIMEOUT comes from the runner.
 """
@@ -30,15 +32,17 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextvars
+import errno
 import functools
 import json
+import logging
 import re
 import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import aiohttp
 from pydantic import Field, field_validator
@@ -46,6 +50,8 @@ from yarl import URL
 
 from probes import tls as tls_info
 from probes.core.context import ProbeContext
+from probes.core.patterns import check_pattern
+from probes.core.patterns import search as pattern_search
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret, SecretUnavailable
 from probes.core.series import Series
@@ -55,6 +61,7 @@ from probes.core.version import __version__
 from probes.tcp import describe, os_error_reason
 
 KIND = "http"
+log = logging.getLogger(__name__)
 USER_AGENT = f"giaoban/{__version__}"
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 _CHUNK = 64 * 1024  # body read size: at most max_body_size + one chunk is ever held
@@ -126,10 +133,7 @@ class HttpSettings(Settings):
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+            check_pattern(pattern)  # in the engine that runs it, under the deadline (probes/core/patterns.py)
         return patterns
 
     @field_validator("headers")
@@ -276,18 +280,62 @@ def _trace_config() -> aiohttp.TraceConfig:
     return config
 
 
-def new_client_session() -> aiohttp.ClientSession:
-    """The session the service makes once and shares between HTTP probes (STYLE.md)."""
+class ConnectGuard(Protocol):
+    """Decides, before a socket exists, whether a session may connect to an address (/probe's allow-list)."""
+
+    def refusal(self, address: str, name: str | None) -> str | None:
+        """Why not (None: allowed); ``name``: the host name that resolved to ``address``, None for a literal."""
+        ...
+
+
+# The host name the current connection attempt resolved, set by the guard's trace before the socket is made.
+_RESOLVING: contextvars.ContextVar[str | None] = contextvars.ContextVar("giaoban_http_resolving", default=None)
+
+
+def _guard_trace() -> aiohttp.TraceConfig:
+    config = aiohttp.TraceConfig()
+
+    async def create_start(_s: aiohttp.ClientSession, _c: SimpleNamespace, _p: object) -> None:
+        _RESOLVING.set(None)  # an IP literal is not resolved: no name stands behind it
+
+    async def dns_start(_s: aiohttp.ClientSession, _c: SimpleNamespace, params: Any) -> None:
+        _RESOLVING.set(str(params.host))
+
+    config.on_connection_create_start.append(create_start)
+    config.on_dns_resolvehost_start.append(dns_start)
+    return config
+
+
+def _guarded_socket(guard: ConnectGuard) -> Callable[[Any], socket.socket]:
+    def make(addr_info: Any) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        address = str(sockaddr[0]).partition("%")[0]
+        if (why := guard.refusal(address, _RESOLVING.get())) is not None:
+            log.warning("http: refused to connect to %s: %s", address, why)
+            raise PermissionError(errno.EACCES, why)  # reported as permission_denied, before any packet
+        return socket.socket(family, type_, proto)
+
+    return make
+
+
+def new_client_session(*, guard: ConnectGuard | None = None) -> aiohttp.ClientSession:
+    """The session the service makes once and shares between HTTP probes (STYLE.md).
+
+    ``guard`` sees every address the session connects to, after each redirect too, and may refuse it:
+    /probe's allow-list (monitor/web/probe_guard.py), which a redirect must not get around.
+    """
     connector = aiohttp.TCPConnector(
         force_close=True,  # each probe measures its own connect and TLS; no pooled connection hides a dead server
         use_dns_cache=False,  # each probe resolves, so a DNS failure shows up when it happens
         limit=0,  # the scheduler bounds concurrency; a queue here would eat into probe deadlines
+        socket_factory=_guarded_socket(guard) if guard is not None else None,
     )
+    traces = [_trace_config(), *([_guard_trace()] if guard is not None else [])]
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),  # the runner owns every deadline
         cookie_jar=aiohttp.DummyCookieJar(),  # a cookie from one probe must not change the next
-        trace_configs=[_trace_config()],
+        trace_configs=traces,
         headers={"User-Agent": USER_AGENT},
     )
 
@@ -389,6 +437,8 @@ def _check_json(text: str, checks: list[JsonCheck]) -> None:
         document = json.loads(text)
     except ValueError as exc:
         raise ProbeFailed(Reason.JSON_MISMATCH, f"body is not JSON ({exc}); json_checks need a JSON response") from None
+    except RecursionError:  # '[[[[...' a few thousand deep: the parser's stack, not a bug of ours
+        raise ProbeFailed(Reason.JSON_MISMATCH, "body is JSON nested too deeply to check") from None
     for check in checks:
         actual = _lookup(document, check.path)
         # ``equals`` given (even as null) compares; left out, the field only has to exist.
@@ -398,7 +448,7 @@ def _check_json(text: str, checks: list[JsonCheck]) -> None:
             raise ProbeFailed(Reason.JSON_MISMATCH, f"{check.path} is {shown}, expected {json.dumps(check.equals)}")
 
 
-def _check(resp: aiohttp.ClientResponse, body: bytes, too_large: bool, settings: HttpSettings) -> None:
+async def _check(resp: aiohttp.ClientResponse, body: bytes, too_large: bool, settings: HttpSettings) -> None:
     """Raise ProbeFailed for the first check the response fails, in the order an operator would fix them."""
     allowed = settings.valid_status_codes
     if (resp.status not in allowed) if allowed else not 200 <= resp.status < 300:
@@ -412,10 +462,10 @@ def _check(resp: aiohttp.ClientResponse, body: bytes, too_large: bool, settings:
         return
     text = _decode(body, resp.charset)
     for pattern in settings.body_regex:
-        if not re.search(pattern, text, re.MULTILINE):
+        if not await pattern_search(pattern, text, what="body_regex"):
             raise ProbeFailed(Reason.BODY_MISMATCH, f"body does not match {pattern!r}")
     for pattern in settings.body_not_regex:
-        if re.search(pattern, text, re.MULTILINE):
+        if await pattern_search(pattern, text, what="body_not_regex"):
             raise ProbeFailed(Reason.BODY_MISMATCH, f"body matches {pattern!r}, which it must not")
     if settings.json_checks:
         _check_json(text, settings.json_checks)
@@ -461,7 +511,7 @@ async def _request(
             if version := timer.ssl_object.version():
                 info["tls_version"] = version
         try:
-            _check(resp, body, too_large, settings)
+            await _check(resp, body, too_large, settings)
         except ProbeFailed as failed:
             return failed.result(duration=duration, phases=timer.phases, values=values, info=info)
         return ProbeResult(success=True, duration=duration, phases=timer.phases, values=values, info=info)

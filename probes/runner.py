@@ -12,6 +12,7 @@ import time
 
 from probes import ProbeKind
 from probes.core.context import ProbeContext
+from probes.core.deadline import running_until
 from probes.core.result import ProbeResult, Reason
 from probes.core.settings import Settings
 
@@ -23,8 +24,11 @@ async def run_probe(
 ) -> ProbeResult:
     started = time.monotonic()
     try:
-        async with asyncio.timeout(timeout):
-            return await kind.probe(target, settings, ctx=ctx)
+        async with asyncio.timeout(timeout) as bound:
+            when = bound.when()
+            assert when is not None  # asyncio.timeout(seconds) always has one
+            with running_until(when):  # so a step in a thread (a regex) can bound itself too
+                return await kind.probe(target, settings, ctx=ctx)
     except TimeoutError:
         return ProbeResult.failure(
             Reason.TIMEOUT,

@@ -16,9 +16,10 @@ Values::
 Info: ``address`` (the address that answered), ``tls_version``.
 
 Reasons: OK, BAD_TARGET, RESOLVE_FAILED, REFUSED, UNREACHABLE, RESET, PERMISSION (a local firewall),
-TLS_EXPIRED, TLS_UNTRUSTED, TLS_HOSTNAME, TLS_ERROR, EXPECT_MISMATCH; TIMEOUT comes from the runner.
+TLS_EXPIRED, TLS_UNTRUSTED, TLS_HOSTNAME, TLS_ERROR, EXPECT_MISMATCH, REGEX_TIMEOUT; TIMEOUT comes from the runner.
 
-``expect`` is searched (multi-line: ``^`` matches at each line) in what the peer sent, read until it matches,
+``expect`` is searched (multi-line: ``^`` matches at each line; off the event loop, under the deadline: see
+probes/core/patterns.py) in what the peer sent, read until it matches,
 the peer closes, or 64 KiB have arrived. A peer that stays silent or keeps the connection open without ever
 matching runs into the runner's deadline (TIMEOUT), as in blackbox_exporter; what arrived so far is logged.
 """
@@ -39,6 +40,8 @@ from pydantic import Field, field_validator
 
 from probes import tls as tls_info
 from probes.core.context import ProbeContext
+from probes.core.patterns import check_pattern
+from probes.core.patterns import search as pattern_search
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.settings import Settings, split_host_port
 
@@ -70,12 +73,7 @@ class TcpSettings(Settings):
     @field_validator("expect")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+        return value if value is None else check_pattern(value)  # in the engine that runs it (probes/core/patterns.py)
 
 
 def unescape(text: str) -> bytes:
@@ -151,7 +149,6 @@ async def _exchange(
         await writer.drain()
     if settings.expect is None:
         return
-    pattern = re.compile(settings.expect, re.MULTILINE)
     received = bytearray()
     try:
         while len(received) < EXPECT_LIMIT:
@@ -159,7 +156,7 @@ async def _exchange(
             if not chunk:
                 break
             received += chunk
-            if pattern.search(received.decode("utf-8", "replace")):
+            if await pattern_search(settings.expect, received.decode("utf-8", "replace"), what="expect"):
                 return
     except asyncio.CancelledError:
         log.info(

@@ -6,6 +6,8 @@ CI=true, so a skip can never hide a broken feature in CI (brief: "must fail unde
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -58,3 +60,29 @@ def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> No
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
+
+
+class LoopLag:
+    """Watches the running event loop: ``worst`` is the longest it was late to wake a 10 ms sleeper."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, loop.time() - before - 0.01)
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._watch())
+        await asyncio.sleep(0)  # running before the watched work starts
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task

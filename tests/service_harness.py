@@ -24,9 +24,15 @@ from tests.peers import stop_process
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def loopback_config(port: int, *, extra: str = "", token_env: str | None = None, interval: str = "1s") -> str:
-    """A small inventory on loopback: a hub and two communes, the service probing itself over HTTP and TCP."""
+def loopback_config(
+    port: int, *, extra: str = "", token_env: str | None = None, interval: str = "1s", probe: str = ""
+) -> str:
+    """A small inventory on loopback: a hub and two communes, the service probing itself over HTTP and TCP.
+
+    ``probe``: a ``probe:`` section (YAML, top level), e.g. to open /probe's allow-list to 127.0.0.0/8.
+    """
     api = f"api: {{token: {{env: {token_env}}}}}\n" if token_env else ""
+    api += f"{probe.rstrip()}\n" if probe else ""
     return f"""\
 district: {{name: "Huyện Thử", timezone: Asia/Ho_Chi_Minh, locale: vi}}
 listen: "127.0.0.1:{port}"

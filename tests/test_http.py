@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from probes.core.result import Reason
 from probes.http import PHASES, HttpSettings, JsonCheck, new_client_session, probe
 from probes.runner import run_probe
 from tests.netlab import Lab
-from tests.peers import free_port
+from tests.peers import LoopLag, free_port
 from tests.tls_certs import Certs, RawServer
 
 DOC = {"status": {"sip": {"registered": True}, "camera": None}, "items": [{"id": 7}, {"id": 8}], "version": "1.2"}
@@ -48,6 +49,15 @@ async def _redirect(request: web.Request) -> web.Response:
     if left == 0:
         return web.Response(text="landed")
     raise web.HTTPFound(f"/redirect/{left - 1}")
+
+
+async def _backtrack(request: web.Request) -> web.Response:
+    """'aaaa…ab': nested or alternated repetition anchored at $ backtracks over every split of the a's."""
+    return web.Response(text="a" * int(request.match_info["size"]) + "b")
+
+
+async def _deep(request: web.Request) -> web.Response:
+    return web.Response(text="[" * 100_000, content_type="application/json")
 
 
 async def _moved(request: web.Request) -> web.Response:
@@ -95,6 +105,8 @@ def _app() -> web.Application:
     app.router.add_get("/text", _text)
     app.router.add_get("/redirect/{left}", _redirect)
     app.router.add_get("/moved", _moved)
+    app.router.add_get("/backtrack/{size}", _backtrack)
+    app.router.add_get("/deep", _deep)
     app.router.add_get("/big/{size}", _big)
     app.router.add_get("/stream/{size}", _stream)
     app.router.add_route("*", "/echo", _echo)
@@ -553,3 +565,36 @@ async def test_session_shape() -> None:
         assert isinstance(session.cookie_jar, aiohttp.DummyCookieJar)
     finally:
         await session.close()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "option", "reasons"),
+    [
+        pytest.param("(a+)+$", "body_regex", {Reason.BODY_MISMATCH, Reason.REGEX_TIMEOUT}, id="nested-plus"),
+        pytest.param("(a|aa)+$", "body_regex", {Reason.REGEX_TIMEOUT}, id="alternation"),
+        pytest.param("(a|aa)+$", "body_not_regex", {Reason.REGEX_TIMEOUT}, id="alternation-not-regex"),
+    ],
+)
+async def test_backtracking_regex_is_bounded_by_the_deadline(
+    ctx: ProbeContext, pattern: str, option: str, reasons: set[Reason]
+) -> None:
+    """A pattern that backtracks without end fails by the 1 s deadline and never blocks the event loop (issue 13)."""
+    async with serve(_app()) as base, LoopLag() as lag:
+        started = time.monotonic()
+        settings = HttpSettings.model_validate({option: [pattern]})
+        result = await run_probe(KINDS["http"], f"{base}/backtrack/50000", settings, ctx=ctx, timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert result.reason in reasons, result.detail
+    assert not result.success
+    assert elapsed < 1.3, elapsed
+    assert lag.worst < 0.1, f"the event loop was blocked {lag.worst:.3f}s"
+    if result.reason is Reason.REGEX_TIMEOUT:
+        assert f"{option} {pattern!r} did not finish" in result.detail
+
+
+async def test_deeply_nested_json_is_a_mismatch(ctx: ProbeContext) -> None:
+    """A body nested past the parser's stack fails the JSON check; it is not an internal error of giaoban."""
+    async with serve(_app()) as base:
+        result = await probe(f"{base}/deep", HttpSettings(json_checks=[JsonCheck(path="a")]), ctx=ctx)
+    assert result.reason is Reason.JSON_MISMATCH
+    assert "nested too deeply" in result.detail

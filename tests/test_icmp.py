@@ -27,7 +27,7 @@ from probes.core.context import ProbeContext
 from probes.core.result import Reason
 from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode
 from probes.icmp.pinger import Pinger
-from probes.icmp.probe import IcmpSettings, probe
+from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from tests.peers import missing, require_program, require_root
 
 pytestmark = pytest.mark.timeout(60)
@@ -269,7 +269,7 @@ def run_isolated(script: str, *, setup: str = "ip link set lo up", drop_net_raw:
 PROBE_SCRIPT = """
 import asyncio, json
 from probes.core.context import ProbeContext
-from probes.icmp.probe import IcmpSettings, probe
+from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from probes.icmp.mode import detect_icmp_mode
 from probes.icmp.pinger import Pinger
 
@@ -348,3 +348,24 @@ def test_mode_detection(setup: str, drop_net_raw: bool, mode: str, words: list[s
     for phrase in words:
         assert phrase in got["message"]
     assert got["ipv6_available"] is (mode != "none")
+
+
+@pytest.mark.parametrize(
+    ("options", "seconds", "count", "timeout"),
+    [
+        pytest.param({}, 10.0, 10, 2.0, id="fits-as-it-is"),
+        pytest.param({}, 0.5, 2, 0.2, id="scrape-timeout-1s"),
+        pytest.param({}, 0.4, 1, 0.32, id="one-echo-waits-the-budget"),
+        pytest.param({"count": 50, "interval": 0.1}, 0.5, 3, 0.2, id="many-echoes"),
+        pytest.param({"count": 100, "interval": 0.2, "timeout": 1.0}, 9.0, 36, 1.0, id="long-round-under-max-deadline"),
+    ],
+)
+def test_round_shrinks_to_fit_a_deadline(options: dict[str, float], seconds: float, count: int, timeout: float) -> None:
+    """/probe under a short scrape timeout sends fewer echoes at the same interval, ending within the deadline."""
+    settings = IcmpSettings.model_validate(options)
+    fitted = fit(settings, seconds)
+    assert (fitted.count, fitted.timeout) == pytest.approx((count, timeout))
+    assert fitted.interval == settings.interval
+    assert (fitted.count - 1) * fitted.interval + fitted.timeout <= seconds
+    if deadline(settings) <= seconds:
+        assert fitted is settings

@@ -39,6 +39,24 @@ scrape_configs:
       - {{source_labels: [__address__], target_label: __param_target}}
       - {{source_labels: [__param_target], target_label: instance}}
       - {{target_label: __address__, replacement: "127.0.0.1:{service_port}"}}
+  # blackbox's own module names, a scheme-less http target, and the icmp module's round of 10 echoes 200 ms
+  # apart, which must shrink into the 900 ms scrape timeout (issue 15).
+  - job_name: giaoban-probe-module
+    metrics_path: /probe
+    params: {{module: [http_2xx]}}
+    static_configs: [{{targets: ["127.0.0.1:{service_port}/-/healthy"]}}]
+    relabel_configs:
+      - {{source_labels: [__address__], target_label: __param_target}}
+      - {{source_labels: [__param_target], target_label: instance}}
+      - {{target_label: __address__, replacement: "127.0.0.1:{service_port}"}}
+  - job_name: giaoban-probe-icmp-module
+    metrics_path: /probe
+    params: {{module: [icmp]}}
+    static_configs: [{{targets: ["127.0.0.1"]}}]
+    relabel_configs:
+      - {{source_labels: [__address__], target_label: __param_target}}
+      - {{source_labels: [__param_target], target_label: instance}}
+      - {{target_label: __address__, replacement: "127.0.0.1:{service_port}"}}
 """,
         encoding="utf-8",
     )
@@ -82,7 +100,8 @@ async def test_prometheus_scrapes_the_service(tmp_path: Path) -> None:
     """giaoban_link_loss_ratio for a named site and /probe results are queryable through Prometheus' API."""
     port = free_port()
     path = tmp_path / "giaoban.yml"
-    path.write_text(loopback_config(port), encoding="utf-8")
+    # 127.0.0.4 is in no site: /probe reaches it through probe.allow.
+    path.write_text(loopback_config(port, probe="probe: {allow: [127.0.0.0/8]}"), encoding="utf-8")
     async with running_service(path):
         with prometheus(tmp_path, port) as base:
             loss = await asyncio.to_thread(poll, base, 'giaoban_link_loss_ratio{site="tan-thinh"}')
@@ -92,6 +111,12 @@ async def test_prometheus_scrapes_the_service(tmp_path: Path) -> None:
             assert up and up[0]["value"][1] == "1"
             probed = await asyncio.to_thread(poll, base, 'probe_success{job="giaoban-probe-icmp",instance="127.0.0.4"}')
             assert probed and probed[0]["value"][1] == "1"
+            web = await asyncio.to_thread(poll, base, 'probe_success{job="giaoban-probe-module"}')
+            assert web and web[0]["value"][1] == "1", web
+            shrunk = await asyncio.to_thread(poll, base, 'probe_icmp_packets_sent{job="giaoban-probe-icmp-module"}')
+            assert shrunk and float(shrunk[0]["value"][1]) < 10, shrunk
+            up = await asyncio.to_thread(poll, base, 'probe_success{job="giaoban-probe-icmp-module"}')
+            assert up and up[0]["value"][1] == "1", up
             heat = await asyncio.to_thread(
                 poll, base, 'sum by (le) (rate(giaoban_link_echo_rtt_seconds_bucket{site="hub"}[1m]))'
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from probes.core.result import Reason
 from probes.runner import run_probe
 from probes.tcp import TcpSettings, probe, unescape
 from tests.netlab import Lab
-from tests.peers import free_port, require_program
+from tests.peers import LoopLag, free_port, require_program
 from tests.tls_certs import Certs, RawServer
 
 CTX = ProbeContext()
@@ -36,6 +37,16 @@ async def smtp_like(server: RawServer, reader: asyncio.StreamReader, writer: asy
         return
     writer.write(b"221 bye\r\n" if line.strip() == b"QUIT" else b"500 unknown command\r\n")
     await writer.drain()
+
+
+async def backtracking(server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """'aaaa…ab' and then silence, the connection left open: only the pattern's cost can end the probe early.
+
+    Under one read (4096 bytes), so the probe never searches a prefix of bare a's, which would match.
+    """
+    writer.write(b"a" * 3000 + b"b")
+    await writer.drain()
+    await server.until_hangup(reader)
 
 
 async def resets(server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -235,3 +246,17 @@ async def test_link_faults_in_a_namespace() -> None:
 def test_unescape(text: str, wire: bytes) -> None:
     """``send`` written in YAML or on the command line reaches the wire as the operator meant."""
     assert unescape(text) == wire
+
+
+async def test_backtracking_expect_is_bounded_by_the_deadline() -> None:
+    """An expect pattern that backtracks without end fails by the deadline, the event loop free meanwhile (issue 13)."""
+    async with RawServer(backtracking) as server, LoopLag() as lag:
+        started = time.monotonic()
+        result = await run_probe(
+            KINDS["tcp"], f"127.0.0.1:{server.port}", TcpSettings(expect="(a|aa)+$"), ctx=CTX, timeout=1.0
+        )
+        elapsed = time.monotonic() - started
+    assert result.reason is Reason.REGEX_TIMEOUT, result.detail
+    assert "expect '(a|aa)+$' did not finish" in result.detail
+    assert elapsed < 1.3, elapsed
+    assert lag.worst < 0.1, f"the event loop was blocked {lag.worst:.3f}s"

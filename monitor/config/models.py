@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
 from monitor.config.database import FORMS, parse_database_url
+from monitor.config.probe import ProbeSection
 from monitor.i18n import Locale
 from monitor.recurrence import zone
 from probes import KINDS, ProbeKind
@@ -450,6 +451,7 @@ class Config(Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
+    probe: ProbeSection = Field(default_factory=ProbeSection, description="what GET /probe may run (probe.py)")
 
     @field_validator("district", mode="wrap")
     @classmethod

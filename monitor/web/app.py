@@ -2,7 +2,7 @@
 
     GET  /                 the readiness board, HTML for phones (monitor/web/board.py)
     GET  /metrics          the live state in the text format (monitor/metrics/collector.py, cached per target)
-    GET  /probe            one on-demand probe, blackbox_exporter-style: ?kind=icmp&target=HOST[&OPTION=VALUE...]
+    GET  /probe            one on-demand probe, blackbox_exporter-style: ?module=NAME&target=HOST (probe_guard.py)
     GET  /-/healthy        200 while the process runs
     GET  /-/ready          200 once the inventory is loaded and probing has started, and while alerting can
                            run; 503 with the reasons, one a line, while it cannot (database faults, alert
@@ -10,44 +10,46 @@
     POST /-/reload         re-read the inventory (bearer token); a bad file keeps the running one
 
 Every POST/DELETE needs ``Authorization: Bearer <api.token>``, compared in constant time; without a
-configured token, writes are refused with a message that says how to enable them.
+configured token, writes are refused with a message that says how to enable them. /probe needs
+``probe.token`` the same way when one is configured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
-from monitor.errors import UsageError
 from monitor.metrics.collector import CONTENT_TYPE
 from monitor.metrics.probe import probe_families, result_registry
 from monitor.web.auth import check_token
 from monitor.web.board import board_handler
-from monitor.web.probe_options import settings_from_pairs
+from monitor.web.probe_guard import RESERVED, Gate, Refused, TargetPolicy, plan
 from probes import KINDS
-from probes.core.units import parse_duration
+from probes.http import new_client_session
 from probes.runner import run_probe
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
+    from monitor.config.models import Config
     from monitor.web.view import ServiceView
 
 log = logging.getLogger(__name__)
 
 SERVICE: web.AppKey[ServiceView] = web.AppKey("service")
-# blackbox_exporter's default: leave Prometheus half a second to receive the answer.
-SCRAPE_TIMEOUT_OFFSET = 0.5
 
 
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+def _error(status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+    fields = {k: v for k, v in extra.items() if v is not None}
+    return web.json_response({"error": message, **fields}, status=status, headers=headers)
 
 
 def _render(request: web.Request, registry: CollectorRegistry) -> web.Response:
@@ -65,33 +67,70 @@ async def metrics(request: web.Request) -> web.Response:
     return response
 
 
+class _ProbeState:
+    """What /probe keeps between requests: the current config's allow-list, the concurrency gate, its session.
+
+    The session's guard (probes.http.ConnectGuard) is this object, so a redirect or a name's address is
+    checked against the allow-list of the config running now, reloads included.
+    """
+
+    def __init__(self, service: ServiceView) -> None:
+        self._service = service
+        self._config: Config | None = None
+        self._policy: TargetPolicy | None = None
+        self.gate = Gate()
+        self.session: aiohttp.ClientSession | None = None
+
+    def policy(self) -> TargetPolicy:
+        config = self._service.config
+        if self._policy is None or config is not self._config:
+            self._config, self._policy = config, TargetPolicy.of(config)
+        return self._policy
+
+    def refusal(self, address: str, name: str | None) -> str | None:
+        return self.policy().refusal(address, name)
+
+
+PROBE_STATE: web.AppKey[_ProbeState] = web.AppKey("probe_state")
+
+
+async def _probe_session(app: web.Application) -> AsyncIterator[None]:
+    state = app[PROBE_STATE]
+    state.session = new_client_session(guard=state)
+    yield
+    await state.session.close()
+
+
 async def probe(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
+    service, state = request.app[SERVICE], request.app[PROBE_STATE]
+    section = service.config.probe
+    if section.token is not None and (denied := check_token(request, section.token)) is not None:
+        return denied
     query = request.query
-    kind_name, target = query.get("kind", ""), query.get("target", "")
-    kind = KINDS.get(kind_name)
-    if kind is None:
-        return _error(400, f"kind must be one of: {', '.join(sorted(KINDS))}", field="kind")
-    if not target:
-        return _error(
-            400,
-            "target is required, e.g. target=192.0.2.1 (icmp), HOST:PORT (tcp), a URL (http)",
-            field="target",
-        )
-    pairs = [(k, v) for k, v in query.items() if k not in ("kind", "target", "deadline", "debug")]
+    pairs = [(k, v) for k, v in query.items() if k not in RESERVED]
+    header = request.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
     try:
-        settings = settings_from_pairs(kind, pairs)
-        timeout = _probe_timeout(
-            request, kind.deadline(settings) if kind.deadline else None, service.config.defaults.timeout
+        run = plan(query, pairs, header, service.config, state.policy())
+    except Refused as exc:
+        return _error(exc.status, str(exc), field=exc.field)
+    if not state.gate.enter(section.concurrency):
+        return _error(
+            429,
+            f"{section.concurrency} /probe runs are already in progress (probe.concurrency); try again later",
+            headers={"Retry-After": "1"},
         )
-    except UsageError as exc:
-        return _error(400, str(exc))
-    result = await run_probe(kind, target, settings, ctx=service.ctx, timeout=timeout)
-    log.info("on-demand %s probe of %s: %s %s", kind.name, target, result.reason, result.detail)
+    try:
+        ctx = dataclasses.replace(service.ctx, http=state.session)  # the allow-list holds for every connection
+        result = await run_probe(run.kind, run.target, run.settings, ctx=ctx, timeout=run.timeout)
+    finally:
+        state.gate.leave()
+    log.info("on-demand probe of %s (module %s): %s %s", run.target, run.module, result.reason, result.detail)
     if query.get("debug", "").lower() in ("1", "true"):
         lines = [
-            f"kind: {kind.name}",
-            f"target: {target}",
+            f"module: {run.module}",
+            f"kind: {run.kind.name}",
+            f"target: {run.target}",
+            *run.notes,
             f"success: {result.success}",
             f"reason: {result.reason}",
             f"detail: {result.detail}",
@@ -101,27 +140,7 @@ async def probe(request: web.Request) -> web.Response:
             *(f"info {k}: {v}" for k, v in result.info.items()),
         ]
         return web.Response(text="\n".join(lines) + "\n")
-    return _render(request, result_registry(kind, result))
-
-
-def _probe_timeout(request: web.Request, natural: float | None, default: float) -> float:
-    """?deadline=, else Prometheus' scrape timeout header minus an offset, else the kind's own deadline.
-
-    Not ``timeout``: that name is a kind's own setting (icmp: how long to wait for the last reply).
-    """
-    text = request.query.get("deadline") or request.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
-    if text is None:
-        return natural or default
-    try:
-        # The header is bare seconds ("10"); the query parameter takes units too ("1m").
-        value = parse_duration(float(text) if text.replace(".", "", 1).isdigit() else text)
-    except ValueError as exc:
-        raise UsageError(f"deadline: {exc}") from None
-    if "deadline" not in request.query:
-        value -= SCRAPE_TIMEOUT_OFFSET
-    if value <= 0:
-        raise UsageError("deadline must be greater than zero")
-    return value
+    return _render(request, result_registry(run.kind, result))
 
 
 async def healthy(request: web.Request) -> web.Response:
@@ -154,6 +173,8 @@ def make_app(service: ServiceView, *, clock: Callable[[], float] = time.time) ->
         probe_families(kind)  # a kind's /probe series that clash with the general ones: refused at start-up
     app = web.Application()
     app[SERVICE] = service
+    app[PROBE_STATE] = _ProbeState(service)
+    app.cleanup_ctx.append(_probe_session)
     app.router.add_get("/", board_handler(service, clock=clock))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.errors import UsageError
 from probes import ProbeKind
-from probes.core.secrets import Secret
+from probes.core.secrets import is_secret_field
 from probes.core.settings import Settings
 
 
@@ -24,7 +24,7 @@ def _shape(annotation: Any) -> str:
     """'list', 'dict', 'secret', 'model_list' or 'scalar' for a field's annotation."""
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if annotation is Secret or Secret in args:
+    if is_secret_field(annotation):
         return "secret"
     if origin is list:
         inner = args[0] if args else str
@@ -56,9 +56,16 @@ def secret_source(key: str, text: str) -> dict[str, str]:
     return {source: where}
 
 
-def settings_from_pairs(kind: ProbeKind, pairs: Iterable[tuple[str, str]], *, secret_sources: bool = False) -> Settings:
+def settings_from_pairs(
+    kind: ProbeKind,
+    pairs: Iterable[tuple[str, str]],
+    *,
+    secret_sources: bool = False,
+    base: Settings | None = None,
+) -> Settings:
     """``secret_sources``: accept env:NAME / file:PATH for secrets (the CLI). Never over HTTP, where it would
-    let a caller have the service send a local file's contents to an address of their choosing."""
+    let a caller have the service send a local file's contents to an address of their choosing.
+    ``base``: the settings the pairs change (a /probe module's); the kind's defaults without it."""
     shapes = field_shapes(kind)
     data: dict[str, Any] = {}
     for key, value in pairs:
@@ -83,6 +90,8 @@ def settings_from_pairs(kind: ProbeKind, pairs: Iterable[tuple[str, str]], *, se
             raise UsageError(f"option {key!r} given twice")
         else:
             data[key] = value
+    if base is not None:  # a caller's option replaces the module's whole value (a list too)
+        data = {**{k: getattr(base, k) for k in base.model_fields_set}, **data}
     try:
         return kind.settings.model_validate(data)
     except ValidationError as exc:

@@ -44,6 +44,7 @@ class Reason(StrEnum):
     EXPECT_MISMATCH = "expect_mismatch"
     BAD_STATUS = "bad_status"
     BODY_MISMATCH = "body_mismatch"
+    REGEX_TIMEOUT = "regex_timeout"  # a body_regex or expect pattern could not finish before the deadline
     JSON_MISMATCH = "json_mismatch"
     BODY_TOO_LARGE = "body_too_large"
     TOO_MANY_REDIRECTS = "too_many_redirects"
@@ -59,9 +60,11 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
-# Faults of giaoban's own set-up (no ICMP permission, a bad target, a bug), not of the thing probed: alert
-# rules and readiness never read them as "the link is down".
-OWN_FAULTS = frozenset({Reason.PERMISSION, Reason.CONFIG_ERROR, Reason.INTERNAL_ERROR, Reason.BAD_TARGET})
+# Faults of giaoban's own set-up (no ICMP permission, a bad target, a pattern too costly to run, a bug), not of
+# the thing probed: alert rules and readiness never read them as "the link is down".
+OWN_FAULTS = frozenset(
+    {Reason.PERMISSION, Reason.CONFIG_ERROR, Reason.INTERNAL_ERROR, Reason.BAD_TARGET, Reason.REGEX_TIMEOUT}
+)
 
 
 @dataclass(frozen=True, slots=True)

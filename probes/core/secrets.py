@@ -8,6 +8,7 @@ check-config output, /metrics or the API by accident.
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,8 @@ class Secret(BaseModel):
         return f"Secret({self.source()})"
 
     __str__ = __repr__
+
+
+def is_secret_field(annotation: Any) -> bool:
+    """Whether a settings field's annotation is a Secret (``Secret`` or ``Secret | None``)."""
+    return annotation is Secret or Secret in typing.get_args(annotation)

@@ -183,6 +183,28 @@ async def probe(target: str, settings: IcmpSettings, *, ctx: ProbeContext) -> Pr
     )
 
 
+# Beyond the round itself: resolving a name, opening the socket, the answer's way back.
+_SLACK = 1.0
+
+
 def deadline(settings: IcmpSettings) -> float:
     """Longest a round can legitimately take; the scheduler cancels beyond this."""
-    return (settings.count - 1) * settings.interval + settings.timeout + 1.0
+    return (settings.count - 1) * settings.interval + settings.timeout + _SLACK
+
+
+def fit(settings: IcmpSettings, seconds: float) -> IcmpSettings:
+    """The round shrunk to end within ``seconds``: fewer echoes, a shorter wait for the last reply.
+
+    A scrape under Prometheus' 1 s timeout leaves 0.5 s; a round of 10 echoes 200 ms apart would be cut off
+    and report a healthy link down (issue 15). The interval is kept: it is what the link is measured at.
+    """
+    if deadline(settings) <= seconds:
+        return settings
+    slack = min(_SLACK, seconds * 0.2)
+    budget = seconds - slack
+    wait = min(settings.timeout, budget / 2)
+    # The small epsilon keeps 0.2 / 0.2 from flooring to 0 through rounding.
+    count = max(1, min(settings.count, int((budget - wait) / settings.interval + 1e-9) + 1))
+    if count == 1:
+        wait = min(settings.timeout, budget)  # a single echo may wait for the whole budget
+    return settings.model_copy(update={"count": count, "timeout": wait})
