@@ -20,6 +20,12 @@ class RuleSpec:
     for_: float  # seconds the condition must hold before the alert fires
     topology_root: bool = False  # when it fires, the alerts of the site's descendants fold into it
     continuous: bool = True  # False: driven by events (readiness), not re-evaluated over the live state
+    # About giaoban itself, not a site: site SERVICE_SITE, no site label, never folded, told to alerts.admins only.
+    service: bool = False
+
+
+# The alert ``site`` of a service rule; never a site id (ids start with a letter or digit).
+SERVICE_SITE = "-"
 
 
 RULES: dict[str, RuleSpec] = {
@@ -40,6 +46,9 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("certificate_expiring", "GiaobanCertificateExpiring", "warning", 0.0),
         RuleSpec("ups_on_battery", "GiaobanUpsOnBattery", "warning", 60.0),
         RuleSpec("site_not_ready", "GiaobanSiteNotReady", "critical", 0.0, continuous=False),
+        # giaoban cannot measure (no ICMP permission, its own misconfiguration): one alert per probe kind for the
+        # admins, saying what to change, instead of one per site (issue 14). The `for` lets every target report.
+        RuleSpec("probe_setup", "GiaobanProbeSetup", "warning", 60.0, service=True),
     )
 }
 SUMMARY_ALERTNAME = "GiaobanReadinessSummary"

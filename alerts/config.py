@@ -93,6 +93,7 @@ class AlertsConfig(_Strict):
             for_=spec.for_ if override.for_ is None else override.for_,
             topology_root=spec.topology_root,
             continuous=spec.continuous,
+            service=spec.service,
         )
 
     def enabled(self, name: str) -> bool:

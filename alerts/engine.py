@@ -30,6 +30,9 @@ Who is told what:
   ancestor or of its own site is pending. When the root resolves, an alert it folded that is still bad
   notifies on its own once a probe result taken after the recovery confirms it (stale results from
   during the outage do not leak 23 messages).
+- Service alerts (probe_setup: giaoban cannot measure, alerts/catalog.py ``service``): site "-", no site label,
+  never folded, sent to alerts.admins only (no site, so no technician); held like any alert while a target
+  of its probe kind has no result yet, so a restart neither resolves nor repeats it.
 - Maintenance (alerts/maintenance.py): matching alerts keep their state with ``suppressed_by`` =
   "maintenance:ID" and send nothing but their resolve (a technician who was told of a fault hears it is fixed).
 """
@@ -87,7 +90,9 @@ def alert_labels(
 ) -> dict[str, str]:
     """The labels every pushed notification carries; the one place they are built (Alertmanager routes and
     inhibit rules match on them, so they must stay stable for the life of an alert: no measured values)."""
-    labels = {"alertname": RULES[rule].alertname, "severity": severity, "site": site, "rule": rule}
+    labels = {"alertname": RULES[rule].alertname, "severity": severity, "rule": rule}
+    if not RULES[rule].service:  # an alert about giaoban itself has no site (its site is SERVICE_SITE)
+        labels["site"] = site
     if target:
         labels["target"] = target
     parent = tree.parent.get(site)
@@ -264,7 +269,8 @@ class AlertEngine:
                 else:
                     self._resolve(step, record)
                 continue
-            known = config.site(record.site) is not None and config.alerts.enabled(record.rule)
+            service = catalogued is not None and catalogued.service
+            known = (service or config.site(record.site) is not None) and config.alerts.enabled(record.rule)
             if known and target_key(record.site, record.target) in evaluation.unknown:
                 live[ident] = record  # no result since start-up: neither confirmed nor cleared
                 stale.add(ident)
@@ -383,11 +389,12 @@ class AlertEngine:
         affected: list[str] = []
         if is_topology_root(config, record.rule, record.site, record.target):
             affected = [tree.name(site) for site in tree.descendants(record.site)]
+        service = record.rule in RULES and RULES[record.rule].service
         return AlertView(
             id=record.id,
             rule=record.rule,
             severity=record.severity,
-            site_name=tree.name(record.site),
+            site_name="" if service else tree.name(record.site),
             started_at=record.started_at,
             fields=fields,
             affected=affected,
@@ -400,7 +407,10 @@ class AlertEngine:
         name, _, interface = target.partition(":")
         entry = self._state.get(target_key(record.site, record.target))
         address = entry.target.address if entry is not None else None
-        return {"device": name, "endpoint": name, "interface": interface, "address": address}
+        fields: dict[str, object] = {"device": name, "endpoint": name, "interface": interface, "address": address}
+        if record.rule in RULES and RULES[record.rule].service:
+            fields["kind"] = name  # a service alert's target is the probe kind (probe_setup)
+        return fields
 
     def _enqueue(self, step: _Pass, record: AlertRecord, view: AlertView, event: str, n: int) -> None:
         config, now = step.config, step.now

@@ -7,8 +7,10 @@
 
 A finding is (rule, site, target) plus the measurements its message shows (alerts/texts.py). The alert
 ``target`` is "link" for a site's uplink, the device or endpoint id, and "DEVICE:INTERFACE" for an
-interface. Thresholds are the site's (``config.thresholds_for(site)``); the engine (alerts/engine.py) owns
-``for`` durations, topology and maintenance.
+interface. A result giaoban could not measure (``ProbeResult.unmeasured``: no ICMP permission, a bad target,
+an unreadable secret) raises no alert of its site; instead ``probe_setup`` (site ``-``, target the probe kind)
+tells the admins once per kind what to change (monitor/engine/setup.py, issue 14). Thresholds are the site's
+(``config.thresholds_for(site)``); the engine (alerts/engine.py) owns ``for`` durations, topology and maintenance.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from alerts.catalog import SERVICE_SITE
 from alerts.model import alert_id
 from monitor.config.models import Config, Site
 from monitor.engine.assessment import assess_link, device_reading, ups_on_battery
+from monitor.engine.setup import setup_faults, unchecked_kinds
 from monitor.engine.state import State, TargetState
 from probes.core.result import ProbeResult, Reason
 
@@ -71,6 +75,8 @@ def evaluate_rules(config: Config, state: State, now: float) -> Evaluation:
         if result is None:
             unknown.add(entry.target.key)
             continue
+        if result.unmeasured:
+            continue  # says nothing of the site: probe_setup below tells the admins
         role = entry.target.role
         found = (
             _link(config, site, entry, result)
@@ -83,7 +89,25 @@ def evaluate_rules(config: Config, state: State, now: float) -> Evaluation:
             if config.alerts.enabled(rule):
                 finding = Finding(rule, site.id, target, fields, result.timestamp)
                 findings[finding.id] = finding
+    _setup(config, state, findings, unknown, present)
     return Evaluation(findings, frozenset(unknown), frozenset(present))
+
+
+def _setup(config: Config, state: State, findings: dict[str, Finding], unknown: set[str], present: set[str]) -> None:
+    """One probe_setup finding per probe kind that giaoban could not measure; held while a target of it is unknown."""
+    present.update(target_key(SERVICE_SITE, entry.target.kind.name) for entry in state)
+    unknown.update(target_key(SERVICE_SITE, kind) for kind in unchecked_kinds(state))
+    if not config.alerts.enabled("probe_setup"):
+        return
+    for fault in setup_faults(state):
+        fields: dict[str, object] = {
+            "kind": fault.kind,
+            "count": fault.count,
+            "sites": len(fault.sites),
+            "fix": fault.fix(config.district.locale),
+        }
+        finding = Finding("probe_setup", SERVICE_SITE, fault.kind, fields, fault.observed_at)
+        findings[finding.id] = finding
 
 
 Found = Iterator[tuple[str, str | None, dict[str, object]]]

@@ -106,9 +106,10 @@ def render_alert(config: Config, view: AlertView, *, event: str, now: float) -> 
         fields["state"] = words.get(f"state_{view.fields.get('verdict_code')}", words["state_unknown"])
     title = texts.title.format_map(fields)
     count = len(view.affected)
+    site_line = [f"{words['site']}: {view.site_name}"] if view.site_name else []  # none: about giaoban itself
     if event == "resolved":
         subject = f"{words['resolved']} {texts.resolved.format_map(fields)}"
-        lines = [texts.resolved.format_map(fields), f"{words['site']}: {view.site_name}"]
+        lines = [texts.resolved.format_map(fields), *site_line]
         lines.append(words["lasted"].format(duration=span(now - view.started_at, locale)))
         if count:
             lines.append(words["affected_back"].format(count=count))
@@ -117,7 +118,7 @@ def render_alert(config: Config, view: AlertView, *, event: str, now: float) -> 
     subject = f"{prefix} {title}"
     if count:
         subject += f" ({words['affected_short'].format(count=count)})"
-    lines = [title, f"{words['site']}: {view.site_name}", texts.detail.format_map(fields)]
+    lines = [title, *site_line, texts.detail.format_map(fields)]
     if count:
         lines.append(words["affected"].format(count=count, names=", ".join(view.affected)))
     if view.reasons:

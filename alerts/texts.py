@@ -234,6 +234,23 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
             "Fix each problem above before the meeting starts.",
         ),
     },
+    # {fix} is monitor/engine/setup.py's sentence in the district's locale: what the admins must change.
+    "probe_setup": {
+        "vi": RuleText(
+            "giaoban không đo được {count} mục kiểm tra {kind}: cần sửa cài đặt của giaoban",
+            "giaoban đã đo được lại các mục kiểm tra {kind}",
+            "{count} mục kiểm tra {kind} tại {sites} điểm cầu chưa được đo. Lỗi nằm ở cài đặt của giaoban, không "
+            "phải ở điểm cầu, nên không báo cho kỹ thuật viên của điểm cầu nào.",
+            "{fix}.",
+        ),
+        "en": RuleText(
+            "giaoban cannot measure {count} {kind} checks: its set-up needs a change",
+            "giaoban measures its {kind} checks again",
+            "{count} {kind} checks at {sites} sites are not measured. The fault is in giaoban's set-up, not at "
+            "the sites, so no site's technician is alerted.",
+            "{fix}.",
+        ),
+    },
 }
 
 # Short words the templates put around the rule's sentences; "alert_*" (an alert's state) and "level_*" (its

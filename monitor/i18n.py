@@ -54,6 +54,10 @@ FAULTS: dict[str, dict[Locale, str]] = {
     "expect_mismatch": {"vi": "câu trả lời không như mong đợi", "en": "unexpected answer"},
     "bad_status": {"vi": "mã trạng thái HTTP không như mong đợi", "en": "unexpected HTTP status"},
     "body_mismatch": {"vi": "nội dung trả về không như mong đợi", "en": "unexpected content"},
+    "regex_timeout": {
+        "vi": "mẫu kiểm tra nội dung (biểu thức chính quy) chạy quá lâu",
+        "en": "the content pattern (regular expression) took too long",
+    },
     "json_mismatch": {"vi": "dữ liệu JSON trả về không như mong đợi", "en": "unexpected JSON"},
     "body_too_large": {"vi": "nội dung trả về quá lớn", "en": "the answer is too large"},
     "too_many_redirects": {"vi": "chuyển hướng quá nhiều lần", "en": "too many redirects"},

@@ -163,14 +163,57 @@ async def test_fires_exactly_when_for_has_elapsed() -> None:
     assert len(world.store.sent()) == 1, "a firing alert is announced once"
 
 
-async def test_no_icmp_permission_is_not_a_link_down() -> None:
-    """giaoban's own fault (no ICMP socket) never pages technicians about every link."""
+def no_icmp(world: World) -> None:
+    """Every link probed without ICMP permission, as probes/icmp/probe.py reports it (gid 998, sysctl closed)."""
+    info = {"setup": "icmp_permission", "gid": "998", "ping_group_range": "1 0", "covered": "no"}
+    for site in ("hub", "tan-thinh", "kim-phuong"):
+        failed = ProbeResult.failure(
+            Reason.PERMISSION, "no way to send ICMP echo", duration=0.0, info=info, timestamp=world.clock.wall()
+        )
+        world.feed(f"{site}/link", failed)
+
+
+async def test_no_icmp_permission_is_one_alert_for_the_admins() -> None:
+    """giaoban's own fault (no ICMP socket) never pages technicians about every link: the admins get one
+    message saying what to change, for giaoban's group only (issue 14), and nothing is a link down."""
     world = World(small())
-    failed = ProbeResult.failure(Reason.PERMISSION, "no ICMP socket", duration=0.0, timestamp=world.clock.wall())
-    world.feed("hub/link", failed)
+    no_icmp(world)
+    world.device("tan-thinh", "tt-router")
+    world.endpoint("tan-thinh", "tt-vcs")
     await world.step()
+    await world.step(59.0)
+    assert world.store.sent() == []
+    await world.step(1.0)
     await world.step(600.0)
-    assert world.store.rows == {} and world.store.sent() == []
+    assert set(world.store.rows) == {"probe_setup/-/icmp"}, "no per-site alert"
+    [note] = world.store.sent()
+    assert note.alertname == "GiaobanProbeSetup" and note.severity == "warning"
+    assert "site" not in note.labels and note.labels["target"] == "icmp"
+    assert [r.id for r in note.recipients] == ["hoa"], "the admins only: no site, so no technician"
+    assert note.subject == "[CẢNH BÁO] giaoban không đo được 3 mục kiểm tra icmp: cần sửa cài đặt của giaoban"
+    assert 'sysctl -w net.ipv4.ping_group_range="998 998"' in note.text and "(hiện là '1 0')" in note.text
+    assert "AmbientCapabilities=CAP_NET_RAW" in note.text and "setcap" not in note.text
+    assert "Điểm cầu:" not in note.text
+    assert {n.alert_id for n in world.store.sent("am")} == {"probe_setup/-/icmp"}  # with its refreshes
+
+
+async def test_probe_setup_survives_a_restart_and_resolves_once_measured() -> None:
+    """After a restart the results are not in yet: the open alert is held, not resolved and fired again;
+    once giaoban measures again (restarted with the permission) it resolves, once."""
+    world = World(small())
+    no_icmp(world)
+    await world.step()
+    await world.step(60.0)
+    assert len(world.store.sent()) == 1
+    restarted = World(small(), store=world.store, clock=world.clock)
+    await restarted.step(5.0)
+    assert restarted.store.rows["probe_setup/-/icmp"].state == "firing" and len(world.store.sent()) == 1
+    for site in ("hub", "tan-thinh", "kim-phuong"):
+        restarted.link(site)
+    await restarted.step(5.0)
+    [resolved] = world.store.sent(event="resolved")
+    assert resolved.subject == "[ĐÃ KHẮC PHỤC] giaoban đã đo được lại các mục kiểm tra icmp"
+    assert restarted.store.rows["probe_setup/-/icmp"].state == "resolved"
 
 
 async def test_resolves_when_the_condition_clears() -> None:

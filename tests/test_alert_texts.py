@@ -34,6 +34,7 @@ FIELDS = {
     "address": "198.51.100.21", "detail": "10 of 10 echoes got no reply", "sent": 10, "value": 5.25, "limit": 1.0,
     "device": "tt-router", "endpoint": "tt-vcs", "interface": "Gi0/0/1", "direction": "in",
     "meeting": "Giao ban", "start": "07:30 07/12/2026", "left": "10 phút", "verdict": "Chưa sẵn sàng",
+    "kind": "icmp", "count": 23, "sites": 23, "fix": "Chạy `sysctl -w net.ipv4.ping_group_range=\"998 998\"`.",
 }  # fmt: skip
 
 

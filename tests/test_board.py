@@ -23,6 +23,9 @@ from alerts.model import alert_id
 from alerts.store import SqlAlertStore
 from monitor.app.service import Service
 from monitor.config.loader import load_config_text
+from monitor.engine.setup import setup_faults
+from monitor.engine.state import State
+from monitor.engine.targets import targets_from_config
 from monitor.i18n import WEEKDAYS
 from monitor.readiness.checks import SiteReadiness
 from monitor.readiness.engine import ReadinessReport
@@ -30,6 +33,7 @@ from monitor.readiness.events import ReasonText
 from monitor.readiness.meetings import Occurrence, build_meeting, save_meeting
 from monitor.web.api_readiness import next_occurrence
 from monitor.web.board import BoardData, LinkView, MeetingView, refresh_seconds, render
+from monitor.web.board_filter import folded, matches
 from monitor.web.board_texts import TEXTS
 from probes.core.result import ProbeResult, Reason
 from tests.clock import ManualClock, wait_until
@@ -125,12 +129,16 @@ async def test_board_shows_verdicts_and_reasons_in_vietnamese(board: Board) -> N
     assert "Giao ban sáng thứ Hai" in seen
     assert "✗ 3/4 điểm cầu sẵn sàng" in seen  # hub, Tân Thịnh and the hostile-named site are ready
     assert "✗ Chưa sẵn sàng Xã Lạng Động" in seen
-    assert "✓ Sẵn sàng ✓ UBND huyện Thử ✓ Xã Tân Thịnh" in seen  # the ready ones, in inventory order
+    # The ready ones, compact and in inventory order, after the one not ready.
+    assert "✓ 3 điểm cầu sẵn sàng ✓ UBND huyện Thử ✓ Xã Tân Thịnh" in seen
+    assert seen.index("Xã Lạng Động") < seen.index("3 điểm cầu sẵn sàng")
     assert reason.code == "endpoint_down" and "không trả lời" in reason.message
     assert f"{reason.message} Cần làm: {reason.action}" in seen
     assert "07:30 · bắt đầu sau 30 phút" in seen and "Kiểm tra lúc 07:00 (trước giờ họp 30 phút)" in seen
     assert "Cập nhật lúc 07:00:00" in seen
-    assert "3/3 đường truyền hoạt động" in seen and "✓ Hoạt động" in seen
+    # No link to act on: all three in one compact list, each with its RTT.
+    assert "3/3 đường truyền hoạt động" in seen and "Tất cả đường truyền · 3 ✓ UBND huyện Thử " in seen
+    assert re.search(r"✓ Xã Tân Thịnh [\d,]+ ms", seen), seen
     assert page == unicodedata.normalize("NFC", page)
 
 
@@ -158,8 +166,9 @@ async def test_hostile_names_render_as_text(board: Board) -> None:
     assert html.escape(XSS_SITE) in page and html.escape(XSS_TITLE) in page
     seen = _text(page)
     assert XSS_TITLE in seen
-    assert f"✓ {XSS_SITE}" in seen  # in the meeting's ready list
-    assert f"{XSS_SITE} ✓ Hoạt động" in seen  # and in the link table
+    links = seen[seen.index("Đường truyền") :]
+    assert f"✓ {XSS_SITE}" in seen[: seen.index("Đường truyền")]  # in the meeting's ready list
+    assert f"✓ {XSS_SITE}" in links  # and among the links
 
 
 async def test_security_headers(board: Board) -> None:
@@ -270,9 +279,11 @@ def test_render_degraded_down_and_running() -> None:
     assert "! 1/2 điểm cầu sẵn sàng Kiểm tra lúc 07:20 (trước giờ họp 10 phút)" in seen
     assert "! Suy giảm Xã Tân Thịnh Mất gói 2% (trên mức tốt 1%). Cần làm: Theo dõi đường truyền." in seen
     assert "1/3 đường truyền hoạt động" in seen
-    # Worst first; a value beyond its threshold is flagged with "!" and not only with colour.
-    assert seen.index("✗ Mất kết nối") < seen.index("! Chất lượng kém") < seen.index("… Chưa đo")
+    # Worst first; a value beyond its threshold is flagged with "!" and not only with colour; a link with
+    # nothing to act on (not measured yet) in the compact list after them.
+    assert seen.index("✗ Mất kết nối") < seen.index("! Chất lượng kém") < seen.index("Chưa đo")
     assert "! Chất lượng kém ! 2 % 12 ms 1 ms 4,3" in seen
+    assert f"Các đường truyền còn lại · 1 … {XSS_SITE} Chưa đo" in seen
     assert "Không có cảnh báo nào." in seen
 
 
@@ -295,3 +306,68 @@ def test_render_first_check(first_check: timedelta | None, expected: str) -> Non
     view = MeetingView(occurrence, None, 4, now + first_check if first_check is not None else None)
     seen = _text(render(BoardData(config, now, [view], [], []), lang="vi", refresh=30))
     assert f"Chưa kiểm tra {expected} 4 điểm cầu tham gia." in seen
+
+
+def test_no_icmp_permission_shows_the_fix_once() -> None:
+    """Without ICMP permission every link is unmeasured: the fix (for giaoban's group only) is said once, at the
+    top, not on every site; sites whose only finding is that are one compact line, a real fault still shows."""
+    config = load_config_text(board_config(free_port(), free_port()), "giaoban.yml")
+    state = State()
+    info = {"setup": "icmp_permission", "gid": "998", "ping_group_range": "1 0", "covered": "no"}
+    detail = "no way to send ICMP echo: unprivileged sockets failed; To fix it, allow ICMP echo sockets ..."
+    links = []
+    for target in targets_from_config(config):
+        state.track(target)
+        if target.role == "link":
+            state.record(target, ProbeResult.failure(Reason.PERMISSION, detail, duration=0.0, info=info))
+    for site in config.sites:
+        if site.link is not None:
+            entry = state.get(f"{site.id}/link")
+            assert entry is not None
+            links.append(LinkView(site, entry.latest, config.thresholds_for(site)))
+    now = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
+    meeting = build_meeting(config, title="Giao ban", start="2026-12-07T07:30", duration="1h")
+    unchecked = ReasonText(
+        "link_unchecked", f"Không đo được đường truyền tới 127.0.0.2: {detail}.", "Báo quản trị.", "soft",
+        {"address": "127.0.0.2", "detail": detail},
+    )  # fmt: skip
+    down = ReasonText("endpoint_down", "Thiết bị hội nghị lang-dong-codec không trả lời.", "Kiểm tra.", "hard")
+    report = ReadinessReport(
+        meeting_id=meeting.id,
+        title=meeting.title,
+        occurrence_start=meeting.start,
+        lead_time=1800.0,
+        checked_at=now,
+        sites=(
+            SiteReadiness("hub", "DEGRADED", (unchecked,), ("127.0.0.1",)),
+            SiteReadiness("tan-thinh", "DEGRADED", (unchecked,), ("127.0.0.2",)),
+            SiteReadiness("lang-dong", "NOT_READY", (down,), ("lang-dong-codec",)),
+            SiteReadiness("xss", "DEGRADED", (unchecked,), ("127.0.0.3",)),
+        ),
+        names={s.id: s.name for s in config.sites},
+    )
+    occurrence = Occurrence(meeting, meeting.start, meeting.start + timedelta(hours=1))
+    faults = setup_faults(state)
+    assert [(f.kind, f.count, f.sites) for f in faults] == [("icmp", 3, ("hub", "tan-thinh", "xss"))]
+    data = BoardData(config, now, [MeetingView(occurrence, report, 4, None)], links, [], faults)
+    for lang, fix in [("vi", "Chỉ cấp quyền cho nhóm của giaoban"), ("en", "Allow it for giaoban's group only")]:
+        page = render(data, lang=lang, refresh=30)  # type: ignore[arg-type]
+        seen = _text(page)
+        assert seen.count('ping_group_range="998 998"') == 1 and seen.count(fix) == 1, seen
+        assert "AmbientCapabilities=CAP_NET_RAW" in seen and "setcap" not in seen
+        assert detail not in seen, "the probe's paragraph is not repeated per site"
+        assert seen.index(fix) < seen.index("Giao ban") < seen.index("lang-dong-codec")
+    seen = _text(render(data, lang="vi", refresh=30))
+    assert "⚠ giaoban chưa đo được 3 mục kiểm tra icmp: cần sửa cài đặt của giaoban" in seen
+    assert "? 3 điểm cầu chưa đo được đường truyền (lỗi cài đặt của giaoban, không phải của điểm cầu)" in seen
+    assert "✗ Chưa sẵn sàng Xã Lạng Động Thiết bị hội nghị lang-dong-codec không trả lời." in seen
+    assert "Mất kết nối" not in seen and "0/3 đường truyền hoạt động" in seen
+    assert "? Xã Tân Thịnh Chưa đo được" in seen.split("Đường truyền", 1)[1]  # the link: not measurable, not down
+
+
+def test_filter_words_ignore_case_and_diacritics() -> None:
+    """A phone without a Vietnamese keyboard finds "Xã Lâm Vỹ" as "lam vy"; an id works too; others do not match."""
+    assert folded("Xã Đồng Thịnh") == "xa dong thinh"
+    assert matches("lam-vy", "Xã Lâm Vỹ", "lam vy") and matches("lam-vy", "Xã Lâm Vỹ", "LÂM")
+    assert matches("lam-vy", "Xã Lâm Vỹ", "lam-vy") and matches("lam-vy", "Xã Lâm Vỹ", "")
+    assert not matches("lam-vy", "Xã Lâm Vỹ", "lam son") and not matches("dong-thinh", "Xã Đồng Thịnh", "dang")

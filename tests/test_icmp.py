@@ -25,7 +25,7 @@ import pytest
 
 from probes.core.context import ProbeContext
 from probes.core.result import Reason
-from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode
+from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode, covers, how_to_enable
 from probes.icmp.pinger import Pinger
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from tests.peers import missing, require_program, require_root
@@ -240,11 +240,27 @@ async def test_cancelled_round_releases_everything(pinger: Pinger) -> None:
 
 
 async def test_no_pinger_says_what_to_change() -> None:
-    """Without ICMP the probe fails as permission_denied and names the sysctl and setcap fixes."""
+    """Without ICMP the probe fails as permission_denied, unmeasured, and names the fixes that give ICMP to
+    giaoban alone: ping_group_range for its own group, or the systemd unit's capability (issue 14)."""
     result = await probe("127.0.0.1", IcmpSettings(count=1), ctx=ProbeContext(pinger=None))
-    assert (result.success, result.reason) == (False, Reason.PERMISSION)
-    assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in result.detail
-    assert "setcap cap_net_raw+ep $(readlink -f .venv/bin/python)" in result.detail
+    assert (result.success, result.reason, result.unmeasured) == (False, Reason.PERMISSION, True)
+    gid = os.getegid()
+    assert f'sysctl -w net.ipv4.ping_group_range="{gid} {gid}"' in result.detail
+    assert "AmbientCapabilities=CAP_NET_RAW" in result.detail and "setcap" not in result.detail
+    assert result.info["setup"] == "icmp_permission" and result.info["gid"] == str(gid)
+
+
+@pytest.mark.parametrize(
+    ("group_range", "gid", "covered"),
+    [("1 0", 0, False), ("0 0", 0, True), ("100 200", 150, True), ("100 200", 201, False), ("junk", 0, False)],
+    ids=["closed", "just-root", "inside", "outside", "unreadable"],
+)
+def test_ping_group_range_coverage(group_range: str, gid: int, covered: bool) -> None:
+    """When the range already covers giaoban's group, the sysctl cannot be the fix: only the capability is offered."""
+    assert covers(group_range, gid) is covered
+    advice = how_to_enable(gid, group_range)
+    assert "AmbientCapabilities=CAP_NET_RAW" in advice
+    assert (f'ping_group_range="{gid} {gid}"' in advice) is not covered
 
 
 def run_isolated(script: str, *, setup: str = "ip link set lo up", drop_net_raw: bool = False) -> object:
@@ -328,11 +344,11 @@ DETECT_CASES = [
         "ip link set lo up",
         True,
         "none",
-        [
-            'sysctl -w net.ipv4.ping_group_range="0 2147483647"',
-            "covers IPv6 ping sockets too",
-            "setcap cap_net_raw+ep $(readlink -f .venv/bin/python)",
-            "run giaoban as root",
+        [  # root's group 0 only, not every group; the unit's capability, not one on the system's Python
+            'sysctl -w net.ipv4.ping_group_range="0 0"',
+            "(now '1 0';",
+            "covers IPv6 too",
+            "AmbientCapabilities=CAP_NET_RAW",
         ],
         id="none",
     ),
@@ -347,7 +363,9 @@ def test_mode_detection(setup: str, drop_net_raw: bool, mode: str, words: list[s
     assert got["mode"] == mode, got["message"]
     for phrase in words:
         assert phrase in got["message"]
+    assert "setcap" not in got["message"] and '2147483647"' not in got["message"], "advice stays with giaoban"
     assert got["ipv6_available"] is (mode != "none")
+    assert got["gid"] == 0 and got["ping_group_range"] in ("1 0", "0 2147483647")
 
 
 @pytest.mark.parametrize(

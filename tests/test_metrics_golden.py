@@ -77,6 +77,14 @@ CONFIG = Config.model_validate(
                     {"id": "gw", "kind": "icmp", "address": "198.51.100.24"},
                 ],
             },
+            {
+                # giaoban could not measure here (issue 14): no ICMP permission, an H.323 codec it cannot probe.
+                "id": "kim-phuong",
+                "name": "Xã Kim Phượng",
+                "parent": "hub",
+                "link": {"address": "198.51.100.31"},
+                "endpoints": [{"id": "mcu2", "kind": "h323", "address": "198.51.100.32"}],
+            },
         ],
     }
 )
@@ -144,6 +152,15 @@ CODEC = ProbeResult.failure(
     timestamp=T0 + 6,
 )
 MCU_CUT_OFF = ProbeResult.failure(Reason.TIMEOUT, "no result within 10s", duration=10.0, timestamp=T0 + 7)
+# Unmeasured: giaoban_probe_measured 0 and none of the kind's series (no giaoban_link_up 0, no endpoint_up 0).
+NO_ICMP = ProbeResult.failure(
+    Reason.PERMISSION,
+    "no way to send ICMP echo",
+    duration=0.0,
+    info={"setup": "icmp_permission", "gid": "998", "ping_group_range": "1 0", "covered": "no"},
+    timestamp=T0 + 9,
+)
+MCU_BAD_ADDRESS = ProbeResult.failure(Reason.BAD_TARGET, "bad port", duration=0.0, values={"up": 0.0}, timestamp=T0 + 9)
 
 
 def _interface(name: str, index: int, **readings: object) -> InterfaceReading:
@@ -210,6 +227,8 @@ RESULTS = {
     "tan-thinh/codec": (CODEC,),
     "hub/mcu": (MCU_CUT_OFF,),
     "hub/hub-router": (ROUTER,),
+    "kim-phuong/link": (NO_ICMP,),
+    "kim-phuong/mcu2": (MCU_BAD_ADDRESS,),
 }
 
 MEETING = Meeting("mon", "Giao ban", NOW + timedelta(hours=1), 3600.0, "Asia/Ho_Chi_Minh", "all", 2_000_000)

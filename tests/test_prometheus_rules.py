@@ -21,7 +21,13 @@ SEVERITIES = {"critical", "warning", "info"}
 # GiaobanParentDown only feeds Alertmanager's inhibit rule (deploy/alertmanager.yml); it is never sent.
 INHIBITION_MARKERS = {"GiaobanParentDown": "none"}
 # Service-level alerts have no site: their series are giaoban's own (or Prometheus' `up`).
-SITELESS = {"GiaobanConfigReloadFailed", "GiaobanAbsent", "GiaobanDatabaseFault", "GiaobanAlertEvaluationFailing"}
+SITELESS = {
+    "GiaobanConfigReloadFailed",
+    "GiaobanAbsent",
+    "GiaobanDatabaseFault",
+    "GiaobanAlertEvaluationFailing",
+    "GiaobanProbeSetup",
+}
 ANNOTATIONS = {"summary", "description", "summary_en", "description_en"}
 VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.I)
 

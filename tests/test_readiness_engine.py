@@ -269,3 +269,57 @@ async def test_weekly_meeting_checks_each_occurrence(rig: Rig) -> None:
     assert sorted(r.occurrence_start for r in reports) == [START, next_week]
     assert (await get_meeting(rig.storage, "mon")) is not None
     await asyncio.sleep(0)
+
+
+def linked(open_port: int, codec_port: int) -> Config:
+    """inventory() with a link on each commune (probed by ICMP)."""
+    text = f"""\
+district: {{name: "Huyện Thử", timezone: Asia/Ho_Chi_Minh, locale: vi}}
+readiness: {{lead_times: [60m, 30m, 10m], icmp_count: 2}}
+sites:
+  - {{id: hub, name: "UBND huyện", role: district}}
+  - id: c1
+    name: "Xã Một"
+    parent: hub
+    link: {{address: 127.0.0.1}}
+    endpoints: [{{id: vc1, kind: tcp, address: 127.0.0.1, port: {open_port}, timeout: 1s}}]
+  - id: c2
+    name: "Xã Hai"
+    parent: hub
+    link: {{address: 127.0.0.2}}
+    endpoints: [{{id: vc2, kind: tcp, address: 127.0.0.1, port: {codec_port}, timeout: 1s}}]
+"""
+    return load_config_text(text, "test.yml")
+
+
+async def test_unmeasured_links_stay_in_the_report_but_are_no_site_news(
+    listener: socket.socket, storage: Storage
+) -> None:
+    """Without ICMP permission every link is link_unchecked in the report and the summary, as before, but a site
+    is announced to its technician only for its own findings: one event for the codec that is down, none for
+    the links (the admins hear of the set-up once, alerts' probe_setup; issue 14)."""
+    open_port = listener.getsockname()[1]
+    rig = Rig(linked(open_port, free_port()), storage, ManualClock(NOW))
+    rig.at(timedelta(minutes=20))
+    await rig.meeting()
+    engine = rig.engine()  # ProbeContext() has no pinger: every ICMP round is "permission_denied"
+    (report,) = await engine.tick()
+    verdicts = {s.site_id: (s.verdict, [r.code for r in s.reasons]) for s in report.sites}
+    assert verdicts == {
+        "hub": ("READY", []),
+        "c1": ("DEGRADED", ["link_unchecked"]),
+        "c2": ("NOT_READY", ["link_unchecked", "endpoint_down"]),
+    }
+    (event,) = rig.events
+    assert (event.kind, event.site_id, event.verdict) == ("site_not_ready", "c2", "NOT_READY")
+    assert [r.code for r in event.reasons] == ["endpoint_down"]
+
+    rig.config = linked(open_port, open_port)  # c2's codec answers again; the links are still unmeasured
+    rig.at(timedelta(minutes=10))
+    (report,) = await engine.tick()
+    assert {s.site_id: s.verdict for s in report.sites} == {"hub": "READY", "c1": "DEGRADED", "c2": "DEGRADED"}
+    assert [(e.kind, e.site_id) for e in rig.events[1:]] == [("site_recovered", "c2")]
+    rig.at(timedelta(seconds=-5))
+    await engine.tick()
+    (summary,) = rig.events[2:]
+    assert (summary.kind, summary.ready, summary.total, summary.not_ready) == ("summary", 1, 3, ("c1", "c2"))

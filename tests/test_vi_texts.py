@@ -185,6 +185,8 @@ def _rule_findings(cfg: Config) -> list[Finding]:
         ),
         "lam-vy/lv-codec": _failure(Reason.PERIPHERAL_MISSING, DETAILS["camera"], values={"peripheral_camera": 0.0}),
         "bao-linh/bl-codec": ProbeResult(True, 0.1, values={"tls_cert_expiry": now + 5 * 86400}, timestamp=now),
+        # giaoban's own set-up (no ICMP permission): probe_setup, to the admins only.
+        "bao-linh/link": _failure(Reason.PERMISSION, "ICMP echo is not permitted for this process"),
     }
     state = State()
     for target in targets_from_config(cfg):
@@ -204,7 +206,8 @@ def _views(cfg: Config) -> Iterator[AlertView]:
         fields = {"device": name, "endpoint": name, "interface": iface, **finding.fields}
         affected = ("Xã Tân Thịnh",) if finding.rule == "link_down" else ()
         severity = RULES[finding.rule].severity
-        yield AlertView(finding.id, finding.rule, severity, names[finding.site], T0.timestamp() - 600, fields, affected)
+        site = names.get(finding.site, "giaoban")  # probe_setup is giaoban's own, of no site
+        yield AlertView(finding.id, finding.rule, severity, site, T0.timestamp() - 600, fields, affected)
 
 
 def _probes() -> list[SiteProbes]:

@@ -69,13 +69,14 @@ from monitor.demo.snmp import (
     SnmpAgent,
     Traffic,
 )
+from monitor.engine.setup import icmp_fix
 from monitor.errors import UsageError
 from monitor.i18n import verdict_both
 from monitor.readiness.events import ReadinessEvent
 from monitor.storage.database import Storage
 from probes.context import probe_context
 from probes.core.settings import split_host_port
-from probes.icmp.mode import last_detected
+from probes.icmp.mode import last_detected, setup_info
 
 DEFAULT_LISTEN = "127.0.0.1:9876"
 DEFAULT_DIR = "giaoban-demo"
@@ -315,11 +316,13 @@ def banner(*, listen: str, directory: Path, token: str, token_given: bool, confi
     base = f"http://{listen}"
     icmp = last_detected()
     if icmp is None or not icmp.usable:
-        why = icmp.message if icmp is not None else "not detected"
+        # No per-site alert will say it (issue 14): the admins get one, and the board shows the fix at the top.
+        info = setup_info()
         icmp_line = (
-            "  ICMP: KHÔNG dùng được — mọi đường truyền sẽ báo lỗi (thiếu quyền gửi ping), kể cả khi kiểm tra sẵn "
-            "sàng / NOT available — every link will report the missing permission, readiness checks included: "
-            f"{why}"
+            "  ICMP: KHÔNG dùng được — giaoban không đo được đường truyền nào; quản trị viên nhận một cảnh báo "
+            f"nói cách sửa. {icmp_fix(info, 'vi')}\n"
+            "  ICMP: NOT available — giaoban measures no link; the admins get one alert saying what to change. "
+            f"{icmp_fix(info, 'en')}"
         )
     else:
         icmp_line = f"  ICMP: {icmp.mode} — {icmp.message}"

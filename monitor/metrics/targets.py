@@ -3,6 +3,7 @@
 General series (labels site, target, kind)::
 
     giaoban_probe_success{site="tan-thinh",target="192.0.2.21",kind="icmp"} 1
+    giaoban_probe_measured{site=...,target=...,kind=...}     0 when giaoban itself could not probe (see below)
     giaoban_probe_duration_seconds{site=...,target=...,kind="http",phase="total|resolve|connect|tls|processing|transfer"}
     giaoban_probe_last_run_timestamp_seconds{site=...,target=...,kind=...}
     giaoban_probes_total{site=...,target=...,kind=...,result="success|failure"}
@@ -13,6 +14,11 @@ and HTTP (probes/tls.py, probes/http.py), the endpoints' (probes/core/series.py,
 probes/vc/status.py), the devices' (probes/snmp/probe.py; interfaces from the payload, monitor/metrics/snmp.py).
 A series is written only when its value is in the result: what a device does not report is absent, never
 "ok". tests/golden/metrics.prom shows every family for a fixed state.
+
+An unmeasured result (giaoban's own fault, probes/core/result.py OWN_FAULTS: no ICMP permission, a bad target,
+an unreadable secret) says nothing about the target, so it writes none of its kind's series (the RTT histogram
+since start excepted): without ICMP permission there is no ``giaoban_link_up 0`` for the shipped GiaobanLinkDown
+rule to fire on, only ``giaoban_probe_measured 0``, on which GiaobanProbeSetup tells the admins once (issue 14).
 
 Why not prometheus_client's collector and writer: at 1,000 links that is ~35,000 samples and its generic
 writer took ~580 ms a scrape here (bench/RESULTS.md). A target's lines change only when it gets a new
@@ -37,10 +43,13 @@ from probes.core.series import PAYLOAD, SAMPLES, SUCCESS, Series, SeriesConflict
 from probes.snmp.readings import DeviceReading
 
 PROBE_SUCCESS = Family("giaoban_probe_success", "gauge", "1 if the last probe succeeded.")
+PROBE_MEASURED = Family(
+    "giaoban_probe_measured", "gauge", "0 if giaoban itself could not probe the target (its own set-up), else 1."
+)
 PROBE_DURATION = Family("giaoban_probe_duration_seconds", "gauge", "Duration of the last probe, by phase.")
 PROBE_LAST_RUN = Family("giaoban_probe_last_run_timestamp_seconds", "gauge", "When the last probe finished.")
 PROBES = Family("giaoban_probes_total", "counter", "Probes run, by result.")
-GENERAL = (PROBE_SUCCESS, PROBE_DURATION, PROBE_LAST_RUN, PROBES)
+GENERAL = (PROBE_SUCCESS, PROBE_MEASURED, PROBE_DURATION, PROBE_LAST_RUN, PROBES)
 
 # A kind whose numbers do not fit flat values declares PAYLOAD series; its payload's writer fills them in.
 PayloadWriter = Callable[[dict[str, list[str]], str, Any], None]
@@ -57,10 +66,10 @@ def _labels(series: Series, base: str, kind: str) -> str:
 
 
 def _value(series: Series, result: ProbeResult) -> float | None:
+    if series.key == PAYLOAD or result.unmeasured:
+        return None  # an unmeasured result says nothing of the target: not measured is not down
     if series.key == SUCCESS:
         return 1.0 if result.success else 0.0
-    if series.key == PAYLOAD:
-        return None
     return result.values.get(series.key, series.default)
 
 
@@ -78,6 +87,7 @@ def target_chunks(entry: TargetState) -> dict[str, str]:
         ]
     if result is not None:
         out[PROBE_SUCCESS.name] = [f"{PROBE_SUCCESS.name}{{{with_kind}}} {fmt(1 if result.success else 0)}\n"]
+        out[PROBE_MEASURED.name] = [f"{PROBE_MEASURED.name}{{{with_kind}}} {fmt(0 if result.unmeasured else 1)}\n"]
         phases = [("total", result.duration), *result.phases.items()]
         out[PROBE_DURATION.name] = [
             f'{PROBE_DURATION.name}{{{with_kind},phase="{escape(phase)}"}} {fmt(seconds)}\n'

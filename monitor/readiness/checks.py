@@ -4,6 +4,10 @@ Pure: no I/O, so every rule of DESIGN.md "Readiness before a meeting" is tested 
 (link down, loss beyond loss_critical, too little bandwidth, endpoint down or unregistered...) makes the site
 NOT_READY; soft findings alone (loss between loss and loss_critical, microphone muted, router rebooted
 recently...) make it DEGRADED.
+
+``link_unchecked`` (giaoban could not probe the link: no ICMP permission...) is a soft reason like the others in the
+report, but it is giaoban's set-up, not the site: ``SiteReadiness.own()`` leaves it out, and the engine announces a
+site to its technicians only for what ``own()`` keeps (the admins hear of the set-up once, alerts' probe_setup).
 """
 
 from __future__ import annotations
@@ -55,12 +59,31 @@ class _Findings:
         self.reasons.append((ReasonText(code, message, action, "soft" if soft else "hard", fields), target))
 
 
+# Reasons that are giaoban's own set-up, not the site's: no technician is told of them (issue 14).
+SETUP_CODES = frozenset({"link_unchecked"})
+
+
+def verdict_of(severities: Sequence[str]) -> str:
+    """NOT_READY with a hard reason, DEGRADED with soft ones only, READY with none."""
+    if "hard" in severities:
+        return "NOT_READY"
+    return "DEGRADED" if severities else "READY"
+
+
 @dataclass(frozen=True, slots=True)
 class SiteReadiness:
     site_id: str
     verdict: str  # READY, DEGRADED, NOT_READY
     reasons: tuple[ReasonText, ...]
     targets: tuple[str | None, ...]  # the target each reason is about (link address, device or endpoint id)
+
+    def own(self) -> SiteReadiness:
+        """The site's own findings: without giaoban's set-up reasons (SETUP_CODES), the verdict taken again."""
+        kept = [(r, t) for r, t in zip(self.reasons, self.targets, strict=True) if r.code not in SETUP_CODES]
+        if len(kept) == len(self.reasons):
+            return self
+        verdict = verdict_of([r.severity for r, _ in kept])
+        return SiteReadiness(self.site_id, verdict, tuple(r for r, _ in kept), tuple(t for _, t in kept))
 
     def reason_dicts(self) -> list[dict[str, Any]]:
         return [
@@ -219,15 +242,9 @@ def evaluate_site(
         _ups(findings, device, result, meeting)
     for endpoint, result in probes.endpoints:
         _endpoint(findings, endpoint, result)
-    if any(reason.severity == "hard" for reason, _ in findings.reasons):
-        verdict = "NOT_READY"
-    elif findings.reasons:
-        verdict = "DEGRADED"
-    else:
-        verdict = "READY"
     return SiteReadiness(
         site.id,
-        verdict,
+        verdict_of([reason.severity for reason, _ in findings.reasons]),
         tuple(reason for reason, _ in findings.reasons),
         tuple(target for _, target in findings.reasons),
     )

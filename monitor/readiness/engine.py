@@ -10,7 +10,9 @@ interface errors are compared). All sites run in parallel, each bounded by readi
 
 Each report is stored; a site that is not ready produces a ``site_not_ready`` event, a site that was not
 ready in the previous report of the same occurrence and is ready now a ``site_recovered`` (the all-clear),
-and the start of the meeting a ``summary`` for the administrators (monitor/readiness/events.py).
+and the start of the meeting a ``summary`` for the administrators (monitor/readiness/events.py). Events judge
+the site by its own findings (``SiteReadiness.own()``): a link giaoban could not probe (no ICMP permission) stays
+a reason in the report and the summary, but is no news for the site's technician (issue 14).
 
 Its latest reports per upcoming occurrence (``engine.snapshot``) are rendered as the ``giaoban_meeting_*``
 series by monitor/metrics/meetings.py.
@@ -31,7 +33,7 @@ from monitor.engine.assessment import device_reading, uplink
 from monitor.engine.state import State
 from monitor.engine.targets import Target, targets_from_config
 from monitor.i18n import Locale
-from monitor.readiness.checks import Meeting, SiteProbes, SiteReadiness, evaluate_site
+from monitor.readiness.checks import SETUP_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site, verdict_of
 from monitor.readiness.events import ReadinessEvent, ReadinessSink, ReasonText
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.schedule import due_checks, due_summaries, lead_times_of, occurrence_key
@@ -336,10 +338,14 @@ class ReadinessEngine:
         if report.meeting_id == ADHOC:
             return {}
         found = await self.storage.reports(report.meeting_id, occurrence_start=report.occurrence_start, limit=1)
-        return {r.site_id: r.verdict for r in found[0].results} if found else {}
+        if not found:
+            return {}
+        # As announced: by the site's own findings (SiteReadiness.own), not giaoban's set-up.
+        own = {r.site_id: [x for x in r.reasons if x.get("code") not in SETUP_CODES] for r in found[0].results}
+        return {site: verdict_of([x.get("severity", "hard") for x in reasons]) for site, reasons in own.items()}
 
     async def _announce(self, report: ReadinessReport, previous: dict[str, str]) -> None:
-        for site in report.sites:
+        for site in (s.own() for s in report.sites):
             kind = None
             if site.verdict != "READY":
                 kind = "site_not_ready"

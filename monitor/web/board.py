@@ -1,18 +1,26 @@
-"""The readiness board at GET /: "are all 23 communes ready for 07:30?" on a phone, on a closed network.
+"""The readiness board at GET /: "are all the communes ready for 07:30?" on a phone, on a closed network.
 
     GET /                 Vietnamese by default (district.locale)
     GET /?lang=en         English
     GET /?refresh=60      reload every 60 s (clamped to 5..3600; default 30)
+    GET /?q=lam vy        only the sites whose name or id holds "lam vy" (case and diacritics ignored)
 
 One server-rendered HTML page with its CSS inline (monitor/web/board.css) and no script, font or CDN from
-elsewhere: the next meetings of the coming week (the next occurrence of each, up to five) with every
-site's verdict and, for a site not ready, each reason and what to do; the open alerts (anchors
-``#alert-<id>``, the links that alert messages carry); every link's latest loss, RTT, jitter and MOS.
+elsewhere; the filter is a plain GET form. Built for a province (92 to 168 communes, issue 14), worst first:
 
-Built from the stored reports and alerts and the in-memory state: one query for the meetings, one report
-(two queries) per meeting shown, one for the alerts. Every value that came from a user — site names,
-meeting titles, reason texts, ids — is escaped; a strict Content-Security-Policy forbids scripts anyway.
-Reasons are shown as the readiness engine stored them, in the district's locale at the time of the check.
+- what giaoban itself cannot measure (no ICMP permission, its own misconfiguration), once, with the fix
+  (monitor/engine/setup.py), instead of the same paragraph on every site;
+- the next meetings of the coming week (the next occurrence of each, up to five): the verdict, then every
+  site not ready or degraded with each reason and what to do; sites whose only finding is giaoban's set-up in
+  one compact line; the ready ones as a compact list (folded away when there are many);
+- the open alerts (anchors ``#alert-<id>``, the links that alert messages carry);
+- the links that are down or poor with their loss, RTT, jitter and MOS; the others as one compact list.
+
+On a wide screen the lists flow into columns. Built from the stored reports and alerts and the in-memory
+state: one query for the meetings, one report (two queries) per meeting shown, one for the alerts. Every
+value that came from a user — site names, meeting titles, reason texts, ids, the filter — is escaped; a
+strict Content-Security-Policy forbids scripts anyway. Reasons are shown as the readiness engine stored
+them, rendered again in the reader's language when their values were stored.
 """
 
 from __future__ import annotations
@@ -24,20 +32,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from alerts.catalog import SERVICE_SITE
 from alerts.model import AlertRecord
 from alerts.store import OPEN_STATES, SqlAlertStore
 from monitor.config.models import Config, Site, Thresholds
-from monitor.engine.assessment import MOS, LinkAssessment, MetricFinding, assess_link
+from monitor.engine.assessment import MOS, RTT, LinkAssessment, MetricFinding, assess_link
+from monitor.engine.setup import SetupFault, setup_faults
 from monitor.i18n import LOCALES, local_text, number, span, verdict_text
 from monitor.i18n import Locale as Lang  # the board names its locale after its ?lang= parameter
+from monitor.readiness.checks import SiteReadiness
 from monitor.readiness.engine import ReadinessReport
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.schedule import lead_times_of
 from monitor.storage.database import Storage
+from monitor.web.board_filter import matches
 from monitor.web.board_texts import text
 from probes.core.result import ProbeResult
 
@@ -49,11 +62,14 @@ MEETINGS_SHOWN = 5
 ALERTS_SHOWN = 100
 REFRESH_DEFAULT, REFRESH_MIN, REFRESH_MAX = 30, 5, 3600
 CSS = files("monitor.web").joinpath("board.css").read_text(encoding="utf-8")
-# No script at all, so none is allowed; frame-ancestors and form-action are not covered by default-src.
+QUERY_MAX = 100  # characters of ?q= kept: a name or an id, never a paragraph
+OPEN_UP_TO = 30  # a compact list of more entries is folded away (<details>) unless the reader filtered
+# No script at all, so none is allowed; frame-ancestors and form-action are not covered by default-src. The
+# filter form submits to the board itself.
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -88,6 +104,8 @@ class BoardData:
     meetings: list[MeetingView]
     links: list[LinkView]
     alerts: list[AlertRecord]
+    setup: tuple[SetupFault, ...] = ()  # what giaoban cannot measure, per probe kind (shown once, at the top)
+    query: str = ""  # ?q=: only the sites whose name or id matches
 
 
 # --- gathering ------------------------------------------------------------------------------------------
@@ -120,7 +138,7 @@ def _first_check(occurrence: Occurrence, config: Config) -> datetime | None:
     return occurrence.start - timedelta(seconds=leads[0]) if leads else None
 
 
-async def collect(service: ServiceView, now: datetime) -> BoardData:
+async def collect(service: ServiceView, now: datetime, *, query: str = "") -> BoardData:
     """Everything the board shows, read once per request."""
     config = service.config
     names = {site.id: site.name for site in config.sites}
@@ -143,7 +161,8 @@ async def collect(service: ServiceView, now: datetime) -> BoardData:
         if site.link is not None:
             entry = service.state.get(f"{site.id}/link")
             links.append(LinkView(site, entry.latest if entry else None, config.thresholds_for(site)))
-    return BoardData(config, now, meetings, links, await open_alerts(service))
+    alerts = await open_alerts(service)
+    return BoardData(config, now, meetings, links, alerts, setup_faults(service.state), query)
 
 
 # --- rendering ------------------------------------------------------------------------------------------
@@ -170,6 +189,103 @@ def _clock(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
 
 def _badge(verdict: str, lang: Lang) -> str:
     return f'<span class="badge {verdict}">{SYMBOLS[verdict]} {_e(verdict_text(verdict, lang))}</span>'
+
+
+def _href(lang: Lang, refresh: int, query: str = "") -> str:
+    """The board's own URL with these parameters, ready for an href attribute."""
+    return _e(f"?{urlencode({'lang': lang, 'refresh': refresh, **({'q': query} if query else {})})}")
+
+
+def _compact(summary: str, items: list[str], *, opened: bool, css: str = "") -> str:
+    """A compact list under a one-line summary; folded away (<details>, no script) when long."""
+    return (
+        f'<details class="group {css}"{" open" if opened else ""}><summary>{summary}</summary>'
+        f'<ul class="compact">{"".join(items)}</ul></details>'
+    )
+
+
+def _filter(data: BoardData, lang: Lang, refresh: int) -> str:
+    """The GET form of ?q=: works without script, keeps the language and the refresh interval."""
+    query = data.query
+    out = [
+        '<form class="filter" method="get" role="search">',
+        f'<label for="q" class="hidden">{_t(lang, "filter_label")}</label>',
+        f'<input id="q" type="search" name="q" value="{_e(query)}" maxlength="{QUERY_MAX}" '
+        f'placeholder="{_t(lang, "filter_placeholder")}" autocomplete="off">',
+        f'<input type="hidden" name="lang" value="{lang}"><input type="hidden" name="refresh" value="{refresh}">',
+        f'<button type="submit">{_t(lang, "filter_button")}</button>',
+    ]
+    if query:
+        out.append(f'<a href="{_href(lang, refresh)}">{_t(lang, "filter_clear")}</a>')
+    out.append("</form>")
+    if query:
+        n = sum(1 for site in data.config.sites if matches(site.id, site.name, query))
+        key = "filter_active" if n else "filter_none"
+        out.append(f'<p class="filtered">{_t(lang, key, query=query, n=n)}</p>')
+    return "".join(out)
+
+
+def _setup(data: BoardData, lang: Lang) -> str:
+    """What giaoban cannot measure and how to fix it: once for the whole board, not on every site."""
+    out = []
+    for fault in data.setup:
+        out.append(
+            f'<section class="setup" aria-labelledby="h-setup-{_e(fault.kind)}">'
+            f'<h2 id="h-setup-{_e(fault.kind)}">⚠ {_t(lang, "setup_title", count=fault.count, kind=fault.kind)}</h2>'
+            f"<p>{_t(lang, 'setup_what', sites=len(fault.sites))}</p>"
+            f'<p class="fix"><b>{_t(lang, "setup_fix")}</b> {_e(fault.fix(lang))}</p></section>'
+        )
+    return "".join(out)
+
+
+def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang: Lang) -> str:
+    """A site with findings of its own: its verdict, each reason and what to do."""
+    out = [f'<li class="site site-{_e(site.verdict)}">{_badge(site.verdict, lang)}']
+    out.append(f'<span class="site-name">{_e(report.names.get(site.site_id, site.site_id))}</span>')
+    if own.reasons:
+        out.append('<ul class="reasons">')
+        for reason in own.reasons:
+            message, action = reason.in_locale(lang)
+            out.append(
+                f'<li><span class="message">{_e(message)}</span> <span class="action">'
+                f"<b>{_t(lang, 'action')}</b> {_e(action)}</span></li>"
+            )
+        out.append("</ul>")
+    if len(own.reasons) < len(site.reasons):  # giaoban's set-up too: said once at the top, not here
+        out.append(f'<p class="note">{_t(lang, "unchecked_note")}</p>')
+    out.append("</li>")
+    return "".join(out)
+
+
+def _meeting_sites(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
+    """Sites with problems of their own first, worst first; then those only giaoban could not measure; then the
+    ready ones, compact."""
+    order = {site.id: index for index, site in enumerate(data.config.sites)}
+    ranked = sorted(report.sites, key=lambda s: (VERDICT_ORDER.get(s.verdict, 0), order.get(s.site_id, len(order))))
+    shown = [s for s in ranked if matches(s.site_id, report.names.get(s.site_id, s.site_id), data.query)]
+    if not shown:
+        return f'<p class="muted">{_t(lang, "filter_none", query=data.query)}</p>'
+    own = {s.site_id: s.own() for s in shown}
+    problems = [s for s in shown if own[s.site_id].verdict != "READY"]
+    unchecked = [s for s in shown if s.verdict != "READY" and own[s.site_id].verdict == "READY"]
+    ready = [s for s in shown if s.verdict == "READY"]
+    out = []
+    if problems:
+        out.append('<ul class="sites">')
+        out.extend(_site(s, own[s.site_id], report, lang) for s in problems)
+        out.append("</ul>")
+    opened = bool(data.query)
+
+    def names(sites: list[SiteReadiness], symbol: str) -> list[str]:
+        return [f"<li>{symbol} {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in sites]
+
+    if unchecked:
+        summary = f'<span class="badge PENDING">?</span> {_t(lang, "unchecked_group", n=len(unchecked))}'
+        out.append(_compact(summary, names(unchecked, "?"), opened=opened or len(unchecked) <= OPEN_UP_TO))
+    if ready:
+        summary = f'<span class="badge READY">✓</span> {_t(lang, "ready_group", n=len(ready))}'
+        out.append(_compact(summary, names(ready, "✓"), opened=opened or len(ready) <= OPEN_UP_TO, css="ok"))
+    return "".join(out)
 
 
 def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> str:
@@ -209,61 +325,58 @@ def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> st
     )
     out.append(f'<p class="summary {overall}">{SYMBOLS[overall]} {summary}</p>')
     out.append(f'<p class="checked">{checked}</p>')
-    order = {site.id: index for index, site in enumerate(data.config.sites)}
-    sites = sorted(report.sites, key=lambda s: (VERDICT_ORDER.get(s.verdict, 0), order.get(s.site_id, len(order))))
-    problems = [s for s in sites if s.verdict != "READY"]
-    if problems:
-        out.append('<ul class="sites">')
-        for site in problems:
-            out.append(f'<li class="site site-{_e(site.verdict)}">{_badge(site.verdict, lang)}')
-            out.append(f'<span class="site-name">{_e(report.names.get(site.site_id, site.site_id))}</span>')
-            if site.reasons:
-                out.append('<ul class="reasons">')
-                for reason in site.reasons:
-                    message, action = reason.in_locale(lang)
-                    out.append(
-                        f'<li><span class="message">{_e(message)}</span> <span class="action">'
-                        f"<b>{_t(lang, 'action')}</b> {_e(action)}</span></li>"
-                    )
-                out.append("</ul>")
-            out.append("</li>")
-        out.append("</ul>")
-    ready_sites = [s for s in sites if s.verdict == "READY"]
-    if ready_sites:
-        out.append(f'<p class="muted">{_badge("READY", lang)}</p><ul class="ready-list">')
-        out.extend(f"<li>✓ {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in ready_sites)
-        out.append("</ul>")
+    out.append(_meeting_sites(report, data, lang))
     out.append("</article>")
     return "".join(out)
 
 
 def _alerts(data: BoardData, tz: ZoneInfo, lang: Lang) -> str:
-    if not data.alerts:
-        return f'<p class="muted">{_t(lang, "no_alerts")}</p>'
     names = {site.id: site.name for site in data.config.sites}
-    out = ['<ul class="alerts">']
-    for alert in data.alerts[:ALERTS_SHOWN]:
-        meta = [
-            _t(lang, alert.state),
-            _t(lang, "since", time=_clock(datetime.fromtimestamp(alert.started_at, UTC), tz, data.now)),
-        ]
-        if alert.acked_by:
-            meta.append(_t(lang, "acked", who=alert.acked_by))
-        if alert.suppressed_by:
-            parent = alert.suppressed_by
-            meta.append(
-                _t(lang, "maintenance") if parent.startswith("maintenance:") else _t(lang, "suppressed", parent=parent)
-            )
-        severity = alert.severity if alert.severity in SEVERITY_ORDER else "critical"
+    names[SERVICE_SITE] = "giaoban"  # an alert about giaoban itself (probe_setup)
+    # Filtered, the alerts of the matching sites only (giaoban's own are not a site's).
+    shown = [
+        a
+        for a in data.alerts
+        if not data.query or (a.site in names and a.site != SERVICE_SITE and matches(a.site, names[a.site], data.query))
+    ]
+    if not shown:
+        return f'<p class="muted">{_t(lang, "no_alerts")}</p>'
+    listed = shown[:ALERTS_SHOWN]
+    items = {alert.id: _alert(alert, names, data, tz, lang) for alert in listed}
+    firing = [items[a.id] for a in listed if a.state == "firing"]
+    # Pending: not yet long enough to notify anyone; at province scale a dozen of them would bury the firing ones.
+    pending = [items[a.id] for a in listed if a.state != "firing"]
+    out = [f'<ul class="alerts">{"".join(firing)}</ul>'] if firing else []
+    if pending:
         out.append(
-            f'<li class="alert {severity}" id="alert-{_e(alert.id)}"><b>{_t(lang, severity)}</b> · '
-            f"<b>{_e(names.get(alert.site, alert.site))}</b>: {_e(alert.summary or alert.rule)}"
-            f'<span class="meta">{" · ".join(meta)}</span></li>'
+            f'<details class="group"{" open" if data.query else ""}><summary>'
+            f"{_t(lang, 'alerts_pending', n=len(pending))}</summary>"
+            f'<ul class="alerts">{"".join(pending)}</ul></details>'
         )
-    out.append("</ul>")
-    if len(data.alerts) > ALERTS_SHOWN:
-        out.append(f'<p class="muted">{_t(lang, "more_alerts", n=len(data.alerts) - ALERTS_SHOWN)}</p>')
+    if len(shown) > ALERTS_SHOWN:
+        out.append(f'<p class="muted">{_t(lang, "more_alerts", n=len(shown) - ALERTS_SHOWN)}</p>')
     return "".join(out)
+
+
+def _alert(alert: AlertRecord, names: dict[str, str], data: BoardData, tz: ZoneInfo, lang: Lang) -> str:
+    """One open alert: severity, site, its one-line summary, state and since when (anchor #alert-ID)."""
+    meta = [
+        _t(lang, alert.state),
+        _t(lang, "since", time=_clock(datetime.fromtimestamp(alert.started_at, UTC), tz, data.now)),
+    ]
+    if alert.acked_by:
+        meta.append(_t(lang, "acked", who=alert.acked_by))
+    if alert.suppressed_by:
+        parent = alert.suppressed_by
+        meta.append(
+            _t(lang, "maintenance") if parent.startswith("maintenance:") else _t(lang, "suppressed", parent=parent)
+        )
+    severity = alert.severity if alert.severity in SEVERITY_ORDER else "critical"
+    return (
+        f'<li class="alert {severity}" id="alert-{_e(alert.id)}"><b>{_t(lang, severity)}</b> · '
+        f"<b>{_e(names.get(alert.site, alert.site))}</b>: {_e(alert.summary or alert.rule)}"
+        f'<span class="meta">{" · ".join(meta)}</span></li>'
+    )
 
 
 def _link_state(view: LinkView) -> tuple[str, str, LinkAssessment | None]:
@@ -271,8 +384,9 @@ def _link_state(view: LinkView) -> tuple[str, str, LinkAssessment | None]:
     if view.result is None:
         return "link_pending", "PENDING", None
     link = assess_link(view.result, view.thresholds)
-    if link.status != "up":
-        # The board has no word for "giaoban could not probe" (OWN_FAULTS): it shows such a link as down.
+    if link.status == "unchecked":  # giaoban could not probe (OWN_FAULTS): not the link's fault, said at the top
+        return "link_unchecked", "PENDING", link
+    if link.status == "down":
         return "link_down", "NOT_READY", link
     return ("link_poor", "DEGRADED", link) if link.beyond_soft else ("link_up", "READY", link)
 
@@ -281,37 +395,63 @@ def _measure(found: MetricFinding | None, *, label: str, lang: Lang) -> str:
     """One number of the link table ("2 %", "12 ms", "4,3"); one beyond its soft limit is marked with "!" and colour."""
     if found is None:
         return f'<td class="num" data-label="{label}">{_t(lang, "unknown")}</td>'
-    metric, over = found.metric, found.beyond_soft
-    value = number(found.value * metric.scale, lang, 2 if metric is MOS else 1)
-    shown = _e(f"{value} {metric.unit}" if metric.unit else value)
+    over = found.beyond_soft
+    shown = _e(_amount(found, lang))
     css = "num over" if over else "num"
     return f'<td class="{css}" data-label="{label}">{"! " if over else ""}{shown}</td>'
 
 
+def _amount(found: MetricFinding, lang: Lang) -> str:
+    """A measured value in the unit people read ("2 %", "12 ms", "4,3")."""
+    metric = found.metric
+    value = number(found.value * metric.scale, lang, 2 if metric is MOS else 1)
+    return f"{value} {metric.unit}" if metric.unit else value
+
+
+def _link_item(view: LinkView, state: str, css: str, link: LinkAssessment | None, lang: Lang) -> str:
+    """A link with nothing to act on, in one short line: its RTT when up, else why it has no numbers."""
+    name = f'<span class="name">{_e(view.site.name)}</span>'
+    if state == "link_up" and link is not None:
+        rtt = link.finding(RTT.name)
+        detail = _e(_amount(rtt, lang)) if rtt is not None else _t(lang, "link_up")
+        return f'<li class="{css}">{SYMBOLS.get(css, "✓")} {name} <span class="num">{detail}</span></li>'
+    symbol = "?" if state == "link_unchecked" else "…"
+    return f'<li class="{css}">{symbol} {name} <span class="state">{_t(lang, state)}</span></li>'
+
+
 def _links(data: BoardData, lang: Lang) -> str:
-    if not data.links:
-        return f'<p class="muted">{_t(lang, "no_links")}</p>'
+    links = [v for v in data.links if matches(v.site.id, v.site.name, data.query)]
+    if not links:
+        key = "filter_none" if data.query else "no_links"
+        return f'<p class="muted">{_t(lang, key, query=data.query)}</p>'
     order = {"NOT_READY": 0, "DEGRADED": 1, "PENDING": 2, "READY": 3}
-    rows = sorted(((view, *_link_state(view)) for view in data.links), key=lambda row: order[row[2]])
+    rows = sorted(((view, *_link_state(view)) for view in links), key=lambda row: order[row[2]])
     up = sum(1 for _, _, css, _ in rows if css in ("READY", "DEGRADED"))
-    site_head, state_head, *number_heads = [_t(lang, key) for key in ("site", "state", *MEASURES)]
-    out = [
-        f'<p class="muted">{_t(lang, "links_up", up=up, total=len(rows))}</p>',
-        f'<table><thead><tr><th scope="col">{site_head}</th><th scope="col">{state_head}</th>',
-        *(f'<th scope="col" class="num">{head}</th>' for head in number_heads),
-        "</tr></thead><tbody>",
-    ]
-    for view, state, css, link in rows:
-        out.append(
-            f'<tr><th scope="row">{_e(view.site.name)}</th><td data-label="{state_head}">'
-            f'<span class="badge {css}">{SYMBOLS.get(css, "…")} {_t(lang, state)}</span></td>'
-        )
-        out.extend(
-            _measure(link.finding(key) if link is not None else None, label=head, lang=lang)
-            for key, head in zip(MEASURES, number_heads, strict=True)
-        )
-        out.append("</tr>")
-    out.append("</tbody></table>")
+    out = [f'<p class="muted">{_t(lang, "links_up", up=up, total=len(rows))}</p>']
+    problems = [row for row in rows if row[2] in ("NOT_READY", "DEGRADED")]
+    if problems:
+        site_head, state_head, *number_heads = [_t(lang, key) for key in ("site", "state", *MEASURES)]
+        out += [
+            f'<table><thead><tr><th scope="col">{site_head}</th><th scope="col">{state_head}</th>',
+            *(f'<th scope="col" class="num">{head}</th>' for head in number_heads),
+            "</tr></thead><tbody>",
+        ]
+        for view, state, css, link in problems:
+            out.append(
+                f'<tr><th scope="row">{_e(view.site.name)}</th><td data-label="{state_head}">'
+                f'<span class="badge {css}">{SYMBOLS.get(css, "…")} {_t(lang, state)}</span></td>'
+            )
+            out.extend(
+                _measure(link.finding(key) if link is not None else None, label=head, lang=lang)
+                for key, head in zip(MEASURES, number_heads, strict=True)
+            )
+            out.append("</tr>")
+        out.append("</tbody></table>")
+    rest = [row for row in rows if row[2] not in ("NOT_READY", "DEGRADED")]
+    if rest:
+        items = [_link_item(view, state, css, link, lang) for view, state, css, link in rest]
+        summary = _t(lang, "links_rest" if problems else "links_all", n=len(rest))
+        out.append(_compact(summary, items, opened=bool(data.query) or len(rest) <= OPEN_UP_TO, css="links"))
     return "".join(out)
 
 
@@ -334,9 +474,11 @@ def render(data: BoardData, *, lang: Lang, refresh: int) -> str:
         '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
         f"<title>{_t(lang, 'title')} · {district}</title><style>{CSS}</style></head><body>"
         f'<header><div><h1>{_t(lang, "title")}</h1><p class="district">{district}</p></div>'
-        f'<a href="?lang={other}&amp;refresh={refresh}" lang="{other}" hreflang="{other}">{_t(lang, "switch")}</a>'
+        f'<a href="{_href(other, refresh, data.query)}" lang="{other}" hreflang="{other}">{_t(lang, "switch")}</a>'
         "</header><main>"
+        f"{_filter(data, lang, refresh)}"
         f'<p class="updated">{updated}</p>'
+        f"{_setup(data, lang)}"
         f'<section aria-labelledby="h-meetings"><h2 id="h-meetings">{_t(lang, "meetings")}</h2>{meetings}</section>'
         f'<section aria-labelledby="h-alerts"><h2 id="h-alerts">{_t(lang, "alerts")}</h2>{_alerts(data, tz, lang)}'
         "</section>"
@@ -365,7 +507,8 @@ def board_handler(
     async def board(request: web.Request) -> web.Response:
         asked = request.query.get("lang", "")
         lang: Lang = next((known for known in LOCALES if known == asked), service.config.district.locale)
-        data = await collect(service, datetime.fromtimestamp(clock(), UTC))
+        query = " ".join(request.query.get("q", "").split())[:QUERY_MAX]
+        data = await collect(service, datetime.fromtimestamp(clock(), UTC), query=query)
         body = render(data, lang=lang, refresh=refresh_seconds(request.query.get("refresh")))
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
 

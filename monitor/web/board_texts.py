@@ -60,6 +60,26 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "more_alerts": "… và {n} cảnh báo khác (xem /api/v1/alerts).",
         "unknown": "—",
         **_alert_words("vi"),
+        # Province scale and giaoban's own set-up (issue 14).
+        "filter_label": "Tìm điểm cầu",
+        "filter_placeholder": "Tên hoặc mã điểm cầu",
+        "filter_button": "Lọc",
+        "filter_clear": "Bỏ lọc",
+        "filter_active": "Đang lọc «{query}»: {n} điểm cầu khớp.",
+        "filter_none": "Không có điểm cầu nào khớp «{query}».",
+        "setup_title": "giaoban chưa đo được {count} mục kiểm tra {kind}: cần sửa cài đặt của giaoban",
+        "setup_what": (
+            "Lỗi nằm ở máy chạy giaoban, không phải ở {sites} điểm cầu liên quan: không báo cho kỹ thuật viên "
+            "nào, chỉ báo quản trị viên một lần."
+        ),
+        "setup_fix": "Cách sửa:",
+        "unchecked_group": "{n} điểm cầu chưa đo được đường truyền (lỗi cài đặt của giaoban, không phải của điểm cầu)",
+        "unchecked_note": "Đường truyền chưa đo được: lỗi cài đặt của giaoban (xem đầu trang).",
+        "ready_group": "{n} điểm cầu sẵn sàng",
+        "link_unchecked": "Chưa đo được",
+        "links_rest": "Các đường truyền còn lại · {n}",
+        "links_all": "Tất cả đường truyền · {n}",
+        "alerts_pending": "{n} cảnh báo đang theo dõi (chưa đủ thời gian để gửi đi)",
     },
     "en": {
         "title": "Briefing readiness",
@@ -101,6 +121,26 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "more_alerts": "… and {n} more (see /api/v1/alerts).",
         "unknown": "—",
         **_alert_words("en"),
+        # Province scale and giaoban's own set-up (issue 14).
+        "filter_label": "Find a site",
+        "filter_placeholder": "Site name or id",
+        "filter_button": "Filter",
+        "filter_clear": "Clear",
+        "filter_active": "Filtered by «{query}»: {n} sites match.",
+        "filter_none": "No site matches «{query}».",
+        "setup_title": "giaoban cannot measure {count} {kind} checks: its set-up needs a change",
+        "setup_what": (
+            "The fault is on giaoban's host, not at the {sites} sites concerned: no technician is alerted, the "
+            "admins are told once."
+        ),
+        "setup_fix": "To fix:",
+        "unchecked_group": "{n} sites whose link giaoban cannot measure (giaoban's set-up, not the sites')",
+        "unchecked_note": "Link not measured: giaoban's set-up (see the top of the page).",
+        "ready_group": "{n} sites ready",
+        "link_unchecked": "Not measurable",
+        "links_rest": "The other links · {n}",
+        "links_all": "Every link · {n}",
+        "alerts_pending": "{n} pending alerts (not long enough yet to be sent)",
     },
 }
 

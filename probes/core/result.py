@@ -61,7 +61,8 @@ class Reason(StrEnum):
 
 
 # Faults of giaoban's own set-up (no ICMP permission, a bad target, a pattern too costly to run, a bug), not of
-# the thing probed: alert rules and readiness never read them as "the link is down".
+# the thing probed: alert rules and readiness never read them as "the link is down", /metrics writes no "up" of 0
+# for them, and the admins get one alert that says what to change (issue 14; monitor/engine/setup.py).
 OWN_FAULTS = frozenset(
     {Reason.PERMISSION, Reason.CONFIG_ERROR, Reason.INTERNAL_ERROR, Reason.BAD_TARGET, Reason.REGEX_TIMEOUT}
 )
@@ -89,6 +90,15 @@ class ProbeResult:
     # A kind's structured reading where flat values don't fit (SNMP: one entry per interface);
     # a frozen dataclass of the kind's own module, read by that area's metrics collector.
     payload: object | None = None
+
+    @property
+    def unmeasured(self) -> bool:
+        """giaoban could not measure the target at all (its own set-up, OWN_FAULTS): the result says nothing of it.
+
+        A successful run with such a reason (an SNMP device that answered but lacks a configured interface) did
+        measure, so it is not unmeasured.
+        """
+        return not self.success and self.reason in OWN_FAULTS
 
     @classmethod
     def failure(cls, reason: Reason, detail: str, *, duration: float, **kw: Any) -> ProbeResult:

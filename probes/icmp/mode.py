@@ -2,12 +2,18 @@
 
 Unprivileged ICMP sockets (``SOCK_DGRAM``/``IPPROTO_ICMP``, allowed by ``net.ipv4.ping_group_range``) are
 preferred: the kernel demultiplexes replies per socket and no privilege is needed. Raw sockets (root or
-CAP_NET_RAW) come second. When neither works the message says exactly what to change. The detection sends
-one echo to 127.0.0.1 (and one to ::1 to learn whether IPv6 is usable) with icmplib; it blocks for up to a
-second, so the service calls it through ``asyncio.to_thread``::
+CAP_NET_RAW) come second. When neither works the message says exactly what to change, and the change it
+suggests gives ICMP to giaoban alone (issue 14): ``net.ipv4.ping_group_range`` for giaoban's own group, or
+``AmbientCapabilities=CAP_NET_RAW`` in its systemd unit (deploy/giaoban.service) — never a capability on the
+system's Python, which every script run with it would inherit. The detection sends one echo to 127.0.0.1
+(and one to ::1 to learn whether IPv6 is usable) with icmplib; it blocks for up to a second, so the service
+calls it through ``asyncio.to_thread``::
 
-    IcmpMode(mode="unprivileged", ipv6_available=True,
+    IcmpMode(mode="unprivileged", ipv6_available=True, gid=0, ping_group_range="0 2147483647",
              message="unprivileged ICMP sockets (net.ipv4.ping_group_range '0 2147483647' covers group 0); IPv6 usable")
+
+A probe that cannot send (``mode="none"``) carries ``setup_info()`` in its result's ``info``, from which the
+alerts and the board say the fix in Vietnamese and English (monitor/engine/setup.py).
 """
 
 from __future__ import annotations
@@ -28,13 +34,38 @@ Mode = Literal["unprivileged", "privileged", "none"]
 PING_GROUP_RANGE = Path("/proc/sys/net/ipv4/ping_group_range")
 DISABLE_IPV6 = Path("/proc/sys/net/ipv6/conf/all/disable_ipv6")
 
-# What to change when ICMP cannot run; the same words in the log at start and in every failed probe.
-HOW_TO_ENABLE = (
-    'allow unprivileged ICMP sockets with `sysctl -w net.ipv4.ping_group_range="0 2147483647"` '
-    "(it covers IPv6 ping sockets too; it is per network namespace; persist it in /etc/sysctl.d/), "
-    "or give the interpreter raw sockets with `setcap cap_net_raw+ep $(readlink -f .venv/bin/python)`, "
-    "or run giaoban as root"
-)
+# ProbeResult.info["setup"] of a probe that could not send for want of ICMP permission (monitor/engine/setup.py).
+SETUP_ICMP = "icmp_permission"
+UNIT_FILE = "deploy/giaoban.service"
+
+
+def sysctl_command(gid: int) -> str:
+    """The sysctl that lets group ``gid`` alone open ICMP echo sockets (the range is one group wide)."""
+    return f'sysctl -w net.ipv4.ping_group_range="{gid} {gid}"'
+
+
+def covers(group_range: str, gid: int) -> bool:
+    """Whether ping_group_range ("LOW HIGH"; "1 0", the default, is empty) lets group ``gid`` open echo sockets."""
+    try:
+        low, high = (int(part) for part in group_range.split())
+    except ValueError:
+        return False
+    return low <= gid <= high
+
+
+def how_to_enable(gid: int, group_range: str) -> str:
+    """What to change, for the log and the probe's detail; the alerts and the board say it in vi/en from info."""
+    if covers(group_range, gid):  # the sysctl is not what refuses: only the capability is left to suggest
+        return (
+            f"net.ipv4.ping_group_range ('{group_range}') already covers giaoban's group {gid}, so something else "
+            "refuses the socket (a seccomp or address-family filter?); run giaoban from its systemd unit with "
+            f"`AmbientCapabilities=CAP_NET_RAW` ({UNIT_FILE})"
+        )
+    return (
+        f"allow ICMP echo sockets for giaoban's group only with `{sysctl_command(gid)}` (now '{group_range}'; "
+        "the setting is per network namespace and covers IPv6 too; persist it in /etc/sysctl.d/), "
+        f"or run giaoban from its systemd unit with `AmbientCapabilities=CAP_NET_RAW` ({UNIT_FILE})"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +75,8 @@ class IcmpMode:
     mode: Mode
     ipv6_available: bool
     message: str
+    gid: int = 0  # this process's effective group, the one ping_group_range must cover
+    ping_group_range: str = "unknown"  # the setting as read at detection
 
     @property
     def usable(self) -> bool:
@@ -113,12 +146,12 @@ def detect_icmp_mode() -> IcmpMode:
         message = (
             f"no way to send ICMP echo: unprivileged sockets failed ({unprivileged}; net.ipv4.ping_group_range "
             f"is '{group_range}', this process's group is {gid}) and raw sockets failed ({privileged}). "
-            f"To fix it, {HOW_TO_ENABLE}"
+            f"To fix it, {how_to_enable(gid, group_range)}"
         )
     ipv6_problem = _ipv6_state(mode) if mode != "none" else "no ICMP at all"
     if mode != "none":
         message += "; IPv6 usable" if ipv6_problem is None else f"; IPv6 not usable: {ipv6_problem}"
-    _last = IcmpMode(mode=mode, ipv6_available=ipv6_problem is None, message=message)
+    _last = IcmpMode(mode, ipv6_problem is None, message, gid=gid, ping_group_range=group_range)
     log.debug("ICMP mode detected: %s", _last)
     return _last
 
@@ -127,4 +160,13 @@ def unavailable_message() -> str:
     """Why a probe cannot send ICMP: the detector's own sentence when it ran, else what to change."""
     if _last is not None and not _last.usable:
         return _last.message
-    return f"ICMP is not available to this process; {HOW_TO_ENABLE}"
+    return f"ICMP is not available to this process; {how_to_enable(os.getegid(), _ping_group_range())}"
+
+
+def setup_info() -> dict[str, str]:
+    """What a probe that cannot send ICMP puts in its result's info: enough to say the fix in any language."""
+    mode = _last if _last is not None and not _last.usable else None
+    gid = mode.gid if mode is not None else os.getegid()
+    group_range = mode.ping_group_range if mode is not None else _ping_group_range()
+    covered = "yes" if covers(group_range, gid) else "no"
+    return {"setup": SETUP_ICMP, "gid": str(gid), "ping_group_range": group_range, "covered": covered}

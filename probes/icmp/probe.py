@@ -13,7 +13,8 @@ Values (seconds and ratios; the rtt_* values and jitter are absent when no reply
     sent received                        echoes sent, replies received
 
 Samples: the received RTTs in seconds (for the RTT histogram). Phases: ``resolve``, ``rtt`` (the round).
-Info: ``ip`` (the address probed), ``mode`` (``unprivileged`` or ``privileged``).
+Info: ``ip`` (the address probed), ``mode`` (``unprivileged`` or ``privileged``); without any way to send ICMP,
+``setup``, ``gid``, ``ping_group_range`` and ``covered`` instead (probes/icmp/mode.py ``setup_info``).
 Reasons: ok, partial_loss (up, but some echoes lost), no_reply, resolve_failed, ipv6_unavailable,
 unreachable, permission_denied, bad_target.
 """
@@ -121,7 +122,10 @@ async def probe(target: str, settings: IcmpSettings, *, ctx: ProbeContext) -> Pr
     pinger = ctx.pinger
     if pinger is None:
         return ProbeResult.failure(
-            Reason.PERMISSION, icmp_mode.unavailable_message(), duration=time.monotonic() - started
+            Reason.PERMISSION,
+            icmp_mode.unavailable_message(),
+            duration=time.monotonic() - started,
+            info=icmp_mode.setup_info(),
         )
     host = target.strip()
     if host.startswith("[") and host.endswith("]"):
