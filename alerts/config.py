@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from alerts.catalog import RULES, RuleSpec
 from alerts.model import Severity
-from monitor.recurrence import parse_rrule, zone
+from monitor.recurrence import Series, check, check_moment, zone
 from probes.core.ids import check_id, unknown
 from probes.core.units import Duration, Ratio
 
@@ -119,6 +119,12 @@ class MaintenanceConfig(_Strict):
     def _id(cls, value: str) -> str:
         return check_id(value)
 
+    @field_validator("start")
+    @classmethod
+    def _sane_start(cls, value: datetime) -> datetime:
+        check_moment(value)  # year 0001 or 9999: a typing mistake, and out of datetime's range once in UTC
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
@@ -134,7 +140,8 @@ class MaintenanceConfig(_Strict):
 
     @model_validator(mode="after")
     def _valid_rrule(self) -> MaintenanceConfig:
-        if self.rrule is not None:
-            local = zone(self.timezone or "UTC")
-            parse_rrule(self.rrule, self.start if self.start.tzinfo else self.start.replace(tzinfo=local))
+        if self.rrule is not None:  # also refuses one more often than hourly (issue 13)
+            name = self.timezone or "UTC"
+            start = self.start if self.start.tzinfo else self.start.replace(tzinfo=zone(name))
+            check(Series(start, self.duration, name, self.rrule))
         return self

@@ -48,7 +48,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from alerts.catalog import RULES, SUMMARY_ALERTNAME
-from alerts.maintenance import active_window, is_active, window_from_config
+from alerts.maintenance import active_windows, covering, window_from_config
 from alerts.model import AlertRecord, MaintenanceWindow, Severity
 from alerts.notifiers.base import Notification
 from alerts.routing import channels, recipients
@@ -217,7 +217,9 @@ class AlertEngine:
 
     async def _windows(self, config: Config, now: float) -> list[MaintenanceWindow]:
         configured = [window_from_config(entry, config.district.timezone) for entry in config.maintenance]
-        return [w for w in [*configured, *await self._store.maintenance_windows()] if is_active(w, now)]
+        stored = await self._store.maintenance_windows()
+        # Off the loop: an hourly window's walk from its first start can take a few hundred milliseconds.
+        return await asyncio.to_thread(active_windows, [*configured, *stored], now)
 
     # -- continuous rules ----------------------------------------------------------------------------------
 
@@ -307,7 +309,7 @@ class AlertEngine:
             held = any(a in roots_pending for a in chain)
             due_at = current.started_at + spec.for_ + (config.alerts.topology_grace if ancestors else 0.0)
             fires = current.state == "pending" and current.id not in stale and now >= due_at and (fold or not held)
-            window = active_window(windows, rule=current.rule, site=current.site, target=current.target, at=now)
+            window = covering(windows, rule=current.rule, site=current.site, target=current.target)
             ack = acks.get(current.id)
             acked = ack is not None and ack[0] >= current.started_at
             record = replace(
@@ -485,7 +487,7 @@ class AlertEngine:
         ident = event.alert_id
         spec = config.alerts.rule("site_not_ready")
         severity: Severity = spec.severity if event.verdict == "NOT_READY" else "warning"
-        window = active_window(windows, rule="site_not_ready", site=event.site_id, target=None, at=now)
+        window = covering(windows, rule="site_not_ready", site=event.site_id, target=None)
         reasons = tuple((r.code, r.message) for r in event.reasons)
         memo = _Meeting(
             lead=event.lead_time,

@@ -7,16 +7,25 @@ A one-off window is active in [start, start + duration). A recurring one repeats
 wall-clock time in its own time zone (like meetings; monitor/recurrence.py computes both), so "every Sunday
 22:00 for 3 h" in Asia/Ho_Chi_Minh is Sunday 15:00–18:00 UTC, and a window that starts before midnight local
 time and ends after it is still one occurrence.
+
+    active_windows(windows, at)     # the engine's pass, off the event loop: broken rules logged, never active
+
+A stored window whose rule breaks the rules of entry (FREQ=SECONDLY, from before they existed) silences
+nothing: it is logged once and counted inactive, so its alerts still go out (issue 13).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from alerts.model import MaintenanceWindow
-from monitor.recurrence import Series, is_inside, zone
+from monitor.recurrence import RecurrenceError, Series, is_inside, zone
+
+log = logging.getLogger(__name__)
+_reported: set[tuple[str, str | None, str]] = set()  # broken windows already logged: once each, not every pass
 
 
 def series(window: MaintenanceWindow) -> Series:
@@ -25,8 +34,30 @@ def series(window: MaintenanceWindow) -> Series:
 
 
 def is_active(window: MaintenanceWindow, at: float) -> bool:
-    """Whether an occurrence of ``window`` covers the instant ``at`` (epoch seconds)."""
+    """Whether an occurrence of ``window`` covers the instant ``at`` (epoch seconds); RecurrenceError if broken."""
     return is_inside(series(window), datetime.fromtimestamp(at, UTC))
+
+
+def active_windows(windows: Iterable[MaintenanceWindow], at: float) -> list[MaintenanceWindow]:
+    """The windows active at ``at``; a broken one is logged once and left out. Bounded; for a thread."""
+    found = []
+    for window in windows:
+        try:
+            if is_active(window, at):
+                found.append(window)
+        except RecurrenceError as exc:
+            report_broken(window, str(exc))
+    return found
+
+
+def report_broken(window: MaintenanceWindow, why: str) -> None:
+    """Log a window whose rule cannot be expanded, once per process (the engine passes every few seconds)."""
+    key = (window.id, window.rrule, why)
+    if key not in _reported:
+        if len(_reported) > 10_000:
+            _reported.clear()
+        _reported.add(key)
+        log.warning("maintenance window %s (%s) silences nothing: %s", window.id, window.title, why)
 
 
 def covers(window: MaintenanceWindow, *, rule: str, site: str, target: str | None) -> bool:
@@ -44,14 +75,18 @@ def covers(window: MaintenanceWindow, *, rule: str, site: str, target: str | Non
     return True
 
 
+def covering(
+    windows: Iterable[MaintenanceWindow], *, rule: str, site: str, target: str | None
+) -> MaintenanceWindow | None:
+    """The first of ``windows`` (active ones, from active_windows) that covers the alert, if any."""
+    return next((w for w in windows if covers(w, rule=rule, site=site, target=target)), None)
+
+
 def active_window(
     windows: Iterable[MaintenanceWindow], *, rule: str, site: str, target: str | None, at: float
 ) -> MaintenanceWindow | None:
     """The first window that is active at ``at`` and covers the alert, if any."""
-    for window in windows:
-        if covers(window, rule=rule, site=site, target=target) and is_active(window, at):
-            return window
-    return None
+    return covering(active_windows(windows, at), rule=rule, site=site, target=target)
 
 
 def window_from_config(entry: Any, district_zone: str) -> MaintenanceWindow:

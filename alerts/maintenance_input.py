@@ -7,7 +7,8 @@
 
 A naive start is wall-clock time in the window's zone (default: the district's); a recurrence repeats at the
 same wall-clock time there, exactly as meetings do (monitor/recurrence.py computes both). Empty ``sites``,
-``targets`` or ``rules`` mean "all". Every fault is a MaintenanceError naming the field (API: 400 with it).
+``targets`` or ``rules`` mean "all". Every fault is a MaintenanceError naming the field (API: 400 with it);
+a rule that repeats more often than hourly is one (issue 13).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def build_window(
         seconds = parse_duration(duration)
     except ValueError as exc:
         raise MaintenanceError(str(exc), "duration") from None
+    except OverflowError:  # a 5000-digit number
+        seconds = float("inf")
     if not 0 < seconds <= MAX_DURATION:
         raise MaintenanceError("duration must be more than 0 and at most 366 days", "duration")
     site_ids = _names(sites, "sites")
@@ -101,7 +104,7 @@ def build_window(
     )
     if window.rrule is not None:
         try:  # refuse a bad rule now, not when the engine first evaluates it
-            check_rule(window.rrule, start_utc.astimezone(tz))
+            check_rule(window.rrule, start_utc, tz_name)
         except MeetingError as exc:
             raise MaintenanceError(str(exc), "rrule") from None
     return window
@@ -110,7 +113,10 @@ def build_window(
 def next_times(
     window: MaintenanceWindow, now: datetime, *, horizon: timedelta = timedelta(days=400)
 ) -> datetime | None:
-    """Start (UTC) of the running or next occurrence, None when the window is over."""
+    """Start (UTC) of the running or next occurrence, None when the window is over.
+
+    RecurrenceError for a stored rule that breaks the rules of entry; bounded, but call it off the event loop.
+    """
     after = max(now, datetime.fromtimestamp(window.start, UTC))  # a future window: from its own start
     found = occurrences(series(window), after, after + horizon)
     return found[0] if found else None

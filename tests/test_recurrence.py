@@ -1,17 +1,26 @@
-"""The one recurrence module: RRULE in a series' own zone, EXDATE, UNTIL forms, window edges and the walk's limit."""
+"""The one recurrence module: RRULE in a series' own zone, EXDATE, UNTIL forms, window edges, the walk's limit,
+and the check that refuses, cheaply, a rule that repeats too often or cannot be expanded (issue 13)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor import recurrence
 from monitor.recurrence import (
     InvalidRule,
+    NoOccurrence,
+    OutOfRange,
+    RecurrenceError,
     Series,
+    TooFrequent,
     TooManyOccurrences,
     UnknownZone,
+    check,
     is_inside,
     occurrences,
     parse_rrule,
@@ -109,8 +118,8 @@ def test_is_inside(at: datetime, inside: bool) -> None:
 @pytest.mark.parametrize(
     ("series", "window", "limit", "found"),
     [
-        pytest.param(Series(hcm(12, 7), 60, "UTC", "FREQ=MINUTELY"), (hcm(12, 7), hcm(12, 8)), 100, None,
-                     id="minutely-for-a-day"),
+        pytest.param(Series(hcm(12, 7), 60, "UTC", "FREQ=HOURLY"), (hcm(12, 7), hcm(12, 12)), 100, None,
+                     id="hourly-for-five-days"),
         # 300 daily occurrences walked before the window reaches December: they count.
         pytest.param(Series(hcm(1, 1), 60, "UTC", "FREQ=DAILY"), (hcm(12, 7), hcm(12, 8)), 300, None,
                      id="walked-before-the-window"),
@@ -163,3 +172,106 @@ def test_invalid_rule(text: str, reason: str | None, message: str) -> None:
     with pytest.raises(InvalidRule) as caught:
         parse_rrule(text, hcm(12, 7, 7, 30))
     assert (caught.value.reason, str(caught.value)) == (reason, message)
+
+
+def series(rule: str, start: datetime | None = None, zone_name: str = "Asia/Ho_Chi_Minh") -> Series:
+    return Series(start or hcm(12, 7, 7, 30), 3600, zone_name, rule)
+
+
+@pytest.mark.parametrize(
+    ("rule", "error", "message"),
+    [
+        pytest.param("FREQ=SECONDLY", TooFrequent, "repeats every 1 s", id="secondly"),
+        pytest.param("FREQ=MINUTELY;INTERVAL=5", TooFrequent, "repeats every 5 min", id="every-five-minutes"),
+        pytest.param("FREQ=HOURLY;BYMINUTE=0,30", TooFrequent, "repeats every 30 min", id="hourly-twice"),
+        pytest.param("FREQ=DAILY;BYHOUR=7;BYMINUTE=0,1", TooFrequent, "repeats every 1 min", id="daily-a-minute-apart"),
+        pytest.param("FREQ=WEEKLY;BYDAY=MO;BYSECOND=0,30", TooFrequent, "repeats every 30 s", id="weekly-bysecond"),
+        pytest.param("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", NoOccurrence, "never occurs", id="30-february"),
+        pytest.param("FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31", NoOccurrence, "never occurs", id="31-april-hourly"),
+        # From a Monday every 7 days is always a Monday: a Tuesday never comes.
+        pytest.param("FREQ=DAILY;INTERVAL=7;BYDAY=TU", NoOccurrence, "never occurs", id="interval-misses-the-day"),
+        pytest.param("FREQ=DAILY;UNTIL=20261201", NoOccurrence, "never occurs", id="until-before-start"),
+        pytest.param("FREQ=DAILY;COUNT=0", NoOccurrence, "never occurs", id="count-zero"),
+        pytest.param("DTSTART:19000101T000000\nRRULE:FREQ=DAILY", InvalidRule, "one RRULE", id="own-dtstart"),
+        pytest.param("DTSTART:19000101T000000 RRULE:FREQ=DAILY", InvalidRule, "unknown parameter", id="dtstart-inline"),
+        pytest.param("FREQ=DAILY;BYEASTER=1000", InvalidRule, "unknown parameter 'BYEASTER'", id="byeaster"),
+        pytest.param("FREQ=DAILY;INTERVAL=0", InvalidRule, "INTERVAL must be at least 1", id="interval-zero"),
+        pytest.param("FREQ=DAILY;INTERVAL=999999999", InvalidRule, "more than 100 years", id="interval-huge"),
+        pytest.param("FREQ=HOURLY;BYHOUR=99", InvalidRule, "BYHOUR values are 0 to 23", id="byhour-99"),
+        pytest.param("FREQ=DAILY;BYHOUR=\u0663", InvalidRule, "invalid 'BYHOUR'", id="arabic-digit"),
+        pytest.param("FREQ=DAILY;COUNT=2;COUNT=3", InvalidRule, "COUNT given twice", id="twice"),
+        pytest.param("FREQ=DAILY;" + "BYHOUR=7;" * 100, InvalidRule, "longer than 500 characters", id="too-long"),
+    ],
+)  # fmt: skip
+def test_check_refuses(rule: str, error: type[RecurrenceError], message: str) -> None:
+    """Each rule is refused with the reason that says what to change, fast: never a walk to year 9999."""
+    began = time.perf_counter()
+    with pytest.raises(error, match=message):
+        check(series(rule))
+    assert time.perf_counter() - began < 2.0  # the bounded walk of a rule that never occurs: ~0.3 s at worst
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;BYDAY=MO", "FREQ=HOURLY", "FREQ=MINUTELY;INTERVAL=60", "FREQ=DAILY;BYHOUR=7,8",
+        # 00:30 and 23:30: an hour apart across midnight, no closer
+        "FREQ=DAILY;BYHOUR=0,23;BYMINUTE=30",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO",  # a Monday 29 February: first in 2044
+        "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=WEEKLY;BYDAY=MO;UNTIL=20261221T050000", "freq=weekly;byday=mo",
+        "FREQ=YEARLY;UNTIL=99991231",
+    ],
+)  # fmt: skip
+def test_check_accepts(rule: str) -> None:
+    """Briefings and windows as people write them pass, DST zones and far UNTILs included."""
+    check(series(rule))
+    check(series(rule, datetime(2026, 3, 23, 7, 30, tzinfo=PARIS), "Europe/Paris"))
+
+
+def test_check_minimum_is_a_parameter() -> None:
+    """The minimum interval is the caller's: 0 turns the spacing check off (the walk's limit still holds)."""
+    with pytest.raises(TooFrequent, match="at most once every 2 h"):
+        check(series("FREQ=HOURLY"), min_interval=7200)
+    check(series("FREQ=MINUTELY"), min_interval=0)
+    with pytest.raises(TooManyOccurrences):
+        occurrences(series("FREQ=MINUTELY"), hcm(12, 7), hcm(12, 8), limit=100, min_interval=0)
+
+
+def test_occurrences_refuse_a_too_frequent_rule_without_walking() -> None:
+    """A stored FREQ=SECONDLY row (31 M occurrences a year) is refused before any walk, and on every call."""
+    secondly = series("FREQ=SECONDLY")
+    for _ in range(3):
+        began = time.perf_counter()
+        with pytest.raises(TooFrequent) as caught:
+            occurrences(secondly, hcm(12, 7), hcm(12, 7) + timedelta(days=366))
+        assert time.perf_counter() - began < 0.05
+    with pytest.raises(TooFrequent) as again:
+        is_inside(secondly, hcm(12, 8))
+    assert again.value is not caught.value  # made afresh: a cached exception would grow its traceback
+
+
+def test_out_of_range_start() -> None:
+    """A start in year 0001 or 9999 is refused by name, never converted (its UTC form leaves datetime)."""
+    with pytest.raises(OutOfRange, match="start 0001-01-01 is outside the years 1970 to 2100"):
+        recurrence.check_moment(datetime(1, 1, 1))
+    with pytest.raises(OutOfRange, match="exdate 9999-12-31"):
+        recurrence.check_moment(datetime(9999, 12, 31, tzinfo=UTC), "exdate")
+    with pytest.raises(OutOfRange):
+        check(Series(datetime(1960, 1, 1, tzinfo=UTC), 60, "UTC", "FREQ=DAILY"))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["FREQ=WEEKLY;BYDAY=MO", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", "FREQ=MONTHLY;BYDAY=-1FR",
+     "FREQ=DAILY;INTERVAL=3", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH", "FREQ=MONTHLY;BYMONTHDAY=31;UNTIL=20301231",
+     "FREQ=YEARLY;BYWEEKNO=53;BYDAY=TH", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"],
+)  # fmt: skip
+def test_moved_rule_finds_the_same_occurrences(rule: str) -> None:
+    """The check's walk runs 400·k years later, where dateutil stops at year 9999: the calendar repeats every 400
+    years, so the moved rule must find the very occurrences of the real one, k·400 years on."""
+    start = hcm(12, 7, 7, 30)
+    real = parse_rrule(rule, start)
+    moved = recurrence._moved(recurrence._body(rule), start)
+    years = next(iter(moved)).year - next(iter(real)).year
+    assert years > 7000 and years % 400 == 0
+    assert [d.replace(year=d.year + years) for d in islice(real, 12)] == list(islice(moved, 12))

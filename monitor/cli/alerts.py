@@ -47,6 +47,7 @@ _TEXT = {
         "no_windows": "Không có lịch bảo trì nào.",
         "windows": "Lịch bảo trì (giờ {tz}):",
         "next": "lần tới {when}",
+        "broken": "không dùng được: {why}",
         "over": "đã kết thúc",
         "repeats": "lặp lại: {rule}",
         "all": "tất cả",
@@ -68,6 +69,7 @@ _TEXT = {
         "no_windows": "No maintenance window.",
         "windows": "Maintenance windows ({tz} time):",
         "next": "next {when}",
+        "broken": "cannot be used: {why}",
         "over": "over",
         "repeats": "repeats: {rule}",
         "all": "all",
@@ -171,7 +173,10 @@ async def _maintenance(args: argparse.Namespace, config: Config, store: SqlAlert
         now = datetime.now(UTC)
         for window in windows:
             shown = maintenance_out(window, now)
-            when = text["next"].format(when=local_text(shown.next, tz, locale)) if shown.next else text["over"]
+            if shown.error:
+                when = text["broken"].format(why=shown.error)
+            else:
+                when = text["next"].format(when=local_text(shown.next, tz, locale)) if shown.next else text["over"]
             repeats = f"; {text['repeats'].format(rule=window.rrule)}" if window.rrule else ""
             scope = text["scope"].format(
                 sites=", ".join(window.sites) or text["all"],

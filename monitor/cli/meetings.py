@@ -9,12 +9,15 @@
 
 Each takes -c FILE (the inventory: district time zone, site ids) and --database URL (default: the
 config's ``database``, else sqlite:///giaoban.db). Times are read and shown in the district's time zone,
-in Vietnamese (or English with district.locale: en). Exit 0 done, 1 nothing to remove, 2 bad input.
+in Vietnamese (or English with district.locale: en). Exit 0 done, 1 nothing to remove, 2 bad input
+(a rule more often than hourly among them). A stored meeting whose rule cannot be expanded, and an .ics
+event whose rule is refused, are named on stderr; the rest is listed or imported.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,13 @@ from monitor.cli.common import EXIT_FAILED, EXIT_OK, add_storage_arguments, run_
 from monitor.config.models import Config
 from monitor.i18n import Locale, local_text
 from monitor.readiness.ics import import_ics
-from monitor.readiness.meetings import MeetingError, Occurrence, add_meeting, list_upcoming, remove_meeting
+from monitor.readiness.meetings import (
+    MeetingError,
+    Occurrence,
+    add_meeting,
+    read_schedule,
+    remove_meeting,
+)
 from monitor.storage.database import Storage
 
 _TEXT = {
@@ -38,6 +47,8 @@ _TEXT = {
         "removed": "Đã xoá cuộc họp {id}.",
         "missing": "Không có cuộc họp {id}.",
         "imported": "Đã nhập {file}: thêm {added}, cập nhật {updated}, không đổi {unchanged}, xoá {removed}.",
+        "broken": "Bỏ qua cuộc họp {id} ({title}): {why}",
+        "skipped": "Bỏ qua {what}",
     },
     "en": {
         "heading": "Briefings in the next {days} days ({tz} time):",
@@ -49,6 +60,8 @@ _TEXT = {
         "removed": "Removed meeting {id}.",
         "missing": "No meeting {id}.",
         "imported": "Imported {file}: {added} added, {updated} updated, {unchanged} unchanged, {removed} removed.",
+        "broken": "Skipped meeting {id} ({title}): {why}",
+        "skipped": "Skipped {what}",
     },
 }
 
@@ -90,7 +103,10 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
     command = args.meetings_command
     if command == "list":
         days = max(args.days, 1)
-        found = await list_upcoming(storage, now=datetime.now(UTC), horizon=timedelta(days=days))
+        schedule = await read_schedule(storage, now=datetime.now(UTC), horizon=timedelta(days=days))
+        for meeting, why in schedule.broken:
+            print(text["broken"].format(id=meeting.id, title=meeting.title, why=why), file=sys.stderr)
+        found = schedule.occurrences
         if not found:
             print(text["none"].format(days=days))
             return EXIT_OK
@@ -130,6 +146,8 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
             removed=len(result.removed),
         )
     )
+    for what in result.skipped:
+        print(text["skipped"].format(what=what), file=sys.stderr)
     return EXIT_OK
 
 

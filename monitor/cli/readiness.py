@@ -22,6 +22,7 @@ from monitor.errors import UsageError
 from monitor.i18n import local_text, verdict_text
 from monitor.readiness.engine import ReadinessEngine, ReadinessReport
 from monitor.readiness.meetings import get_meeting
+from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
 from monitor.web.api_readiness import latest_report, next_occurrence
 from probes.context import probe_context
@@ -35,6 +36,7 @@ _TEXT = {
         "all_ready": "Tất cả điểm cầu đã sẵn sàng.",
         "no_meeting": "Không có cuộc họp {id}.",
         "no_occurrence": "Cuộc họp {id} không còn buổi nào sắp diễn ra.",
+        "broken": "Không kiểm tra được cuộc họp {id}: {why}",
     },
     "en": {
         "heading": "Readiness for “{title}” at {when}: {ready}/{total} sites ready (checked {checked}).",
@@ -43,6 +45,7 @@ _TEXT = {
         "all_ready": "Every site is ready.",
         "no_meeting": "No meeting {id}.",
         "no_occurrence": "Meeting {id} has no occurrence to come.",
+        "broken": "Meeting {id} cannot be checked: {why}",
     },
 }
 
@@ -118,7 +121,10 @@ async def _report(args: argparse.Namespace, config: Config, storage: Storage) ->
         stored = await latest_report(storage, config, meeting, now)
         if stored is not None:
             return stored
-    occurrence = next_occurrence(meeting, now)
+    try:
+        occurrence = next_occurrence(meeting, now)
+    except RecurrenceError as exc:  # a stored rule from before the rules of entry: say so, exit 2
+        return text["broken"].format(id=meeting.id, why=exc)
     if occurrence is None:
         return text["no_occurrence"].format(id=meeting.id)
     async with probe_context() as ctx:

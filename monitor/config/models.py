@@ -29,7 +29,7 @@ from alerts.notifiers.config import NotifierConfig
 from monitor.config.database import FORMS, parse_database_url
 from monitor.config.probe import ProbeSection
 from monitor.i18n import Locale
-from monitor.recurrence import zone
+from monitor.recurrence import Series, check, check_moment, zone
 from probes import KINDS, ProbeKind
 from probes.core.ids import check_id
 from probes.core.secrets import Secret
@@ -367,6 +367,27 @@ class MeetingConfig(Strict):
 
     _id = field_validator("id")(classmethod(lambda cls, v: check_id(v)))
     _zone = field_validator("timezone")(classmethod(lambda cls, v: v if v is None else Organisation._known_zone(v)))
+
+    @field_validator("start")
+    @classmethod
+    def _sane_start(cls, value: datetime) -> datetime:
+        check_moment(value)  # year 0001 or 9999: a typing mistake, and out of datetime's range once in UTC
+        return value
+
+    @field_validator("exdates")
+    @classmethod
+    def _sane_exdates(cls, value: list[datetime]) -> list[datetime]:
+        for moment in value:
+            check_moment(moment, "exdate")
+        return value
+
+    @model_validator(mode="after")
+    def _valid_rrule(self) -> MeetingConfig:
+        if self.rrule is not None:  # refused here, by check-config, not when the service syncs its meetings
+            name = self.timezone or "UTC"
+            start = self.start if self.start.tzinfo else self.start.replace(tzinfo=zone(name))
+            check(Series(start, self.duration, name, self.rrule))
+        return self
 
 
 class Readiness(Strict):

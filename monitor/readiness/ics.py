@@ -7,8 +7,10 @@ Re-importing the same file changes nothing and never duplicates (the UID is the 
 instance (a VEVENT with RECURRENCE-ID) becomes an EXDATE of its series plus a one-off meeting; a
 cancelled event (STATUS:CANCELLED) removes the meeting it names. The whole file is checked before
 anything is written: a malformed one gives ImportError listing what is wrong in which event, and the
-schedule stays as it was. Sites, call rate and lead times are not in iCalendar: a new meeting takes the
-ones given to the import (default all sites, 2048 kbit/s), an updated one keeps its own.
+schedule stays as it was. An event whose RRULE the schedule refuses (more often than hourly, never
+occurring: issue 13) is skipped and reported in ``result.skipped``, the rest imported; a meeting it would
+have updated keeps its stored version. Sites, call rate and lead times are not in iCalendar: a new meeting
+takes the ones given to the import (default all sites, 2048 kbit/s), an updated one keeps its own.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from monitor.readiness.meetings import (
     DEFAULT_CALL_RATE,
     Meeting,
     MeetingError,
+    RuleRefused,
     build_meeting,
     remove_meeting,
     save_meeting,
@@ -52,6 +55,7 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "event UID: why", one per event whose RRULE is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,7 @@ def parse_ics(data: bytes, source: str, district_tz: str) -> list[_Event]:
                 instant = _when(event.get("RECURRENCE-ID"), "RECURRENCE-ID", ZoneInfo(district_tz))
                 overrides.setdefault(parsed.uid, []).append(instant)
                 parsed = replace(parsed, uid=f"{parsed.uid}/{instant.astimezone(UTC):%Y%m%dT%H%M%SZ}", rrule=None)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # Overflow: a year 0001 in UTC
             problems.append(f"{label}: {exc}")
             continue
         events.append(parsed)
@@ -170,7 +174,7 @@ async def import_ics(
             data = await asyncio.to_thread(Path(source).read_bytes)
         except OSError as exc:
             raise IcsError(name, [f"cannot read the file: {exc.strerror}"]) from None
-    events = parse_ics(data, name, config.district.timezone)
+    events = await asyncio.to_thread(parse_ics, data, name, config.district.timezone)  # a big file parses slowly
     async with storage.engine.connect() as conn:
         rows = (
             (await conn.execute(select(meetings).where(meetings.c.uid.in_([e.uid for e in events])))).mappings().all()
@@ -186,7 +190,8 @@ async def import_ics(
                 result.removed.append(old["id"])
             continue
         try:
-            meeting = build_meeting(
+            meeting = await asyncio.to_thread(
+                build_meeting,
                 config,
                 title=event.title,
                 start=event.start,
@@ -201,6 +206,9 @@ async def import_ics(
                 uid=event.uid,
                 meeting_id=old["id"] if old else None,
             )
+        except RuleRefused as exc:  # well-formed but refused: the calendar's other events are still worth having
+            result.skipped.append(f"event {event.uid} ({event.title}): {exc}")
+            continue
         except MeetingError as exc:
             problems.append(f"event {event.uid}: {exc}")
             continue

@@ -11,15 +11,22 @@ wherever a zone has one (Asia/Ho_Chi_Minh has none). EXDATEs are instants (UTC) 
 monitor/recurrence.py does that arithmetic for meetings and maintenance windows alike.
 Meetings come from the CLI, the API, .ics import (monitor/readiness/ics.py) and the config's static list;
 each records its source, and the config's are replaced on every sync.
+
+Every entry refuses a rule that repeats more often than hourly or cannot be expanded cheaply (issue 13:
+FREQ=SECONDLY froze the service). A row stored before that, or written by hand, is not expanded: listings
+return it in ``Schedule.broken`` with the reason, and log it once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -33,7 +40,10 @@ from monitor.storage.tables import meetings
 from probes.core.ids import is_id
 from probes.core.units import parse_bandwidth, parse_duration
 
+log = logging.getLogger(__name__)
+
 DEFAULT_CALL_RATE = 2_048_000  # bit/s (DESIGN.md: default call rate 2048 kbit/s)
+MAX_CALL_RATE = 10_000_000_000  # 10 Gbit/s: past any briefing's call, and within the database's integers
 MAX_DURATION = 7 * 86400.0
 MAX_LEAD_TIME = 7 * 86400.0
 SOURCES = ("cli", "api", "ics", "config")
@@ -45,6 +55,10 @@ class MeetingError(UsageError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class RuleRefused(MeetingError):
+    """A well-formed RRULE the schedule refuses: more often than hourly, or never occurring (issue 13)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,14 @@ class Occurrence:
     meeting: Meeting
     start: datetime  # UTC
     end: datetime  # UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A listing: the occurrences in a window, and the stored meetings whose rule cannot be expanded."""
+
+    occurrences: tuple[Occurrence, ...]
+    broken: tuple[tuple[Meeting, str], ...] = ()  # (meeting, why)
 
 
 class StaticMeeting(Protocol):
@@ -102,8 +124,12 @@ def zone(name: str, field: str = "timezone") -> ZoneInfo:
         raise MeetingError(str(exc), field) from None
 
 
-def to_utc(value: datetime, tz: ZoneInfo) -> datetime:
-    """An aware time as UTC; a naive one is wall-clock time in ``tz``."""
+def to_utc(value: datetime, tz: ZoneInfo, field: str = "start") -> datetime:
+    """An aware time as UTC; a naive one is wall-clock time in ``tz``. Years outside 1970–2100 are refused."""
+    try:
+        recurrence.check_moment(value, field)
+    except recurrence.OutOfRange as exc:
+        raise MeetingError(str(exc), field) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
@@ -117,17 +143,20 @@ def parse_start(text: str, tz: ZoneInfo, field: str = "start") -> datetime:
         raise MeetingError(
             f"{text!r} is not a date and time; write e.g. 2026-12-07T07:30 (district time) or 2026-12-07T00:30Z", field
         ) from None
-    return to_utc(value, tz)
+    return to_utc(value, tz, field)
 
 
-def check_rule(rule_text: str, local_start: datetime) -> None:
-    """Refuse an RRULE that cannot repeat a series starting at ``local_start`` (aware, in the series' zone)."""
+def check_rule(rule_text: str, start: datetime, zone_name: str) -> None:
+    """Refuse an RRULE that cannot repeat a series from ``start`` in ``zone_name``, or repeats more than hourly."""
     try:
-        recurrence.parse_rrule(rule_text, local_start)
+        recurrence.check(recurrence.Series(start, 0.0, zone_name, rule_text))
     except recurrence.InvalidRule as exc:
         if exc.reason is None:
             raise MeetingError("rrule must be a single RRULE such as FREQ=WEEKLY;BYDAY=MO", "rrule") from None
-        raise MeetingError(f"rrule {rule_text!r} is not a valid RFC 5545 RRULE: {exc.reason}", "rrule") from None
+        shown = rule_text if len(rule_text) <= 80 else rule_text[:80] + "…"
+        raise MeetingError(f"rrule {shown!r} is not a valid RFC 5545 RRULE: {exc.reason}", "rrule") from None
+    except recurrence.RecurrenceError as exc:
+        raise RuleRefused(str(exc), "rrule") from None
 
 
 def series(meeting: Meeting) -> recurrence.Series:
@@ -136,8 +165,19 @@ def series(meeting: Meeting) -> recurrence.Series:
 
 
 def occurrences(meeting: Meeting, after: datetime, before: datetime) -> list[datetime]:
-    """Starts (UTC) of the occurrences that overlap [after, before): running ones included."""
+    """Starts (UTC) of the occurrences that overlap [after, before): running ones included.
+
+    Bounded by the window and by recurrence.DEFAULT_LIMIT; RecurrenceError for a rule that breaks the rules
+    of entry (a row stored before them). Up to a few hundred ms for a long walk: call it off the event loop.
+    """
     return recurrence.occurrences(series(meeting), after, before)
+
+
+def next_starts(
+    meeting: Meeting, now: datetime, *, count: int, within: timedelta = timedelta(days=366)
+) -> list[datetime]:
+    """The running or next ``count`` starts within ``within`` (see occurrences for the bounds)."""
+    return occurrences(meeting, now, now + within)[:count]
 
 
 def _check_sites(sites: Any, config: Config) -> Literal["all"] | tuple[str, ...]:
@@ -158,6 +198,8 @@ def _seconds(value: Any, field: str, *, limit: float) -> float:
         seconds = parse_duration(value)
     except ValueError as exc:
         raise MeetingError(str(exc), field) from None
+    except OverflowError:  # a 5000-digit number
+        raise MeetingError(f"{field} must be more than 0 and at most {limit / 86400:g} days", field) from None
     if not 0 < seconds <= limit:
         raise MeetingError(f"{field} must be more than 0 and at most {limit / 86400:g} days", field)
     return seconds
@@ -190,6 +232,10 @@ def build_meeting(
         rate = DEFAULT_CALL_RATE if call_rate is None else parse_bandwidth(call_rate)
     except ValueError as exc:
         raise MeetingError(str(exc), "call_rate") from None
+    except OverflowError:  # an infinite or 5000-digit number
+        raise MeetingError("call_rate must be at most 10Gbit", "call_rate") from None
+    if rate > MAX_CALL_RATE:
+        raise MeetingError("call_rate must be at most 10Gbit", "call_rate")
     leads = None
     if lead_times is not None:
         leads = tuple(sorted({_seconds(v, "lead_times", limit=MAX_LEAD_TIME) for v in lead_times}, reverse=True))
@@ -205,12 +251,12 @@ def build_meeting(
         call_rate=rate,
         lead_times=leads,
         rrule=rrule.strip() if rrule else None,
-        exdates=tuple(to_utc(d, tz) for d in exdates),
+        exdates=tuple(to_utc(d, tz, "exdates") for d in exdates),
         source=source,
         uid=uid,
     )
     if meeting.rrule is not None:
-        check_rule(meeting.rrule, start_utc.astimezone(tz))  # refuse a bad rule now, not at the first listing
+        check_rule(meeting.rrule, start_utc, tz_name)  # refuse a bad rule now, not at the first listing
     return meeting
 
 
@@ -267,7 +313,8 @@ async def save_meeting(storage: Storage, meeting: Meeting) -> Meeting:
 async def add_meeting(storage: Storage, config: Config, **fields: Any) -> Meeting:
     """Validate (see build_meeting) and store a new meeting; returns it with its id."""
     fields.pop("meeting_id", None)
-    meeting = build_meeting(config, **fields)
+    # In a thread: checking a rule that never occurs walks up to a few hundred ms (monitor/recurrence.py).
+    meeting = await asyncio.to_thread(partial(build_meeting, config, **fields))
     async with storage.engine.connect() as conn:
         while (await conn.execute(select(meetings.c.id).where(meetings.c.id == meeting.id))).first():
             meeting = build_meeting(config, **fields)  # an id collision (1 in 4 billion): draw again
@@ -292,35 +339,70 @@ async def remove_meeting(storage: Storage, meeting_id: str) -> bool:
         return bool((await conn.execute(delete(meetings).where(meetings.c.id == meeting_id))).rowcount)
 
 
+def expand(found: Iterable[Meeting], *, now: datetime, horizon: timedelta) -> Schedule:
+    """Occurrences running at ``now`` or starting within ``horizon``, by start time; broken rules set aside."""
+    upcoming: list[Occurrence] = []
+    broken: list[tuple[Meeting, str]] = []
+    for meeting in found:
+        try:
+            starts = occurrences(meeting, now, now + horizon)
+        except recurrence.RecurrenceError as exc:
+            broken.append((meeting, str(exc)))
+            continue
+        upcoming.extend(Occurrence(meeting, start, start + timedelta(seconds=meeting.duration)) for start in starts)
+    upcoming.sort(key=lambda o: (o.start, o.meeting.id))
+    return Schedule(tuple(upcoming), tuple(broken))
+
+
+_reported: set[tuple[str, str | None, str]] = set()  # broken meetings already logged: once each, not every tick
+
+
+def report_broken(meeting: Meeting, why: str) -> None:
+    """Log a meeting whose rule cannot be expanded, once per process (the readiness engine lists every tick)."""
+    key = (meeting.id, meeting.rrule, why)
+    if key not in _reported:
+        if len(_reported) > 10_000:
+            _reported.clear()
+        _reported.add(key)
+        log.warning("meeting %s (%s, source %s) is skipped: %s", meeting.id, meeting.title, meeting.source, why)
+
+
+async def read_schedule(storage: Storage, *, now: datetime, horizon: timedelta) -> Schedule:
+    """The stored meetings expanded over [now, now + horizon), off the event loop; broken ones logged once."""
+    schedule = await asyncio.to_thread(expand, await all_meetings(storage), now=now, horizon=horizon)
+    for meeting, why in schedule.broken:
+        report_broken(meeting, why)
+    return schedule
+
+
 async def list_upcoming(storage: Storage, *, now: datetime, horizon: timedelta) -> list[Occurrence]:
-    """Occurrences running at ``now`` or starting within ``horizon``, by start time."""
-    found = []
-    for meeting in await all_meetings(storage):
-        for start in occurrences(meeting, now, now + horizon):
-            found.append(Occurrence(meeting, start, start + timedelta(seconds=meeting.duration)))
-    found.sort(key=lambda o: (o.start, o.meeting.id))
-    return found
+    """Occurrences running at ``now`` or starting within ``horizon``, by start time (read_schedule's)."""
+    return list((await read_schedule(storage, now=now, horizon=horizon)).occurrences)
 
 
 async def sync_config_meetings(storage: Storage, config: Config, static: Sequence[StaticMeeting]) -> None:
     """Make the stored config meetings equal the config's list (by id); other sources are untouched."""
-    wanted = [
-        build_meeting(
-            config,
-            title=m.title,
-            start=m.start,
-            duration=m.duration,
-            sites=m.sites,
-            call_rate=m.call_rate,
-            lead_times=m.lead_times,
-            rrule=m.rrule,
-            exdates=m.exdates,
-            timezone=m.timezone,
-            source="config",
-            meeting_id=m.id,
-        )
-        for m in static
-    ]
+
+    def build_all() -> list[Meeting]:
+        return [
+            build_meeting(
+                config,
+                title=m.title,
+                start=m.start,
+                duration=m.duration,
+                sites=m.sites,
+                call_rate=m.call_rate,
+                lead_times=m.lead_times,
+                rrule=m.rrule,
+                exdates=m.exdates,
+                timezone=m.timezone,
+                source="config",
+                meeting_id=m.id,
+            )
+            for m in static
+        ]
+
+    wanted = await asyncio.to_thread(build_all)  # each rule's check can walk a little: off the loop
     async with storage.engine.connect() as conn:
         clash = (
             (

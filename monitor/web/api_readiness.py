@@ -6,11 +6,14 @@
 
 A report: {"id", "meeting", "title", "occurrence_start", "lead_time_seconds", "checked_at", "sites_total",
 "sites_ready", "not_ready": [site ids], "sites": [{"site", "name", "verdict", "reasons": [{"code", "severity",
-"message", "action", "target"}]}]}; messages in the district's locale.
+"message", "action", "target"}]}]}; messages in the district's locale. The next occurrence is found off the
+event loop; a meeting whose stored rule breaks the rules of entry answers its latest report (GET) or 409
+naming ``rrule`` (POST), never an unbounded expansion (issue 13).
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -18,6 +21,7 @@ from aiohttp import web
 from monitor.config.models import Config
 from monitor.readiness.engine import ReadinessEngine, ReadinessReport
 from monitor.readiness.meetings import Meeting, Occurrence, get_meeting, occurrences
+from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
 from monitor.web.auth import check_token
 from monitor.web.common import json_error
@@ -26,7 +30,10 @@ ENGINE: web.AppKey[ReadinessEngine] = web.AppKey("readiness", ReadinessEngine)
 
 
 def next_occurrence(meeting: Meeting, now: datetime) -> Occurrence | None:
-    """The occurrence running at ``now``, else the next one within a year."""
+    """The occurrence running at ``now``, else the next one within a year; RecurrenceError for a broken rule.
+
+    Bounded (monitor/recurrence.py), but a long walk takes a few hundred ms: await it with asyncio.to_thread.
+    """
     for start in occurrences(meeting, now - timedelta(seconds=meeting.duration), now + timedelta(days=366)):
         end = start + timedelta(seconds=meeting.duration)
         if end > now:
@@ -36,7 +43,10 @@ def next_occurrence(meeting: Meeting, now: datetime) -> Occurrence | None:
 
 async def latest_report(storage: Storage, config: Config, meeting: Meeting, now: datetime) -> ReadinessReport | None:
     names = {site.id: site.name for site in config.sites}
-    upcoming = next_occurrence(meeting, now)
+    try:
+        upcoming = await asyncio.to_thread(next_occurrence, meeting, now)
+    except RecurrenceError:  # a broken stored rule: its latest report is still worth showing
+        upcoming = None
     found = []
     if upcoming is not None:
         found = await storage.reports(meeting.id, occurrence_start=upcoming.start, limit=1)
@@ -61,7 +71,10 @@ async def run_readiness(request: web.Request) -> web.Response:
     meeting = await get_meeting(engine.storage, request.match_info["id"])
     if meeting is None:
         return json_error(404, f"no meeting {request.match_info['id']!r}", "id")
-    occurrence = next_occurrence(meeting, datetime.now(UTC))
+    try:
+        occurrence = await asyncio.to_thread(next_occurrence, meeting, datetime.now(UTC))
+    except RecurrenceError as exc:
+        return json_error(409, f"meeting {meeting.id!r} cannot be checked: {exc}", "rrule")
     if occurrence is None:
         return json_error(409, f"meeting {meeting.id!r} has no occurrence to come", "id")
     report = await engine.check_meeting(occurrence)

@@ -16,14 +16,18 @@
     GET    /openapi.json                 OpenAPI 3.1 description of all of the above
 
 Input is validated with pydantic; a fault answers 400 ``{"error": "...", "field": "..."}`` naming the
-field, an unknown id 404, a write without the token 401. Every query is parameterised (SQLAlchemy), so
-ids from the URL are data, never SQL. Answers never carry secrets (tokens, SNMP communities, passwords).
+field, an unknown id 404, a write without the token 401. Bodies, numbers and dates are bounded
+(monitor/web/common.py): no input gives a 500. Every query is parameterised (SQLAlchemy), so ids from
+the URL are data, never SQL. Answers never carry secrets (tokens, SNMP communities, passwords).
+Occurrences are expanded off the event loop; a stored meeting whose rule breaks the rules of entry is
+listed with ``error`` and no ``next`` (issue 13).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -41,9 +45,11 @@ from monitor.readiness.meetings import (
     add_meeting,
     all_meetings,
     get_meeting,
-    occurrences,
+    next_starts,
     remove_meeting,
+    report_broken,
 )
+from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
 from monitor.storage.queries import choose_step, history
 from monitor.web.api_alerts import MODELS as ALERT_MODELS
@@ -63,6 +69,7 @@ CONFIG: web.AppKey[Callable[[], Config]] = web.AppKey("config")
 STATE: web.AppKey[State] = web.AppKey("state", State)
 DEFAULT_HISTORY = 86400.0
 MAX_HISTORY = 400 * 86400.0
+MAX_TEXT = 200  # start, duration, timezone: longer is never a date, a duration or a zone name
 
 
 # --- models: validation of input and the schemas of /openapi.json -----------------------------------
@@ -73,13 +80,17 @@ class MeetingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=500, examples=["Giao ban trực tuyến thứ Hai"])
-    start: str = Field(examples=["2026-12-07T07:30", "2026-12-07T00:30Z"])
+    start: str = Field(max_length=MAX_TEXT, examples=["2026-12-07T07:30", "2026-12-07T00:30Z"])
     duration: str | float = Field("2h", examples=["2h", 5400])
     sites: Literal["all"] | list[str] = Field("all", examples=["all", ["hub", "tan-thinh"]])
-    call_rate: str | int | None = Field(None, examples=["2048kbit"], description="default 2048kbit")
-    lead_times: list[str | float] | None = Field(None, examples=[["60m", "30m", "10m"]])
-    rrule: str | None = Field(None, examples=["FREQ=WEEKLY;BYDAY=MO"])
-    timezone: str | None = Field(None, examples=["Asia/Ho_Chi_Minh"], description="default: the district's")
+    call_rate: str | int | None = Field(None, examples=["2048kbit"], description="default 2048kbit, at most 10Gbit")
+    lead_times: list[str | float] | None = Field(None, max_length=20, examples=[["60m", "30m", "10m"]])
+    rrule: str | None = Field(
+        None, max_length=500, examples=["FREQ=WEEKLY;BYDAY=MO"], description="RFC 5545; at most once an hour"
+    )
+    timezone: str | None = Field(
+        None, max_length=MAX_TEXT, examples=["Asia/Ho_Chi_Minh"], description="default: the district's"
+    )
 
 
 class MeetingOut(BaseModel):
@@ -97,6 +108,7 @@ class MeetingOut(BaseModel):
     source: str
     uid: str | None
     next: list[datetime] = Field(description="next occurrences (UTC), running one included")
+    error: str | None = Field(None, description="why the rule cannot be expanded (a row stored before it was refused)")
 
 
 class SiteOut(BaseModel):
@@ -151,8 +163,24 @@ class HistoryOut(BaseModel):
     points: list[PointOut]
 
 
-def _meeting_out(meeting: Meeting, tz: ZoneInfo, now: datetime, *, count: int) -> MeetingOut:
-    upcoming = occurrences(meeting, now, now + timedelta(days=366))[:count]
+def _upcoming(found: Sequence[Meeting], now: datetime, count: int) -> list[list[datetime] | str]:
+    """Each meeting's next ``count`` starts, or why its rule cannot be expanded; bounded, run in a thread."""
+    out: list[list[datetime] | str] = []
+    for meeting in found:
+        try:
+            out.append(next_starts(meeting, now, count=count))
+        except RecurrenceError as exc:
+            report_broken(meeting, str(exc))
+            out.append(str(exc))
+    return out
+
+
+async def _meetings_out(found: Sequence[Meeting], tz: ZoneInfo, now: datetime, *, count: int) -> list[MeetingOut]:
+    upcoming = await asyncio.to_thread(_upcoming, found, now, count)
+    return [_meeting_out(m, tz, u) for m, u in zip(found, upcoming, strict=True)]
+
+
+def _meeting_out(meeting: Meeting, tz: ZoneInfo, upcoming: list[datetime] | str) -> MeetingOut:
     return MeetingOut(
         id=meeting.id,
         title=meeting.title,
@@ -167,7 +195,8 @@ def _meeting_out(meeting: Meeting, tz: ZoneInfo, now: datetime, *, count: int) -
         lead_times_seconds=list(meeting.lead_times) if meeting.lead_times is not None else None,
         source=meeting.source,
         uid=meeting.uid,
-        next=upcoming,
+        next=[] if isinstance(upcoming, str) else upcoming,
+        error=upcoming if isinstance(upcoming, str) else None,
     )
 
 
@@ -220,18 +249,24 @@ async def status(request: web.Request) -> web.Response:
 
 
 def _moment(text: str, field: str, now: datetime) -> datetime:
-    """An ISO time (UTC if no offset) or a duration back from now ('7d', '90m')."""
+    """An ISO time (UTC if no offset) or a duration back from now ('7d', '90m'), within 1970–2100."""
     try:
-        value = datetime.fromisoformat(text)
+        value: datetime | None = datetime.fromisoformat(text)
     except ValueError:
-        try:
-            return now - timedelta(seconds=parse_duration(text))
-        except ValueError:
-            raise MeetingError(
-                f"{field} must be an ISO time such as 2026-12-01T00:00Z or a duration back from now such as 7d",
-                field,
-            ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = None
+    if value is not None:
+        if not 1970 <= value.year <= 2100:  # year 0001 with an offset is not even a datetime once in UTC
+            raise MeetingError(f"{field} must be between the years 1970 and 2100", field)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        back = parse_duration(text)
+    except ValueError:
+        raise MeetingError(
+            f"{field} must be an ISO time such as 2026-12-01T00:00Z or a duration back from now such as 7d", field
+        ) from None
+    if back > 50 * 366 * 86400:  # also keeps `now - back` inside datetime's years
+        raise MeetingError(f"{field} goes back more than 50 years", field)
+    return now - timedelta(seconds=back)
 
 
 async def site_history(request: web.Request) -> web.Response:
@@ -252,8 +287,8 @@ async def site_history(request: web.Request) -> web.Response:
                 step = parse_duration(query["step"])
             except ValueError as exc:
                 raise MeetingError(str(exc), "step") from None
-            if step <= 0:
-                raise MeetingError("step must be greater than zero", "step")
+            if not 0 < step <= MAX_HISTORY:
+                raise MeetingError("step must be greater than zero and at most 400 days", "step")
     except MeetingError as exc:
         return json_error(400, str(exc), exc.field)
     if since >= until:
@@ -276,7 +311,7 @@ async def list_meetings(request: web.Request) -> web.Response:
     tz = ZoneInfo(request.app[CONFIG]().district.timezone)
     now = datetime.now(UTC)
     found = await all_meetings(request.app[STORAGE])
-    return json_answer([_meeting_out(m, tz, now, count=1) for m in found])
+    return json_answer(await _meetings_out(found, tz, now, count=1))
 
 
 async def create_meeting(request: web.Request) -> web.Response:
@@ -291,7 +326,8 @@ async def create_meeting(request: web.Request) -> web.Response:
     except MeetingError as exc:
         return json_error(400, str(exc), exc.field)
     log.info("meeting %s (%s) added through the API", meeting.id, meeting.title)
-    return json_answer(_meeting_out(meeting, ZoneInfo(config.district.timezone), datetime.now(UTC), count=10), 201)
+    (shown,) = await _meetings_out([meeting], ZoneInfo(config.district.timezone), datetime.now(UTC), count=10)
+    return json_answer(shown, 201)
 
 
 async def show_meeting(request: web.Request) -> web.Response:
@@ -299,7 +335,8 @@ async def show_meeting(request: web.Request) -> web.Response:
     if meeting is None:
         return json_error(404, f"no meeting {request.match_info['id']!r}", "id")
     tz = ZoneInfo(request.app[CONFIG]().district.timezone)
-    return json_answer(_meeting_out(meeting, tz, datetime.now(UTC), count=10))
+    (shown,) = await _meetings_out([meeting], tz, datetime.now(UTC), count=10)
+    return json_answer(shown)
 
 
 async def delete_meeting(request: web.Request) -> web.Response:
