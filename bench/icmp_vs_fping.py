@@ -141,10 +141,10 @@ def best_cpu(runs: list[Run]) -> float:
     return min(r.cpu for r in runs)
 
 
-def write_section(text: str) -> None:
-    """Replace the ICMP section of RESULTS.md (other sections belong to other benchmarks)."""
+def write_section(text: str, heading: str = "ICMP") -> None:
+    """Replace the section ``## heading`` of RESULTS.md (other sections belong to other benchmarks)."""
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    match = re.search(r"^## ICMP\b.*?(?=^## |\Z)", old, flags=re.M | re.S)
+    match = re.search(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", old, flags=re.M | re.S)
     new = old[: match.start()] + text + old[match.end() :] if match else old.rstrip("\n") + "\n\n" + text
     RESULTS.write_text(new)
 

@@ -28,6 +28,7 @@ from probes.core.result import Reason
 from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode, covers, how_to_enable
 from probes.icmp.pinger import Pinger
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
+from probes.icmp.sockets import SO_TIMESTAMPNS
 from tests.peers import missing, require_program, require_root
 
 pytestmark = pytest.mark.timeout(60)
@@ -146,6 +147,10 @@ class EchoRequestTap:
         proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
         self.sock = socket.socket(family, socket.SOCK_RAW, proto)
         self.sock.setblocking(False)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        # It sees every ICMP packet of the test (other rounds' too) and is read only at the end: room for all.
+        self.sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 8 * 1024 * 1024)
+        self.stamps: list[float] = []  # kernel arrival time of each request seen, seconds (realtime clock)
         if family == socket.AF_INET6:  # no IP header on raw IPv6 sockets: ask for tclass and destination
             self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
             self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
@@ -170,6 +175,10 @@ class EchoRequestTap:
                         destination = str(ipaddress.IPv6Address(value[:16]))
             if icmp[0] == request and destination == self.destination and len(icmp) - 8 == self.payload_size:
                 seen.append((struct.unpack_from("!H", icmp, 4)[0], tos >> 2))
+                for level, kind, value in ancdata:
+                    if (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS):
+                        sec, nsec = struct.unpack("@qq", value[:16])
+                        self.stamps.append(sec + nsec / 1e9)
 
     def close(self) -> None:
         self.sock.close()
@@ -211,6 +220,40 @@ async def test_echo_ids_are_random_per_round(pinger: Pinger) -> None:
     assert [ident for ident, _mark in seen[1::2]] == ids
     assert len(set(ids)) > 1
     assert [b - a for a, b in itertools.pairwise(ids)] != [1, 1, 1]  # not a counter
+
+
+async def test_echoes_keep_their_pace_among_other_rounds(pinger: Pinger) -> None:
+    """Echoes 200 ms apart leave 200 ms apart (± the pacer's 10 ms grid) while 50 other rounds share the pacer."""
+    tap = EchoRequestTap(socket.AF_INET, "127.0.77.36", payload_size=45)
+    loop = asyncio.get_running_loop()
+
+    async def other(n: int) -> list[float | None]:
+        await asyncio.sleep(n * 0.007)  # started spread, as the scheduler starts them
+        return await pinger.round(f"127.0.78.{n + 1}", count=5, interval=0.2, timeout=1.0)
+
+    try:
+        others = [loop.create_task(other(n)) for n in range(50)]
+        await asyncio.sleep(0.1)
+        rtts = await pinger.round("127.0.77.36", count=5, interval=0.2, payload_size=45, timeout=1.0)
+        assert all(None not in r for r in await asyncio.gather(*others))
+        await asyncio.sleep(0.05)
+        tap.requests()
+        stamps = tap.stamps
+    finally:
+        tap.close()
+    assert None not in rtts
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert len(gaps) == 4
+    assert all(0.185 <= gap <= 0.3 for gap in gaps), gaps  # never a burst; later only if the loop is busy
+    assert stamps[-1] - stamps[0] == pytest.approx(0.8, abs=0.05)
+
+
+async def test_answered_round_ends_before_its_timeout(pinger: Pinger) -> None:
+    """A round whose replies are all in returns at once, not when its timeout would have run out."""
+    started = asyncio.get_running_loop().time()
+    rtts = await pinger.round("127.0.77.37", count=3, interval=0.01, timeout=5.0)
+    assert None not in rtts
+    assert asyncio.get_running_loop().time() - started < 1.0
 
 
 async def test_many_concurrent_rounds_lose_nothing(pinger: Pinger) -> None:
@@ -288,6 +331,7 @@ from probes.core.context import ProbeContext
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from probes.icmp.mode import detect_icmp_mode
 from probes.icmp.pinger import Pinger
+from probes.icmp.sockets import SO_TIMESTAMPNS
 
 async def main():
     mode = detect_icmp_mode()

@@ -1,113 +1,90 @@
 """ICMP echo rounds for the whole process: ``await pinger.round(address, count=..., ...) -> [rtt or None, ...]``.
 
-Echoes go out ``interval`` apart on a timer while replies are read concurrently by the event loop's reader
-callbacks, so a lost echo never stalls a round; the round ends when every reply is in or ``timeout`` after
-the last send. Each round has a random echo id and an 8-byte random token at the head of its payload; a
-reply counts only when its id, sequence, source address and payload all match. Sends due in the same
-millisecond share one event-loop timer; a late loop never bursts a round's echoes closer than half an
-interval. An echo that cannot be sent ends the round with ``PingError`` (its errno), a full send buffer
-only loses that echo.
+One pacing loop per event loop runs every round, as fping and smokeping_prober do (issue 16): on each
+wake-up it sends every echo that is due, across all rounds, reads every reply waiting on the sockets in one
+burst, ends the rounds whose time is up, and sleeps on one timer until the next thing is due. Rounds wait
+in buckets keyed by the time they next need it (a time wheel): their next echo, or, once all are sent,
+their next reading (every ``POLL_NS``) and their end. A round's echoes are ``interval`` apart on a grid of
+at most ``TICK_NS`` (± half of it), so that the echoes of different rounds share wake-ups, and never
+closer than half an interval when the loop runs late (a burst would queue on a real link and inflate the
+RTTs it measures). The sockets are not watched by the event loop: a reply wake-up per echo was most of the
+cost (issue 16), and replies wait in the socket with their kernel stamps until the next wake-up reads
+them. Per echo there is no timer, future or closure: a list append, a send, a read.
 
-Two engines, chosen once at start by ``probes.icmp.mode``:
-
-- unprivileged (``SOCK_DGRAM``/``IPPROTO_ICMP[V6]``): one socket per round, bound to a random "port", which
-  the kernel writes into the echo id and uses to hand each socket only its own replies (ids are kept
-  unique within the process: the kernel lets two ping sockets bind one id and then feeds only one);
-- privileged (raw): ONE raw socket per address family for the whole process. Every raw socket sees every
-  ICMP packet, so a socket per round costs O(rounds²) work and lost half the replies at 256 concurrent
-  targets (LAB.md "ICMP"); here one reader demultiplexes replies by (id, sequence) to the waiting rounds,
-  and a kernel filter (ICMP_FILTER / ICMP6_FILTER) passes only echo replies, so our own echo requests on
-  loopback never reach user space. The socket's own IP_TOS / IPV6_TCLASS is the first round's DSCP
-  (AF41 normally, for every round); a round with another mark sends it as per-packet ancillary data.
+A round ends when every reply is in, or ``timeout`` after its last echo (a reply that arrives later does
+not count). Each round has a random echo id and an 8-byte random token at the head of its payload; a reply
+counts only when its id, sequence, source address and payload all match. An echo that cannot be sent ends
+the round with ``PingError`` (its errno), a full send buffer only loses that echo.
 
 RTTs: the send time is ``time.monotonic_ns()`` taken right before the send call; the receive time is the
-kernel's arrival stamp (SO_TIMESTAMPNS) mapped onto the monotonic clock, so a busy event loop does not
-inflate RTTs; without a kernel stamp ``time.monotonic_ns()`` at read time is used.
+kernel's arrival stamp (SO_TIMESTAMPNS) mapped onto the monotonic clock, so neither a busy event loop nor
+reading replies in bursts inflates RTTs; without a kernel stamp the read time is used. The sockets of the
+two modes (chosen once at start by ``probes.icmp.mode``) are in ``probes.icmp.sockets``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
+import heapq
 import logging
-import math
 import random
 import socket
-import struct
 import time
-from collections.abc import Callable
 from typing import Literal
 
 from probes.icmp.mode import IcmpMode
+from probes.icmp.sockets import (
+    ECHO_FIELDS,
+    TOKEN_SIZE,
+    PingError,
+    PingSockets,
+    RawSocket,
+    checksum_base,
+    echo_template,
+    stamp_offset,
+)
+
+__all__ = ["PingError", "Pinger"]
 
 log = logging.getLogger(__name__)
 
-# Linux values that Python 3.11's socket module does not export (asm-generic/socket.h, linux/icmp.h,
-# linux/icmpv6.h); the same on x86-64 and arm64.
-SO_TIMESTAMPNS = 35
-SOL_RAW = 255
-ICMP_FILTER = 1
-ICMP6_FILTER = 1
-
-ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
-ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
-TOKEN_SIZE = 8  # random bytes at the head of each round's payload
-SHARED_RCVBUF = 4 * 1024 * 1024  # a burst of replies from hundreds of targets must fit (LAB.md: 256+)
-_HEADER = struct.Struct("!BBHHH")
-_ID_SEQ = struct.Struct("!HH")
-_TIMESPEC = struct.Struct("@qq")
-
-
-class PingError(Exception):
-    """An echo could not be sent (or no socket opened); ``errno`` tells the probe which reason code applies."""
-
-    def __init__(self, address: str, exc: OSError) -> None:
-        self.address = address
-        self.errno = exc.errno
-        super().__init__(f"cannot send ICMP echo to {address}: {exc.strerror or exc}")
-
-
-def _resolve_once(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _checksum(data: bytes) -> int:
-    """Internet checksum sum (RFC 1071) of ``data`` before folding and inversion."""
-    if len(data) % 2:
-        data += b"\0"
-    words: tuple[int, ...] = struct.unpack(f"!{len(data) // 2}H", data)
-    return sum(words)
-
-
-def _fold(total: int) -> int:
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
-
-
-def _rx_ns(ancdata: list[tuple[int, int, bytes]], offset: int) -> int:
-    """Arrival time on the monotonic clock: the kernel's realtime stamp minus the realtime-monotonic offset."""
-    for level, kind, data in ancdata:  # one entry, the stamp, unless the kernel adds something new
-        if kind == SO_TIMESTAMPNS and level == socket.SOL_SOCKET and len(data) >= _TIMESPEC.size:
-            sec: int
-            nsec: int
-            sec, nsec = _TIMESPEC.unpack_from(data)
-            return sec * 1_000_000_000 + nsec - offset
-    return time.monotonic_ns()
-
-
-def _enable_timestamps(sock: socket.socket) -> None:
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    except OSError as exc:  # an exotic kernel: fall back to stamping at read time
-        log.debug("SO_TIMESTAMPNS unavailable (%s); RTTs include event-loop delay", exc)
+NS = 1_000_000_000
+TICK_NS = 10_000_000  # echoes paced 200 ms apart go on a 10 ms grid (± 5 ms), so rounds share wake-ups
+POLL_NS = 10_000_000  # a round that sent its last echo has its replies read this often until its end
+EARLY_NS = 100_000  # a wake-up sends what falls due this soon rather than sleeping again for it
+NEVER = 1 << 62
+_monotonic_ns = time.monotonic_ns
+_FILLER = bytes(range(256)) * 256  # the payload after the token: bytes 0, 1, 2, ... (up to 64 KiB)
+_ECHO_FIELDS_INTO = ECHO_FIELDS.pack_into
 
 
 class _Round:
-    """One round's state; replies are matched to it by the engine that read them."""
+    """One round: its echoes' send stamps and RTTs in preallocated slots, and the one future it awaits."""
 
-    __slots__ = ("done", "family", "ident", "payload", "peer", "received", "rtts", "sent_ns", "sockaddr")
+    __slots__ = (
+        "ancdata",
+        "base",
+        "count",
+        "deadline_ns",
+        "done",
+        "family",
+        "fd",
+        "grid",
+        "ident",
+        "interval_ns",
+        "next_seq",
+        "over",
+        "packet",
+        "payload",
+        "peer",
+        "received",
+        "rtts",
+        "sent_ns",
+        "sockaddr",
+        "start_ns",
+        "timeout_ns",
+        "tx",
+    )
 
     def __init__(
         self,
@@ -116,168 +93,198 @@ class _Round:
         sockaddr: tuple[str, int] | tuple[str, int, int, int],
         family: int,
         count: int,
+        interval: float,
+        timeout: float,
         payload: bytes,
         done: asyncio.Future[None],
     ) -> None:
         self.peer = peer
-        self.sockaddr = sockaddr
         self.family = family
+        self.sockaddr = sockaddr
         self.payload = payload
-        self.ident = 0
+        self.count = count
+        self.interval_ns = round(interval * NS)
+        # Rounds paced 200 ms apart share the 10 ms grid; fast ones (tests: 10 ms) get a finer one.
+        self.grid = min(TICK_NS, self.interval_ns // 20)
+        self.timeout_ns = round(timeout * NS)
+        self.done = done
         self.sent_ns = [0] * count
         self.rtts: list[float | None] = [None] * count
         self.received = 0
-        self.done = done
+        self.next_seq = 0
+        self.start_ns = 0
+        self.deadline_ns = NEVER
+        self.over = False
+        self.ident = 0
+        self.tx: socket.socket  # the socket it sends on, the shared raw one or its own, set when opened
+        self.fd = -1  # its own ping socket's, to close
+        self.packet = echo_template(family, payload)
+        self.ancdata: list[tuple[int, int, bytes]] = []
+        self.base = -1  # the checksum's sum without the sequence; -1: the kernel computes it
 
-    def send(self, sock: socket.socket, packet: bytes, ancdata: list[tuple[int, int, bytes]], seq: int) -> None:
-        """Send one echo (with ``ancdata`` when its DSCP differs from the socket's) and note when."""
-        stamp = time.monotonic_ns()
+    def fire(self, now: int) -> int:
+        """Send the next echo; return when this round next needs the pacer (its next echo, or a reading)."""
+        seq = self.next_seq
+        self.next_seq = seq + 1
+        packet = self.packet
+        base = self.base
+        if base >= 0:  # RFC 1071 checksum: the round's sum plus the sequence, folded
+            base += seq
+            base = (base >> 16) + (base & 0xFFFF)
+            base = ~(base + (base >> 16)) & 0xFFFF
+        else:
+            base = 0
+        _ECHO_FIELDS_INTO(packet, 2, base, self.ident, seq)
+        stamp = _monotonic_ns()
         try:
-            if ancdata:
-                sock.sendmsg((packet,), ancdata, 0, self.sockaddr)
+            if self.ancdata:
+                self.tx.sendmsg((packet,), self.ancdata, 0, self.sockaddr)
             else:
-                sock.sendto(packet, self.sockaddr)
+                self.tx.sendto(packet, self.sockaddr)
         except (BlockingIOError, InterruptedError):  # send buffer full: this echo is lost, the round goes on
             log.debug("ICMP echo %d to %s dropped: socket send buffer full", seq, self.peer)
-            return
         except OSError as exc:
             raise PingError(self.peer, exc) from exc
-        self.sent_ns[seq] = stamp
+        else:
+            self.sent_ns[seq] = stamp
+        if seq + 1 < self.count:
+            # On schedule, but never closer than half an interval to the previous echo when the
+            # loop runs late: a burst would queue on a real link and inflate the RTTs it measures.
+            due = self.start_ns + (seq + 1) * self.interval_ns
+            earliest = stamp + (self.interval_ns >> 1)
+            due = earliest if due < earliest else due  # not max(): this runs per echo
+            grid = self.grid
+            return (due + (grid >> 1)) // grid * grid if grid else due
+        self.deadline_ns = stamp + self.timeout_ns
+        return self.recheck(now)
+
+    def recheck(self, now: int) -> int:
+        """When to read this round's replies next: after ``POLL_NS`` (on its grid), at the latest at its end."""
+        grid = self.grid
+        soon = -(-(now + POLL_NS) // grid) * grid if grid else now + POLL_NS
+        end = -(-self.deadline_ns // grid) * grid if grid else self.deadline_ns
+        return min(soon, end)
 
     def on_reply(self, seq: int, rx_ns: int, source: str, data: bytes, start: int) -> None:
-        """A reply read from a socket; its payload is ``data[start:]`` (compared without copying)."""
-        payload = self.payload
-        if seq >= len(self.sent_ns) or source != self.peer or len(data) - start != len(payload):
-            return
-        if not data.endswith(payload):
+        if seq >= self.count or source != self.peer or len(data) - start != len(self.payload):
             return
         sent = self.sent_ns[seq]
-        if sent == 0 or self.rtts[seq] is not None:  # not sent by us yet, or a duplicate reply
+        if sent == 0 or self.rtts[seq] is not None or rx_ns > self.deadline_ns:  # not ours yet, duplicate, late
             return
-        self.rtts[seq] = max(rx_ns - sent, 0) / 1e9
+        if not data.endswith(self.payload):
+            return
+        self.rtts[seq] = max(rx_ns - sent, 0) / NS
         self.received += 1
-        if self.received == len(self.sent_ns) and not self.done.done():
+        if self.received == self.count:
+            self.finish()
+
+    def finish(self) -> None:
+        self.over = True
+        if not self.done.done():
             self.done.set_result(None)
 
 
-class _SharedRaw:
-    """The one raw socket of an address family, read by one event-loop reader for every round."""
+class _Pacer:
+    """The one pacing loop of an event loop: sends due echoes, reads replies, ends rounds; one timer.
 
-    def __init__(self, family: int, rounds: dict[int, _Round]) -> None:
-        self.family = family
-        self.rounds = rounds  # ident → round, owned by the Pinger
-        proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
-        self.sock = socket.socket(family, socket.SOCK_RAW, proto)
-        try:
-            self.sock.setblocking(False)
-            if family == socket.AF_INET:
-                # ICMP_FILTER: a bit set = that type is dropped in the kernel; pass only echo replies.
-                self.sock.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ~(1 << 0) & 0xFFFFFFFF))
-            else:
-                words = [0xFFFFFFFF] * 8  # struct icmp6_filter: a bit set = blocked
-                words[129 >> 5] &= ~(1 << (129 & 31))
-                self.sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, struct.pack("8I", *words))
-            try:  # root may exceed net.core.rmem_max; CAP_NET_RAW alone gets the capped size
-                self.sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), SHARED_RCVBUF)
-            except OSError:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SHARED_RCVBUF)
-            _enable_timestamps(self.sock)
-        except BaseException:
-            self.sock.close()
-            raise
-        self.bufsize = 2048
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.dscp: int | None = None
-
-    def set_dscp(self, dscp: int) -> None:
-        """The mark of echoes sent without ancillary data; other marks travel per packet."""
-        if self.family == socket.AF_INET:
-            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, dscp << 2)
-        else:
-            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, dscp << 2)
-        self.dscp = dscp
-
-    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Read on ``loop``; a Pinger used from a new loop (tests) moves its reader there."""
-        if self.loop is loop:
-            return
-        self.detach()
-        loop.add_reader(self.sock.fileno(), self.on_readable)
-        self.loop = loop
-
-    def detach(self) -> None:
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.remove_reader(self.sock.fileno())
-        self.loop = None
-
-    def on_readable(self) -> None:
-        offset = time.time_ns() - time.monotonic_ns()
-        header = 0
-        while True:
-            try:
-                data, ancdata, _flags, addr = self.sock.recvmsg(self.bufsize, 64)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # a pending socket error, reported once; the loop calls again if data waits
-                log.debug("raw ICMP socket: %s", exc)
-                return
-            if self.family == socket.AF_INET:  # raw IPv4 sockets deliver the IP header, IPv6 ones do not
-                header = (data[0] & 0x0F) * 4
-                if len(data) < header + 8 or data[header] != 0:
-                    continue
-            elif len(data) < 8 or data[0] != 129:
-                continue
-            ident, seq = _ID_SEQ.unpack_from(data, header + 4)
-            rnd = self.rounds.get(ident)
-            if rnd is not None:
-                rnd.on_reply(seq, _rx_ns(ancdata, offset), addr[0], data, header + 8)
-
-    def close(self) -> None:
-        self.detach()
-        self.sock.close()
-
-
-class _Scheduler:
-    """Runs the echo sends due in the same millisecond from ONE event-loop timer.
-
-    A timer per echo costs a heap operation each (compared in Python); with hundreds of targets in step
-    the sends fall due together, so a millisecond bucket turns thousands of timers into a few.
+    Rounds wait in buckets keyed by the (grid) time they next need the pacer, a time wheel: filing a round
+    is a dict lookup and a list append; only the bucket times are in a heap, one per grid step in use.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, pinger: Pinger) -> None:
         self.loop = loop
-        self.buckets: dict[int, list[tuple[Callable[[int], None], int]]] = {}
+        self.pinger = pinger
+        self.buckets: dict[int, list[_Round]] = {}  # due time → the rounds that need the pacer then
+        self.times: list[int] = []  # heap of the buckets' times
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_ns = NEVER
 
-    def at(self, when: float, fn: Callable[[int], None], arg: int) -> None:
-        tick = math.ceil(when * 1000)
-        bucket = self.buckets.get(tick)
+    def start(self, rnd: _Round) -> None:
+        """Queue the round: its first echo goes now, or with the pacer's next wake-up if that is this close."""
+        now = _monotonic_ns()
+        if self.timer is not None and self.timer_ns - now <= rnd.grid:
+            # The pacer wakes within one grid step anyway: the first echo goes with that batch.
+            rnd.start_ns = self.timer_ns
+            self._file(self.timer_ns, rnd)
+            return
+        rnd.start_ns = now
+        due = rnd.fire(now)
+        self._file(due, rnd)
+        self._arm(due, now)
+
+    def _file(self, due: int, rnd: _Round) -> None:
+        bucket = self.buckets.get(due)
         if bucket is None:
-            bucket = self.buckets[tick] = []
-            self.loop.call_at(tick / 1000, self._run, tick)
-        bucket.append((fn, arg))
+            self.buckets[due] = [rnd]
+            heapq.heappush(self.times, due)
+        else:
+            bucket.append(rnd)
 
-    def _run(self, tick: int) -> None:
-        for fn, arg in self.buckets.pop(tick):
-            fn(arg)
+    def _arm(self, when_ns: int, now_ns: int) -> None:
+        if self.timer is not None:
+            if self.timer_ns <= when_ns:
+                return
+            self.timer.cancel()
+        self.timer_ns = when_ns
+        self.timer = self.loop.call_later(max(when_ns - now_ns, 0) / NS, self._wake)
+
+    def _wake(self) -> None:
+        self.timer, self.timer_ns = None, NEVER
+        now = _monotonic_ns()
+        times, buckets, file = self.times, self.buckets, self._file
+        ending: list[_Round] = []
+        try:
+            limit = now + EARLY_NS
+            while times and times[0] <= limit:
+                for rnd in buckets.pop(heapq.heappop(times)):
+                    if rnd.over:
+                        continue
+                    if rnd.next_seq < rnd.count:
+                        try:
+                            file(rnd.fire(now), rnd)
+                        except Exception as exc:  # PingError, or a bug: it ends the round, raised to its caller
+                            rnd.over = True
+                            if not rnd.done.done():
+                                rnd.done.set_exception(exc)
+                    elif limit >= rnd.deadline_ns:  # time is up: ended below, once what came in is read
+                        ending.append(rnd)
+                    else:  # all sent, replies awaited: read again soon (the drain below reads this time's)
+                        file(rnd.recheck(now), rnd)
+            self.pinger.drain()
+        finally:
+            for rnd in ending:
+                rnd.finish()
+            # Buckets of rounds answered in full need no wake-up.
+            while times and all(rnd.over for rnd in buckets[times[0]]):
+                del buckets[heapq.heappop(times)]
+            if times:
+                self._arm(times[0], now)
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer, self.timer_ns = None, NEVER
+        self.buckets.clear()
+        self.times.clear()
 
 
 class Pinger:
-    """Runs ICMP echo rounds in the mode detected at start; make one per process and ``close()`` it."""
+    """Runs ICMP echo rounds in the mode detected at start; make one per process and ``close()`` it.
+
+    Privileged: ONE raw socket per address family for every round (a socket per round costs O(rounds²):
+    every raw socket sees every ICMP packet); unprivileged: a ping socket per round, whose bound "port" is
+    the round's echo id (probes.icmp.sockets).
+    """
 
     def __init__(self, mode: IcmpMode) -> None:
         if not mode.usable:
             raise ValueError(f"ICMP is not usable: {mode.message}")
         self.mode = mode
-        self._shared: dict[int, _SharedRaw] = {}
-        self._rounds: dict[int, dict[int, _Round]] = {socket.AF_INET: {}, socket.AF_INET6: {}}
+        self._raw: dict[int, RawSocket] = {}
+        self._ping = PingSockets()
+        self._rounds: dict[int, dict[int, _Round]] = {socket.AF_INET: {}, socket.AF_INET6: {}}  # echo id → round
+        self._pacer: _Pacer | None = None
         self._closed = False
-        self._schedulers: dict[asyncio.AbstractEventLoop, _Scheduler] = {}
-
-    def _scheduler(self, loop: asyncio.AbstractEventLoop) -> _Scheduler:
-        scheduler = self._schedulers.get(loop)
-        if scheduler is None:
-            self._schedulers = {loop: (scheduler := _Scheduler(loop))}  # forget the loops of earlier tests
-        return scheduler
 
     @property
     def mode_name(self) -> Literal["unprivileged", "privileged"]:
@@ -297,6 +304,8 @@ class Pinger:
         """Send ``count`` echoes to the IP address; RTT in seconds per echo, None where no reply came."""
         if self._closed:
             raise RuntimeError("the Pinger is closed")
+        if count < 1:
+            raise ValueError(f"a round needs at least one echo, not {count}")
         host, _, scope = address.partition("%")
         af = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:  # canonical text, as the kernel reports reply sources (cheaper than ipaddress, per round)
@@ -309,164 +318,101 @@ class Pinger:
             (peer, 0) if af == socket.AF_INET else (f"{peer}%{scope}" if scope else peer, 0, 0, 0)
         )
         token = random.randbytes(TOKEN_SIZE)  # tells our replies from strays; no secret
-        payload = (token + bytes(range(256)) * (payload_size // 256 + 1))[:payload_size]
+        payload = (token + _FILLER[: max(payload_size - TOKEN_SIZE, 0)])[:payload_size]
         loop = asyncio.get_running_loop()
-        rnd = _Round(peer, sockaddr=sockaddr, family=af, count=count, payload=payload, done=loop.create_future())
-        send, cleanup = self._open_raw(rnd, loop, dscp) if self.mode.privileged else self._open_dgram(rnd, loop, dscp)
-        timer: asyncio.TimerHandle | None = None
-        schedule = self._scheduler(loop)
-        start = loop.time()
-
-        def fire(seq: int) -> None:
-            """Send echo ``seq`` and schedule the next one, or arm the end of the round."""
-            nonlocal timer
-            if rnd.done.done():  # ended (cancelled, closed) while this echo waited its turn
-                return
-            try:
-                send(seq)
-            except Exception as exc:  # PingError, or a bug: either way it ends this round, raised to its caller
-                rnd.done.set_exception(exc)
-                return
-            if seq + 1 < count:
-                # On schedule, but never closer than half an interval to the previous echo when the
-                # loop runs late: a burst would queue on a real link and inflate the RTTs it measures.
-                schedule.at(max(start + (seq + 1) * interval, loop.time() + interval / 2), fire, seq + 1)
-            else:
-                timer = loop.call_later(timeout, _resolve_once, rnd.done)
-
+        pacer = self._pacer_on(loop)
+        rnd = _Round(
+            peer,
+            sockaddr=sockaddr,
+            family=af,
+            count=count,
+            interval=interval,
+            timeout=timeout,
+            payload=payload,
+            done=loop.create_future(),
+        )
+        if self.mode.privileged:
+            self._open_raw(rnd, dscp)
+        else:
+            self._open_ping(rnd, dscp)
         try:
-            fire(0)
+            pacer.start(rnd)
             await rnd.done
         finally:
-            _resolve_once(rnd.done)  # echoes still queued in the scheduler see the round is over
-            if timer is not None:
-                timer.cancel()
-            cleanup()
+            rnd.finish()  # the pacer drops its entry when it comes up
+            self._release(rnd)
         return rnd.rtts
 
-    def _open_raw(
-        self, rnd: _Round, loop: asyncio.AbstractEventLoop, dscp: int
-    ) -> tuple[Callable[[int], None], Callable[[], None]]:
-        shared = self._shared.get(rnd.family)
-        if shared is None:
+    def _pacer_on(self, loop: asyncio.AbstractEventLoop) -> _Pacer:
+        pacer = self._pacer
+        if pacer is None or pacer.loop is not loop:
+            if pacer is not None:  # a new loop (tests): rounds of a closed loop can never finish
+                if not pacer.loop.is_closed():
+                    pacer.stop()
+                for rounds in self._rounds.values():
+                    for rnd in [r for r in rounds.values() if r.done.get_loop().is_closed()]:
+                        self._release(rnd)
+            pacer = self._pacer = _Pacer(loop, self)
+        return pacer
+
+    def drain(self) -> None:
+        """Read every reply waiting on any socket, in one burst per socket."""
+        offset = stamp_offset()
+        for raw in self._raw.values():
+            raw.drain(self._rounds[raw.family], offset)
+        if self._ping.count:
+            self._ping.drain(offset)
+
+    def _open_raw(self, rnd: _Round, dscp: int) -> None:
+        raw = self._raw.get(rnd.family)
+        if raw is None:
             try:
-                shared = self._shared[rnd.family] = _SharedRaw(rnd.family, self._rounds[rnd.family])
+                raw = self._raw[rnd.family] = RawSocket(rnd.family)
             except OSError as exc:
                 raise PingError(rnd.peer, exc) from exc
-        shared.attach(loop)
-        shared.bufsize = max(shared.bufsize, len(rnd.payload) + 128)
+        raw.bufsize = max(raw.bufsize, len(rnd.payload) + 128)
         rounds = self._rounds[rnd.family]
         ident = random.randrange(1, 0x10000)
         while ident in rounds:  # unique among this process's rounds in flight
             ident = random.randrange(1, 0x10000)
         rnd.ident = ident
         rounds[ident] = rnd
-        if shared.dscp is None:  # the first round's mark becomes the socket's own (normally AF41 for all)
-            shared.set_dscp(dscp)
-        ancdata: list[tuple[int, int, bytes]] = []
+        rnd.tx = raw.sock
+        rnd.ancdata = raw.ancdata_for(dscp)
         if rnd.family == socket.AF_INET:
-            if dscp != shared.dscp:
-                ancdata = [(socket.IPPROTO_IP, socket.IP_TOS, struct.pack("i", dscp << 2))]
-            base = _checksum(rnd.payload) + (ECHO_REQUEST[rnd.family] << 8) + ident
-        else:  # the kernel computes ICMPv6 checksums on raw sockets (RFC 3542 §3.1)
-            if dscp != shared.dscp:
-                ancdata = [(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, struct.pack("i", dscp << 2))]
-            base = -1
-        sock, request, payload = shared.sock, ECHO_REQUEST[rnd.family], rnd.payload
+            ECHO_FIELDS.pack_into(rnd.packet, 2, 0, ident, 0)
+            rnd.base = checksum_base(bytes(rnd.packet))
+        # else: the kernel computes ICMPv6 checksums on raw sockets (RFC 3542 §3.1)
 
-        def send(seq: int) -> None:
-            checksum = _fold(base + seq) if base >= 0 else 0
-            rnd.send(sock, _HEADER.pack(request, 0, checksum, ident, seq) + payload, ancdata, seq)
-
-        def cleanup() -> None:
-            if rounds.get(ident) is rnd:
-                del rounds[ident]
-
-        return send, cleanup
-
-    def _open_dgram(
-        self, rnd: _Round, loop: asyncio.AbstractEventLoop, dscp: int
-    ) -> tuple[Callable[[int], None], Callable[[], None]]:
-        v4 = rnd.family == socket.AF_INET
-        try:
-            sock = socket.socket(rnd.family, socket.SOCK_DGRAM, socket.IPPROTO_ICMP if v4 else socket.IPPROTO_ICMPV6)
-        except OSError as exc:
-            raise PingError(rnd.peer, exc) from exc
-        try:
-            sock.setblocking(False)
-            if v4:
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, dscp << 2)
-            else:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, dscp << 2)
-            _enable_timestamps(sock)
-            rnd.ident = self._bind_random_id(sock, rnd.family)
-        except OSError as exc:
-            sock.close()
-            raise PingError(rnd.peer, exc) from exc
+    def _open_ping(self, rnd: _Round, dscp: int) -> None:
         rounds = self._rounds[rnd.family]
+        try:
+            rnd.fd, rnd.ident = self._ping.open(
+                rnd, family=rnd.family, dscp=dscp, payload_size=len(rnd.payload), taken=rounds
+            )
+        except OSError as exc:
+            raise PingError(rnd.peer, exc) from exc
+        rnd.tx = self._ping.socket(rnd.fd)  # the kernel fills in id and checksum of its echoes
         rounds[rnd.ident] = rnd
-        reply = ECHO_REPLY[rnd.family]
 
-        bufsize = len(rnd.payload) + 64
-
-        def on_readable() -> None:
-            # One datagram per call: a round's socket rarely holds two, and the event loop calls again
-            # while data waits; draining until EAGAIN would cost an exception per reply.
-            try:
-                data, ancdata, _flags, addr = sock.recvmsg(bufsize, 64)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # a pending socket error, reported once
-                log.debug("ICMP socket for %s: %s", rnd.peer, exc)
-                return
-            # Ping sockets hand over the ICMP message without IP header, the id already matched.
-            if len(data) >= 8 and data[0] == reply:
-                _ident, seq = _ID_SEQ.unpack_from(data, 4)
-                rnd.on_reply(seq, _rx_ns(ancdata, time.time_ns() - time.monotonic_ns()), addr[0], data, 8)
-
-        loop.add_reader(sock.fileno(), on_readable)
-        request, payload = ECHO_REQUEST[rnd.family], rnd.payload
-
-        def send(seq: int) -> None:
-            # id and checksum are filled in by the kernel for ping sockets
-            rnd.send(sock, _HEADER.pack(request, 0, 0, 0, seq) + payload, [], seq)
-
-        def cleanup() -> None:
-            if rounds.get(rnd.ident) is rnd:
-                del rounds[rnd.ident]
-            if not loop.is_closed():
-                loop.remove_reader(sock.fileno())
-            sock.close()
-
-        return send, cleanup
-
-    def _bind_random_id(self, sock: socket.socket, family: int) -> int:
-        """Bind a ping socket to a random id no other round of this process uses.
-
-        The kernel (6.x) lets two ping sockets bind the same id and then hands each reply to only one of
-        them, so uniqueness within the process is ours to keep; the kernel's own choice would be sequential.
-        """
-        rounds = self._rounds[family]
-        for _ in range(64):
-            ident = random.randrange(1, 0x10000)
-            if ident in rounds:
-                continue
-            try:
-                sock.bind(("0.0.0.0", ident) if family == socket.AF_INET else ("::", ident, 0, 0))
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-                continue
-            return ident
-        raise OSError(errno.EADDRINUSE, "no free ICMP echo id (65535 rounds in flight?)")
+    def _release(self, rnd: _Round) -> None:
+        rounds = self._rounds[rnd.family]
+        if rounds.get(rnd.ident) is rnd:
+            del rounds[rnd.ident]
+        if rnd.fd >= 0:
+            self._ping.close(rnd.fd)
+            rnd.fd = -1
 
     def close(self) -> None:
-        """Close the shared sockets and end the rounds still waiting (they return what they have)."""
+        """Close the sockets and end the rounds still waiting (they return what they have)."""
         self._closed = True
         for rounds in self._rounds.values():
             for rnd in rounds.values():
-                if not rnd.done.done() and not rnd.done.get_loop().is_closed():
-                    rnd.done.set_result(None)
-        for shared in self._shared.values():
-            shared.close()
-        self._shared.clear()
+                if not rnd.done.get_loop().is_closed():
+                    rnd.finish()
+        if self._pacer is not None and not self._pacer.loop.is_closed():
+            self._pacer.stop()
+        for raw in self._raw.values():
+            raw.close()
+        self._raw.clear()
+        self._ping.close_all()
