@@ -33,7 +33,7 @@ from monitor.storage.tables import meetings
 from probes.core.ids import is_id
 from probes.core.units import parse_bandwidth, parse_duration
 
-DEFAULT_CALL_RATE = 2_048_000  # bit/s (DESIGN.md: default call rate 2048 kbit/s)
+DEFAULT_CALL_RATE = 2_048_000  # bit/s: 2048 kbit/s, a room codec's 720p-to-1080p call
 MAX_DURATION = 7 * 86400.0
 MAX_LEAD_TIME = 7 * 86400.0
 SOURCES = ("cli", "api", "ics", "config")
