@@ -1,6 +1,6 @@
 """The alert engine: conditions over the live state and readiness events → alert states → notifications.
 
-    engine = AlertEngine(lambda: config, state, store, clock=time.time)
+    engine = AlertEngine(lambda: config, state, store, clock=time.time, ack_options=["-c", "/etc/giaoban/giaoban.yml"])
     await engine.evaluate()            one pass: rules, ``for`` durations, topology, maintenance, acks, commit
     await engine.run(interval=5.0)     evaluate forever (cancel to stop); engine.stats counts failed passes
     await engine.on_readiness(event)   site_not_ready / site_recovered / summary (monitor/readiness/events.py)
@@ -149,11 +149,13 @@ class AlertEngine:
         store: AlertStore,
         *,
         clock: Callable[[], float] = time.time,
+        ack_options: Sequence[str] = (),
     ) -> None:
         self._config = config_provider
         self._state = state
         self._store = store
         self._clock = clock
+        self._ack_options = tuple(ack_options)  # -c INVENTORY in the messages' ack command: it works when pasted
         self._open: dict[str, AlertRecord] = {}
         self._findings: dict[str, Finding] = {}
         self._meetings: dict[str, _Meeting] = {}
@@ -417,7 +419,7 @@ class AlertEngine:
     def _enqueue(self, step: _Pass, record: AlertRecord, view: AlertView, event: str, n: int) -> None:
         config, now = step.config, step.now
         shown = "reminder" if event == "reminder" else "resolved" if event == "resolved" else "firing"
-        rendered = render_alert(config, view, event=shown, now=now)
+        rendered = render_alert(config, view, event=shown, now=now, ack_options=self._ack_options)
         fired = int(record.fired_at if record.fired_at is not None else record.started_at)
         key_event = "firing" if event == "refresh" else event
         notification = Notification(

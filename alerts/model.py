@@ -1,6 +1,6 @@
 """The values the alert engine, its store and the outbox pass between them.
 
-An alert is (rule, site, target) with a state: pending → firing → resolved (DESIGN.md "Alerts"). The engine
+An alert is (rule, site, target) with a state: pending → firing → resolved (README "Alerts"). The engine
 decides transitions; the store (alerts/store.py) keeps alerts, acknowledgements and maintenance windows in
 the database; the outbox (alerts/outbox.py) holds one row per (notification, channel) until delivered.
 """

@@ -1,9 +1,9 @@
 """Alert messages: subject, plain text and HTML per (rule, event), in the district's locale.
 
-    rendered = render_alert(config, AlertView(...), event="firing", now=now)
+    rendered = render_alert(config, AlertView(...), event="firing", now=now, ack_options=["-c", "/etc/giaoban/g.yml"])
     rendered.subject   "[NGHIÊM TRỌNG] Mất kết nối UBND huyện Định Hoá (23 điểm cầu bị ảnh hưởng)"
     rendered.text      the title, the site, what was measured, the affected sites, what to do, since when,
-                       how to acknowledge (`giaoban alerts ack ID`) and the board link
+                       how to acknowledge (`giaoban alerts ack ID -c INVENTORY`, ready to paste) and the board link
     rendered.html      the same, every user string escaped (html.escape)
     render_summary(config, event)   the T-0 readiness summary for the admins
     render_database_fault(config, faults, event=..., since=..., now=...)   the admins' notice that giaoban
@@ -19,6 +19,7 @@ route is a POST, so messages link to the board (``{external_url}/#alert-ID``) in
 from __future__ import annotations
 
 import html
+import shlex
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,8 +96,18 @@ class _Fields(dict[str, object]):
         return "?"  # a field a rule did not measure must not break the message
 
 
-def render_alert(config: Config, view: AlertView, *, event: str, now: float) -> Rendered:
-    """The message for one transition of one alert (``event``: firing, reminder or resolved)."""
+def ack_command(alert_id: str, options: Sequence[str] = ()) -> str:
+    """The shell command that acknowledges the alert, quoted to paste: ``options`` say where its database is."""
+    return shlex.join(["giaoban", "alerts", "ack", alert_id, *options])
+
+
+def render_alert(
+    config: Config, view: AlertView, *, event: str, now: float, ack_options: Sequence[str] = ()
+) -> Rendered:
+    """The message for one transition of one alert (``event``: firing, reminder or resolved).
+
+    ``ack_options`` (the service's ``-c INVENTORY``) go into the ack command, so that it finds the database.
+    """
     locale: Locale = config.district.locale
     words = WORDS[locale]
     texts = RULE_TEXTS[view.rule][locale]
@@ -130,7 +141,7 @@ def render_alert(config: Config, view: AlertView, *, event: str, now: float) -> 
     lines.append(f"{words['since']}: {local_time(view.started_at, config)} ({words['zone']})")
     if event == "reminder" and view.rule != "site_not_ready":
         lines.append(words["still"].format(duration=span(now - view.started_at, locale)))
-    lines.append(words["ack"].format(id=view.id))
+    lines.append(words["ack"].format(command=ack_command(view.id, ack_options)))
     url = alert_url(config, view.id)
     if url:
         lines.append(words["board"].format(url=url))

@@ -5,7 +5,7 @@ Responders: one child process binds 1,000 UDP sockets (127.0.x.y, one port) and 
 
     giaoban udp      await asyncio.gather(*(run_probe(sip, target) for target in 1,000 targets))
                      one connected UDP socket per probe; CPU from RUSAGE_SELF around the round
-    giaoban → kamailio (udp, tcp)  the same, 1,000 probes against ONE real kamailio (LAB.md), as a check that
+    giaoban → kamailio (udp, tcp)  the same, 1,000 probes against ONE real kamailio (tests/kamailio_lab), to check that
                      the figures hold against a real SIP server's answers (kamailio's CPU not counted)
     sipsak           `sipsak -s sip:ADDR:PORT` once per target, 8 at a time (a monitoring plugin's way:
                      one process per check); CPU from RUSAGE_CHILDREN

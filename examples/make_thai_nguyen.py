@@ -44,7 +44,8 @@ TECHNICIANS = [
 FIELD = [ident for ident, *_ in TECHNICIANS[2:]]
 
 # Where the official code is also the code of a former unit of Huyện Định Hoá with a known place
-# (REFERENCE.md): that place, for the map. Estimates (±3-5 km) except Phú Đình.
+# (its 2022-2023 coordinates, as in examples/dinh-hoa.yml): that place, for the map. Estimates (±3-5 km)
+# except Phú Đình.
 LOCATIONS = {
     "05569": (21.89, 105.64),
     "05587": (21.85, 105.58),
@@ -276,7 +277,9 @@ api: {token: {env: GIAOBAN_TOKEN}}
 
 # Where the HTTP server listens (/metrics, the API, the board).
 listen: 127.0.0.1:9876
-# The database: SQLite by default (four slashes: an absolute path), or postgresql+asyncpg://USER@HOST/DB.
+# The database of the service and of every command given -c this file (giaoban alerts ack, meetings, readiness):
+# SQLite (four slashes: an absolute path; a relative path is taken from this file's directory; without database:,
+# giaoban.db beside this file), or postgresql://USER@HOST:PORT/NAME with its password as {url:, password: {env:}}.
 database: sqlite:////var/lib/giaoban/giaoban.db
 # Probe history kept in the database: raw points, then hourly aggregates.
 history: {raw_retention: 2d, hourly_retention: 365d, batch: 1000, flush_interval: 5s}
@@ -339,7 +342,7 @@ def _unit(n: int, unit: Unit, ident: str, anchors: _Anchors) -> list[str]:
     ]
     if unit.code in LOCATIONS:
         lat, lon = LOCATIONS[unit.code]
-        lines.append(f"    location: {{lat: {lat}, lon: {lon}}}   # the former unit with this code (REFERENCE.md)")
+        lines.append(f"    location: {{lat: {lat}, lon: {lon}}}   # the former unit with this code")
     lines += [
         f"    technicians: [{technician}]",
         f"    link: {{address: {link}, device: {router}, interface: GigabitEthernet0/0/1, bandwidth: {bandwidth}}}",

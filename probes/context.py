@@ -1,4 +1,4 @@
-"""Make the clients every probe shares, once per process (STYLE.md): ICMP pinger, HTTP session, SNMP engine.
+"""Make the clients every probe shares, once per process: ICMP pinger, HTTP session, SNMP engine.
 
 The ICMP mode is decided once, off the event loop, and logged with what to change if ICMP cannot run.
 """
@@ -29,7 +29,7 @@ async def probe_context() -> AsyncIterator[ProbeContext]:
         log.warning("ICMP probes cannot run: %s", mode.message)
     pinger = Pinger(mode) if mode.usable else None
     session = new_client_session()
-    snmp = SnmpPoller()  # the one pysnmp engine of the process (one per device burns CPU: LAB.md)
+    snmp = SnmpPoller()  # the one pysnmp engine of the process (one per device burns CPU)
     await snmp.start()
     # pysnmp's MIB objects are many and long-lived: keep them out of the collector's full passes,
     # which otherwise stall the event loop by ~100 ms (bench/RESULTS.md, SNMP).

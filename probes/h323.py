@@ -2,7 +2,8 @@
 
 An H.323 endpoint accepts the connection whether it is idle, in a call or unregistered from its
 gatekeeper; telling those apart needs a Q.931 SETUP (a real call attempt), which a monitor must not make
-(REFERENCE.md "Endpoint status APIs"). Use the codec's status API (cisco-xapi, poly-rest) for that.
+(H.225 call signalling is TCP 1720, RAS UDP 1719: a connect proves a listener only). Use the codec's
+status API (cisco-xapi, poly-rest) for that.
 
 Target ``HOST[:PORT]`` (port 1720 when none is given).
 

@@ -319,7 +319,7 @@ def _guarded_socket(guard: ConnectGuard) -> Callable[[Any], socket.socket]:
 
 
 def new_client_session(*, guard: ConnectGuard | None = None) -> aiohttp.ClientSession:
-    """The session the service makes once and shares between HTTP probes (STYLE.md).
+    """The session the service makes once and shares between HTTP probes (one pool, one DNS cache).
 
     ``guard`` sees every address the session connects to, after each redirect too, and may refuse it:
     /probe's allow-list (monitor/web/probe_guard.py), which a redirect must not get around.

@@ -1,6 +1,6 @@
 """A real Alertmanager (Debian's prometheus-alertmanager) on a free 127.0.0.1 port, with a webhook sink.
 
-Per LAB.md: no cluster port (``--cluster.listen-address=``), storage in a temporary folder, and a route with
+As measured here: no cluster port (``--cluster.listen-address=``), storage in a temporary folder, and a route with
 ``group_wait: 0s`` / ``group_interval: 1s`` so a pushed alert reaches the webhook within milliseconds and a
 resolve within about a second. Any Alertmanager config can be given (to test the shipped inhibit rules, say);
 ``$WEBHOOK_URL`` in it is replaced with the sink's address::

@@ -1,5 +1,5 @@
 """Local aiohttp servers that answer like room codecs' status APIs, with the documented field names
-(REFERENCE.md "Endpoint status APIs"), for the cisco-xapi, poly-rest and jitsi driver tests.
+(those probes/vc/cisco_xapi.py and poly_rest.py list), for the cisco-xapi, poly-rest and jitsi driver tests.
 
 One ``Codec`` holds the state a device reports (registered, in a call, camera, microphones, ...) and how
 it misbehaves (slow, a replaced body); a test flips one field and reads what the driver makes of it.

@@ -1,4 +1,4 @@
-"""A real kamailio on 127.0.0.1 (LAB.md), answering OPTIONS by the Request-URI user, for the SIP probe tests.
+"""A real kamailio on 127.0.0.1 (Debian's 5.6), answering OPTIONS by the Request-URI user, for the SIP probe tests.
 
 Routes (one instance, UDP and TCP on the same free port)::
 

@@ -1,8 +1,8 @@
 """Network-namespace lab for tests: sites behind veth links in 198.18.0.0/15, with loss, delay and shaping.
 
-Recipes from LAB.md "Impaired links"; every test gets its own names and subnets and everything is removed
-at the end, on failure too. Needs root and iproute2: ``Lab()`` skips outside CI and fails under CI=true
-(tests/peers.py)::
+Impaired links without netem (nft drop, tc tbf, NFQUEUE delay); every test gets its own names and
+subnets and everything is removed at the end, on failure too. Needs root and iproute2: ``Lab()`` skips
+outside CI and fails under CI=true (tests/peers.py)::
 
     with Lab() as lab:
         site = lab.add_site("commune1")       # namespace + veth pair + a /24 routed to it
@@ -153,7 +153,7 @@ class Lab:
         return proc
 
     def drop_icmp(self, site: Site, percent: float) -> None:
-        """nft random drop of echo requests arriving in the namespace (measured 4-6 % at 5 %, LAB.md)."""
+        """nft random drop of echo requests arriving in the namespace (measured 4-6 % at 5 %)."""
         nft = require_program("nft")
         threshold = round(percent * 100)  # numgen over 10000 gives 0.01 % steps
         rules = (

@@ -1,6 +1,6 @@
 """Delay (and optionally drop) packets queued by an iptables NFQUEUE rule: netem's job on a kernel without netem.
 
-Run inside the namespace whose OUTPUT is queued (LAB.md "Impaired links")::
+Run inside the namespace whose OUTPUT is queued (tests/netlab.py sets it up)::
 
     ip netns exec NS python tests/nfq_releaser.py --queue 1 --delay-ms 50 --jitter-ms 10
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# command → Debian package that provides it (the real peers of LAB.md)
+# command → Debian package that provides it (the real peers the tests start)
 peers=(
   "ip:iproute2" "nft:nftables" "iptables:iptables" "tc:iproute2"
   "fping:fping" "prometheus:prometheus" "promtool:prometheus"

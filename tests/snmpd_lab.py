@@ -1,4 +1,4 @@
-"""A real net-snmp snmpd for tests and benchmarks (LAB.md recipe), on loopback or inside a lab namespace.
+"""A real net-snmp snmpd for tests and benchmarks (Debian's snmpd 5.9), on loopback or inside a lab namespace.
 
     with Snmpd(tmp_path, port=free_udp_port()) as agent:     # v2c community + v3 users of USERS
         agent.target                                          # "127.0.0.1:PORT"

@@ -34,7 +34,7 @@ CASES = sorted((Path(__file__).parent / "config_cases").glob("*.yml"))
 EXAMPLES = ROOT / "examples"
 DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 
-# REFERENCE.md: the 23 commune-level units of Định Hoá, exact names, with their coordinates.
+# The 23 commune-level units of Định Hoá as of 2022-2023, exact names, with their coordinates.
 COMMUNES = {
     "Thị trấn Chợ Chu": (21.9114, 105.6453),
     "Xã Linh Thông": (22.03, 105.62),
@@ -582,7 +582,7 @@ def test_thai_nguyen_example_holds_the_official_units() -> None:
     assert all(u.role == roles[u.name.split(" ")[0]] and u.parent == hub.id for u in units)
     assert [sum(u.role == role for u in units) for role in ("commune", "ward")] == [77, 15]
     dinh_hoa = {u.code for u in units if u.location is not None}
-    assert dinh_hoa == {"05569", "05587", "05581", "05563", "05602", "05605", "05551", "05542"}  # REFERENCE.md
+    assert dinh_hoa == {"05569", "05587", "05581", "05563", "05602", "05605", "05551", "05542"}  # NQ 1683/2025
 
 
 def test_thai_nguyen_example_is_the_full_reference() -> None:

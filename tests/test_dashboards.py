@@ -34,7 +34,7 @@ VARIABLE = re.compile(r"\$\{?(\w+)\}?")
 # Grafana's own variables, as a 1 s scrape interval makes them for a short time range.
 GRAFANA_VARIABLES = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 
-# Metrics that DESIGN.md names and the dashboards use, but no module defines yet (the alert engine will).
+# Metrics that the design names and the dashboards use, but no module defines yet (the alert engine will).
 NOT_YET_EXPORTED: set[str] = set()
 
 

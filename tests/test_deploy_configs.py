@@ -275,10 +275,9 @@ def test_systemd_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
     unit.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys are case-sensitive
     unit.read_string(unit_text)
     service = unit["Service"]
-    assert service["ExecStart"].split() == [
-        "/opt/giaoban/bin/giaoban", "run", "-c", "/etc/giaoban/giaoban.yml",
-        "--database", "sqlite:////var/lib/giaoban/giaoban.db",
-    ]  # fmt: skip
+    # No --database: the inventory names it, so that every CLI command given -c finds the same one (issue 14).
+    assert service["ExecStart"].split() == ["/opt/giaoban/bin/giaoban", "run", "-c", "/etc/giaoban/giaoban.yml"]
+    assert "database: sqlite:////var/lib/giaoban/giaoban.db" in unit_text  # what the inventory must say
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     expected = {
         "DynamicUser": "yes",

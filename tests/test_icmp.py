@@ -206,7 +206,7 @@ async def test_dscp_marks_every_echo(pinger: Pinger, family: int) -> None:
 
 
 async def test_echo_ids_are_random_per_round(pinger: Pinger) -> None:
-    """Each round picks a fresh random echo id (DESIGN.md), not one id per process nor a sequential one."""
+    """Each round picks a fresh random echo id (NAT drops repeated ones), not one per process nor a sequential one."""
     tap = EchoRequestTap(socket.AF_INET, "127.0.77.35", payload_size=43)
     try:
         for _ in range(4):
@@ -257,7 +257,7 @@ async def test_answered_round_ends_before_its_timeout(pinger: Pinger) -> None:
 
 
 async def test_many_concurrent_rounds_lose_nothing(pinger: Pinger) -> None:
-    """300 targets at once: the raw-socket collapse of LAB.md (half the replies lost, RTTs 50-160 ms) is gone."""
+    """300 targets at once: the raw-socket collapse measured here (half the replies lost, RTTs 50-160 ms) is gone."""
     targets = [f"127.0.{n // 250 + 10}.{n % 250 + 1}" for n in range(300)]
     rounds = await asyncio.gather(*(pinger.round(t, count=3, interval=0.01, timeout=2.0) for t in targets))
     lost = [(t, seq) for t, rtts in zip(targets, rounds, strict=True) for seq, rtt in enumerate(rtts) if rtt is None]

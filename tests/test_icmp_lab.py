@@ -1,6 +1,6 @@
 """ICMP across a real impaired link: a namespace behind a veth pair with nft random drop and NFQUEUE delay.
 
-The namespace drops 5 % of the echo requests it receives (nft, LAB.md) and delays everything it sends by
+The namespace drops 5 % of the echo requests it receives (nft random drop) and delays everything it sends by
 50 ± 10 ms (tests/nfq_releaser.py on its OUTPUT), so the RTT is ≈ 50 ms, the delay being one way only.
 """
 

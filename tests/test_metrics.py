@@ -1,4 +1,4 @@
-"""The /metrics collector: names and labels of DESIGN.md, valid exposition, no stale or secret series."""
+"""The /metrics collector: names and labels of the README's table, valid exposition, no stale or secret series."""
 
 from __future__ import annotations
 

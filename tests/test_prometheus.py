@@ -87,7 +87,7 @@ def query(base: str, promql: str) -> list[dict[str, Any]]:
 
 
 def poll(base: str, promql: str, *, timeout: float = 20.0) -> list[dict[str, Any]]:
-    """Prometheus 2.42 makes the first sample queryable ~6 s after start (LAB.md): poll, don't sleep."""
+    """Prometheus 2.42 makes the first sample queryable ~6 s after start (a fixed 5 s tick): poll, don't sleep."""
     deadline = time.monotonic() + timeout
     while True:
         result = query(base, promql)

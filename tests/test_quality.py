@@ -1,4 +1,4 @@
-"""Link quality arithmetic (probes/icmp/quality.py) against values computed by hand from DESIGN.md's formulas."""
+"""Link quality arithmetic (probes/icmp/quality.py) against values computed by hand from the README's formulas."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ MOS_CASES = [
 
 @pytest.mark.parametrize(("rtt_ms", "jitter_ms", "loss_pct", "mos"), MOS_CASES)
 def test_estimated_mos(rtt_ms: float, jitter_ms: float, loss_pct: float, mos: float) -> None:
-    """The MOS on the dashboard and in readiness thresholds is exactly DESIGN.md's simplified E-model."""
+    """The MOS on the dashboard and in readiness thresholds is exactly the README's simplified E-model."""
     assert estimated_mos(rtt_ms, jitter_ms, loss_pct) == pytest.approx(mos, abs=1e-9)
 
 
@@ -42,7 +42,7 @@ JITTER_CASES = [
 
 @pytest.mark.parametrize(("rtts", "expected"), JITTER_CASES)
 def test_jitter(rtts: list[float], expected: float | None) -> None:
-    """Jitter is the mean absolute difference of successive RTTs (DESIGN.md), not their spread."""
+    """Jitter is the mean absolute difference of successive RTTs (as the README defines it), not their spread."""
     assert jitter(rtts) == (None if expected is None else pytest.approx(expected))
 
 

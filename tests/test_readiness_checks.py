@@ -198,7 +198,7 @@ CASES = [
 
 @pytest.mark.parametrize(("probes", "expected", "reasons"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_verdict(probes: SiteProbes, expected: str, reasons: list[str]) -> None:
-    """Each finding of DESIGN.md maps to its verdict and reason code; soft ones alone only degrade."""
+    """Each finding of the README's readiness list maps to its verdict and reason code; soft ones alone only degrade."""
     result = verdict(probes)
     assert (result.verdict, codes(result)) == (expected, reasons)
     assert all(r.message and r.action for r in result.reasons)

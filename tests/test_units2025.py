@@ -20,7 +20,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 def test_every_unit_of_the_csv_is_read_once_in_its_province() -> None:
-    """34 provinces, 3,321 units, codes unique; each unit in the province the CSV names (REFERENCE.md figures)."""
+    """34 provinces, 3,321 units, codes unique; each unit in the province the CSV names (official figures)."""
     provinces = units2025.provinces()
     assert len(provinces) == 34
     units = [u for p in provinces for u in p.units]

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.database_notice import DatabaseNotice
@@ -43,9 +44,10 @@ from monitor.metrics.sites import sites_source
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
-from monitor.storage.database import DEFAULT_DATABASE, Storage
+from monitor.storage.database import Storage
 from monitor.storage.health import AREA_NAMES
 from monitor.storage.history import HistoryWriter
+from monitor.storage.location import anchored, database_for
 from monitor.storage.retention import retention_loop
 from monitor.web.api_v1 import make_api_v1
 from monitor.web.app import make_app
@@ -70,7 +72,9 @@ class Service:
         storage: Storage,
         listen: str | None = None,
         clock: Callable[[], float] = time.time,
+        database_option: str | None = None,
     ) -> None:
+        """``database_option``: the --database the service was started with, which the ack command must repeat."""
         self.config_path = config_path
         self.config = config
         self.ctx = ctx
@@ -90,7 +94,13 @@ class Service:
         assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
         self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
         self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
-        self.alerts = AlertEngine(lambda: self.config, self.state, self.alert_store, clock=clock)
+        self.alerts = AlertEngine(
+            lambda: self.config,
+            self.state,
+            self.alert_store,
+            clock=clock,
+            ack_options=ack_options(config_path, database_option),
+        )
         self.database_notice = DatabaseNotice(lambda: self.config, storage.health, ctx=NotifierContext(http=ctx.http))
         self.readiness = ReadinessEngine(
             config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
@@ -212,6 +222,15 @@ class Service:
             await runner.cleanup()
 
 
+def ack_options(config_path: Path, database_option: str | None) -> list[str]:
+    """What the messages' ack command adds so that, pasted in any directory, it opens this service's database:
+    the inventory, absolute, and the --database the service was given unless it holds a password (never shown)."""
+    options = ["-c", str(config_path.absolute())]
+    if database_option is not None and make_url(database_option).password is None:
+        options += ["--database", anchored(database_option, Path.cwd())]
+    return options
+
+
 def _iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -250,14 +269,23 @@ async def _signals(stop: asyncio.Event, service: Service | None) -> AsyncIterato
 
 
 async def serve(config_path: Path, *, listen: str | None = None, database: str | None = None) -> int:
-    """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError (exit 2)."""
+    """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError (exit 2).
+
+    The database is the inventory's, as for every CLI command (monitor/storage/location.py), unless ``database``.
+    """
     config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
     _log_deprecations(config_path, config)
     stop = asyncio.Event()
-    storage = await Storage.open(database or config.database or DEFAULT_DATABASE)
+    if database is not None:
+        log.info(
+            "--database replaces the database of %s: the other commands need the same --database (the alerts' ack "
+            "command repeats it); written in the inventory as database:, -c alone finds it",
+            config_path,
+        )
+    storage = await Storage.open(database_for(config, config_path, override=database))
     try:
         async with probe_context() as ctx:
-            service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen)
+            service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen, database_option=database)
             async with _signals(stop, service):
                 await service.run(stop)
     finally:

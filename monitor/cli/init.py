@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from monitor.cli.progress import terminal_progress
 from monitor.config.placeholders import PLACEHOLDER
 from monitor.config.units2025 import Province, Unit, find_provinces, provinces, site_ids, slug
 
@@ -28,7 +29,7 @@ EXIT_OK, EXIT_USAGE = 0, 2
 CENTRAL_ID = "trung-uong"
 _KIND_WORDS = {"commune": "xã", "ward": "phường", "special_zone": "đặc khu"}
 
-Progress = Callable[[int, int, Province], None]
+Progress = Callable[[int, int, str], None]  # units done, units in all, the province just written
 
 
 def add_parser(commands: Any) -> None:
@@ -56,8 +57,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     addresses = _Addresses(test=args.addresses == "test")
     if args.national:
-        progress = _terminal_progress(sys.stderr) if sys.stderr.isatty() else None
-        text = national_inventory(addresses, progress=progress)
+        text = national_inventory(addresses, progress=terminal_progress("giaoban init", "đơn vị / units"))
     else:
         found = find_provinces(args.province)
         if len(found) != 1:
@@ -132,7 +132,7 @@ def national_inventory(addresses: _Addresses, *, progress: Progress | None = Non
         ]
         done += len(province.units)
         if progress is not None:
-            progress(done, len(units), province)
+            progress(done, len(units), province.name)
     lines += _meetings_hint()
     return "\n".join(lines) + "\n"
 
@@ -226,11 +226,3 @@ def _no_single_province(query: str, found: list[Province], err: TextIO) -> None:
         print(f"giaoban init: không có tỉnh / no province {query!r}; các tỉnh / the provinces:", file=err)
     for province in found or provinces():
         print(f"  {province.code}  {province.name}", file=err)
-
-
-def _terminal_progress(err: TextIO) -> Progress:
-    def show(done: int, total: int, province: Province) -> None:
-        end = "\n" if done == total else ""
-        print(f"\rgiaoban init: {done}/{total} đơn vị / units — {province.name:<24}", end=end, file=err, flush=True)
-
-    return show

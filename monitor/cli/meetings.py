@@ -7,11 +7,11 @@
     giaoban meetings remove ID
     giaoban meetings import FILE.ics [--sites ...] [--call-rate ...]
 
-Each takes -c FILE (the inventory: district time zone, site ids) and --database URL (default: the
-config's ``database``, else sqlite:///giaoban.db). Times are read and shown in the district's time zone,
-in Vietnamese (or English with district.locale: en). Exit 0 done, 1 nothing to remove, 2 bad input
-(a rule more often than hourly among them). A stored meeting whose rule cannot be expanded, and an .ics
-event whose rule is refused, are named on stderr; the rest is listed or imported.
+Each takes -c FILE (the inventory: district time zone, site ids, its database) and --database URL
+(monitor/cli/common.py). Times are read and shown in the district's time zone, in Vietnamese (or English
+with district.locale: en); an import shows its progress on a terminal's stderr. Exit 0 done, 1 nothing to
+remove, 2 bad input (a rule more often than hourly among them). A stored meeting whose rule cannot be
+expanded, and an .ics event whose rule is refused, are named on stderr; the rest is listed or imported.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, add_storage_arguments, run_with_storage
+from monitor.cli.progress import terminal_progress
 from monitor.config.models import Config
 from monitor.i18n import Locale, local_text
 from monitor.readiness.ics import import_ics
@@ -136,7 +137,10 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
             return EXIT_OK
         print(text["missing"].format(id=args.id))
         return EXIT_FAILED
-    result = await import_ics(storage, config, Path(args.file), sites=args.sites, call_rate=args.call_rate)
+    progress = terminal_progress("giaoban meetings import", "cuộc họp / meetings")
+    result = await import_ics(
+        storage, config, Path(args.file), sites=args.sites, call_rate=args.call_rate, progress=progress
+    )
     print(
         text["imported"].format(
             file=args.file,

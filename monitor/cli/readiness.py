@@ -4,7 +4,8 @@
     giaoban readiness --sites all|ID,ID --now [--call-rate 2048kbit] [--duration 2h] [--json]
 
 Without --now the stored report is shown when one exists (the service checks at T-60/T-30/T-10);
-otherwise a fresh check runs here, with the same probes the service uses, and is stored too.
+otherwise a fresh check runs here, with the same probes the service uses, and is stored too. A fresh check
+shows its progress on stderr when that is a terminal and the output is not --json (monitor/cli/progress.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arguments, run_with_storage
+from monitor.cli.progress import TerminalProgress, terminal_progress
 from monitor.config.models import Config
 from monitor.errors import UsageError
 from monitor.i18n import local_text, verdict_text
@@ -111,7 +113,7 @@ async def _report(args: argparse.Namespace, config: Config, storage: Storage) ->
         except ValueError as exc:
             raise UsageError(f"--call-rate/--duration: {exc}") from None
         async with probe_context() as ctx:
-            engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx)
+            engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx, progress=_progress(args))
             return await engine.check_sites(sites, call_rate=call_rate, duration=duration)
     meeting = await get_meeting(storage, args.meeting)
     if meeting is None:
@@ -128,8 +130,13 @@ async def _report(args: argparse.Namespace, config: Config, storage: Storage) ->
     if occurrence is None:
         return text["no_occurrence"].format(id=meeting.id)
     async with probe_context() as ctx:
-        engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx)
+        engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx, progress=_progress(args))
         return await engine.check_meeting(occurrence)
+
+
+def _progress(args: argparse.Namespace) -> TerminalProgress | None:
+    """A fresh check of many sites takes a while (each site's link is pinged ten times): show it on a terminal."""
+    return terminal_progress("giaoban readiness", "điểm cầu / sites", quiet=args.json)
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -391,7 +391,7 @@ class MeetingConfig(Strict):
 
 
 class Readiness(Strict):
-    """Checks before each meeting (DESIGN.md "Readiness before a meeting")."""
+    """Checks before each meeting (README "Readiness before a meeting")."""
 
     lead_times: list[Duration] = Field(
         default_factory=lambda: [3600.0, 1800.0, 600.0], description="when to check, before each start"
@@ -464,7 +464,9 @@ class Config(Strict):
     api: Api = Field(default_factory=Api)
     listen: str = "127.0.0.1:9876"
     database: Database | None = Field(
-        None, description="sqlite:///PATH (default sqlite:///giaoban.db), postgresql://..., or {url:, password:}"
+        None,
+        description="sqlite:///PATH (relative: from this file's directory; default giaoban.db beside it), "
+        "postgresql://..., or {url:, password:}",
     )
     history: History = Field(default_factory=History)
     meetings: list[MeetingConfig] = Field(default_factory=list)

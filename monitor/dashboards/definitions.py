@@ -7,7 +7,7 @@
 
 The files in dashboards/ are this module's output, committed so that Grafana's file provisioning
 (deploy/grafana/provisioning/dashboards/giaoban.yml) can load them without Python; a test keeps them
-equal to what this module produces. Queries use only the metric names of DESIGN.md, plus
+equal to what this module produces. Queries use only the metric names of the README's metrics table, plus
 ``giaoban_site_info{site,parent,role,code,lat,lon} 1`` (monitor/metrics/sites.py) for the map.
 """
 
@@ -51,7 +51,8 @@ SCHEMA_VERSION = 39
 TAG = "giaoban"
 DEFAULT_GIAOBAN_URL = "http://localhost:9876"
 
-# Thresholds of DESIGN.md ("Thresholds and sources"), for colours only: the service's configured ones decide alerts.
+# Vendors' thresholds (one-way delay < 150 ms, ITU-T G.114; loss ≤ 1 %, jitter ≤ 30 ms, Cisco interactive video),
+# for colours only: the service's configured ones decide alerts.
 MOS_STEPS = thresholds((RED, None), (ORANGE, 3.1), (GREEN, 3.6))
 LOSS_STEPS = thresholds((GREEN, None), (ORANGE, 0.01), (RED, 0.03))
 RTT_STEPS = thresholds((GREEN, None), (ORANGE, 0.15), (RED, 0.3))  # RTT: 150 ms one-way is 300 ms round trip

@@ -1,7 +1,7 @@
 """Emulated room codecs for the demo: a SIP OPTIONS responder (UDP) and a status API per codec.
 
 Each codec listens on its own loopback address. The status API answers in the shape the probes read
-(probes/vc/cisco_xapi.py, probes/vc/poly_rest.py; field names from REFERENCE.md "Endpoint status APIs")::
+(probes/vc/cisco_xapi.py, probes/vc/poly_rest.py; field names as those modules' docstrings list them)::
 
     cisco-xapi   GET /getxml?location=/Status (Basic auth) → <Status> with SIP/Registration/Status,
                  SystemUnit/State/NumberOfActiveCalls, Cameras/Camera/Connected, Audio/Input/Connectors/

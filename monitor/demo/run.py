@@ -14,11 +14,13 @@ still passes each event on to the alert engine) and one line per notification th
 receiver (the inventory's only notifier, so every alert the service sends shows up). Files in DIR (default
 ./giaoban-demo/)::
 
-    demo.yml              the generated inventory (rewritten at each start)
-    demo.db               the service's database (unless --database)
+    demo.yml              the generated inventory (rewritten at each start); it names the database, so that
+                          `giaoban alerts ack ID -c DIR/demo.yml` (printed in every alert) finds it
+    demo.db               the service's database (database: sqlite:///demo.db, beside demo.yml; or --database)
     notifications.jsonl   one JSON document per notification received by the demo's webhook
     readiness.jsonl       one JSON document per readiness event
-    snmp-community, codec-credentials   secrets the inventory reads ({file: ...})
+    snmp-community, codec-credentials   secrets the inventory reads ({file: ...}); database-password too when
+                                        --database holds one
 
 SIGTERM or Ctrl-C stops the service, then the emulators; the exit status is 0.
 """
@@ -42,6 +44,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from monitor.app.service import Service
 from monitor.config.database import database_option
@@ -74,12 +77,14 @@ from monitor.errors import UsageError
 from monitor.i18n import verdict_both
 from monitor.readiness.events import ReadinessEvent
 from monitor.storage.database import Storage
+from monitor.storage.location import anchored, database_for
 from probes.context import probe_context
 from probes.core.settings import split_host_port
 from probes.icmp.mode import last_detected, setup_info
 
 DEFAULT_LISTEN = "127.0.0.1:9876"
 DEFAULT_DIR = "giaoban-demo"
+DEMO_DATABASE = "sqlite:///demo.db"  # relative: beside demo.yml (monitor/storage/location.py)
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -93,7 +98,11 @@ def add_parser(commands: Any) -> None:
     demo.add_argument(
         "--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT of the board and API (default {DEFAULT_LISTEN})"
     )
-    demo.add_argument("--database", type=database_option, help="database URL (default sqlite:///DIR/demo.db)")
+    demo.add_argument(
+        "--database",
+        type=database_option,
+        help="database URL, written into DIR/demo.yml (default sqlite:///demo.db: DIR/demo.db)",
+    )
     demo.add_argument(
         "--dir", default=DEFAULT_DIR, help=f"where the config, database and logs go (default ./{DEFAULT_DIR})"
     )
@@ -303,6 +312,20 @@ async def start_district(
     return Ports(router=router, sip=sip, api=api, ups=ups, receiver_url=receiver_url)
 
 
+def database_yaml(url: str, directory: Path) -> str:
+    """The inventory's ``database:`` line for ``url``; a password in it goes to a secret file (never into demo.yml).
+
+    Every command then opens the demo's database with ``-c DIR/demo.yml`` alone (issue 14).
+    """
+    parsed = make_url(url)
+    if parsed.password is None:
+        return f"database: {json.dumps(url)}\n"
+    secret = directory / "database-password"
+    _write_secret(secret, str(parsed.password))
+    bare = parsed._replace(password=None).render_as_string(hide_password=False)  # set(password=None) keeps it
+    return f"database: {{url: {json.dumps(bare)}, password: {{file: {json.dumps(str(secret))}}}}}\n"
+
+
 def _write_secret(path: Path, value: str) -> None:
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
@@ -412,9 +435,11 @@ async def run_demo(*, listen: str = DEFAULT_LISTEN, database: str | None = None,
             now = datetime.now(TIMEZONE)
             config_path = directory / "demo.yml"
             text = render_config(plan, ports, files, listen=listen, now=now)
+            chosen = anchored(database, Path.cwd()) if database else DEMO_DATABASE  # a command-line path: from here
+            text += await asyncio.to_thread(database_yaml, chosen, directory)
             await asyncio.to_thread(config_path.write_text, text, encoding="utf-8")
             config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
-            storage = await Storage.open(database or f"sqlite:///{directory / 'demo.db'}")
+            storage = await Storage.open(database_for(config, config_path))  # as every CLI command finds it
             stack.push_async_callback(storage.close)
             ctx = await stack.enter_async_context(probe_context())
             service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen)

@@ -6,7 +6,7 @@
     giaoban_interface_utilization_ratio{site,target,interface,direction="in|out"}   absent after a reset or reboot
     giaoban_interface_errors_total{site,target,interface,direction="in|out"}
     giaoban_interface_speed_bytes{site,target,interface}             per second; the contracted bandwidth when
-                                                                     configured (DESIGN.md's _speed_bits: promtool
+                                                                     configured (once named _speed_bits: promtool
                                                                      wants base units, bytes)
 
 The device's own series (giaoban_device_up, giaoban_device_uptime_seconds, giaoban_ups_on_battery,

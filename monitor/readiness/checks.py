@@ -1,6 +1,6 @@
 """A site's verdict from fresh probe results: READY, DEGRADED or NOT_READY, with every failing check as a reason.
 
-Pure: no I/O, so every rule of DESIGN.md "Readiness before a meeting" is tested on its own. A hard finding
+Pure: no I/O, so every rule of the README's "Readiness before a meeting" is tested on its own. A hard finding
 (link down, loss beyond loss_critical, too little bandwidth, endpoint down or unregistered...) makes the site
 NOT_READY; soft findings alone (loss between loss and loss_critical, microphone muted, router rebooted
 recently...) make it DEGRADED.

@@ -180,13 +180,16 @@ class ReadinessEngine:
         state: State | None = None,
         sink: ReadinessSink | None = None,
         clock: Callable[[], float] = time.time,
+        progress: Callable[[int, int, str], None] | None = None,
     ) -> None:
+        """``progress(done, total, site name)`` is told as each site's check ends (the CLI's terminal line)."""
         self._config = config
         self.storage = storage
         self.ctx = ctx
         self.state = state
         self.sink = sink
         self.clock = clock
+        self.progress = progress
         self._summaries_sent: set[tuple[str, int]] = set()
         self._running: dict[tuple[str, int], asyncio.Future[ReadinessReport]] = {}
         self.snapshot = MeetingSnapshot((), {}, datetime.fromtimestamp(0, UTC))
@@ -273,7 +276,17 @@ class ReadinessEngine:
         targets = {t.key: t for t in targets_from_config(config)}
         meeting = Meeting(call_rate=call_rate, duration=duration)
         started = time.monotonic()
-        verdicts = await asyncio.gather(*(self._check_site(site, targets, meeting) for site in chosen))
+        done = 0
+
+        async def check(site: Site) -> SiteReadiness:
+            nonlocal done
+            verdict = await self._check_site(site, targets, meeting)
+            done += 1
+            if self.progress is not None:
+                self.progress(done, len(chosen), site.name)
+            return verdict
+
+        verdicts = await asyncio.gather(*(check(site) for site in chosen))
         now = datetime.fromtimestamp(self.clock(), UTC)
         report = ReadinessReport(
             meeting_id=meeting_id,

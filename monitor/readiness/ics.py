@@ -16,6 +16,7 @@ takes the ones given to the import (default all sites, 2048 kbit/s), an updated 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -164,8 +165,12 @@ async def import_ics(
     *,
     sites: Any = "all",
     call_rate: int | str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ImportResult:
-    """Add or update one meeting per VEVENT (by UID); see the module docstring."""
+    """Add or update one meeting per VEVENT (by UID); see the module docstring.
+
+    ``progress(done, total, title)`` is told as each meeting is written (the CLI's terminal line).
+    """
     if isinstance(source, bytes):
         data, name = source, "<ics>"
     else:
@@ -215,18 +220,19 @@ async def import_ics(
         plan.append(("update" if old else "add", meeting))
     if problems:
         raise IcsError(name, problems)
-    for action, meeting in plan:
-        if action == "update":
-            stored = existing[meeting.uid]
-            if _same(stored, meeting):
-                result.unchanged.append(meeting.id)
-                continue
-            result.updated.append(meeting.id)
+    total = len(plan) + len(result.removed)
+    for done, (action, meeting) in enumerate(plan, 1):
+        if action == "update" and _same(existing[meeting.uid], meeting):
+            result.unchanged.append(meeting.id)
         else:
-            result.added.append(meeting.id)
-        await save_meeting(storage, meeting)
-    for meeting_id in result.removed:
+            (result.updated if action == "update" else result.added).append(meeting.id)
+            await save_meeting(storage, meeting)
+        if progress is not None:
+            progress(done, total, meeting.title)
+    for done, meeting_id in enumerate(result.removed, len(plan) + 1):
         await remove_meeting(storage, meeting_id)
+        if progress is not None:
+            progress(done, total, meeting_id)
     return result
 
 

@@ -42,7 +42,7 @@ from probes.core.units import parse_bandwidth, parse_duration
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CALL_RATE = 2_048_000  # bit/s (DESIGN.md: default call rate 2048 kbit/s)
+DEFAULT_CALL_RATE = 2_048_000  # bit/s: 2048 kbit/s, a room codec's 720p-to-1080p call
 MAX_CALL_RATE = 10_000_000_000  # 10 Gbit/s: past any briefing's call, and within the database's integers
 MAX_DURATION = 7 * 86400.0
 MAX_LEAD_TIME = 7 * 86400.0

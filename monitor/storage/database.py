@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, event, func, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from monitor.config.database import parse_database_url
@@ -42,7 +44,6 @@ from probes.core.secrets import SecretUnavailable
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DATABASE = "sqlite:///giaoban.db"
 VERDICTS = ("READY", "DEGRADED", "NOT_READY")
 
 
@@ -73,6 +74,37 @@ def redacted(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<unparsable database URL>"
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """A SQLite file giaoban can create or write, with its WAL beside it; else StorageError naming the path and the fix.
+
+    SQLite itself would only say "unable to open database file" (issue 14). Both languages: this is often the
+    first thing a newcomer reads.
+    """
+    path, where = path.absolute(), path.absolute().parent
+    other = (
+        "hoặc ghi một tệp khác vào database: của tệp cấu hình (sqlite:///PATH)",
+        "or name another file in the inventory's database: (sqlite:///PATH)",
+    )
+    if not where.is_dir():
+        vi = f"thư mục {where} không tồn tại; hãy tạo nó (mkdir -p {where}) {other[0]}"
+        en = f"the directory {where} does not exist; create it (mkdir -p {where}) {other[1]}"
+    elif path.is_dir():
+        vi, en = f"{path} là một thư mục; {other[0]}", f"{path} is a directory; {other[1]}"
+    elif not all(os.access(p, os.W_OK) for p in ((path, where) if path.exists() else (where,))):
+        # The write-ahead log (-wal, -shm) is created beside the file: the directory must be writable too.
+        vi = (
+            f"người dùng này không ghi được vào {where} hoặc {path.name}; hãy chạy lệnh bằng người dùng của dịch vụ "
+            f"giaoban (hoặc cấp quyền ghi) {other[0]}"
+        )
+        en = (
+            f"this user cannot write to {where} or {path.name}; run the command as the giaoban service's user "
+            f"(or grant write access) {other[1]}"
+        )
+    else:
+        return
+    raise StorageError(f"không mở được cơ sở dữ liệu {path}: {vi}\ncannot open the database {path}: {en}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -152,6 +184,8 @@ class Storage:
             except SecretUnavailable as exc:
                 raise StorageError(f"database password: {exc}") from None
         async_url = _async_url(url, password)
+        if async_url.get_backend_name() == "sqlite":
+            await asyncio.to_thread(_check_sqlite_file, Path(str(async_url.database)))
         kwargs: dict[str, Any] = {}
         if async_url.get_backend_name() == "postgresql":
             kwargs = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True}
@@ -168,7 +202,9 @@ class Storage:
             raise StorageError(str(exc)) from None
         except Exception as exc:  # driver errors share no base class across aiosqlite and asyncpg: translate here
             await engine.dispose()
-            raise StorageError(f"cannot open database {redacted(url)}: {exc}") from exc
+            # The driver's own words: SQLAlchemy's wrapper adds the SQL and a link to its web site (issue 14).
+            cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            raise StorageError(f"cannot open database {redacted(url)}: {cause}") from exc
         if applied:
             log.info("database %s migrated to schema version %s", redacted(url), applied[-1])
         return storage

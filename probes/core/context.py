@@ -53,7 +53,7 @@ class SnmpPoller(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ProbeContext:
-    """Clients made once per process and shared by every probe (STYLE.md)."""
+    """Clients made once per process and shared by every probe."""
 
     http: aiohttp.ClientSession | None = None
     pinger: Pinger | None = None

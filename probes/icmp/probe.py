@@ -2,7 +2,7 @@
 
 Target: an IPv4/IPv6 address (``[v6]`` brackets allowed) or a name; ``ip_version`` forces the family.
 One round of ``count`` echoes ``interval`` apart through the process's shared ``Pinger``; the link is up
-(success) when at least one reply came back (DESIGN.md).
+(success) when at least one reply came back: a lossy link is up, its loss is a measurement.
 
 Values (seconds and ratios; the rtt_* values and jitter are absent when no reply came back)::
 

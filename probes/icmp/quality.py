@@ -1,4 +1,4 @@
-"""Link quality from one ICMP round: RTT spread, jitter, loss and an estimated MOS (DESIGN.md "Probe semantics").
+"""Link quality from one ICMP round: RTT spread, jitter, loss and an estimated MOS (a simplified ITU-T G.107 E-model).
 
 Pure functions over the round's RTTs in seconds, ``None`` for an echo that got no reply, in send order::
 
@@ -45,7 +45,7 @@ def jitter(rtts: Sequence[float]) -> float | None:
 
 
 def estimated_mos(rtt_ms: float, jitter_ms: float, loss_percent: float) -> float:
-    """Simplified E-model of DESIGN.md: one-way delay = RTT/2, all in ms, loss in percent."""
+    """Simplified E-model: one-way delay = RTT/2, all in ms, loss in percent (the formula is in the README)."""
     delay = rtt_ms / 2 + 2 * jitter_ms + 10
     r = 93.2 - delay / 40 if delay < 160 else 93.2 - (delay - 120) / 10
     r -= 2.5 * loss_percent

@@ -2,7 +2,7 @@
 
 - privileged (raw): ONE raw socket per address family for the whole process. Every raw socket sees every
   ICMP packet, so a socket per round costs O(rounds²) work and lost half the replies at 256 concurrent
-  targets (LAB.md "ICMP"); here one read burst demultiplexes replies by echo id to the waiting rounds,
+  targets; here one read burst demultiplexes replies by echo id to the waiting rounds,
   and a kernel filter (ICMP_FILTER / ICMP6_FILTER) passes only echo replies, so our own echo requests on
   loopback never reach user space. The socket's own IP_TOS / IPV6_TCLASS is the first round's DSCP
   (AF41 normally, for every round); a round with another mark sends it as per-packet ancillary data.
@@ -36,7 +36,7 @@ ICMP6_FILTER = 1
 ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
 TOKEN_SIZE = 8  # random bytes at the head of each round's payload
-SHARED_RCVBUF = 4 * 1024 * 1024  # a burst of replies from hundreds of targets must fit (LAB.md: 256+)
+SHARED_RCVBUF = 4 * 1024 * 1024  # a burst of replies from hundreds of targets must fit (256+ at once)
 ANCBUF = 64  # room for one SCM_TIMESTAMPNS message (CMSG_SPACE(16) = 32)
 ECHO_FIELDS = struct.Struct("!HHH")  # checksum, id, sequence: bytes 2-7 of an echo message
 _ID_SEQ = struct.Struct("!HH")

@@ -24,7 +24,7 @@ wrong community looks like); PERMISSION (SNMPv3 unknown user, wrong auth_key, wr
 level not allowed; access denied by the agent's view); PROTOCOL_ERROR (malformed or inconsistent answers);
 RESOLVE_FAILED; BAD_TARGET.
 
-What /metrics exports of a poll, as ``SERIES`` below declares it (DESIGN.md names; labels site, target plus
+What /metrics exports of a poll, as ``SERIES`` below declares it (the README's metric names; labels site, target plus
 those shown; the interface lines are written from the ``DeviceReading`` by monitor/metrics/snmp.py)::
 
     giaoban_device_up                                   result.success (1 also with missing interfaces)

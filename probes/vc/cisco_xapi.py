@@ -3,7 +3,7 @@
 Target, values, success and reasons: see probes/vc/status.py. Settings: scheme (https), tls_verify,
 ca_file, max_body_size, credentials ({env:}|{file:} holding "user:password"), require_registration.
 
-What is read from the Status document (REFERENCE.md "Endpoint status APIs"; paths below /Status)::
+What is read from the Status document (RoomOS/CE xAPI, ``GET /getxml?location=/Status``; paths below /Status)::
 
     registered         SIP/Registration[n]/Status (older TC: SIP/Profile/Registration/Status) or
                        H323/Gatekeeper/Status: 1 if any is "Registered", 0 if reported and none is

@@ -3,7 +3,7 @@
 Target, values, success and reasons: see probes/vc/status.py. Settings: scheme (https), tls_verify,
 ca_file, max_body_size, credentials ({env:}|{file:} holding "user:password"), require_registration.
 
-Requests (REFERENCE.md, from test data; unverified against Poly's guide)::
+Requests (field names from Poly Group Series / G7500 test data; unverified against Poly's guide)::
 
     POST /rest/session {"action": "Login", "user", "password"}   → session cookie
     GET  /rest/system                 uptime, softwareVersion, model
