@@ -218,7 +218,7 @@ class AlertEngine:
             self._loaded = True
 
     async def _windows(self, config: Config, now: float) -> list[MaintenanceWindow]:
-        configured = [window_from_config(entry, config.district.timezone) for entry in config.maintenance]
+        configured = [window_from_config(entry, config.organisation.timezone) for entry in config.maintenance]
         stored = await self._store.maintenance_windows()
         # Off the loop: an hourly window's walk from its first start can take a few hundred milliseconds.
         return await asyncio.to_thread(active_windows, [*configured, *stored], now)
@@ -497,8 +497,8 @@ class AlertEngine:
             fields={
                 "meeting": event.meeting_title,
                 "start": local_time(event.occurrence_start.timestamp(), config),
-                "left": span(event.lead_time, config.district.locale),
-                "verdict": verdict_text(event.verdict or "NOT_READY", config.district.locale),
+                "left": span(event.lead_time, config.organisation.locale),
+                "verdict": verdict_text(event.verdict or "NOT_READY", config.organisation.locale),
                 "verdict_code": event.verdict,  # the title says "not ready" or "degraded" (alerts/texts.py)
             },
             reason_texts=event.reasons,

@@ -68,7 +68,7 @@ def build_window(
     title = title.strip()
     if not title or len(title) > 500:
         raise MaintenanceError("title must be 1 to 500 characters", "title")
-    tz_name = timezone or config.district.timezone
+    tz_name = timezone or config.organisation.timezone
     try:
         tz = zone(tz_name)
         start_utc = parse_start(start, tz) if isinstance(start, str) else to_utc(start, tz)

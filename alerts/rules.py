@@ -104,7 +104,7 @@ def _setup(config: Config, state: State, findings: dict[str, Finding], unknown: 
             "kind": fault.kind,
             "count": fault.count,
             "sites": len(fault.sites),
-            "fix": fault.fix(config.district.locale),
+            "fix": fault.fix(config.organisation.locale),
         }
         finding = Finding("probe_setup", SERVICE_SITE, fault.kind, fields, fault.observed_at)
         findings[finding.id] = finding

@@ -62,7 +62,7 @@ def nfc(text: str) -> str:
 
 def local_time(moment: float, config: Config) -> str:
     """'07:30 07/12/2026' in the district's zone, as Vietnamese readers write it."""
-    return f"{datetime.fromtimestamp(moment, ZoneInfo(config.district.timezone)):%H:%M %d/%m/%Y}"
+    return f"{datetime.fromtimestamp(moment, ZoneInfo(config.organisation.timezone)):%H:%M %d/%m/%Y}"
 
 
 def alert_url(config: Config, alert_id: str) -> str | None:
@@ -108,7 +108,7 @@ def render_alert(
 
     ``ack_options`` (the service's ``-c INVENTORY``) go into the ack command, so that it finds the database.
     """
-    locale: Locale = config.district.locale
+    locale: Locale = config.organisation.locale
     words = WORDS[locale]
     texts = RULE_TEXTS[view.rule][locale]
     fields = _Fields(_shown(view.fields, locale))
@@ -153,7 +153,7 @@ def render_summary(config: Config, event: ReadinessEvent, site_names: Sequence[s
 
     ``site_names`` are the names of ``event.not_ready``, in its order.
     """
-    locale: Locale = config.district.locale
+    locale: Locale = config.organisation.locale
     words = WORDS[locale]
     title = words["summary_title"].format(
         meeting=event.meeting_title,
@@ -178,7 +178,7 @@ def render_database_fault(
     config: Config, faults: Sequence[Fault], *, event: str, since: float, now: float, host: str
 ) -> Rendered:
     """The admins' notice: what cannot use the database since when (``event`` firing), or that it works again."""
-    locale: Locale = config.district.locale
+    locale: Locale = config.organisation.locale
     words, texts = WORDS[locale], DATABASE_TEXTS[locale]
     if event == "resolved":
         lines = [texts["resolved"], texts["host"].format(host=host)]

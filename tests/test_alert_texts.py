@@ -118,7 +118,7 @@ def test_config_window_naive_start_is_district_time() -> None:
         + 'maintenance: [{id: vnpt, title: "Bảo trì", start: "2026-12-06T22:00", duration: 3h, rrule: FREQ=DAILY}]\n',
         "t.yml",
     )
-    window = window_from_config(config.maintenance[0], config.district.timezone)
+    window = window_from_config(config.maintenance[0], config.organisation.timezone)
     assert window.start == datetime(2026, 12, 6, 15, 0, tzinfo=UTC).timestamp() and window.source == "config"
     assert is_active(window, datetime(2026, 12, 9, 17, 0, tzinfo=UTC).timestamp())
 

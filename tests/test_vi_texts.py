@@ -258,7 +258,7 @@ async def _meeting_notes(cfg: Config, verdicts: dict[str, str]) -> list[tuple[st
     store = FakeStore()
     engine = AlertEngine(lambda: cfg, State(), store, clock=ManualClock(T0).wall)
     names = {s.id: s.name for s in cfg.sites}
-    sample = _readiness(cfg.district.locale)
+    sample = _readiness(cfg.organisation.locale)
     for site_id, verdict in verdicts.items():
         chosen = next(s for s in sample if s.verdict == verdict)
         for lead in (2400.0, 600.0):
@@ -286,8 +286,8 @@ async def _texts(tmp_path: Path, locale: str = "vi") -> list[tuple[str, str]]:
         "duration": 120, "endpoint": "tt-codec", "what": "Xã Tân Thịnh",
     }  # fmt: skip
     for code in TEXTS:
-        texts.append((f"reason {code}", " ".join(render(code, cfg.district.locale, sample))))
-    sites = _readiness(cfg.district.locale)
+        texts.append((f"reason {code}", " ".join(render(code, cfg.organisation.locale, sample))))
+    sites = _readiness(cfg.organisation.locale)
     for index, site in enumerate(sites):
         texts += [(f"check {index} {r.code}", f"{r.message} {r.action}") for r in site.reasons]
     for view in _views(cfg):
@@ -301,7 +301,7 @@ async def _texts(tmp_path: Path, locale: str = "vi") -> list[tuple[str, str]]:
     rendered = render_summary(cfg, summary, [report.names[site] for site in summary.not_ready])
     texts.append(("summary", f"{rendered.subject}\n{rendered.text}"))
     texts.append(("cli readiness", render_report(report, cfg)))
-    page = render_board(_board(cfg, report), lang=cfg.district.locale, refresh=30)
+    page = render_board(_board(cfg, report), lang=cfg.organisation.locale, refresh=30)
     texts.append(("board", _page_text(page)))
     texts += await _cli_texts(cfg, tmp_path)
     return texts
@@ -347,9 +347,9 @@ def _board(cfg: Config, report: ReadinessReport) -> BoardData:
 
 async def _cli_texts(cfg: Config, tmp_path: Path) -> list[tuple[str, str]]:
     """`giaoban alerts list --all`, `alerts ack`, `meetings add` and `meetings list` as a shell would run them."""
-    path = tmp_path / f"giaoban-{cfg.district.locale}.yml"
-    path.write_text(INVENTORY.replace("LOCALE", cfg.district.locale), encoding="utf-8")
-    database = f"sqlite:///{tmp_path / f'{cfg.district.locale}.db'}"
+    path = tmp_path / f"giaoban-{cfg.organisation.locale}.yml"
+    path.write_text(INVENTORY.replace("LOCALE", cfg.organisation.locale), encoding="utf-8")
+    database = f"sqlite:///{tmp_path / f'{cfg.organisation.locale}.db'}"
     storage = await Storage.open(database)
     try:
         await SqlAlertStore(storage).commit(_alert_records(cfg), [])
@@ -428,7 +428,7 @@ async def test_a_degraded_site_is_never_called_not_ready(locale: str) -> None:
     said, unsaid = {"vi": ("suy giảm", "chưa sẵn sàng"), "en": ("degraded", "not ready")}[locale]
     ups_only = evaluate_site(
         SiteProbes(SITE, router=router(ups=ups(True, 9000.0)), router_id="router"),
-        thresholds=cfg.thresholds_for(SITE), meeting=MEETING, locale=cfg.district.locale,
+        thresholds=cfg.thresholds_for(SITE), meeting=MEETING, locale=cfg.organisation.locale,
     )  # fmt: skip
     assert ups_only.verdict == "DEGRADED"
     store = FakeStore()

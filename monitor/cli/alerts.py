@@ -137,7 +137,7 @@ def _alert_line(record: AlertRecord, tz: ZoneInfo, locale: Locale, text: dict[st
 
 
 async def _alerts(args: argparse.Namespace, config: Config, store: SqlAlertStore, text: dict[str, Any]) -> int:
-    tz = ZoneInfo(config.district.timezone)
+    tz = ZoneInfo(config.organisation.timezone)
     if args.alerts_command == "list":
         found = await store.list_alerts(state=None if args.all else OPEN_STATES)
         if args.json:
@@ -146,9 +146,9 @@ async def _alerts(args: argparse.Namespace, config: Config, store: SqlAlertStore
         if not found:
             print(text["no_alerts_all" if args.all else "no_alerts"])
             return EXIT_OK
-        print(text["heading"].format(tz=config.district.timezone))
+        print(text["heading"].format(tz=config.organisation.timezone))
         for record in found:
-            print(_alert_line(record, tz, config.district.locale, text))
+            print(_alert_line(record, tz, config.organisation.locale, text))
         return EXIT_OK
     acked = await store.acknowledge(args.id, args.by or _default_by(), time.time())
     if acked is None:
@@ -162,14 +162,14 @@ async def _alerts(args: argparse.Namespace, config: Config, store: SqlAlertStore
 
 
 async def _maintenance(args: argparse.Namespace, config: Config, store: SqlAlertStore, text: dict[str, Any]) -> int:
-    tz, locale = ZoneInfo(config.district.timezone), config.district.locale
+    tz, locale = ZoneInfo(config.organisation.timezone), config.organisation.locale
     command = args.maintenance_command
     if command == "list":
         windows = await store.maintenance_windows()
         if not windows:
             print(text["no_windows"])
             return EXIT_OK
-        print(text["windows"].format(tz=config.district.timezone))
+        print(text["windows"].format(tz=config.organisation.timezone))
         now = datetime.now(UTC)
         for window in windows:
             shown = maintenance_out(window, now)
@@ -215,7 +215,7 @@ async def run(args: argparse.Namespace) -> int:
     """Carry out one `alerts` or `maintenance` command; ConfigError propagates (the CLI prints it, exit 2)."""
 
     async def act(config: Config, storage: Storage) -> int:
-        store, text = SqlAlertStore(storage), _TEXT[config.district.locale]
+        store, text = SqlAlertStore(storage), _TEXT[config.organisation.locale]
         if args.command == "alerts":
             return await _alerts(args, config, store, text)
         return await _maintenance(args, config, store, text)

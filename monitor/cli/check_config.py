@@ -43,7 +43,7 @@ def check_config(
         print(f"{path}: {count} problem{'' if count == 1 else 's'}; nothing was loaded", file=err)
         return EXIT_CONFIG
     print(summary(path, config), file=out)
-    locale = config.district.locale
+    locale = config.organisation.locale
     for notice in config.deprecations():
         print(f"{path}: {_WARNING[locale]}: {notice[locale]}", file=err)
     sources = sorted({secret.source() for secret in secrets_of(config)})
@@ -60,7 +60,7 @@ def summary(path: str, config: Config) -> str:
     links = sum(site.link is not None for site in config.sites)
     devices = sum(len(site.devices) for site in config.sites)
     endpoints = sum(len(site.endpoints) for site in config.sites)
-    organisation = config.district
+    organisation = config.organisation
     code = f" (code {organisation.code})" if organisation.code else ""
     return (
         f"{path}: OK — {organisation.name}{code}, {_count(len(config.sites), 'site')} ({by_role}), "

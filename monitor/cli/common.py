@@ -65,13 +65,13 @@ async def run_with_storage(
         print(f"giaoban: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if new:  # a mistyped -c would otherwise act on an empty database without a word (issue 14)
-        print(f"giaoban: {_NEW[config.district.locale].format(file=file)}", file=sys.stderr)
+        print(f"giaoban: {_NEW[config.organisation.locale].format(file=file)}", file=sys.stderr)
     try:
         return await act(config, storage)
     except input_errors as exc:
         field = getattr(exc, "field", None)
         where = f" ({field})" if field else ""
-        print(f"{_ERROR[config.district.locale]}{where}: {exc}", file=sys.stderr)
+        print(f"{_ERROR[config.organisation.locale]}{where}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         await storage.close()

@@ -100,7 +100,7 @@ def _line(occurrence: Occurrence, tz: ZoneInfo, locale: Locale, text: dict[str, 
 
 
 async def _act(args: argparse.Namespace, config: Config, storage: Storage, text: dict[str, str]) -> int:
-    tz, locale = ZoneInfo(config.district.timezone), config.district.locale
+    tz, locale = ZoneInfo(config.organisation.timezone), config.organisation.locale
     command = args.meetings_command
     if command == "list":
         days = max(args.days, 1)
@@ -111,7 +111,7 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
         if not found:
             print(text["none"].format(days=days))
             return EXIT_OK
-        print(text["heading"].format(days=days, tz=config.district.timezone))
+        print(text["heading"].format(days=days, tz=config.organisation.timezone))
         for occurrence in found:
             print(_line(occurrence, tz, locale, text))
         return EXIT_OK
@@ -159,6 +159,6 @@ async def run(args: argparse.Namespace) -> int:
     """Carry out one `meetings` command; ConfigError propagates (the CLI prints it and exits 2)."""
 
     async def act(config: Config, storage: Storage) -> int:
-        return await _act(args, config, storage, _TEXT[config.district.locale])
+        return await _act(args, config, storage, _TEXT[config.organisation.locale])
 
     return await run_with_storage(args, act, input_errors=(MeetingError,))

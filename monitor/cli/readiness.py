@@ -68,9 +68,9 @@ def add_parser(commands: Any) -> None:
 
 
 def render_report(report: ReadinessReport, config: Config) -> str:
-    locale = config.district.locale
+    locale = config.organisation.locale
     text = _TEXT[locale]
-    tz = ZoneInfo(config.district.timezone)
+    tz = ZoneInfo(config.organisation.timezone)
     fields = {
         "title": report.title,
         "when": local_text(report.occurrence_start, tz, locale),
@@ -101,7 +101,7 @@ def _site_list(text: str) -> str | list[str]:
 
 
 async def _report(args: argparse.Namespace, config: Config, storage: Storage) -> ReadinessReport | str:
-    text = _TEXT[config.district.locale]
+    text = _TEXT[config.organisation.locale]
     if args.sites is not None:
         sites = _site_list(args.sites)
         if isinstance(sites, list):

@@ -450,7 +450,7 @@ class Database(Strict):
 
 class Config(Strict):
     # organisation: is the key to write; district: is its older name, still read. Both hold the same value
-    # once loaded, and the tree reads config.district until it is renamed everywhere.
+    # once loaded; the code reads config.organisation.
     district: Organisation = Field(
         _ABSENT, validate_default=True, exclude=True, description="older name of organisation"
     )

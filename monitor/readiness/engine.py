@@ -242,7 +242,7 @@ class ReadinessEngine:
 
     async def _check_site(self, site: Site, targets: dict[str, Target], meeting: Meeting) -> SiteReadiness:
         config = self._config()
-        locale: Locale = config.district.locale
+        locale: Locale = config.organisation.locale
         try:
             async with asyncio.timeout(config.readiness.site_timeout):
                 probes = await self._measure(site, targets)

@@ -179,7 +179,7 @@ async def import_ics(
             data = await asyncio.to_thread(Path(source).read_bytes)
         except OSError as exc:
             raise IcsError(name, [f"cannot read the file: {exc.strerror}"]) from None
-    events = await asyncio.to_thread(parse_ics, data, name, config.district.timezone)  # a big file parses slowly
+    events = await asyncio.to_thread(parse_ics, data, name, config.organisation.timezone)  # a big file parses slowly
     async with storage.engine.connect() as conn:
         rows = (
             (await conn.execute(select(meetings).where(meetings.c.uid.in_([e.uid for e in events])))).mappings().all()

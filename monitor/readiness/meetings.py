@@ -5,7 +5,7 @@
     for occ in await list_upcoming(storage, now=datetime.now(UTC), horizon=timedelta(days=14)): ...
     await remove_meeting(storage, m.id)
 
-A naive start is wall-clock time in the district's zone (config.district.timezone). A recurrence repeats
+A naive start is wall-clock time in the district's zone (config.organisation.timezone). A recurrence repeats
 at the same wall-clock time in the meeting's zone, so a 07:30 briefing stays at 07:30 across a DST change
 wherever a zone has one (Asia/Ho_Chi_Minh has none). EXDATEs are instants (UTC) that are skipped;
 monitor/recurrence.py does that arithmetic for meetings and maintenance windows alike.
@@ -222,7 +222,7 @@ def build_meeting(
     meeting_id: str | None = None,
 ) -> Meeting:
     """Validate every input (MeetingError names the field) and normalise times to UTC."""
-    tz_name = timezone or config.district.timezone
+    tz_name = timezone or config.organisation.timezone
     tz = zone(tz_name)
     title = title.strip()
     if not title or len(title) > 500:

@@ -308,7 +308,7 @@ async def site_history(request: web.Request) -> web.Response:
 
 
 async def list_meetings(request: web.Request) -> web.Response:
-    tz = ZoneInfo(request.app[CONFIG]().district.timezone)
+    tz = ZoneInfo(request.app[CONFIG]().organisation.timezone)
     now = datetime.now(UTC)
     found = await all_meetings(request.app[STORAGE])
     return json_answer(await _meetings_out(found, tz, now, count=1))
@@ -326,7 +326,7 @@ async def create_meeting(request: web.Request) -> web.Response:
     except MeetingError as exc:
         return json_error(400, str(exc), exc.field)
     log.info("meeting %s (%s) added through the API", meeting.id, meeting.title)
-    (shown,) = await _meetings_out([meeting], ZoneInfo(config.district.timezone), datetime.now(UTC), count=10)
+    (shown,) = await _meetings_out([meeting], ZoneInfo(config.organisation.timezone), datetime.now(UTC), count=10)
     return json_answer(shown, 201)
 
 
@@ -334,7 +334,7 @@ async def show_meeting(request: web.Request) -> web.Response:
     meeting = await get_meeting(request.app[STORAGE], request.match_info["id"])
     if meeting is None:
         return json_error(404, f"no meeting {request.match_info['id']!r}", "id")
-    tz = ZoneInfo(request.app[CONFIG]().district.timezone)
+    tz = ZoneInfo(request.app[CONFIG]().organisation.timezone)
     (shown,) = await _meetings_out([meeting], tz, datetime.now(UTC), count=10)
     return json_answer(shown)
 

@@ -457,9 +457,9 @@ def _links(data: BoardData, lang: Lang) -> str:
 
 def render(data: BoardData, *, lang: Lang, refresh: int) -> str:
     """The whole page; pure, so tests and the demo can render without a server."""
-    tz = ZoneInfo(data.config.district.timezone)
+    tz = ZoneInfo(data.config.organisation.timezone)
     other: Lang = "en" if lang == "vi" else "vi"
-    district = _e(data.config.district.name)
+    district = _e(data.config.organisation.name)
     meetings = (
         '<div class="cards">' + "".join(_meeting(m, data, tz, lang) for m in data.meetings) + "</div>"
         if data.meetings
@@ -506,7 +506,7 @@ def board_handler(
 
     async def board(request: web.Request) -> web.Response:
         asked = request.query.get("lang", "")
-        lang: Lang = next((known for known in LOCALES if known == asked), service.config.district.locale)
+        lang: Lang = next((known for known in LOCALES if known == asked), service.config.organisation.locale)
         query = " ".join(request.query.get("q", "").split())[:QUERY_MAX]
         data = await collect(service, datetime.fromtimestamp(clock(), UTC), query=query)
         body = render(data, lang=lang, refresh=refresh_seconds(request.query.get("refresh")))
