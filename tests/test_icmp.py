@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from probes.core.address import fnv1a_32
 from probes.core.context import ProbeContext
 from probes.core.result import Reason
 from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode
@@ -34,6 +35,8 @@ pytestmark = pytest.mark.timeout(60)
 
 MODES = ["unprivileged", "privileged"]
 VALUE_KEYS = {"rtt_min", "rtt_avg", "rtt_median", "rtt_max", "jitter", "loss_ratio", "mos", "sent", "received"}
+# blackbox_exporter's facts of the same round (probes/core/address.py; the first reply's RTT and hop limit).
+BLACKBOX_KEYS = {"echo_rtt", "hop_limit", "dns_lookup", "ip_protocol", "ip_addr_hash"}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -107,11 +110,14 @@ async def test_loopback_round(pinger: Pinger, target: str) -> None:
     result = await probe(target, IcmpSettings(count=4, interval=0.01, timeout=1.0), ctx=ProbeContext(pinger=pinger))
     assert result.success, result.detail
     assert result.reason is Reason.OK
-    assert set(result.values) == VALUE_KEYS
+    assert set(result.values) == VALUE_KEYS | BLACKBOX_KEYS
     assert (result.values["sent"], result.values["received"], result.values["loss_ratio"]) == (4, 4, 0.0)
     v = result.values
     assert 0 < v["rtt_min"] <= v["rtt_median"] <= v["rtt_max"] < 1.0
     assert v["rtt_min"] <= v["rtt_avg"] <= v["rtt_max"]
+    assert v["rtt_min"] <= v["echo_rtt"] <= v["rtt_max"]
+    assert v["hop_limit"] == 64  # Linux's default TTL, as loopback's reply leaves the kernel
+    assert (v["ip_protocol"], v["ip_addr_hash"]) == (4, fnv1a_32(socket.inet_aton(result.info["ip"])))
     assert v["mos"] > 4.0  # loopback: no delay, no loss
     assert len(result.samples) == 4
     assert set(result.phases) == {"resolve", "rtt"}
@@ -126,6 +132,7 @@ async def test_ipv6_loopback(pinger: Pinger, target: str) -> None:
     assert result.success, result.detail
     assert result.values["received"] == 3
     assert result.info["ip"] == "::1"
+    assert (result.values["ip_protocol"], result.values["hop_limit"]) == (6, 64)  # from IPV6_RECVHOPLIMIT
 
 
 async def test_family_mismatch_is_a_bad_target(pinger: Pinger) -> None:
@@ -268,6 +275,7 @@ def run_isolated(script: str, *, setup: str = "ip link set lo up", drop_net_raw:
 
 PROBE_SCRIPT = """
 import asyncio, json
+from probes.core.address import fnv1a_32
 from probes.core.context import ProbeContext
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from probes.icmp.mode import detect_icmp_mode

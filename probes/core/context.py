@@ -23,6 +23,16 @@ class IcmpModeInfo(Protocol):
     def message(self) -> str: ...
 
 
+class EchoRound(Protocol):
+    """One round's replies, per echo in send order: RTT in seconds and hop limit, None where no reply came."""
+
+    @property
+    def rtts(self) -> list[float | None]: ...
+
+    @property
+    def hop_limits(self) -> list[int | None]: ...
+
+
 class Pinger(Protocol):
     """ICMP echo rounds for the whole process (probes/icmp/pinger.py)."""
 
@@ -43,6 +53,18 @@ class Pinger(Protocol):
         dscp: int = 0,
         family: Literal[4, 6] | None = None,
     ) -> list[float | None]: ...
+
+    async def echoes(
+        self,
+        address: str,
+        *,
+        count: int,
+        interval: float,
+        timeout: float,
+        payload_size: int = 56,
+        dscp: int = 0,
+        family: Literal[4, 6] | None = None,
+    ) -> EchoRound: ...
 
 
 class SnmpPoller(Protocol):

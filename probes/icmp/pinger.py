@@ -1,5 +1,9 @@
 """ICMP echo rounds for the whole process: ``await pinger.round(address, count=..., ...) -> [rtt or None, ...]``.
 
+``pinger.echoes(...)`` gives the same round with each reply's hop limit (IPv4 TTL) as well, blackbox_exporter's
+``probe_icmp_reply_hop_limit``: from the IP header on raw IPv4 sockets, from IP_RECVTTL / IPV6_RECVHOPLIMIT
+ancillary data otherwise.
+
 Echoes go out ``interval`` apart on a timer while replies are read concurrently by the event loop's reader
 callbacks, so a lost echo never stalls a round; the round ends when every reply is in or ``timeout`` after
 the last send. Each round has a random echo id and an 8-byte random token at the head of its payload; a
@@ -36,6 +40,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from probes.icmp.mode import IcmpMode
@@ -48,6 +53,10 @@ SO_TIMESTAMPNS = 35
 SOL_RAW = 255
 ICMP_FILTER = 1
 ICMP6_FILTER = 1
+IP_RECVTTL = 12  # linux/in.h; the reply's TTL arrives as an IP_TTL control message
+_INT = struct.Struct("@i")
+# Room for the two control messages a reply carries: its arrival stamp and its hop limit.
+ANCILLARY_SIZE = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(4)
 
 ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -88,13 +97,43 @@ def _fold(total: int) -> int:
 
 def _rx_ns(ancdata: list[tuple[int, int, bytes]], offset: int) -> int:
     """Arrival time on the monotonic clock: the kernel's realtime stamp minus the realtime-monotonic offset."""
-    for level, kind, data in ancdata:  # one entry, the stamp, unless the kernel adds something new
+    for level, kind, data in ancdata:  # the stamp and the hop limit, unless the kernel adds something new
         if kind == SO_TIMESTAMPNS and level == socket.SOL_SOCKET and len(data) >= _TIMESPEC.size:
             sec: int
             nsec: int
             sec, nsec = _TIMESPEC.unpack_from(data)
             return sec * 1_000_000_000 + nsec - offset
     return time.monotonic_ns()
+
+
+_HOP_MESSAGES = frozenset({(socket.IPPROTO_IP, socket.IP_TTL), (socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT)})
+
+
+def _hop_limit(ancdata: list[tuple[int, int, bytes]]) -> int | None:
+    """The reply's TTL (IPv4) or hop limit (IPv6) from its control messages, if the kernel gave one."""
+    for level, kind, data in ancdata:
+        if ((level, kind) in _HOP_MESSAGES) and len(data) >= _INT.size:
+            value: int = _INT.unpack_from(data)[0]
+            return value
+    return None
+
+
+def _enable_hop_limits(sock: socket.socket, family: int) -> None:
+    try:
+        if family == socket.AF_INET:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    except OSError as exc:  # the series is then absent, as in blackbox
+        log.debug("reply hop limits unavailable (%s)", exc)
+
+
+@dataclass(frozen=True, slots=True)
+class Echoes:
+    """One round: per echo, its RTT in seconds and its reply's hop limit, None where no reply came."""
+
+    rtts: list[float | None]
+    hop_limits: list[int | None]
 
 
 def _enable_timestamps(sock: socket.socket) -> None:
@@ -107,7 +146,7 @@ def _enable_timestamps(sock: socket.socket) -> None:
 class _Round:
     """One round's state; replies are matched to it by the engine that read them."""
 
-    __slots__ = ("done", "family", "ident", "payload", "peer", "received", "rtts", "sent_ns", "sockaddr")
+    __slots__ = ("done", "family", "hops", "ident", "payload", "peer", "received", "rtts", "sent_ns", "sockaddr")
 
     def __init__(
         self,
@@ -126,6 +165,7 @@ class _Round:
         self.ident = 0
         self.sent_ns = [0] * count
         self.rtts: list[float | None] = [None] * count
+        self.hops: list[int | None] = [None] * count
         self.received = 0
         self.done = done
 
@@ -144,7 +184,7 @@ class _Round:
             raise PingError(self.peer, exc) from exc
         self.sent_ns[seq] = stamp
 
-    def on_reply(self, seq: int, rx_ns: int, source: str, data: bytes, start: int) -> None:
+    def on_reply(self, seq: int, rx_ns: int, source: str, data: bytes, start: int, *, hop: int | None) -> None:
         """A reply read from a socket; its payload is ``data[start:]`` (compared without copying)."""
         payload = self.payload
         if seq >= len(self.sent_ns) or source != self.peer or len(data) - start != len(payload):
@@ -155,6 +195,7 @@ class _Round:
         if sent == 0 or self.rtts[seq] is not None:  # not sent by us yet, or a duplicate reply
             return
         self.rtts[seq] = max(rx_ns - sent, 0) / 1e9
+        self.hops[seq] = hop
         self.received += 1
         if self.received == len(self.sent_ns) and not self.done.done():
             self.done.set_result(None)
@@ -177,6 +218,7 @@ class _SharedRaw:
                 words = [0xFFFFFFFF] * 8  # struct icmp6_filter: a bit set = blocked
                 words[129 >> 5] &= ~(1 << (129 & 31))
                 self.sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, struct.pack("8I", *words))
+                _enable_hop_limits(self.sock, family)  # raw IPv4 sockets hand over the IP header and its TTL
             try:  # root may exceed net.core.rmem_max; CAP_NET_RAW alone gets the capped size
                 self.sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), SHARED_RCVBUF)
             except OSError:
@@ -215,7 +257,7 @@ class _SharedRaw:
         header = 0
         while True:
             try:
-                data, ancdata, _flags, addr = self.sock.recvmsg(self.bufsize, 64)
+                data, ancdata, _flags, addr = self.sock.recvmsg(self.bufsize, ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # a pending socket error, reported once; the loop calls again if data waits
@@ -225,12 +267,15 @@ class _SharedRaw:
                 header = (data[0] & 0x0F) * 4
                 if len(data) < header + 8 or data[header] != 0:
                     continue
+                hop: int | None = data[8]  # the header's TTL
             elif len(data) < 8 or data[0] != 129:
                 continue
+            else:
+                hop = _hop_limit(ancdata)
             ident, seq = _ID_SEQ.unpack_from(data, header + 4)
             rnd = self.rounds.get(ident)
             if rnd is not None:
-                rnd.on_reply(seq, _rx_ns(ancdata, offset), addr[0], data, header + 8)
+                rnd.on_reply(seq, _rx_ns(ancdata, offset), addr[0], data, header + 8, hop=hop)
 
     def close(self) -> None:
         self.detach()
@@ -295,6 +340,29 @@ class Pinger:
         family: Literal[4, 6] | None = None,
     ) -> list[float | None]:
         """Send ``count`` echoes to the IP address; RTT in seconds per echo, None where no reply came."""
+        round_ = await self.echoes(
+            address,
+            count=count,
+            interval=interval,
+            timeout=timeout,
+            payload_size=payload_size,
+            dscp=dscp,
+            family=family,
+        )
+        return round_.rtts
+
+    async def echoes(
+        self,
+        address: str,
+        *,
+        count: int,
+        interval: float,
+        timeout: float,
+        payload_size: int = 56,
+        dscp: int = 0,
+        family: Literal[4, 6] | None = None,
+    ) -> Echoes:
+        """As ``round``, with each reply's hop limit."""
         if self._closed:
             raise RuntimeError("the Pinger is closed")
         host, _, scope = address.partition("%")
@@ -342,7 +410,7 @@ class Pinger:
             if timer is not None:
                 timer.cancel()
             cleanup()
-        return rnd.rtts
+        return Echoes(rnd.rtts, rnd.hops)
 
     def _open_raw(
         self, rnd: _Round, loop: asyncio.AbstractEventLoop, dscp: int
@@ -399,6 +467,7 @@ class Pinger:
             else:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, dscp << 2)
             _enable_timestamps(sock)
+            _enable_hop_limits(sock, rnd.family)
             rnd.ident = self._bind_random_id(sock, rnd.family)
         except OSError as exc:
             sock.close()
@@ -413,7 +482,7 @@ class Pinger:
             # One datagram per call: a round's socket rarely holds two, and the event loop calls again
             # while data waits; draining until EAGAIN would cost an exception per reply.
             try:
-                data, ancdata, _flags, addr = sock.recvmsg(bufsize, 64)
+                data, ancdata, _flags, addr = sock.recvmsg(bufsize, ANCILLARY_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # a pending socket error, reported once
@@ -422,7 +491,8 @@ class Pinger:
             # Ping sockets hand over the ICMP message without IP header, the id already matched.
             if len(data) >= 8 and data[0] == reply:
                 _ident, seq = _ID_SEQ.unpack_from(data, 4)
-                rnd.on_reply(seq, _rx_ns(ancdata, time.time_ns() - time.monotonic_ns()), addr[0], data, 8)
+                offset = time.time_ns() - time.monotonic_ns()
+                rnd.on_reply(seq, _rx_ns(ancdata, offset), addr[0], data, 8, hop=_hop_limit(ancdata))
 
         loop.add_reader(sock.fileno(), on_readable)
         request, payload = ECHO_REQUEST[rnd.family], rnd.payload
