@@ -13,12 +13,22 @@ Phases (seconds, summed over redirect hops; every phase is present, 0 when it di
 
 Values::
 
-    status_code       status of the final response
+    status_code       status of the final response (0 without one)
+    declared_length   its Content-Length header, -1 without one (0 without a response)
     content_length    body bytes read (after decompression; stops just past max_body_size)
     redirects         redirects followed
+    ssl               1 if the final response came over TLS, else 0
+    http_version_number  1.1, 2, ... of the final response (0 without one; the info http_version as a number)
+    failed_due_to_regex  1 if body_regex or body_not_regex failed the probe, else 0
+    last_modified     its Last-Modified header, unix time (when sent and valid)
+    dns_lookup ip_protocol ip_addr_hash   of the first connection (probes/core/address.py)
     tls_cert_expiry   notAfter of the final connection's leaf certificate, unix time (https, verified or not)
+    tls_earliest_expiry tls_last_chain_expiry   and the TLS info of probes/tls_facts.py (https)
 
 Info: ``http_version``, ``final_url``, ``server`` (Server header, when sent), ``tls_version`` (https).
+
+Series on /probe are blackbox_exporter's (prober/http.go), those it always writes with its defaults (0, so
+they exist on failure too); the README's "/probe and blackbox_exporter" table says where they differ.
 
 ``body_regex`` and ``body_not_regex`` run under the deadline, off the event loop (probes/core/patterns.py).
 
@@ -32,6 +42,8 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextvars
+import datetime
+import email.utils
 import errno
 import functools
 import json
@@ -49,8 +61,10 @@ from pydantic import Field, field_validator
 from yarl import URL
 
 from probes import tls as tls_info
+from probes import tls_facts
+from probes.core.address import ADDRESS_SERIES, address_values
 from probes.core.context import ProbeContext
-from probes.core.patterns import check_pattern
+from probes.core.patterns import REGEX_SERIES, check_pattern
 from probes.core.patterns import search as pattern_search
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.secrets import Secret, SecretUnavailable
@@ -97,9 +111,24 @@ def parse_json_path(path: str) -> tuple[str | int, ...]:
 
 SERIES = (
     Series("status_code", "giaoban_http_status_code", "HTTP status of the last probe."),
-    Series("status_code", "probe_http_status_code", "HTTP status code of the final response."),
-    Series("content_length", "probe_http_content_length", "Bytes of body read."),
-    Series("redirects", "probe_http_redirects", "Redirects followed."),
+    Series("status_code", "probe_http_status_code", "HTTP status code of the final response.", default=0.0),
+    Series("declared_length", "probe_http_content_length", "Content-Length of the final response.", default=0.0),
+    Series(
+        "content_length",
+        "probe_http_uncompressed_body_length",
+        "Bytes of body read, after decompression.",
+        default=0.0,
+    ),
+    Series("redirects", "probe_http_redirects", "Redirects followed.", default=0.0),
+    Series("ssl", "probe_http_ssl", "1 if the final response came over TLS.", default=0.0),
+    Series("http_version_number", "probe_http_version", "HTTP version of the final response.", default=0.0),
+    Series(
+        "last_modified",
+        "probe_http_last_modified_timestamp_seconds",
+        "Last-Modified of the final response, unix time.",
+    ),
+    *REGEX_SERIES,
+    *ADDRESS_SERIES,
     *tls_info.TLS_SERIES,
 )
 
@@ -164,6 +193,10 @@ class PhaseTimer:
     def __init__(self) -> None:
         self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.ssl_object: ssl.SSLObject | None = None  # TLS of the final hop's connection
+        # The first connection's address and name lookup, as blackbox resolves the target once (probe_ip_*).
+        self.address: str | None = None
+        self.lookup: float | None = None
+        self._attempts: list[tuple[socket.socket, str]] = []
         self._dns_started: float | None = None
         self._create_started: float | None = None
         self._create_dns = 0.0
@@ -180,15 +213,28 @@ class PhaseTimer:
             self.phases["resolve"] += spent
             self._create_dns += spent
             self._dns_started = None
+            if self.address is None and self.lookup is None:
+                self.lookup = spent
 
     def create_start(self) -> None:
         self._create_started, self._create_dns, self._tls_started = time.monotonic(), 0.0, None
+
+    def socket_made(self, sock: socket.socket, address: str) -> None:
+        if self.address is None:
+            self._attempts.append((sock, address))
+
+    def _settle_address(self) -> None:
+        """The first connection's address: the attempt still open (happy eyeballs closes the others)."""
+        if self.address is None and self._attempts:
+            self.address = next((a for s, a in self._attempts if s.fileno() != -1), self._attempts[0][1])
+        self._attempts.clear()
 
     def tls_start(self, ssl_object: ssl.SSLObject) -> None:
         self._tls_started, self.ssl_object = time.monotonic(), ssl_object
 
     def create_end(self) -> None:
         """Split the connection's creation (resolve, then TCP, then TLS) into its phases."""
+        self._settle_address()
         if self._create_started is None:
             return
         now = time.monotonic()
@@ -217,6 +263,11 @@ class PhaseTimer:
     def body_read(self) -> None:
         if self._headers is not None:
             self.phases["transfer"] += time.monotonic() - self._headers
+
+    def address_values(self) -> dict[str, float]:
+        """dns_lookup, ip_protocol and ip_addr_hash of the first connection, once one was attempted."""
+        self._settle_address()
+        return {} if self.address is None else address_values(self.address, lookup=self.lookup or 0.0)
 
 
 # aiohttp has no TLS-handshake trace signal. asyncio wraps the connected socket with the context's wrap_bio
@@ -306,14 +357,19 @@ def _guard_trace() -> aiohttp.TraceConfig:
     return config
 
 
-def _guarded_socket(guard: ConnectGuard) -> Callable[[Any], socket.socket]:
+def _socket_factory(guard: ConnectGuard | None) -> Callable[[Any], socket.socket]:
+    """Sockets for the session: refused by the guard before they exist, noted on the request's timer."""
+
     def make(addr_info: Any) -> socket.socket:
         family, type_, proto, _, sockaddr = addr_info
         address = str(sockaddr[0]).partition("%")[0]
-        if (why := guard.refusal(address, _RESOLVING.get())) is not None:
+        if guard is not None and (why := guard.refusal(address, _RESOLVING.get())) is not None:
             log.warning("http: refused to connect to %s: %s", address, why)
             raise PermissionError(errno.EACCES, why)  # reported as permission_denied, before any packet
-        return socket.socket(family, type_, proto)
+        sock = socket.socket(family, type_, proto)
+        if (timer := _CURRENT.get()) is not None:
+            timer.socket_made(sock, address)
+        return sock
 
     return make
 
@@ -328,7 +384,7 @@ def new_client_session(*, guard: ConnectGuard | None = None) -> aiohttp.ClientSe
         force_close=True,  # each probe measures its own connect and TLS; no pooled connection hides a dead server
         use_dns_cache=False,  # each probe resolves, so a DNS failure shows up when it happens
         limit=0,  # the scheduler bounds concurrency; a queue here would eat into probe deadlines
-        socket_factory=_guarded_socket(guard) if guard is not None else None,
+        socket_factory=_socket_factory(guard),
     )
     traces = [_trace_config(), *([_guard_trace()] if guard is not None else [])]
     return aiohttp.ClientSession(
@@ -494,11 +550,19 @@ async def _request(
         body, size, too_large = await _read_body(resp, settings)
         timer.body_read()
         duration = time.monotonic() - started
+        declared = resp.headers.get("Content-Length", "")
         values = {
             "status_code": float(resp.status),
+            "declared_length": float(declared) if declared.isdigit() else -1.0,
             "content_length": float(size),
             "redirects": float(len(resp.history)),
+            "ssl": 1.0 if timer.ssl_object is not None else 0.0,
+            "http_version_number": float(f"{resp.version.major}.{resp.version.minor}") if resp.version else 0.0,
+            "failed_due_to_regex": 0.0,
+            **timer.address_values(),
         }
+        if (modified := _http_date(resp.headers.get("Last-Modified"))) is not None:
+            values["last_modified"] = modified
         info = {
             "http_version": f"{resp.version.major}.{resp.version.minor}" if resp.version else "",
             "final_url": str(resp.url.with_user(None)),
@@ -510,11 +574,27 @@ async def _request(
                 values["tls_cert_expiry"] = expiry
             if version := timer.ssl_object.version():
                 info["tls_version"] = version
+            tls_values, tls_info_texts = tls_facts.facts(timer.ssl_object)
+            values |= tls_values
+            info |= tls_info_texts
         try:
             await _check(resp, body, too_large, settings)
         except ProbeFailed as failed:
+            if failed.reason is Reason.BODY_MISMATCH:  # body_regex / body_not_regex (json_checks fail otherwise)
+                values["failed_due_to_regex"] = 1.0
             return failed.result(duration=duration, phases=timer.phases, values=values, info=info)
         return ProbeResult(success=True, duration=duration, phases=timer.phases, values=values, info=info)
+
+
+def _http_date(text: str | None) -> float | None:
+    """An HTTP date (RFC 9110 §5.6.7) as unix time; None when absent or not a date."""
+    if not text:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)).timestamp()
 
 
 def _failure(exc: Exception, settings: HttpSettings) -> tuple[Reason, str]:
@@ -571,4 +651,6 @@ async def probe(target: str, settings: HttpSettings, *, ctx: ProbeContext) -> Pr
             return await request(session)
     except (ProbeFailed, aiohttp.ClientError, OSError) as exc:  # CancelledError passes through to the runner
         reason, detail = _failure(exc, settings)
-        return ProbeResult.failure(reason, detail, duration=time.monotonic() - started, phases=timer.phases)
+        return ProbeResult.failure(
+            reason, detail, duration=time.monotonic() - started, phases=timer.phases, values=timer.address_values()
+        )

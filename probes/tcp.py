@@ -11,7 +11,10 @@ Phases (seconds)::
 
 Values::
 
+    dns_lookup ip_protocol ip_addr_hash   of the address connected to, else the first resolved (probes/core/address.py)
+    failed_due_to_regex  1 if ``expect`` did not match, else 0 (its default on /probe)
     tls_cert_expiry   notAfter of the peer's leaf certificate, unix time   (tls: true)
+    tls_earliest_expiry tls_last_chain_expiry   and the TLS info of probes/tls_facts.py (tls: true)
 
 Info: ``address`` (the address that answered), ``tls_version``.
 
@@ -39,8 +42,10 @@ import time
 from pydantic import Field, field_validator
 
 from probes import tls as tls_info
+from probes import tls_facts
+from probes.core.address import ADDRESS_SERIES, address_values
 from probes.core.context import ProbeContext
-from probes.core.patterns import check_pattern
+from probes.core.patterns import REGEX_SERIES, check_pattern
 from probes.core.patterns import search as pattern_search
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.settings import Settings, split_host_port
@@ -59,7 +64,7 @@ log = logging.getLogger(__name__)
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 
 
-SERIES = tls_info.TLS_SERIES
+SERIES = (*REGEX_SERIES, *ADDRESS_SERIES, *tls_info.TLS_SERIES)
 
 
 class TcpSettings(Settings):
@@ -196,9 +201,11 @@ async def _run(conn: _Connection, host: str, port: int, settings: TcpSettings, t
     mark = time.monotonic()
     addresses = await _resolve(host, port)
     conn.phases["resolve"], mark = time.monotonic() - mark, time.monotonic()
+    conn.values |= address_values(str(addresses[0][1][0]), lookup=conn.phases["resolve"])
     conn.sock = await _connect(host, port, addresses)
     conn.phases["connect"], mark = time.monotonic() - mark, time.monotonic()
     conn.info["address"] = str(conn.sock.getpeername()[0])
+    conn.values |= address_values(conn.info["address"], lookup=conn.phases["resolve"])
     if settings.tls:
         try:
             context = await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file)
@@ -219,6 +226,9 @@ async def _run(conn: _Connection, host: str, port: int, settings: TcpSettings, t
             conn.values["tls_cert_expiry"] = expiry
         if ssl_object is not None and (version := ssl_object.version()):
             conn.info["tls_version"] = version
+        tls_values, tls_info_texts = tls_facts.facts(ssl_object)
+        conn.values |= tls_values
+        conn.info |= tls_info_texts
     else:
         reader, conn.writer = await asyncio.open_connection(sock=conn.sock)
     if settings.send is not None or settings.expect is not None:
@@ -250,6 +260,8 @@ async def probe(target: str, settings: TcpSettings, *, ctx: ProbeContext) -> Pro
         )
     except (ProbeFailed, OSError) as exc:  # OSError includes ssl.SSLError; CancelledError passes through
         reason, detail = _failure(exc, target, settings.tls_server_name or host)
+        if reason is Reason.EXPECT_MISMATCH:
+            conn.values["failed_due_to_regex"] = 1.0
         result = ProbeResult.failure(
             reason, detail, duration=time.monotonic() - started, phases=conn.phases, values=conn.values, info=conn.info
         )

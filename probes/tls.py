@@ -2,8 +2,9 @@
 
 Values these helpers feed::
 
-    tls_cert_expiry   notAfter of the peer's leaf certificate, unix time
-                      (→ giaoban_tls_cert_expiry_timestamp_seconds, probe_ssl_earliest_cert_expiry)
+    tls_cert_expiry   notAfter of the peer's leaf certificate, unix time (→ giaoban_tls_cert_expiry_timestamp_seconds)
+
+and, through probes/tls_facts.py, blackbox_exporter's probe_ssl_* and probe_tls_version_info on /probe.
 
 A failed certificate check is told apart by OpenSSL's verify code (``X509_V_ERR_*`` in
 openssl/x509_vfy.h), so an alert can say "expired" or "not trusted" instead of "TLS error".
@@ -16,10 +17,11 @@ import ssl
 
 from cryptography import x509
 
+from probes import tls_facts
 from probes.core.result import Reason
 from probes.core.series import Series
 
-# What the tls_cert_expiry value becomes, for every kind that reads a certificate (tcp, http).
+# What a TLS connection's facts become, for every kind that reads a certificate (tcp, http).
 TLS_SERIES = (
     Series(
         "tls_cert_expiry",
@@ -27,7 +29,7 @@ TLS_SERIES = (
         "Expiry of the peer's TLS certificate.",
         kind_label="kind",
     ),
-    Series("tls_cert_expiry", "probe_ssl_earliest_cert_expiry", "Expiry of the peer's certificate, unix time."),
+    *tls_facts.SERIES,
 )
 
 # OpenSSL X509_V_ERR_* codes (openssl/x509_vfy.h).

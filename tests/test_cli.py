@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,41 @@ def test_probe_http_list_option() -> None:
     )
     assert run.returncode == 1  # nothing listens: refused, still a clean result
     assert "connection_refused" in run.stdout
+
+
+def test_probe_port_joins_the_target() -> None:
+    """--port, documented for sip (issue 15), reaches the probe: a UDP port with no listener is refused there."""
+    port = free_port(socket.SOCK_DGRAM)
+    run = giaoban("probe", "sip", "127.0.0.1", "--port", str(port), "--json", "--deadline", "2s")
+    assert run.returncode == 1, run.stderr
+    result = json.loads(run.stdout)
+    assert (result["target"], result["reason"]) == (f"127.0.0.1:{port}", "connection_refused")
+
+
+def test_probe_port_reaches_a_listener() -> None:
+    """h323 with --port connects to that port (a listener of the test's own), not to 1720."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        run = giaoban("probe", "h323", "127.0.0.1", "--port", str(port))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"127.0.0.1:{port}" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["probe", "sip", "127.0.0.1:5060", "--port", "5061"], "already gives a port; give it once"),
+        (["probe", "cisco-xapi", "https://127.0.0.1", "--port", "8443"], "is a URL; put the port in it"),
+        (["probe", "tcp", "127.0.0.1", "--port", "70000"], "a port is a number from 1 to 65535"),
+        (["probe", "http", "http://127.0.0.1/", "--port", "80"], "unrecognized arguments: --port"),
+    ],
+    ids=["port-twice", "port-with-url", "port-out-of-range", "http-takes-a-url"],
+)
+def test_probe_port_misuse_exits_2(args: list[str], message: str) -> None:
+    """A port given twice, beside a URL, out of range, or to a kind whose target is a URL: exit 2, saying so."""
+    run = giaoban(*args)
+    assert run.returncode == 2
+    assert message in run.stderr
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from probes.core.address import fnv1a_32
 from probes.core.context import ProbeContext
 from probes.core.result import Reason
 from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode, covers, how_to_enable
@@ -35,6 +36,8 @@ pytestmark = pytest.mark.timeout(60)
 
 MODES = ["unprivileged", "privileged"]
 VALUE_KEYS = {"rtt_min", "rtt_avg", "rtt_median", "rtt_max", "jitter", "loss_ratio", "mos", "sent", "received"}
+# blackbox_exporter's facts of the same round (probes/core/address.py; the first reply's RTT and hop limit).
+BLACKBOX_KEYS = {"echo_rtt", "dns_lookup", "ip_protocol", "ip_addr_hash"}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -108,11 +111,13 @@ async def test_loopback_round(pinger: Pinger, target: str) -> None:
     result = await probe(target, IcmpSettings(count=4, interval=0.01, timeout=1.0), ctx=ProbeContext(pinger=pinger))
     assert result.success, result.detail
     assert result.reason is Reason.OK
-    assert set(result.values) == VALUE_KEYS
+    assert set(result.values) == VALUE_KEYS | BLACKBOX_KEYS
     assert (result.values["sent"], result.values["received"], result.values["loss_ratio"]) == (4, 4, 0.0)
     v = result.values
     assert 0 < v["rtt_min"] <= v["rtt_median"] <= v["rtt_max"] < 1.0
     assert v["rtt_min"] <= v["rtt_avg"] <= v["rtt_max"]
+    assert v["rtt_min"] <= v["echo_rtt"] <= v["rtt_max"]
+    assert (v["ip_protocol"], v["ip_addr_hash"]) == (4, fnv1a_32(socket.inet_aton(result.info["ip"])))
     assert v["mos"] > 4.0  # loopback: no delay, no loss
     assert len(result.samples) == 4
     assert set(result.phases) == {"resolve", "rtt"}
@@ -127,6 +132,7 @@ async def test_ipv6_loopback(pinger: Pinger, target: str) -> None:
     assert result.success, result.detail
     assert result.values["received"] == 3
     assert result.info["ip"] == "::1"
+    assert result.values["ip_protocol"] == 6
 
 
 async def test_family_mismatch_is_a_bad_target(pinger: Pinger) -> None:
@@ -244,8 +250,14 @@ async def test_echoes_keep_their_pace_among_other_rounds(pinger: Pinger) -> None
     assert None not in rtts
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(gaps) == 4
-    assert all(0.185 <= gap <= 0.3 for gap in gaps), gaps  # never a burst; later only if the loop is busy
-    assert stamps[-1] - stamps[0] == pytest.approx(0.8, abs=0.05)
+    # Never a burst: at most the grid's half step early, and never closer than half an interval even when a
+    # busy loop made the previous echo late. How late a loaded machine runs is not asserted (no timing bounds).
+    assert all(gap >= 0.185 or gap >= 0.1 and late for gap, late in zip(gaps, _late(gaps), strict=True)), gaps
+
+
+def _late(gaps: list[float]) -> list[bool]:
+    """Whether the echo before each gap left late (its own gap from the one before was over the interval)."""
+    return [False] + [previous > 0.205 for previous in gaps[:-1]]
 
 
 async def test_answered_round_ends_before_its_timeout(pinger: Pinger) -> None:
@@ -288,7 +300,12 @@ async def test_no_pinger_says_what_to_change() -> None:
     result = await probe("127.0.0.1", IcmpSettings(count=1), ctx=ProbeContext(pinger=None))
     assert (result.success, result.reason, result.unmeasured) == (False, Reason.PERMISSION, True)
     gid = os.getegid()
-    assert f'sysctl -w net.ipv4.ping_group_range="{gid} {gid}"' in result.detail
+    # The machine's own range decides the advice: widen it for giaoban's group only, or, when it already covers
+    # that group, the capability alone (test_ping_group_range_coverage pins both texts).
+    if result.info["covered"] == "no":
+        assert f'sysctl -w net.ipv4.ping_group_range="{gid} {gid}"' in result.detail
+    else:
+        assert "sysctl -w" not in result.detail and "already covers" in result.detail
     assert "AmbientCapabilities=CAP_NET_RAW" in result.detail and "setcap" not in result.detail
     assert result.info["setup"] == "icmp_permission" and result.info["gid"] == str(gid)
 
@@ -327,6 +344,7 @@ def run_isolated(script: str, *, setup: str = "ip link set lo up", drop_net_raw:
 
 PROBE_SCRIPT = """
 import asyncio, json
+from probes.core.address import fnv1a_32
 from probes.core.context import ProbeContext
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from probes.icmp.mode import detect_icmp_mode

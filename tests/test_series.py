@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from monitor.engine.state import State
 from monitor.metrics.alerts import alerts_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.exposition import Family, TextSource
-from monitor.metrics.probe import probe_families
+from monitor.metrics.probe import probe_families, result_registry
 from probes import KINDS, ProbeKind
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult
-from probes.core.series import SAMPLES, Series, SeriesConflict
+from probes.core.result import ProbeResult, Reason
+from probes.core.series import INFO, SAMPLES, Series, SeriesConflict
 from probes.core.settings import Settings
 
 pytestmark = pytest.mark.timeout(30)
@@ -116,15 +118,49 @@ def test_a_refused_source_leaves_the_exposition_as_it_was() -> None:
     assert exposition.render().decode().endswith("giaoban_new 1.0\n")
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["probe_success", "probe_duration_seconds", "probe_fake_duration_seconds"],
-)
+@pytest.mark.parametrize("name", ["probe_success", "probe_duration_seconds"])
 def test_a_kind_cannot_take_a_general_probe_name(name: str) -> None:
     """/probe writes these for every run; a kind declaring one would write it twice."""
     kind = _kind("fake", Series("x", name, "Mine."))
     with pytest.raises(SeriesConflict, match=f"^{name} is written for every /probe run: kind fake may not declare it$"):
         probe_families(kind)
+
+
+def test_a_declared_phase_family_must_be_by_phase() -> None:
+    """A kind may write its own probe_KIND_duration_seconds (ICMP's rtt is one echo), but only by phase."""
+    kind = _kind("fake", Series("x", "probe_fake_duration_seconds", "Mine."))
+    with pytest.raises(SeriesConflict, match=r"^probe_fake_duration_seconds: kind fake declares it, but not by phase$"):
+        probe_families(kind)
+
+
+def _exposed(kind: ProbeKind, result: ProbeResult) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in result_registry(kind, result).collect():
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+def test_a_declared_phase_family_replaces_the_result_phases() -> None:
+    """ICMP's declaration is what /probe writes: resolve from the phases, rtt one echo's, the round by its own name."""
+    result = ProbeResult(
+        success=True, duration=0.5, phases={"resolve": 0.01, "rtt": 0.45}, values={"echo_rtt": 0.002, "sent": 10.0}
+    )
+    exposed = _exposed(KINDS["icmp"], result)
+    assert exposed["probe_icmp_duration_seconds"] == {(("phase", "resolve"),): 0.01, (("phase", "rtt"),): 0.002}
+    assert exposed["probe_icmp_round_duration_seconds"] == {(): 0.45}
+
+
+def test_defaults_and_info_labels_on_probe() -> None:
+    """A failed http run still has blackbox's pre-created series (0); info series appear with their labels only."""
+    failed = ProbeResult.failure(Reason.REFUSED, "refused", duration=0.1)
+    exposed = _exposed(KINDS["http"], failed)
+    assert exposed["probe_http_status_code"] == {(): 0.0}
+    assert exposed["probe_http_ssl"] == {(): 0.0}
+    assert exposed["probe_failed_due_to_regex"] == {(): 0.0}
+    assert "probe_tls_version_info" not in exposed and "probe_ip_protocol" not in exposed
+    tls = ProbeResult(success=True, duration=0.1, values={"ssl": 1.0}, info={"tls_version_name": "TLS 1.3"})
+    assert _exposed(KINDS["http"], tls)["probe_tls_version_info"] == {(("version", "TLS 1.3"),): 1.0}
 
 
 @pytest.mark.parametrize(
@@ -157,3 +193,42 @@ def test_a_malformed_series_is_refused(arguments: tuple[str, ...], message: str)
     with pytest.raises(ValueError) as raised:
         Series(*arguments)  # type: ignore[arg-type]
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(
+            {"key": "rtt", "name": "giaoban_rtt", "source": "phases"},
+            "giaoban_rtt: only /probe series read phases or take labels from the result's info",
+            id="metrics-reads-a-phase",
+        ),
+        pytest.param(
+            {"key": INFO, "name": "giaoban_tls_info", "info_labels": (("version", "tls_version_name"),)},
+            "giaoban_tls_info: only /probe series read phases or take labels from the result's info",
+            id="metrics-takes-info-labels",
+        ),
+        pytest.param(
+            {"key": INFO, "name": "probe_tls_info"},
+            "probe_tls_info: an info series (key INFO) has info_labels, and only it",
+            id="info-without-labels",
+        ),
+        pytest.param(
+            {"key": "x", "name": "probe_x", "info_labels": (("version", "tls_version_name"),)},
+            "probe_x: an info series (key INFO) has info_labels, and only it",
+            id="labels-without-info",
+        ),
+    ],
+)
+def test_a_malformed_probe_series_is_refused(options: dict[str, Any], message: str) -> None:
+    """Phases and info labels are /probe's (blackbox's info series); /metrics keeps to values and fixed labels."""
+    with pytest.raises(ValueError) as raised:
+        Series(help="Help.", **options)
+    assert str(raised.value) == message
+
+
+def test_one_family_has_one_set_of_label_names() -> None:
+    """Members of a family told apart by different label names could not be one exposition family."""
+    kind = _kind("odd", Series("a", "probe_odd", "Odd.", labels=(("stat", "a"),)), Series("b", "probe_odd", "Odd."))
+    with pytest.raises(SeriesConflict, match=r"^probe_odd: kind odd declares it with different label names$"):
+        _exposition(kind)

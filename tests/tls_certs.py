@@ -4,6 +4,9 @@ Certificates: a trustme CA with valid, expired and wrong-name leaves, and a self
 certificate names 127.0.0.1 and localhost (except ``wrong_name``), so a failure is about the one property the
 case varies. Clients trust ``ca_file`` (the trustme CA) only.
 
+``make_chain``: root → intermediate → leaf, each expiring at its own time (root first, leaf last) and a leaf
+subject with everything Go's name writer treats specially, for blackbox_exporter's probe_ssl_* series.
+
 ``RawServer``: a plain or TLS server on a free 127.0.0.1 port that runs a handler per connection and records
 when the client hung up, so a test can prove that a cancelled probe left no connection open.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +24,10 @@ from pathlib import Path
 from types import TracebackType
 
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from monitor.demo.portal import self_signed_context
 
@@ -70,6 +78,83 @@ def make_certs(directory: Path) -> Certs:
         self_signed=_self_signed(directory, self_signed_not_after),
         valid_not_after=valid_not_after.timestamp(),
         self_signed_not_after=self_signed_not_after.timestamp(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    ca_file: Path  # PEM of the root only
+    server: ssl.SSLContext  # sends the leaf and the intermediate
+    leaf_der: bytes
+    leaf_subject: x509.Name
+    root_not_after: float  # unix times: root < intermediate < leaf
+    intermediate_not_after: float
+    leaf_not_after: float
+
+
+def _name(*attributes: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
+    return x509.Name([x509.NameAttribute(oid, value) for oid, value in attributes])
+
+
+def make_chain(directory: Path) -> Chain:
+    """Issue a root, an intermediate and a leaf for 127.0.0.1 and localhost into ``directory``."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    expiry = {"root": now + dt.timedelta(days=30), "intermediate": now + dt.timedelta(days=45)}
+    expiry["leaf"] = now + dt.timedelta(days=90)
+    keys = {role: ec.generate_private_key(ec.SECP256R1()) for role in expiry}
+    subjects = {
+        "root": _name((NameOID.ORGANIZATION_NAME, "giaoban test"), (NameOID.COMMON_NAME, "giaoban test root")),
+        "intermediate": _name((NameOID.COMMON_NAME, "giaoban test intermediate")),
+        # Go writes CN first, two OUs as one "+"-joined RDN, the e-mail (no field of its own) last as #DER,
+        # and escapes the comma: what probe_ssl_last_chain_info's subject label must match.
+        "leaf": _name(
+            (NameOID.EMAIL_ADDRESS, "admin@example.org"),
+            (NameOID.COUNTRY_NAME, "VN"),
+            (NameOID.STATE_OR_PROVINCE_NAME, "Thái Nguyên"),
+            (NameOID.ORGANIZATION_NAME, "UBND, tỉnh Thái Nguyên"),
+            (NameOID.ORGANIZATIONAL_UNIT_NAME, "Sở KH&CN"),
+            (NameOID.ORGANIZATIONAL_UNIT_NAME, "TSLCD"),
+            (NameOID.COMMON_NAME, "cong-thong-tin.example"),
+        ),
+    }
+    issuers = {"root": "root", "intermediate": "root", "leaf": "intermediate"}
+    certs: dict[str, x509.Certificate] = {}
+    for role in ("root", "intermediate", "leaf"):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subjects[role])
+            .issuer_name(subjects[issuers[role]])
+            .public_key(keys[role].public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(expiry[role])
+        )
+        if role == "leaf":
+            names = [x509.DNSName("localhost"), x509.DNSName("cong-thong-tin.example")]
+            names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        else:
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        certs[role] = builder.sign(keys[issuers[role]], hashes.SHA256())
+    pem = {role: cert.public_bytes(serialization.Encoding.PEM) for role, cert in certs.items()}
+    ca_file, chain_file, key_file = directory / "chain-root.pem", directory / "chain.pem", directory / "chain.key"
+    ca_file.write_bytes(pem["root"])
+    chain_file.write_bytes(pem["leaf"] + pem["intermediate"])
+    key_file.write_bytes(
+        keys["leaf"].private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server = _server_context()
+    server.load_cert_chain(chain_file, key_file)
+    return Chain(
+        ca_file=ca_file,
+        server=server,
+        leaf_der=certs["leaf"].public_bytes(serialization.Encoding.DER),
+        leaf_subject=subjects["leaf"],
+        root_not_after=expiry["root"].timestamp(),
+        intermediate_not_after=expiry["intermediate"].timestamp(),
+        leaf_not_after=expiry["leaf"].timestamp(),
     )
 
 

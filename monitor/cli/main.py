@@ -6,7 +6,7 @@
     giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
     giaoban alerts list|ack ID · giaoban maintenance list|add|remove [-c FILE] [--database URL]
     giaoban readiness MEETING|--sites all|ID,ID [--now] [--json] [-c FILE] [--database URL]
-    giaoban probe KIND TARGET [--OPTION VALUE ...] [--deadline DURATION] [--json]
+    giaoban probe KIND TARGET [--port PORT] [--OPTION VALUE ...] [--deadline DURATION] [--json]
     giaoban demo [--listen HOST:PORT] [--database URL] [--dir DIR]
 
 Exit codes: 0 success, 1 a check failed (probe down), 2 bad usage or configuration.
@@ -41,10 +41,35 @@ from monitor.web.probe_options import field_shapes, settings_from_pairs
 from probes import KINDS, ProbeKind
 from probes.context import probe_context
 from probes.core.result import ProbeResult
+from probes.core.settings import join_host_port, split_host_port
 from probes.core.units import format_duration, parse_duration
 from probes.runner import run_probe
 
 log = logging.getLogger("giaoban")
+
+
+def takes_port(kind: ProbeKind) -> bool:
+    """The kind's endpoints take ``port:`` beside the address (README's kinds table), so its probe takes --port."""
+    return not kind.target_is_url and kind.name != "icmp" and "port" not in kind.settings.model_fields
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port is a number from 1 to 65535")
+    return int(text)
+
+
+def _target(kind: ProbeKind, target: str, port: int | None) -> str:
+    """TARGET with --port joined to it, as an endpoint's address and port are (issue 15: sip rejected --port)."""
+    if port is None:
+        return target
+    if "://" in target:
+        raise UsageError(f"--port: {target} is a URL; put the port in it")
+    try:
+        split_host_port(target)
+    except ValueError:
+        return join_host_port(target.removeprefix("[").removesuffix("]"), port)
+    raise UsageError(f"--port: {target} already gives a port; give it once")
 
 
 def _add_probe_parser(commands: Any) -> None:
@@ -61,6 +86,9 @@ def _add_probe_parser(commands: Any) -> None:
         sub.add_argument("target", help="host (icmp), HOST:PORT (tcp), URL (http)")
         sub.add_argument("--deadline", help="bound on the whole probe, e.g. 5s (default: the kind's own)")
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
+        if takes_port(kind):
+            default = f"default {kind.default_port}" if kind.default_port else "when TARGET gives none"
+            sub.add_argument("--port", type=_port, help=f"port to probe, if TARGET gives none ({default})")
         for name, shape in field_shapes(kind).items():
             field = kind.settings.model_fields[name]
             flag = "--" + name.replace("_", "-")
@@ -126,8 +154,10 @@ def _format_value(key: str, value: float) -> str:
         return f"{value * 1000:.3f} ms"
     if key == "loss_ratio":
         return f"{value * 100:.1f} %"
-    if key == "tls_cert_expiry":
+    if key in ("tls_cert_expiry", "tls_earliest_expiry", "tls_last_chain_expiry", "last_modified"):
         return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # ip_addr_hash 3668918509, not 3.66892e+09
     return f"{value:g}"
 
 
@@ -173,12 +203,13 @@ async def _probe_once(args: argparse.Namespace) -> int:
             raise UsageError(f"--deadline: {exc}") from None
     else:
         timeout = kind.deadline(settings) if kind.deadline else 10.0
+    target = _target(kind, args.target, getattr(args, "port", None))
     async with probe_context() as ctx:
-        result = await run_probe(kind, args.target, settings, ctx=ctx, timeout=timeout)
+        result = await run_probe(kind, target, settings, ctx=ctx, timeout=timeout)
     if args.json:
-        print(json.dumps(result_json(kind.name, args.target, result), ensure_ascii=False, indent=2))
+        print(json.dumps(result_json(kind.name, target, result), ensure_ascii=False, indent=2))
     else:
-        print(render_table(kind.name, args.target, result))
+        print(render_table(kind.name, target, result))
     log.debug("probe deadline was %s", format_duration(timeout))
     return EXIT_OK if result.success else EXIT_FAILED
 

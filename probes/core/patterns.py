@@ -8,6 +8,9 @@ at that bound, since the engine counts CPU time, which runs slower than the cloc
 loop never blocks, the probe ends by its deadline, and an abandoned search ends on its own soon after.
 
 The patterns are compiled by the same engine that validates them in the config and in /probe's options.
+
+A probe whose pattern failed it says so in the value ``failed_due_to_regex`` (1, else 0), blackbox_exporter's
+``probe_failed_due_to_regex``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ import regex
 
 from probes.core.deadline import remaining
 from probes.core.result import ProbeFailed, Reason
+from probes.core.series import Series
+
+REGEX_SERIES = (
+    Series(
+        "failed_due_to_regex", "probe_failed_due_to_regex", "1 if a regular expression failed the probe.", default=0.0
+    ),
+)
 
 # Outside a runner (a probe called directly) a search still has a bound.
 DEFAULT_BUDGET = 5.0

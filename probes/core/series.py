@@ -6,9 +6,13 @@ the kind: /metrics (monitor/metrics/targets.py) writes its ``giaoban_*`` series 
 So a new kind touches its own module and one registry line, never the writers.
 
 Series of one name are one family: one help, one type, told apart by fixed labels (``stat="min"`` ...
-``stat="max"``). A family has one declaration: kinds that export the same family share the very objects
-(``ENDPOINT_SERIES`` below, probes/tls.py's ``TLS_SERIES``), and ``families`` refuses, at start-up, two kinds
-that declare one name differently.
+``stat="max"``). A /probe series may also read a phase (``source="phases"``) or carry labels whose values
+come from the result's info (``info_labels``, e.g. ``probe_tls_version_info{version="TLS 1.3"} 1``, key INFO),
+as blackbox_exporter's do; /metrics keeps to values and fixed labels (free text never becomes its label).
+
+A family has one declaration: kinds that export the same family share the very objects (``ENDPOINT_SERIES``
+below, probes/tls.py's ``TLS_SERIES``, probes/core/address.py's ``ADDRESS_SERIES``), and ``families``
+refuses, at start-up, two kinds that declare one name differently.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 SeriesType = Literal["gauge", "counter", "histogram"]
+Source = Literal["values", "phases"]
 
 # Keys that are not ProbeResult.values keys (those never start with "@").
 SUCCESS = "@success"  # 1 if the run succeeded, else 0
+INFO = "@info"  # /probe: 1, written when the result's info has every one of the series' info_labels
 SAMPLES = "@samples"  # the target's histogram of every RTT sample since start (monitor/engine/state.py)
 PAYLOAD = "@payload"  # written from the result's payload by that payload's writer (SNMP: per interface)
 
@@ -38,23 +44,37 @@ class Series:
     labels: tuple[tuple[str, str], ...] = ()  # fixed labels telling this key from the others of its family
     # /metrics only: which label carries the kind's name besides site and target ("kind", "protocol"), if any.
     kind_label: str | None = None
-    # /metrics only: written with this value when the key is absent (a run cut off by its deadline has no values).
+    # Written with this value when the key is absent (a run cut off by its deadline has no values); on /probe,
+    # what blackbox_exporter pre-creates, so the series exists on failure too (probe_http_status_code 0).
     default: float | None = None
     # /metrics only: written for targets of this role only (monitor/engine/targets.py: link, endpoint, device).
     role: str | None = None
+    # /probe only: read ``key`` from the result's phases instead of its values.
+    source: Source = "values"
+    # /probe only: (label, info key) pairs; the label's value is the result's info under that key.
+    info_labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.startswith(("giaoban_", "probe_")):
             raise ValueError(f"{self.name}: a series is named giaoban_* (/metrics) or probe_* (/probe)")
         if (self.type == "histogram") != (self.key == SAMPLES):
             raise ValueError(f"{self.name}: the one histogram a target has is its RTT samples (key SAMPLES)")
-        if self.on_probe and (self.type != "gauge" or self.key.startswith("@")):
+        if self.on_probe and (self.type != "gauge" or (self.key.startswith("@") and self.key != INFO)):
             raise ValueError(f"{self.name}: /probe writes gauges of the run's values only")
+        if not self.on_probe and (self.source != "values" or self.info_labels or self.key == INFO):
+            raise ValueError(f"{self.name}: only /probe series read phases or take labels from the result's info")
+        if (self.key == INFO) != bool(self.info_labels):
+            raise ValueError(f"{self.name}: an info series (key INFO) has info_labels, and only it")
 
     @property
     def on_probe(self) -> bool:
         """Written by /probe (one on-demand run), not by /metrics."""
         return self.name.startswith("probe_")
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """The labels a /probe sample of it carries, fixed ones first."""
+        return tuple(label for label, _ in self.labels) + tuple(label for label, _ in self.info_labels)
 
 
 # What every room-codec protocol exports (sip, h323, the status APIs of probes/vc/).
@@ -91,6 +111,8 @@ def families(declared: Iterable[tuple[str, Sequence[Series]]]) -> dict[str, tupl
             first = members[0]
             if any((s.help, s.type) != (first.help, first.type) for s in members):
                 raise SeriesConflict(f"{name}: {owner} declares it with different help or type texts")
+            if any(s.label_names != first.label_names for s in members):
+                raise SeriesConflict(f"{name}: {owner} declares it with different label names")
             if len({s.labels for s in members}) != len(members):
                 raise SeriesConflict(f"{name}: {owner} declares the same labels twice")
             if name in out and out[name] != members:

@@ -11,8 +11,14 @@ Values (seconds and ratios; the rtt_* values and jitter are absent when no reply
     loss_ratio                           1 - received / sent
     mos                                  estimated MOS, simplified E-model (1.0 when nothing came back)
     sent received                        echoes sent, replies received
+    echo_rtt                             RTT of the round's first reply, in send order (absent without one)
+    dns_lookup ip_protocol ip_addr_hash  of the address probed (probes/core/address.py)
 
 Samples: the received RTTs in seconds (for the RTT histogram). Phases: ``resolve``, ``rtt`` (the round).
+
+On /probe, ``probe_icmp_duration_seconds{phase="rtt"}`` is ``echo_rtt``, one echo's RTT as blackbox_exporter
+measures it (it sends one echo; the first reply is that echo's counterpart in a round, median of an even count
+would be no echo's), and the round's length is giaoban's ``probe_icmp_round_duration_seconds``.
 Info: ``ip`` (the address probed), ``mode`` (``unprivileged`` or ``privileged``); without any way to send ICMP,
 ``setup``, ``gid``, ``ping_group_range`` and ``covered`` instead (probes/icmp/mode.py ``setup_info``).
 Reasons: ok, partial_loss (up, but some echoes lost), no_reply, resolve_failed, ipv6_unavailable,
@@ -30,6 +36,7 @@ from typing import Literal
 import icmplib
 from pydantic import Field
 
+from probes.core.address import ADDRESS_SERIES, address_values
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.core.series import SAMPLES, SUCCESS, Series
@@ -53,6 +60,7 @@ _SEND_ERRORS: dict[int, tuple[Reason, str]] = {
 
 
 RTT_STATS = ("min", "avg", "median", "max")
+_PHASES_HELP = "Duration of resolving the target, and one echo's round trip (rtt: the round's first reply)."
 # The giaoban_link_* series are the site's link (role "link"): an ICMP endpoint exports the general ones only.
 SERIES = (
     Series(SUCCESS, "giaoban_link_up", "1 if at least one echo of the last round came back.", role="link"),
@@ -83,6 +91,19 @@ SERIES = (
     Series("mos", "probe_icmp_mos", "Estimated call quality (simplified E-model)."),
     Series("sent", "probe_icmp_packets_sent", "Echo requests sent."),
     Series("received", "probe_icmp_packets_received", "Echo replies received."),
+    # blackbox_exporter's (prober/icmp.go): its phases, rtt being one echo's; "setup" has no counterpart here
+    # (sockets are shared, or opened inside the round).
+    Series(
+        "resolve",
+        "probe_icmp_duration_seconds",
+        _PHASES_HELP,
+        labels=(("phase", "resolve"),),
+        source="phases",
+        default=0.0,
+    ),
+    Series("echo_rtt", "probe_icmp_duration_seconds", _PHASES_HELP, labels=(("phase", "rtt"),), default=0.0),
+    Series("rtt", "probe_icmp_round_duration_seconds", "How long the round of echoes took.", source="phases"),
+    *ADDRESS_SERIES,
 )
 
 
@@ -154,7 +175,13 @@ async def probe(target: str, settings: IcmpSettings, *, ctx: ProbeContext) -> Pr
     except PingError as exc:
         reason, why = _SEND_ERRORS.get(exc.errno or 0, (Reason.UNREACHABLE, "the echo could not be sent"))
         log.info("icmp %s: %s", target, exc)
-        return ProbeResult.failure(reason, f"{exc}: {why}", duration=time.monotonic() - started, info=info)
+        return ProbeResult.failure(
+            reason,
+            f"{exc}: {why}",
+            duration=time.monotonic() - started,
+            values=address_values(address, lookup=resolved - started),
+            info=info,
+        )
     finished = time.monotonic()
     q = quality.summarize(rtts)
     values = {
@@ -167,7 +194,11 @@ async def probe(target: str, settings: IcmpSettings, *, ctx: ProbeContext) -> Pr
         "mos": q.mos,
         "sent": float(q.sent),
         "received": float(q.received),
+        **address_values(address, lookup=resolved - started),
     }
+    first = next((seq for seq, rtt in enumerate(rtts) if rtt is not None), None)
+    if first is not None:
+        values["echo_rtt"] = rtts[first]
     if q.received == 0:
         reason, detail = Reason.NO_REPLY, f"no reply to {q.sent} echoes from {address}"
     elif q.received < q.sent:
