@@ -252,7 +252,7 @@ async def test_echoes_keep_their_pace_among_other_rounds(pinger: Pinger) -> None
     assert len(gaps) == 4
     # Never a burst: at most the grid's half step early, and never closer than half an interval even when a
     # busy loop made the previous echo late. How late a loaded machine runs is not asserted (no timing bounds).
-    assert all(gap >= 0.185 or gap >= 0.1 and late for gap, late in zip(gaps, _late(gaps), strict=True)), gaps
+    assert all(gap >= 0.185 or (gap >= 0.1 and late) for gap, late in zip(gaps, _late(gaps), strict=True)), gaps
 
 
 def _late(gaps: list[float]) -> list[bool]:
