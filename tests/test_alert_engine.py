@@ -586,7 +586,8 @@ async def test_readiness_events_reach_technicians_and_admins_with_reasons() -> N
 async def test_degraded_site_is_a_warning_in_english() -> None:
     """locale: en renders in English, and a DEGRADED site is a warning, not a page."""
     config = small()
-    config = config.model_copy(update={"district": config.organisation.model_copy(update={"locale": "en"})})
+    english = config.organisation.model_copy(update={"locale": "en"})
+    config = config.model_copy(update={"organisation": english, "district": english})
     world = World(config)
     jitter = ReasonText("link_jitter_elevated", "Jitter 35 ms (above 30 ms).", "Watch the link.", "soft")
     await world.engine.on_readiness(
