@@ -22,6 +22,7 @@ from monitor.storage.tables import meetings, sites
 from monitor.web.api_v1 import make_api_v1, openapi_document
 from probes.core.result import ProbeResult, Reason
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
+from tests.test_meetings import WEEKLY_ICS
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -236,6 +237,31 @@ async def test_sites_show_their_official_code(api: Api) -> None:
     ]
 
 
+async def test_ics_import_answers_its_report(api: Api) -> None:
+    """POST /meetings/import stores the occurrences and answers the report the CLI prints (issue 15)."""
+    holiday = b"BEGIN:VEVENT\r\nUID:tet@x\r\nSUMMARY:Tet\r\nDTSTART;VALUE=DATE:20270101\r\nEND:VEVENT\r\n"
+    body = WEEKLY_ICS.replace(b"END:VCALENDAR", holiday + b"END:VCALENDAR")
+    url = "/api/v1/meetings/import?sites=hub&from=2026-12-01&to=2027-01-10"
+    headers = {**AUTH, "Content-Type": "text/calendar"}
+    assert (await api.client.post(url, data=body)).status == 401
+    answer = await api.client.post(url, data=body, headers=headers)
+    assert answer.status == 200, await answer.text()
+    report = await answer.json()
+    assert (report["events"], report["occurrences"], len(report["added"])) == (3, 5, 5)
+    assert report["skipped_by_reason"] == {"all_day": 1}
+    assert report["skipped"] == [
+        {"reason": "all_day", "event": "event 3 (Tet)", "number": 3, "summary": "Tet", "uid": "tet@x"}
+    ]
+    assert report["window_start"] == "2026-11-30T17:00:00Z"
+    assert await api.storage.count(meetings) == 5
+    again = await (await api.client.post(url, data=body, headers=headers)).json()
+    assert (again["added"], len(again["unchanged"])) == ([], 5)
+    refused = await api.client.post(url, data=b"not a calendar", headers=headers)
+    assert refused.status == 400 and (await refused.json())["field"] == "file"
+    bad_site = await api.client.post(url.replace("sites=hub", "sites=khong-co"), data=body, headers=headers)
+    assert bad_site.status == 400 and (await bad_site.json())["field"] == "sites"
+
+
 async def test_config_meetings_cannot_be_deleted_through_the_api(api: Api) -> None:
     """A meeting from the config would come back at the next reload: deleting it is refused with 409."""
 
@@ -266,6 +292,7 @@ def test_openapi_describes_every_route() -> None:
         "/sites/{id}/history": {"get"},
         "/meetings": {"get", "post"},
         "/meetings/{id}": {"get", "delete"},
+        "/meetings/import": {"post"},
         "/alerts": {"get"},
         "/alerts/{id}": {"get"},
         "/alerts/{id}/ack": {"post"},

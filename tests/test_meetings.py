@@ -184,38 +184,41 @@ async def test_add_rejects_bad_input_naming_the_field(database_url: str, fields:
         await storage.close()
 
 
+DECEMBER = {"start": datetime(2026, 12, 1, tzinfo=HCM), "end": datetime(2027, 1, 10, tzinfo=HCM)}
+
+
 async def test_ics_import_is_idempotent_and_updates_by_uid(database_url: str, tmp_path: Path) -> None:
-    """Re-importing never duplicates; a changed event updates the same meeting, keeping its sites."""
+    """Re-importing never duplicates; a changed event updates the same meetings, keeping their sites."""
     storage = await opened(database_url)
     try:
         path = tmp_path / "lich.ics"
         path.write_bytes(WEEKLY_ICS)
-        first = await import_ics(storage, CONFIG, path, sites=["hub", "bao-linh"])
-        assert (len(first.added), first.updated, first.unchanged) == (2, [], [])
-        second = await import_ics(storage, CONFIG, path)
-        assert (second.added, second.updated, len(second.unchanged)) == ([], [], 2)
-        assert len(await all_meetings(storage)) == 2
+        first = await import_ics(storage, CONFIG, path, sites=["hub", "bao-linh"], **DECEMBER)
+        assert (len(first.added), first.updated, first.unchanged, first.occurrences) == (5, [], [], 5)
+        second = await import_ics(storage, CONFIG, path, **DECEMBER)
+        assert (second.added, second.updated, len(second.unchanged)) == ([], [], 5)
+        assert len(await all_meetings(storage)) == 5
 
         upcoming = await list_upcoming(storage, now=local(2026, 12, 1), horizon=timedelta(days=35))
-        weekly = [o.start.astimezone(HCM) for o in upcoming if o.meeting.rrule]
+        weekly = [o.start.astimezone(HCM) for o in upcoming if o.meeting.uid.startswith("giao-ban-thu-hai")]
         assert weekly == [local(2026, 12, d, 7, 30) for d in (7, 14, 21)] + [local(2027, 1, 4, 7, 30)]
-        one_off = next(o for o in upcoming if not o.meeting.rrule)
+        one_off = next(o for o in upcoming if o.meeting.uid == "hop-dot-xuat-1@dinhhoa.example")
         assert one_off.start == datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
         assert one_off.end - one_off.start == timedelta(minutes=90)
         assert one_off.meeting.title == "Họp đột xuất"
 
         moved = WEEKLY_ICS.replace(b"T073000", b"T080000").replace(b"T093000", b"T100000")
-        third = await import_ics(storage, CONFIG, moved)
-        assert (third.added, len(third.updated)) == ([], 1)
-        series = next(m for m in await all_meetings(storage) if m.rrule)
-        assert series.start.astimezone(HCM) == local(2026, 12, 7, 8, 0)
-        assert series.sites == ("hub", "bao-linh")  # not in iCalendar: kept from the first import
+        third = await import_ics(storage, CONFIG, moved, **DECEMBER)
+        assert (third.added, len(third.updated), third.removed) == ([], 4, [])  # each Monday keeps its meeting
+        mondays = [m for m in await all_meetings(storage) if m.uid and m.uid.startswith("giao-ban-thu-hai")]
+        assert [m.start.astimezone(HCM).hour for m in mondays] == [8] * 4
+        assert {m.sites for m in mondays} == {("hub", "bao-linh")}  # not in iCalendar: kept from the first import
     finally:
         await storage.close()
 
 
 async def test_ics_moved_instance_and_cancellation(database_url: str) -> None:
-    """A RECURRENCE-ID override moves one Monday; STATUS:CANCELLED removes the event it names."""
+    """A RECURRENCE-ID override moves one Monday and keeps its meeting; STATUS:CANCELLED removes the event."""
     override = b"""BEGIN:VEVENT\r
 UID:giao-ban-thu-hai@dinhhoa.example\r
 RECURRENCE-ID;TZID=Asia/Ho_Chi_Minh:20261214T073000\r
@@ -227,15 +230,66 @@ END:VCALENDAR\r
 """
     storage = await opened(database_url)
     try:
-        await import_ics(storage, CONFIG, WEEKLY_ICS.replace(b"END:VCALENDAR\r\n", override))
+        await import_ics(storage, CONFIG, WEEKLY_ICS, **DECEMBER)
+        before = {m.start.astimezone(HCM): m.id for m in await all_meetings(storage)}
+        result = await import_ics(storage, CONFIG, WEEKLY_ICS.replace(b"END:VCALENDAR\r\n", override), **DECEMBER)
+        assert (result.added, len(result.updated), result.removed) == ([], 1, [])
         upcoming = await list_upcoming(storage, now=local(2026, 12, 1), horizon=timedelta(days=20))
         assert [o.start.astimezone(HCM) for o in upcoming] == [
             local(2026, 12, 7, 7, 30), local(2026, 12, 10, 9, 0), local(2026, 12, 15, 14, 0)
         ]  # fmt: skip
+        assert upcoming[2].meeting.id == before[local(2026, 12, 14, 7, 30)]  # its readiness history goes on
         cancelled = WEEKLY_ICS.replace(b"DURATION:PT1H30M\r\n", b"DURATION:PT1H30M\r\nSTATUS:CANCELLED\r\n")
-        result = await import_ics(storage, CONFIG, cancelled)
-        assert len(result.removed) == 1
-        assert len(await all_meetings(storage)) == 2  # the series and its moved instance
+        result = await import_ics(storage, CONFIG, cancelled, **DECEMBER)
+        assert result.removed == [before[local(2026, 12, 10, 9, 0)]]
+        assert result.skipped_by_reason() == {"cancelled": 1}
+        assert len(await all_meetings(storage)) == 4  # the Mondays, the override undone by the file without it
+    finally:
+        await storage.close()
+
+
+async def test_ics_import_replaces_a_stored_series(database_url: str) -> None:
+    """A series stored by an earlier version (RRULE in the row) becomes its occurrences, keeping its sites."""
+    storage = await opened(database_url)
+    try:
+        await add_meeting(
+            storage, CONFIG, title="Giao ban", start=local(2026, 12, 7, 7, 30), rrule="FREQ=WEEKLY;BYDAY=MO",
+            sites="tan-thinh", source="ics", uid="giao-ban-thu-hai@dinhhoa.example",
+        )  # fmt: skip
+        result = await import_ics(storage, CONFIG, WEEKLY_ICS, **DECEMBER)
+        assert (len(result.added), len(result.removed)) == (5, 1)
+        stored = await all_meetings(storage)
+        assert all(m.rrule is None for m in stored)
+        assert {m.sites for m in stored if m.uid and m.uid.startswith("giao-ban")} == {("tan-thinh",)}
+    finally:
+        await storage.close()
+
+
+async def test_ics_import_leaves_past_meetings(database_url: str) -> None:
+    """Occurrences that are over stay when a later import no longer has them, as their readiness reports do."""
+    storage = await opened(database_url)
+    try:
+        await import_ics(storage, CONFIG, WEEKLY_ICS, **DECEMBER)
+        later = {"start": datetime(2026, 12, 16, tzinfo=HCM), "end": datetime(2027, 1, 10, tzinfo=HCM)}
+        shortened = WEEKLY_ICS.replace(b"BYDAY=MO", b"BYDAY=MO;UNTIL=20261221T000000Z")
+        result = await import_ics(storage, CONFIG, shortened, **later)
+        assert len(result.removed) == 2  # 21 December and 4 January; 7 and 14 December are over
+        starts = sorted(m.start.astimezone(HCM) for m in await all_meetings(storage) if m.uid.startswith("giao"))
+        assert starts == [local(2026, 12, 7, 7, 30), local(2026, 12, 14, 7, 30)]
+    finally:
+        await storage.close()
+
+
+async def test_ics_import_of_a_long_uid_is_idempotent(database_url: str) -> None:
+    """A UID longer than the column (some exporters write 300 characters) still updates, never duplicates."""
+    long_uid = b"giao-ban-thu-hai-" + b"x" * 300 + b"@dinhhoa.example"
+    data = WEEKLY_ICS.replace(b"giao-ban-thu-hai@dinhhoa.example", long_uid)
+    storage = await opened(database_url)
+    try:
+        first = await import_ics(storage, CONFIG, data, **DECEMBER)
+        second = await import_ics(storage, CONFIG, data, **DECEMBER)
+        assert (len(first.added), second.added, len(second.unchanged)) == (5, [], 5)
+        assert len(await all_meetings(storage)) == 5
     finally:
         await storage.close()
 
@@ -245,20 +299,18 @@ END:VCALENDAR\r
     [
         (b"this is not a calendar", "not an iCalendar file"),
         (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "no VEVENT"),
-        (WEEKLY_ICS.replace(b"UID:hop-dot-xuat-1@dinhhoa.example\r\n", b""), "has no UID"),
-        (WEEKLY_ICS.replace(b"DTSTART:20261210T020000Z", b"DTSTART;VALUE=DATE:20261210"), "whole day"),
         (WEEKLY_ICS.replace(b"20261207T093000", b"20261207T060000"), "ends before it starts"),
         (WEEKLY_ICS.replace(b"BYDAY=MO", b"BYDAY=XX"), "RRULE"),
         (WEEKLY_ICS.replace(b"DTSTART:20261210T020000Z", b"DTSTART:2026-12-10"), "DTSTART"),
     ],
-    ids=["garbage", "empty", "no-uid", "all-day", "negative", "bad-rrule", "bad-dtstart"],
+    ids=["garbage", "empty", "negative", "bad-rrule", "bad-dtstart"],
 )
 async def test_malformed_ics_is_refused_whole(database_url: str, data: bytes, message: str) -> None:
     """A malformed file names what is wrong and changes nothing, even where other events were fine."""
     storage = await opened(database_url)
     try:
         with pytest.raises(IcsError, match=message):
-            await import_ics(storage, CONFIG, data)
+            await import_ics(storage, CONFIG, data, **DECEMBER)
         assert await all_meetings(storage) == []
     finally:
         await storage.close()

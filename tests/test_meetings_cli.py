@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -64,14 +65,51 @@ async def test_add_list_remove(database_url: str, config_file: Path, capsys: pyt
 async def test_import_twice(
     database_url: str, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A second import of the same file reports every event unchanged."""
+    """A second import of the same file reports every occurrence unchanged; the report says what was read."""
+    ics = tmp_path / "lich.ics"
+    ics.write_bytes(WEEKLY_ICS)
+    opts = ["-c", str(config_file), "--database", database_url, "--from", "2026-12-01", "--to", "2027-01-10"]
+    code, out, _ = await giaoban(capsys, "meetings", "import", *opts, str(ics))
+    assert code == 0 and "thêm 5, cập nhật 0, không đổi 0" in out
+    assert "5 lần họp của 2 sự kiện, từ Thứ Ba 01/12/2026 00:00 đến Chủ Nhật 10/01/2027 00:00" in out
+    code, out, _ = await giaoban(capsys, "meetings", "import", *opts, str(ics))
+    assert code == 0 and "thêm 0, cập nhật 0, không đổi 5" in out
+
+
+async def test_import_reports_skipped_events(
+    database_url: str, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An all-day event is skipped and named, in Vietnamese, and the file is imported all the same (issue 15)."""
+    holiday = b"BEGIN:VEVENT\r\nUID:tet@x\r\nSUMMARY:T\xe1\xba\xbft\r\nDTSTART;VALUE=DATE:20270101\r\nEND:VEVENT\r\n"
+    ics = tmp_path / "lich.ics"
+    ics.write_bytes(WEEKLY_ICS.replace(b"END:VCALENDAR", holiday + b"END:VCALENDAR"))
+    opts = ["-c", str(config_file), "--database", database_url, "--from", "2026-12-01", "--to", "2027-01-10"]
+    code, out, _ = await giaoban(capsys, "meetings", "import", *opts, str(ics))
+    assert code == 0 and "thêm 5," in out
+    assert "Bỏ qua 1 sự kiện: 1 cả ngày." in out
+    assert "- sự kiện 3 (Tết): cả ngày" in out
+
+
+async def test_list_range_as_json(
+    database_url: str, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`list --from --to --json` gives each occurrence's meeting id, title and UTC start."""
     ics = tmp_path / "lich.ics"
     ics.write_bytes(WEEKLY_ICS)
     opts = ["-c", str(config_file), "--database", database_url]
-    code, out, _ = await giaoban(capsys, "meetings", "import", *opts, str(ics))
-    assert code == 0 and "thêm 2, cập nhật 0, không đổi 0" in out
-    code, out, _ = await giaoban(capsys, "meetings", "import", *opts, str(ics))
-    assert code == 0 and "thêm 0, cập nhật 0, không đổi 2" in out
+    await giaoban(capsys, "meetings", "import", *opts, "--from", "2026-12-01", "--to", "2027-01-10", str(ics))
+    code, out, _ = await giaoban(
+        capsys, "meetings", "list", *opts, "--from", "2026-12-08", "--to", "2026-12-15", "--json"
+    )
+    assert code == 0
+    listed = json.loads(out)
+    assert [(o["title"], o["start"]) for o in listed] == [
+        ("Họp đột xuất", "2026-12-10T02:00:00Z"), ("Giao ban trực tuyến thứ Hai", "2026-12-14T00:30:00Z")
+    ]  # fmt: skip
+    assert all(o["meeting_id"] for o in listed)
+    code, out, _ = await giaoban(capsys, "meetings", "list", *opts, "--from", "2026-12-08", "--to", "2026-12-15")
+    assert code == 0 and out.startswith("Lịch giao ban từ Thứ Ba 08/12/2026 00:00 đến Thứ Ba 15/12/2026 00:00")
+    assert "Thứ Năm 10/12/2026 09:00–10:30  Họp đột xuất" in out
 
 
 @pytest.mark.parametrize(

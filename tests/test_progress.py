@@ -10,6 +10,7 @@ import os
 import pty
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ PRODID:-//test//giaoban//VI
 EVENT = """\
 BEGIN:VEVENT
 UID:meeting-{n}@test
-DTSTART;TZID=Asia/Ho_Chi_Minh:2099120{n}T073000
+DTSTART;TZID=Asia/Ho_Chi_Minh:{day}T073000
 DURATION:PT2H
 SUMMARY:Giao ban số {n}
 END:VEVENT
@@ -98,7 +99,10 @@ def test_an_ics_import_shows_progress_on_a_terminal_only(tmp_path: Path) -> None
     """`meetings import` counts the meetings it writes on a terminal; piped, it prints its summary alone."""
     inventory = province(tmp_path / "giaoban.yml")
     calendar = tmp_path / "lich.ics"
-    calendar.write_text(ICS.format(events="".join(EVENT.format(n=n) for n in range(1, 4))), encoding="utf-8")
+    # Within the import's default window (the next 365 days): a month from now, one day apart.
+    days = [(datetime.now(UTC) + timedelta(days=30 + n)).strftime("%Y%m%d") for n in range(1, 4)]
+    events = "".join(EVENT.format(n=n, day=day) for n, day in enumerate(days, 1))
+    calendar.write_text(ICS.format(events=events), encoding="utf-8")
     code, out, shown = on_terminal(["meetings", "import", str(calendar), "-c", str(inventory)], tmp_path)
     assert code == 0, shown
     assert "\rgiaoban meetings import: 3/3 cuộc họp / meetings — Giao ban số 3" in shown

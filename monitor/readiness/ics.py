@@ -1,45 +1,50 @@
-"""Import briefings from an iCalendar (.ics) file: VEVENTs with RRULE and EXDATE, updated by UID.
+"""Import briefings from an iCalendar (.ics) file: its occurrences over the next year, one meeting each.
 
-    result = await import_ics(storage, config, "lich-giao-ban.ics")    # or the file's bytes
-    result.added, result.updated, result.removed
+    report = await import_ics(storage, config, "lich-giao-ban.ics")    # or the file's bytes
+    report.added, report.updated, report.unchanged, report.removed     # meeting ids
+    report.skipped, report.notes                                      # what was left out, and why
 
-Re-importing the same file changes nothing and never duplicates (the UID is the key). A modified
-instance (a VEVENT with RECURRENCE-ID) becomes an EXDATE of its series plus a one-off meeting; a
-cancelled event (STATUS:CANCELLED) removes the meeting it names. The whole file is checked before
-anything is written: a malformed one gives ImportError listing what is wrong in which event, and the
-schedule stays as it was. An event whose RRULE the schedule refuses (more often than hourly, never
-occurring: issue 13) is skipped and reported in ``result.skipped``, the rest imported; a meeting it would
-have updated keeps its stored version. Sites, call rate and lead times are not in iCalendar: a new meeting
-takes the ones given to the import (default all sites, 2048 kbit/s), an updated one keeps its own.
+The file is expanded by recurring-ical-events (monitor/readiness/ics_expand.py) over [now, now + 365 days],
+and each occurrence is stored as a one-off meeting keyed by its UID and RECURRENCE-ID (issue 15): RDATE,
+RANGE=THISANDFUTURE and moved or cancelled instances are then right by construction, where our own series
+model (RRULE + EXDATE) got them wrong. Re-importing refreshes: an occurrence keeps its meeting (its id,
+sites, call rate and lead times), a changed one is updated, one the file no longer has (an EXDATE added, an
+instance cancelled, STATUS:CANCELLED) is removed unless it is over already; a meeting of a UID the file does
+not have is left alone. A later import extends the year. Meetings stored as a series by an earlier version
+are replaced by their occurrences, keeping their sites. What is not a briefing (all-day, zero length, ...)
+is skipped and reported; a malformed file gives IcsError listing every problem, and nothing is written.
+Sites, call rate and lead times are not in iCalendar: new meetings take the ones given to the import
+(default all sites, 2048 kbit/s).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import icalendar
 from sqlalchemy import select
 
 from monitor.config.models import Config
+from monitor.readiness.ics_expand import HORIZON, TOO_FREQUENT, CalendarError, Found, Note, Skipped, expand
 from monitor.readiness.meetings import (
     DEFAULT_CALL_RATE,
     Meeting,
     MeetingError,
-    RuleRefused,
     build_meeting,
-    remove_meeting,
-    save_meeting,
+    save_meetings,
 )
 from monitor.storage.database import Storage
 from monitor.storage.tables import meetings
 
-DEFAULT_DURATION = 7200.0
+_OCCURRENCE_KEY = re.compile(r"^(.*)/\d{8}T\d{6}Z$", re.DOTALL)
 
 
 class IcsError(MeetingError):
@@ -51,111 +56,53 @@ class IcsError(MeetingError):
 
 
 @dataclass(slots=True)
-class ImportResult:
+class ImportReport:
+    """What an import did: the CLI prints it, the API answers it."""
+
+    source: str
+    window_start: datetime
+    window_end: datetime
+    events: int = 0  # VEVENTs in the file
+    occurrences: int = 0  # stored in the window
     added: list[str] = field(default_factory=list)  # meeting ids
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # "event UID: why", one per event whose RRULE is refused
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        return dict(Counter(s.reason for s in self.skipped))
 
 
-@dataclass(frozen=True, slots=True)
-class _Event:
-    uid: str
-    title: str
-    start: datetime  # aware
-    duration: float
-    timezone: str
-    rrule: str | None
-    exdates: tuple[datetime, ...]
-    cancelled: bool
+def _base_uid(key: str) -> str:
+    match = _OCCURRENCE_KEY.match(key)
+    return match.group(1) if match else key
 
 
-def _when(prop: Any, what: str, tz: tzinfo) -> datetime:
-    value = getattr(prop, "dt", None)
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=tz)  # floating time: district time
-    if isinstance(value, date):
-        raise ValueError(f"{what} is a whole day ({value}); a briefing needs a start time")
-    raise ValueError(f"{what} is missing or not a date-time")
+def _day(timestamp: float, zone: str) -> str:
+    return f"{datetime.fromtimestamp(timestamp, ZoneInfo(zone)):%Y-%m-%d}"
 
 
-def _zone_name(start: datetime, district: str) -> str:
-    key = getattr(start.tzinfo, "key", None)
-    if isinstance(key, str):
-        return key
-    if start.utcoffset() == timedelta(0):
-        return "UTC"
-    return district  # a custom VTIMEZONE: its offset is applied to the start; repeats follow the district
-
-
-def _exdates(event: Any, tz: tzinfo) -> list[datetime]:
-    raw = event.get("EXDATE")
-    lists = raw if isinstance(raw, list) else [raw] if raw is not None else []
-    return [_when(item, "EXDATE", tz) for group in lists for item in group.dts]
-
-
-def _parse_event(event: Any, district_tz: str) -> _Event:
-    tz = ZoneInfo(district_tz)
-    uid = str(event.get("UID", "")).strip()
-    if not uid:
-        raise ValueError("has no UID (needed to update it on re-import)")
-    start = _when(event.get("DTSTART"), "DTSTART", tz)
-    if event.get("DTEND") is not None:
-        duration = (_when(event.get("DTEND"), "DTEND", start.tzinfo or tz) - start).total_seconds()
-    elif event.get("DURATION") is not None:
-        duration = event.get("DURATION").dt.total_seconds()
-    else:
-        duration = DEFAULT_DURATION
-    if duration <= 0:
-        raise ValueError("ends before it starts (DTEND/DURATION)")
-    rule = event.get("RRULE")
-    if isinstance(rule, list):
-        raise ValueError("has several RRULEs; split it into one event per rule")
-    return _Event(
-        uid=uid,
-        title=str(event.get("SUMMARY", "")).strip() or "Giao ban",
-        start=start,
-        duration=duration,
-        timezone=_zone_name(start, district_tz),
-        rrule=rule.to_ical().decode() if rule is not None else None,
-        exdates=tuple(_exdates(event, start.tzinfo or tz)),
-        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+def _same(row: Any, meeting: Meeting) -> bool:
+    return (
+        row["uid"] == meeting.uid
+        and row["title"] == meeting.title
+        and row["start"] == int(meeting.start.timestamp())
+        and row["duration"] == round(meeting.duration)
+        and row["timezone"] == meeting.timezone
+        and row["rrule"] is None
+        and not row["exdates"]
     )
 
 
-def parse_ics(data: bytes, source: str, district_tz: str) -> list[_Event]:
-    """Every VEVENT of the file, or IcsError listing every problem found."""
+async def _read(source: str | Path | bytes) -> tuple[bytes, str]:
+    if isinstance(source, bytes):
+        return source, "<ics>"
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-    except ValueError as exc:
-        raise IcsError(source, [f"not an iCalendar file: {exc}"]) from None
-    if isinstance(calendar, list) or calendar.name != "VCALENDAR":
-        raise IcsError(source, ["expected one VCALENDAR object"])
-    events, problems = [], []
-    overrides: dict[str, list[datetime]] = {}
-    for index, event in enumerate(calendar.walk("VEVENT"), start=1):
-        label = f"event {index} ({str(event.get('SUMMARY', '')).strip() or 'no SUMMARY'})"
-        try:
-            parsed = _parse_event(event, district_tz)
-            if event.get("RECURRENCE-ID") is not None:
-                instant = _when(event.get("RECURRENCE-ID"), "RECURRENCE-ID", ZoneInfo(district_tz))
-                overrides.setdefault(parsed.uid, []).append(instant)
-                parsed = replace(parsed, uid=f"{parsed.uid}/{instant.astimezone(UTC):%Y%m%dT%H%M%SZ}", rrule=None)
-        except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # Overflow: a year 0001 in UTC
-            problems.append(f"{label}: {exc}")
-            continue
-        events.append(parsed)
-    if not events and not problems:
-        problems.append("no VEVENT in the file")
-    if problems:
-        raise IcsError(source, problems)
-    by_uid = {e.uid: e for e in events}
-    for uid, instants in overrides.items():
-        if uid in by_uid:  # the series skips the moved instances; each is its own one-off meeting
-            series = by_uid[uid]
-            by_uid[uid] = replace(series, exdates=series.exdates + tuple(instants))
-    return list(by_uid.values())
+        return await asyncio.to_thread(Path(source).read_bytes), str(source)
+    except OSError as exc:
+        raise IcsError(str(source), [f"cannot read the file: {exc.strerror}"]) from None
 
 
 async def import_ics(
@@ -165,83 +112,106 @@ async def import_ics(
     *,
     sites: Any = "all",
     call_rate: int | str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
     progress: Callable[[int, int, str], None] | None = None,
-) -> ImportResult:
-    """Add or update one meeting per VEVENT (by UID); see the module docstring.
+) -> ImportReport:
+    """Store the occurrences of the file in [start, end) (default: the next 365 days); see the module docstring.
 
-    ``progress(done, total, title)`` is told as each meeting is written (the CLI's terminal line).
+    ``progress(done, total, title)`` is told as each occurrence is read (the CLI's terminal line).
     """
-    if isinstance(source, bytes):
-        data, name = source, "<ics>"
-    else:
-        name = str(source)
-        try:
-            data = await asyncio.to_thread(Path(source).read_bytes)
-        except OSError as exc:
-            raise IcsError(name, [f"cannot read the file: {exc.strerror}"]) from None
-    events = await asyncio.to_thread(parse_ics, data, name, config.organisation.timezone)  # a big file parses slowly
-    async with storage.engine.connect() as conn:
-        rows = (
-            (await conn.execute(select(meetings).where(meetings.c.uid.in_([e.uid for e in events])))).mappings().all()
+    data, name = await _read(source)
+    window_start = (start or datetime.now(UTC)).astimezone(UTC)
+    window_end = (end or window_start + HORIZON).astimezone(UTC)
+    if window_end <= window_start:
+        raise MeetingError("the import window must end after it starts", "end")
+    # Checked once, not once per occurrence: a wrong site id is the caller's fault, not the file's.
+    build_meeting(config, title="x", start=window_start, sites=sites, call_rate=call_rate)
+    try:
+        expansion = await asyncio.to_thread(
+            expand, data, district_tz=config.organisation.timezone, start=window_start, end=window_end
         )
-    existing = {r["uid"]: r for r in rows}
-    plan: list[tuple[str, Meeting]] = []
-    problems: list[str] = []
-    result = ImportResult()
-    for event in events:
-        old = existing.get(event.uid)
-        if event.cancelled:
-            if old is not None:
-                result.removed.append(old["id"])
+    except CalendarError as exc:
+        raise IcsError(name, exc.problems) from None
+    report = ImportReport(name, window_start, window_end, events=expansion.events, skipped=expansion.skipped)
+    report.notes = expansion.notes
+    async with storage.engine.connect() as conn:
+        rows = (await conn.execute(select(meetings).where(meetings.c.uid.is_not(None)))).mappings().all()
+        taken = set((await conn.execute(select(meetings.c.id))).scalars().all())
+    # An event whose rule is now refused (too frequent) keeps what an earlier import stored: nothing is lost.
+    # A cancelled one is removed, as the file says.
+    skipped = {s.uid for s in expansion.skipped if s.reason == TOO_FREQUENT}
+    mine = [r for r in rows if _base_uid(r["uid"]) in expansion.uids and _base_uid(r["uid"]) not in skipped]
+    by_key = {r["uid"]: r for r in mine}
+    by_uid: dict[str, Any] = {}
+    for row in sorted(mine, key=lambda r: r["rrule"] is None):  # a stored series first: its sites carry over
+        by_uid.setdefault(_base_uid(row["uid"]), row)
+    # An occurrence whose key the file no longer has, on a day that has a new one of the same event, was moved
+    # within its day (the series' time changed): it keeps its meeting, so its readiness history goes on.
+    keys = {f.key for f in expansion.occurrences}
+    spare: dict[tuple[str, str], list[Any]] = {}
+    for row in mine:
+        if row["uid"] not in keys and row["rrule"] is None:
+            spare.setdefault((_base_uid(row["uid"]), _day(row["start"], row["timezone"])), []).append(row)
+    changed: list[Meeting] = []
+    kept: set[str] = set()
+    total = len(expansion.occurrences)
+    for done, found in enumerate(expansion.occurrences, 1):
+        if progress is not None:
+            progress(done, total, found.title)
+        old = by_key.get(found.key)
+        if old is None and (same_day := spare.get((found.uid, _day(found.start.timestamp(), found.timezone)))):
+            old = same_day.pop(0)
+        like = old or by_uid.get(found.uid)
+        meeting = _meeting(config, found, like, old, sites=sites, call_rate=call_rate, taken=taken)
+        kept.add(meeting.id)
+        if old is None:
+            report.added.append(meeting.id)
+        elif _same(old, meeting):
+            report.unchanged.append(meeting.id)
             continue
-        try:
-            meeting = await asyncio.to_thread(
-                build_meeting,
-                config,
-                title=event.title,
-                start=event.start,
-                duration=event.duration,
-                sites=(old["sites"] if old else sites),
-                call_rate=(old["call_rate"] if old else call_rate or DEFAULT_CALL_RATE),
-                lead_times=(old["lead_times"] if old else None),
-                rrule=event.rrule,
-                exdates=event.exdates,
-                timezone=event.timezone,
-                source="ics",
-                uid=event.uid,
-                meeting_id=old["id"] if old else None,
-            )
-        except RuleRefused as exc:  # well-formed but refused: the calendar's other events are still worth having
-            result.skipped.append(f"event {event.uid} ({event.title}): {exc}")
-            continue
-        except MeetingError as exc:
-            problems.append(f"event {event.uid}: {exc}")
-            continue
-        plan.append(("update" if old else "add", meeting))
-    if problems:
-        raise IcsError(name, problems)
-    total = len(plan) + len(result.removed)
-    for done, (action, meeting) in enumerate(plan, 1):
-        if action == "update" and _same(existing[meeting.uid], meeting):
-            result.unchanged.append(meeting.id)
         else:
-            (result.updated if action == "update" else result.added).append(meeting.id)
-            await save_meeting(storage, meeting)
-        if progress is not None:
-            progress(done, total, meeting.title)
-    for done, meeting_id in enumerate(result.removed, len(plan) + 1):
-        await remove_meeting(storage, meeting_id)
-        if progress is not None:
-            progress(done, total, meeting_id)
-    return result
+            report.updated.append(meeting.id)
+        changed.append(meeting)
+    report.occurrences = len(expansion.occurrences)
+    cutoff = window_start.timestamp()
+    report.removed = [
+        r["id"] for r in mine if r["id"] not in kept and (r["rrule"] is not None or r["start"] + r["duration"] > cutoff)
+    ]  # a meeting that is over stays, as its readiness reports do; a stored series is replaced whole
+    await save_meetings(storage, changed, remove=report.removed)
+    return report
 
 
-def _same(row: Any, meeting: Meeting) -> bool:
-    return (
-        row["title"] == meeting.title
-        and row["start"] == int(meeting.start.timestamp())
-        and row["duration"] == round(meeting.duration)
-        and row["timezone"] == meeting.timezone
-        and row["rrule"] == meeting.rrule
-        and sorted(row["exdates"]) == sorted(int(d.timestamp()) for d in meeting.exdates)
-    )
+def _meeting(
+    config: Config,
+    found: Found,
+    like: Any,
+    old: Any,
+    *,
+    sites: Any,
+    call_rate: int | str | None,
+    taken: set[str],
+) -> Meeting:
+    if old is not None and old["rrule"] is None:
+        meeting_id = old["id"]
+    else:  # drawn here, not by build_meeting: thousands of occurrences make a clash of 8 hex digits likely
+        meeting_id = secrets.token_hex(4)
+        while meeting_id in taken:
+            meeting_id = secrets.token_hex(4)
+        taken.add(meeting_id)
+    try:
+        return build_meeting(
+            config,
+            title=found.title,
+            start=found.start,
+            duration=found.duration,
+            sites=(like["sites"] if like else sites),
+            call_rate=(like["call_rate"] if like else call_rate or DEFAULT_CALL_RATE),
+            lead_times=(like["lead_times"] if like else None),
+            timezone=found.timezone,
+            source="ics",
+            uid=found.key,
+            meeting_id=meeting_id,
+        )
+    except MeetingError as exc:  # a stored meeting's sites no longer in the inventory, say
+        raise IcsError(found.uid, [f"event {found.uid}: {exc}"]) from None

@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor import recurrence
 from monitor.config.models import Config
@@ -297,17 +298,39 @@ def _meeting(row: Any) -> Meeting:
     )
 
 
+async def _store(conn: AsyncConnection, meeting: Meeting, now: int) -> None:
+    row = _row(meeting, now)
+    exists = (await conn.execute(select(meetings.c.id).where(meetings.c.id == meeting.id))).first()
+    if exists:
+        row.pop("created_at")
+        await conn.execute(update(meetings).where(meetings.c.id == meeting.id).values(**row))
+    else:
+        await conn.execute(meetings.insert().values(**row))
+
+
 async def save_meeting(storage: Storage, meeting: Meeting) -> Meeting:
     """Insert, or replace the meeting with the same id (created_at is kept)."""
-    row = _row(meeting, int(time.time()))
     async with storage.begin() as conn:
-        exists = (await conn.execute(select(meetings.c.id).where(meetings.c.id == meeting.id))).first()
-        if exists:
-            row.pop("created_at")
-            await conn.execute(update(meetings).where(meetings.c.id == meeting.id).values(**row))
-        else:
-            await conn.execute(meetings.insert().values(**row))
+        await _store(conn, meeting, int(time.time()))
     return meeting
+
+
+async def save_meetings(storage: Storage, changed: Sequence[Meeting], *, remove: Sequence[str] = ()) -> None:
+    """Save ``changed`` and delete the ids ``remove`` in one transaction: an import is applied whole or not at all."""
+    now, ids = int(time.time()), [m.id for m in changed]
+    async with storage.begin() as conn:
+        existing: set[str] = set()
+        for start in range(0, len(ids), 500):  # bound the statement's parameters
+            chunk = ids[start : start + 500]
+            existing.update((await conn.execute(select(meetings.c.id).where(meetings.c.id.in_(chunk)))).scalars())
+        new = [_row(m, now) for m in changed if m.id not in existing]
+        if new:
+            await conn.execute(meetings.insert(), new)  # one executemany: thousands of occurrences from an .ics
+        for meeting in changed:
+            if meeting.id in existing:
+                await _store(conn, meeting, now)
+        for start in range(0, len(remove), 500):
+            await conn.execute(delete(meetings).where(meetings.c.id.in_(remove[start : start + 500])))
 
 
 async def add_meeting(storage: Storage, config: Config, **fields: Any) -> Meeting:

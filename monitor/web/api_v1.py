@@ -7,6 +7,7 @@
     POST   /meetings                     add one (bearer token)
     GET    /meetings/{id}                one meeting and its next occurrences
     DELETE /meetings/{id}                remove one (bearer token)
+    POST   /meetings/import              an .ics file as the body (bearer token): its occurrences, and the report
     GET    /meetings/{id}/readiness      latest readiness report (monitor/web/api_readiness.py)
     POST   /meetings/{id}/readiness      check now (bearer token)
     GET    /alerts                       ?state=open|pending|firing|resolved|all&site=ID (monitor/web/api_alerts.py)
@@ -39,6 +40,8 @@ from alerts.store import SqlAlertStore
 from monitor.config.models import Config
 from monitor.engine.state import State
 from monitor.readiness.engine import ReadinessEngine
+from monitor.readiness.ics import import_ics
+from monitor.readiness.ics_expand import REASONS
 from monitor.readiness.meetings import (
     Meeting,
     MeetingError,
@@ -46,6 +49,7 @@ from monitor.readiness.meetings import (
     all_meetings,
     get_meeting,
     next_starts,
+    parse_start,
     remove_meeting,
     report_broken,
 )
@@ -109,6 +113,35 @@ class MeetingOut(BaseModel):
     uid: str | None
     next: list[datetime] = Field(description="next occurrences (UTC), running one included")
     error: str | None = Field(None, description="why the rule cannot be expanded (a row stored before it was refused)")
+
+
+class ImportSkippedOut(BaseModel):
+    reason: str = Field(examples=["all_day"], description=", ".join(REASONS))
+    event: str = Field(examples=["event 3 (Tết Dương lịch)"])
+    number: int = Field(description="the VEVENT's place in the file, from 1")
+    summary: str
+    uid: str
+
+
+class ImportNoteOut(BaseModel):
+    code: str = Field(examples=["x_wr_timezone"])
+    detail: str
+
+
+class ImportReportOut(BaseModel):
+    """What an .ics import did (monitor/readiness/ics.py); the CLI prints the same report."""
+
+    window_start: datetime
+    window_end: datetime
+    events: int = Field(description="VEVENTs in the file")
+    occurrences: int = Field(description="occurrences stored in the window, one meeting each")
+    added: list[str] = Field(description="meeting ids")
+    updated: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    skipped_by_reason: dict[str, int]
+    skipped: list[ImportSkippedOut]
+    notes: list[ImportNoteOut]
 
 
 class SiteOut(BaseModel):
@@ -330,6 +363,48 @@ async def create_meeting(request: web.Request) -> web.Response:
     return json_answer(shown, 201)
 
 
+async def import_meetings(request: web.Request) -> web.Response:
+    """The body is the .ics file; ?sites=all|ID,ID&call_rate=2048kbit&from=DATE&to=DATE as for the CLI."""
+    config = request.app[CONFIG]()
+    if (denied := check_token(request, config.api.token)) is not None:
+        return denied
+    tz = ZoneInfo(config.organisation.timezone)
+    query = request.query
+    try:
+        start = parse_start(query["from"], tz, "from") if "from" in query else None
+        end = parse_start(query["to"], tz, "to") if "to" in query else None
+        report = await import_ics(
+            request.app[STORAGE],
+            config,
+            await request.read(),
+            sites=query.get("sites", "all"),
+            call_rate=query.get("call_rate"),
+            start=start,
+            end=end,
+        )
+    except MeetingError as exc:  # IcsError too: "field" is "file"
+        return json_error(400, str(exc), exc.field)
+    log.info("imported an .ics file through the API: %d occurrences", report.occurrences)
+    return json_answer(
+        ImportReportOut(
+            window_start=report.window_start,
+            window_end=report.window_end,
+            events=report.events,
+            occurrences=report.occurrences,
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            removed=report.removed,
+            skipped_by_reason=report.skipped_by_reason(),
+            skipped=[
+                ImportSkippedOut(reason=s.reason, event=s.event, number=s.number, summary=s.summary, uid=s.uid)
+                for s in report.skipped
+            ],
+            notes=[ImportNoteOut(code=n.code, detail=n.detail) for n in report.notes],
+        )
+    )
+
+
 async def show_meeting(request: web.Request) -> web.Response:
     meeting = await get_meeting(request.app[STORAGE], request.match_info["id"])
     if meeting is None:
@@ -363,6 +438,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     ErrorOut,
     MeetingIn,
     MeetingOut,
+    ImportReportOut,
     SiteOut,
     TargetStatus,
     SiteStatus,
@@ -450,6 +526,20 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"201": _answer("the stored meeting", _ref(MeetingOut)), **written},
                 },
             },
+            "/meetings/import": {
+                "post": {
+                    "summary": "import an .ics file: its occurrences in the window, one meeting each; the report",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "sites", "in": "query", "schema": {"type": "string"}, "description": "all or ID,ID"},
+                        {"name": "call_rate", "in": "query", "schema": {"type": "string"}, "description": "2048kbit"},
+                        {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "default now"},
+                        {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "default +365d"},
+                    ],
+                    "requestBody": {"required": True, "content": {"text/calendar": {"schema": {"type": "string"}}}},
+                    "responses": {"200": _answer("the import report", _ref(ImportReportOut)), **written},
+                },
+            },
             "/meetings/{id}": {
                 "get": {
                     "summary": "one meeting with its next occurrences",
@@ -505,6 +595,7 @@ def make_api_v1(
     app.router.add_get("/sites/{id}/history", site_history)
     app.router.add_get("/meetings", list_meetings)
     app.router.add_post("/meetings", create_meeting)
+    app.router.add_post("/meetings/import", import_meetings)
     app.router.add_get("/meetings/{id}", show_meeting)
     app.router.add_delete("/meetings/{id}", delete_meeting)
     add_alert_routes(app, store=SqlAlertStore(storage), config=config)
