@@ -69,6 +69,14 @@ FAULTS: dict[str, dict[Locale, str]] = {
     "not_registered": {"vi": "chưa đăng ký với tổng đài", "en": "not registered"},
     "not_ready": {"vi": "thiết bị tự báo có lỗi", "en": "the device reports a problem"},
     "peripheral_missing": {"vi": "thiếu camera hoặc micro", "en": "a camera or microphone is missing"},
+    "network_fault": {
+        "vi": "thiết bị báo lỗi kết nối mạng của nó",
+        "en": "the device reports a fault on its network link",
+    },
+    "overheating": {
+        "vi": "thiết bị báo quá nhiệt hoặc hỏng quạt",
+        "en": "the device reports overheating or a fan fault",
+    },
     "microphone_muted": {"vi": "micro đang tắt tiếng", "en": "microphones muted"},
     "internal_error": {"vi": "lỗi bên trong giaoban", "en": "internal error in giaoban"},
 }

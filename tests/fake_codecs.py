@@ -46,6 +46,13 @@ class Codec:
     accept_sessions: bool = True  # False: login succeeds, yet every read answers 401 (a broken session store)
     logins: int = 0
     requests: list[str] = field(default_factory=list)
+    # Poly OS (Studio X, G7500 3.x): the session in the login body only, stateList and mr.* status names
+    # (shapes of recorded answers, tests/conformance/SOURCES.md); Group Series 6.x otherwise.
+    poly_os: bool = False
+    # Cisco Diagnostics/Message entries as (Type, Level, Description); under SystemUnit/ as older CE put them
+    diagnostics: list[tuple[str, str, str]] = field(default_factory=list)
+    diagnostics_in_system_unit: bool = False
+    system_state: str = "READY"  # Poly /rest/system state: READY, ASLEEP
 
     def expire_sessions(self) -> None:
         self.sessions.clear()
@@ -71,6 +78,13 @@ def cisco_status_xml(codec: Codec) -> bytes:
     </Registration>"""
     )
     calls = 1 if codec.in_call else 0
+    messages = "".join(
+        f"""<Message item="{n}" maxOccurrence="n"><Description>{text}</Description><Level>{level}</Level>
+        <References></References><Type>{kind}</Type></Message>"""
+        for n, (kind, level, text) in enumerate(codec.diagnostics, 1)
+    )
+    diagnostics = f"<Diagnostics>{messages}</Diagnostics>" if messages else ""
+    top, in_unit = ("", diagnostics) if codec.diagnostics_in_system_unit else (diagnostics, "")
     return f"""<?xml version="1.0"?>
 <Status product="Cisco Codec" version="{codec.software}" apiVersion="4">
   <Audio>
@@ -89,6 +103,7 @@ def cisco_status_xml(codec: Codec) -> bytes:
     </Microphones>
     <Volume>50</Volume>
   </Audio>
+  {top}
   <Call item="7" maxOccurrence="n"{"" if codec.in_call else ' ghost="True"'}/>
   <Cameras>
     <Camera item="1" maxOccurrence="n">
@@ -138,6 +153,7 @@ def cisco_status_xml(codec: Codec) -> bytes:
       <NumberOfSuspendedCalls>0</NumberOfSuspendedCalls>
     </State>
     <Uptime>{codec.uptime}</Uptime>
+    {in_unit}
   </SystemUnit>
 </Status>
 """.encode()
@@ -193,13 +209,15 @@ def poly_documents(codec: Codec) -> dict[str, object]:
             "model": "G7500",
             "softwareVersion": "3.14.1.1022",
             "serialNumber": "8L20252E1A2B3C",
-            "state": "READY",
+            "state": codec.system_state,
             "lanStatus": {"state": "LAN_UP", "speedMbps": 1000, "duplex": "FULL"},
             "uptime": f"{codec.uptime // 86400} days {codec.uptime % 86400 // 3600:02d}:"
             f"{codec.uptime % 3600 // 60:02d}:{codec.uptime % 60:02d}",
             "systemName": "Tan Thinh Hoi truong",
         },
-        "/rest/system/status": [
+        "/rest/system/status": poly_os_status(codec)
+        if codec.poly_os
+        else [
             {"langtag": "system.status.inacall", "name": "system.status.inacall", "state": [on_off]},
             {"langtag": "system.status.ipnetwork", "name": "system.status.ipnetwork", "state": ["up"]},
             {
@@ -222,6 +240,20 @@ def poly_documents(codec: Codec) -> dict[str, object]:
     }
 
 
+def poly_os_status(codec: Codec) -> list[dict[str, object]]:
+    """/rest/system/status as Poly OS words it: stateList, mr.camera / mr.audio with all_up."""
+    return [
+        {"langtag": "LAN_NETWORK_HEADING", "name": "system.status.ipnetwork", "stateList": ["up"]},
+        {"langtag": "SIP_SERVER_HEADING", "name": "system.status.sipserver", "stateList": [
+            "up" if codec.registered else "down"]},
+        {"langtag": "CAMERAS_HEADING", "name": "system.status.mr.camera", "stateList": [
+            "all_up" if codec.camera else "all_down"]},
+        {"langtag": "MICROPHONES_HEADING", "name": "system.status.mr.audio", "stateList": [
+            "all_up" if codec.microphone else "all_down"]},
+        {"langtag": "GATEKEEPER_HEADING", "name": "system.status.gatekeeper", "stateList": ["unknown"]},
+    ]  # fmt: skip
+
+
 async def _poly_login(request: web.Request) -> web.Response:
     codec = request.app[CODEC]
     codec.requests.append("POST /rest/session")
@@ -235,6 +267,8 @@ async def _poly_login(request: web.Request) -> web.Response:
     token = secrets.token_hex(16)
     if codec.accept_sessions:
         codec.sessions.add(token)
+    if codec.poly_os:  # the session in the body only; the reads expect it back as the cookie session_id
+        return web.json_response({"loginStatus": {"failedLogins": 0}, "session": {"sessionId": token}, "success": True})
     response = web.json_response({"success": True, "sessionId": token, "isPasswordChangeRequired": False})
     response.set_cookie("session_id", token, path="/", httponly=True, secure=False)
     return response

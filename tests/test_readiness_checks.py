@@ -11,7 +11,7 @@ import pytest
 
 from monitor.config.models import Site, Thresholds
 from monitor.i18n import VERDICTS
-from monitor.readiness.checks import _LINK_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site
+from monitor.readiness.checks import _DEVICE_FAULTS, _LINK_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site
 from monitor.readiness.texts import TEXTS, render
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
@@ -177,6 +177,21 @@ CASES = [
         "NOT_READY",
         ["endpoint_not_ready"],
     ),
+    *(
+        (
+            f"device-says-{reason}",  # Cisco diagnostics: it answered and names its own fault (issue 15)
+            SiteProbes(
+                SITE,
+                endpoints=[("vcs", ProbeResult.failure(reason, "network: link down", duration=1, values={"up": 1.0}))],
+            ),
+            "NOT_READY",
+            [code],
+        )
+        for reason, code in (
+            (Reason.NETWORK_FAULT, "endpoint_network_fault"),
+            (Reason.OVERHEATING, "endpoint_overheating"),
+        )
+    ),
     (
         "muted",
         SiteProbes(SITE, endpoints=[("vcs", ProbeResult(success=True, duration=1, reason=Reason.MICROPHONE_MUTED))]),
@@ -241,5 +256,6 @@ def test_every_code_the_checks_emit_has_texts() -> None:
     """A reason added to monitor/readiness/checks.py without its sentences fails here, not in front of a technician."""
     source = (Path(__file__).parent.parent / "monitor" / "readiness" / "checks.py").read_text(encoding="utf-8")
     emitted = set(re.findall(r'add\(\s*"(\w+)"', source)) | {code for pair in _LINK_CODES.values() for code in pair}
+    emitted |= set(_DEVICE_FAULTS.values())
     assert emitted and emitted <= set(TEXTS)
     assert set(VERDICTS) == {"READY", "DEGRADED", "NOT_READY"}

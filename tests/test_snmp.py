@@ -314,6 +314,23 @@ async def test_same_user_name_with_different_keys_on_two_devices(
             id="on-battery-low",
         ),
         pytest.param({"battery_status": 1}, None, None, "unknown", None, id="ups-says-unknown"),
+        # RFC 1628 gives upsEstimatedMinutesRemaining 1..2147483647: -1 and 0 are "not estimated" (issue 15).
+        pytest.param(
+            {"output_source": 3, "battery_status": 2, "minutes_remaining": -1, "charge_remaining": -1},
+            False,
+            None,
+            "normal",
+            "normal",
+            id="minus-one-is-unknown",
+        ),
+        pytest.param(
+            {"output_source": 5, "battery_status": 2, "minutes_remaining": 0},
+            True,
+            None,
+            "normal",
+            "battery",
+            id="zero-is-unknown",
+        ),
         pytest.param({}, None, None, None, None, id="no-ups-mib"),
     ],
 )
@@ -339,8 +356,10 @@ async def test_ups_values_come_from_the_agent(
     assert reading.output_source == source
     assert result.values.get("ups_on_battery") == (None if on_battery is None else float(on_battery))
     assert result.values.get("ups_runtime") == runtime
-    if on_battery:
+    if on_battery and runtime is not None:
         assert "UPS on battery, 12 min left, battery low" in result.detail
+    if on_battery and runtime is None:
+        assert "UPS on battery, runtime unknown" in result.detail
     if not served:
         assert "reports no UPS-MIB" in result.detail
 

@@ -134,3 +134,52 @@ async def test_basic_auth_and_location(secret_file: Path, ctx: ProbeContext) -> 
     result = await check(codec, secret_file, ctx)
     assert result.success, result.detail
     assert codec.requests == ["/getxml?location=/Status"]
+
+
+# Diagnostics/Message entries in the shape recorded codecs answer (tests/conformance/SOURCES.md).
+MIC_GONE = ("MicrophoneDisconnected", "Error", "Microphone 1 is disconnected")
+DIAGNOSTICS: list[tuple[str, dict[str, Any], tuple[bool, Reason], dict[str, float], str]] = [
+    # (id, codec state, (success, reason), values that differ from IDLE, words in the detail)
+    ("microphone", {"diagnostics": [MIC_GONE]}, (False, Reason.PERIPHERAL_MISSING),
+     {"peripheral_microphone": 0.0}, "microphone: Microphone 1 is disconnected (MicrophoneDisconnected, Error)"),
+    ("microphone-under-systemunit", {"diagnostics": [MIC_GONE], "diagnostics_in_system_unit": True},
+     (False, Reason.PERIPHERAL_MISSING), {"peripheral_microphone": 0.0}, "MicrophoneDisconnected"),
+    ("camera", {"diagnostics": [("CameraDetected", "Critical", "No camera detected")]},
+     (False, Reason.PERIPHERAL_MISSING), {"peripheral_camera": 0.0}, "camera: No camera detected"),
+    ("network", {"diagnostics": [("NetLinkStatus", "Error", "Ethernet link is down or half duplex")]},
+     (False, Reason.NETWORK_FAULT), {}, "network: Ethernet link is down or half duplex (NetLinkStatus, Error)"),
+    ("temperature", {"diagnostics": [("TemperatureCheck", "Error", "The system temperature is too high")]},
+     (False, Reason.OVERHEATING), {}, "temperature: The system temperature is too high"),
+    ("warning-is-no-fault", {"diagnostics": [("NetworkQuality", "Warning", "Packet loss detected")]},
+     (True, Reason.OK), {}, "ready"),
+    ("other-types-are-no-fault", {"diagnostics": [("ValidPasswords", "Critical", "A user has no passphrase"),
+                                                  ("ProvisioningStatus", "Error", "Provisioning failed.")]},
+     (True, Reason.OK), {}, "ready"),
+    ("peripherals-before-device-faults",
+     {"diagnostics": [("TemperatureCheck", "Error", "Too hot"), MIC_GONE]},
+     (False, Reason.PERIPHERAL_MISSING), {"peripheral_microphone": 0.0}, "temperature: Too hot"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("state", "verdict", "changed", "words"), [d[1:] for d in DIAGNOSTICS], ids=[d[0] for d in DIAGNOSTICS]
+)
+async def test_diagnostics(
+    state: dict[str, Any],
+    verdict: tuple[bool, Reason],
+    changed: dict[str, float],
+    words: str,
+    *,
+    secret_file: Path,
+    ctx: ProbeContext,
+) -> None:
+    """The codec's own diagnostics name faults its other branches do not show (issue 15: a disconnected microphone
+    reported only there); severe microphone, camera, network and temperature messages each get their reason."""
+    result = await check(Codec(**state), secret_file, ctx)
+    assert (result.success, result.reason) == verdict, result.detail
+    values = dict(result.values)
+    values.pop("response_seconds")
+    assert values == IDLE | changed
+    assert words in result.detail
+    for kind, level, _ in state["diagnostics"]:
+        assert f"{level} {kind}" in result.info["diagnostics"]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from probes import ProbeKind
 from probes.core.context import ProbeContext
@@ -19,6 +20,7 @@ IDLE = {
     "up": 1.0,
     "registered": 1.0,
     "in_call": 0.0,
+    "standby": 0.0,  # system state READY
     "uptime": 4 * 86400 + 3 * 3600.0,  # "4 days 03:00:00"
     "peripheral_camera": 1.0,
     "peripheral_microphone": 1.0,
@@ -56,7 +58,7 @@ async def test_device_states(
     settings: poly_rest.PolyRestSettings,
     ctx: ProbeContext,
 ) -> None:
-    """Each state the codec reports becomes its value and the verdict; standby, not reported by Poly, is absent."""
+    """Each state the codec reports becomes its value and the verdict."""
     async with serve(poly_app(Codec(**state))) as port:
         result = await _probe(port, settings, ctx)
     assert (result.success, result.reason) == verdict, result.detail
@@ -139,3 +141,49 @@ def test_uptime_forms(text: object, seconds: float | None) -> None:
     document = {"uptime": text}
     status = poly_rest.read_status(document, [], None, None)
     assert status.uptime == seconds
+
+
+POLY_OS = [
+    # (id, codec state, (success, reason), values that differ from IDLE) — Poly OS: stateList, mr.* names
+    ("registered-idle", {}, (True, Reason.OK), {}),
+    ("unregistered", {"registered": False}, (False, Reason.NOT_REGISTERED), {"registered": 0.0}),
+    ("cameras-down", {"camera": False}, (False, Reason.PERIPHERAL_MISSING), {"peripheral_camera": 0.0}),
+    ("audio-down", {"microphone": False}, (False, Reason.PERIPHERAL_MISSING), {"peripheral_microphone": 0.0}),
+    ("asleep", {"system_state": "ASLEEP"}, (True, Reason.OK), {"standby": 1.0}),
+]
+
+
+@pytest.mark.parametrize(("state", "verdict", "changed"), [s[1:] for s in POLY_OS], ids=[s[0] for s in POLY_OS])
+async def test_poly_os_family(
+    state: dict[str, Any],
+    verdict: tuple[bool, Reason],
+    changed: dict[str, float],
+    settings: poly_rest.PolyRestSettings,
+    ctx: ProbeContext,
+) -> None:
+    """Poly OS answers the login with the session in its body and the status with stateList and mr.camera /
+    mr.audio: read, so an unregistered Studio X is not reported ready (issue 15); ASLEEP is standby."""
+    codec = Codec(poly_os=True, **state)
+    async with serve(poly_app(codec)) as port:
+        result = await _probe(port, settings, ctx)
+    assert (result.success, result.reason) == verdict, result.detail
+    values = dict(result.values)
+    values.pop("response_seconds")
+    not_said = {"in_call"}  # this Poly OS answer has no system.status.inacall
+    assert values == {k: v for k, v in IDLE.items() if k not in not_said} | changed
+    assert codec.logins == 1
+    assert codec.requests[0] == "POST /rest/session" and codec.requests[1] == "GET /rest/system"
+
+
+async def test_login_without_any_session(settings: poly_rest.PolyRestSettings, ctx: ProbeContext) -> None:
+    """A login answered with neither a cookie nor a sessionId is a protocol error, said in those words."""
+
+    async def bare_login(request: web.Request) -> web.Response:
+        return web.json_response({"success": True})
+
+    app = web.Application()
+    app.router.add_post("/rest/session", bare_login)
+    async with serve(app) as port:
+        result = await _probe(port, settings, ctx)
+    assert (result.success, result.reason) == (False, Reason.PROTOCOL_ERROR)
+    assert "neither a session cookie nor a session.sessionId" in result.detail

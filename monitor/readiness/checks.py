@@ -205,6 +205,14 @@ def _ups(findings: _Findings, device: str, result: ProbeResult, meeting: Meeting
         findings.add("ups_on_battery", device, soft=True, runtime=int(runtime // 60) if runtime is not None else "?")
 
 
+# Faults an endpoint reports about itself → the finding that says so.
+_DEVICE_FAULTS = {
+    Reason.NOT_READY: "endpoint_not_ready",
+    Reason.NETWORK_FAULT: "endpoint_network_fault",
+    Reason.OVERHEATING: "endpoint_overheating",
+}
+
+
 def _endpoint(findings: _Findings, endpoint: str, result: ProbeResult) -> None:
     values = result.values
     if result.success:
@@ -222,8 +230,10 @@ def _endpoint(findings: _Findings, endpoint: str, result: ProbeResult) -> None:
         findings.add("microphone_missing", endpoint, endpoint=endpoint)
     if any(target == endpoint for _, target in findings.reasons):
         return
-    if reason == Reason.NOT_READY and values.get("up") == 1.0:
-        findings.add("endpoint_not_ready", endpoint, endpoint=endpoint, fault=str(result.reason), detail=result.detail)
+    if values.get("up") == 1.0 and reason in _DEVICE_FAULTS:
+        # It answered and names its own fault (Cisco diagnostics): not "does not answer".
+        code = _DEVICE_FAULTS[reason]
+        findings.add(code, endpoint, endpoint=endpoint, fault=str(result.reason), detail=result.detail)
     else:
         findings.add("endpoint_down", endpoint, endpoint=endpoint, fault=str(result.reason), detail=result.detail)
 

@@ -218,6 +218,26 @@ TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
             "Look at the device's control screen; restart it if needed.",
         ),
     },
+    "endpoint_network_fault": {
+        "vi": (
+            "Thiết bị {endpoint} tự báo sự cố mạng: {detail}.",
+            "Kiểm tra dây mạng, cổng switch (tốc độ, song công) và địa chỉ IP của thiết bị.",
+        ),
+        "en": (
+            "Endpoint {endpoint} reports a network fault: {detail}.",
+            "Check the network cable, the switch port (speed, duplex) and the device's IP address.",
+        ),
+    },
+    "endpoint_overheating": {
+        "vi": (
+            "Thiết bị {endpoint} tự báo quá nhiệt: {detail}.",
+            "Kiểm tra quạt và chỗ thoát gió của thiết bị; tắt cho nguội rồi bật lại trước giờ họp nếu cần.",
+        ),
+        "en": (
+            "Endpoint {endpoint} reports overheating: {detail}.",
+            "Check the device's fans and vents; let it cool down and restart it before the meeting if needed.",
+        ),
+    },
     "camera_missing": {
         "vi": ("Thiết bị {endpoint} không nhận camera.", "Kiểm tra cáp camera (HDMI/USB) và nguồn của camera."),
         "en": ("Endpoint {endpoint} has no camera connected.", "Check the camera's cable (HDMI/USB) and power."),

@@ -56,6 +56,8 @@ class Reason(StrEnum):
     NOT_REGISTERED = "not_registered"
     NOT_READY = "not_ready"
     PERIPHERAL_MISSING = "peripheral_missing"
+    NETWORK_FAULT = "network_fault"  # the device reports a fault of its own network link (Cisco diagnostics)
+    OVERHEATING = "overheating"  # the device reports its temperature or fans out of bounds (Cisco diagnostics)
     MICROPHONE_MUTED = "microphone_muted"
     INTERNAL_ERROR = "internal_error"
 

@@ -3,8 +3,11 @@
 Names are matched against ifName, then ifDescr, then ifAlias (exact text). When a name repeats, the
 interface that is up wins, then one not notPresent(6), then the highest ifIndex: agents keep a removed
 interface's row for a while (net-snmp: 5 minutes, shown as down) beside its re-created namesake, which
-gets the higher index on Linux-based routers. Only the columns a name was not found in yet are walked, so a
-device whose names are all ifNames costs one column walk. Each poll then GETs, for the mapped indexes only::
+gets the higher index on Linux-based routers. A repeated name is never resolved silently, though: the
+match keeps every ifIndex that carries it (``Match.shared``), the poll's result names them, and the log
+says so at WARNING (issue 15: recorded switches carry one ifAlias on four ports, a router one ifName
+twice). Only the columns a name was not found in yet are walked, so a device whose names are all ifNames
+costs one column walk. Each poll then GETs, for the mapped indexes only::
 
     the name column that matched (the index still belongs to that name?), ifAdminStatus, ifOperStatus,
     ifHCInOctets/ifHCOutOctets (ifInOctets/ifOutOctets where HC is missing, and always in SNMPv1),
@@ -59,6 +62,7 @@ class Match:
     column: Oid  # IF_NAME, IF_DESCR or IF_ALIAS
     descr: str
     alias: str
+    shared: tuple[int, ...] = ()  # every ifIndex whose `column` carries the name, when more than one does
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,9 @@ class InterfaceRow:
     """One poll's raw values of one interface (None: the agent does not report it)."""
 
     index: int
-    name_now: str | None  # the matched name column's value now: a different text means re-indexed
+    # The matched name columns' values now (ifName, ifDescr, ifAlias → text): a different text means re-indexed.
+    # Several names may match one interface (its ifName and its ifAlias), each through its own column.
+    names_now: Mapping[Oid, str]
     admin_up: bool | None
     oper_status: int | None  # ifOperStatus as the agent says it (up 1, down 2, ..., notPresent 6)
     receive: int | None
@@ -84,7 +90,7 @@ async def resolve_names(
 ) -> tuple[dict[str, Match], int]:
     """Map each name to its interface; also the number of interfaces the device has (rows of ifName/ifDescr)."""
     remaining = list(dict.fromkeys(names))
-    where: dict[str, tuple[int, Oid]] = {}
+    where: dict[str, tuple[int, Oid, tuple[int, ...]]] = {}
     walked: dict[Oid, dict[Oid, Value]] = {}
     for column in NAME_COLUMNS:
         if not remaining:
@@ -96,11 +102,12 @@ async def resolve_names(
             if len(suffix) == 1:
                 by_text.setdefault(text(cell), []).append(suffix[0])
         found = {name: by_text[name] for name in remaining if name in by_text}
-        for name, index in (await _pick(session, found)).items():
-            where[name] = (index, column)
+        for name, index in (await _pick(session, found, COLUMN_NAMES[column])).items():
+            shared = tuple(found[name]) if len(found[name]) > 1 else ()
+            where[name] = (index, column, shared)
             remaining.remove(name)
     size = max((len(rows) for rows in walked.values()), default=0)
-    indexes = sorted({index for index, _ in where.values()})
+    indexes = sorted({index for index, _, _ in where.values()})
     need = [(*c, i) for i in indexes for c in (IF_DESCR, IF_ALIAS) if (i,) not in walked.get(c, {})]
     got = await session.get(need) if need else {}
 
@@ -108,13 +115,13 @@ async def resolve_names(
         return walked[column].get((index,)) if column in walked else got.get((*column, index))
 
     matches = {
-        name: Match(index, column, text(value(IF_DESCR, index)), text(value(IF_ALIAS, index)))
-        for name, (index, column) in where.items()
+        name: Match(index, column, text(value(IF_DESCR, index)), text(value(IF_ALIAS, index)), shared)
+        for name, (index, column, shared) in where.items()
     }
     return matches, size
 
 
-async def _pick(session: Session, candidates: Mapping[str, list[int]]) -> dict[str, int]:
+async def _pick(session: Session, candidates: Mapping[str, list[int]], column: str) -> dict[str, int]:
     """One ifIndex per name; where a name repeats: up, then not notPresent, then the highest (newest) ifIndex."""
     repeated = sorted({i for indexes in candidates.values() if len(indexes) > 1 for i in indexes})
     status = await session.get([(*IF_OPER, i) for i in repeated]) if repeated else {}
@@ -126,8 +133,15 @@ async def _pick(session: Session, candidates: Mapping[str, list[int]]) -> dict[s
     picked = {name: min(indexes, key=rank) for name, indexes in candidates.items()}
     for name, indexes in candidates.items():
         if len(indexes) > 1:
-            log.info(
-                "snmp %s: %d interfaces are named %r; polling ifIndex %d", session.who, len(indexes), name, picked[name]
+            log.warning(
+                "snmp %s: %r is the %s of %d interfaces (ifIndex %s); polling ifIndex %d: name the interface by a "
+                "unique ifName or ifDescr",
+                session.who,
+                name,
+                column,
+                len(indexes),
+                ", ".join(map(str, indexes)),
+                picked[name],
             )
     return picked
 
@@ -155,15 +169,14 @@ def port_speed(speed: Value | None, high_speed: Value | None) -> float | None:
     return None
 
 
-def _row(index: int, column: Oid, values: Mapping[Oid, Value], bits: int) -> InterfaceRow:
+def _row(index: int, columns: Iterable[Oid], values: Mapping[Oid, Value], bits: int) -> InterfaceRow:
     def get(col: Oid) -> Value | None:
         return values.get((*col, index))
 
     counters = HC_COLUMNS if bits == 64 else LEGACY_COLUMNS
-    name_now = get(column)
     return InterfaceRow(
         index=index,
-        name_now=None if name_now is None else text(name_now),
+        names_now={c: text(name) for c in columns if (name := get(c)) is not None},
         admin_up=_status(get(IF_ADMIN)),
         oper_status=_int(get(IF_OPER)),
         receive=_int(get(counters[0])),
@@ -191,30 +204,32 @@ async def read_rows(
 ) -> dict[int, InterfaceRow]:
     """This poll's values of the matched interfaces, by ifIndex; ``legacy`` holds indexes known to lack HC
     counters and gains those found lacking now (asked again for their 32-bit counters in the same poll)."""
-    wanted = {m.index: m.column for m in matches}
+    wanted: dict[int, set[Oid]] = {}
+    for match in matches:
+        wanted.setdefault(match.index, set()).add(match.column)
     if not wanted:
         return {}
     hc_ok = session.version != "1"  # Counter64 does not exist in SNMPv1 (RFC 3584 §4.2.2)
-    name_columns = sorted(set(wanted.values()))
+    name_columns = sorted({c for columns in wanted.values() for c in columns})
     if walk:
-        columns = [*name_columns, *STATUS_COLUMNS, *(HC_COLUMNS if hc_ok else LEGACY_COLUMNS)]
-        values = _flatten(await session.walk(columns, max_repetitions=max_repetitions))
+        walked = [*name_columns, *STATUS_COLUMNS, *(HC_COLUMNS if hc_ok else LEGACY_COLUMNS)]
+        values = _flatten(await session.walk(walked, max_repetitions=max_repetitions))
     else:
         oids: list[Oid] = []
-        for index, column in wanted.items():
+        for index, columns in wanted.items():
             counters = HC_COLUMNS if hc_ok and index not in legacy else LEGACY_COLUMNS
-            oids += [(*c, index) for c in (column, *STATUS_COLUMNS, *counters)]
+            oids += [(*c, index) for c in (*sorted(columns), *STATUS_COLUMNS, *counters)]
         values = await session.get(oids)
     missing_hc = [
         i
         for i in wanted
         if hc_ok and i not in legacy and ((*IF_HC_IN, i) not in values or (*IF_HC_OUT, i) not in values)
     ]
-    present = [i for i in missing_hc if (*IF_ADMIN, i) in values or wanted[i] + (i,) in values]
+    present = [i for i in missing_hc if (*IF_ADMIN, i) in values or any((*c, i) in values for c in wanted[i])]
     if present:  # the interface exists but has no HC counters: use the 32-bit ones from now on
         legacy.update(present)
         values.update(await session.get([(*c, i) for i in present for c in LEGACY_COLUMNS]))
     return {
-        index: _row(index, column, values, 32 if not hc_ok or index in legacy else 64)
-        for index, column in wanted.items()
+        index: _row(index, columns, values, 32 if not hc_ok or index in legacy else 64)
+        for index, columns in wanted.items()
     }

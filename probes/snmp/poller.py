@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from probes.core.result import ProbeFailed, Reason
 from probes.core.secrets import SecretUnavailable
@@ -99,6 +99,11 @@ async def _resolve(host: str, port: int) -> tuple[str, int]:
     except socket.gaierror as exc:
         raise ProbeFailed(Reason.RESOLVE_FAILED, f"cannot resolve {host}: {exc.strerror}") from None
     return str(infos[0][4][0]), port
+
+
+def _carries(row: InterfaceRow | None, match: Match, name: str) -> TypeGuard[InterfaceRow]:
+    """Whether the polled row still carries the configured name in the column it was matched in."""
+    return row is not None and row.names_now.get(match.column) == name
 
 
 class SnmpPoller:
@@ -232,7 +237,7 @@ class SnmpPoller:
             raise ProbeFailed(Reason.PROTOCOL_ERROR, f"{session.who} did not return sysUpTime")
         uptime = uptime_ticks / 100
         rebooted = self._rebooted(device, uptime, at, settings)
-        stale = [m for n, m in device.matches.items() if (row := rows.get(m.index)) is None or row.name_now != n]
+        stale = [m for n, m in device.matches.items() if not _carries(rows.get(m.index), m, n)]
         if names and (rebooted or stale) and not refreshed:
             # After a reboot or a re-indexing the old indexes may name other interfaces: map again, read again.
             remap = time.monotonic()
@@ -247,8 +252,7 @@ class SnmpPoller:
             )
             for name in names
             if name in device.matches
-            and (row := rows.get(device.matches[name].index)) is not None
-            and row.name_now == name
+            and _carries(row := rows.get(device.matches[name].index), device.matches[name], name)
         )
         found = {i.name for i in interfaces}
         for name in [n for n in device.histories if n not in found]:
@@ -340,4 +344,6 @@ class SnmpPoller:
             utilization_out=ratio(rates.transmit_bps),
             counter_bits=row.counter_bits,
             counter_reset=rates.reset,
+            shared_by=match.shared,
+            name_column=COLUMN_NAMES[match.column],
         )

@@ -12,14 +12,15 @@ Values (flat, for /probe and the CLI)::
     uptime              sysUpTime in seconds
     rebooted            1 when the agent restarted since the previous poll, else 0
     interfaces          configured interfaces found        interfaces_missing   configured but not found
-    interfaces_down     found with ifOperStatus not up
+    interfaces_down     found with ifOperStatus not up     interfaces_ambiguous found, but the name is shared
     ups_on_battery      1/0 (absent when unknown)          ups_runtime          seconds left (absent when unknown)
 
 Phases: ``setup`` (address, SNMPv3 engine discovery), ``map`` (name → ifIndex, when refreshed), ``poll``.
 Info: ``sys_name``, ``sys_descr``, one ``interface NAME`` line each, ``ups``.
 
-Reasons: OK; CONFIG_ERROR (a secret cannot be read, or configured interfaces the device lacks — then the
-probe still succeeds and the found interfaces are reported); TIMEOUT (no answer: for v1/v2c also what a
+Reasons: OK; CONFIG_ERROR (a secret cannot be read; or configured interfaces the device lacks, or names
+that several of its interfaces carry — then the probe still succeeds, the found interfaces are reported and
+the detail lists every ifIndex an ambiguous name matched); TIMEOUT (no answer: for v1/v2c also what a
 wrong community looks like); PERMISSION (SNMPv3 unknown user, wrong auth_key, wrong priv_key, security
 level not allowed; access denied by the agent's view); PROTOCOL_ERROR (malformed or inconsistent answers);
 RESOLVE_FAILED; BAD_TARGET.
@@ -188,10 +189,22 @@ def _interface_line(i: InterfaceReading) -> str:
         state += " (admin down)"
     speed = f"{i.speed_bits / 1e6:g} Mbit/s" if i.speed_bits else "speed unknown"
     reset = ", counters reset" if i.counter_reset else ""
+    shared = f"; the {i.name_column} of ifIndex {_indexes(i.shared_by)} too" if i.shared_by else ""
     return (
         f"ifIndex {i.index} {i.descr!r}, {state}, {speed}, rx {_rate(i.receive_bps, i.utilization_in)}, "
         f"tx {_rate(i.transmit_bps, i.utilization_out)}, errors in/out {i.in_errors_total}/{i.out_errors_total}, "
-        f"{i.counter_bits}-bit counters{reset}"
+        f"{i.counter_bits}-bit counters{reset}{shared}"
+    )
+
+
+def _indexes(indexes: tuple[int, ...]) -> str:
+    return ", ".join(map(str, indexes))
+
+
+def _ambiguous(i: InterfaceReading) -> str:
+    return (
+        f"{i.name!r} is the {i.name_column} of {len(i.shared_by)} interfaces (ifIndex {_indexes(i.shared_by)}); "
+        f"polling ifIndex {i.index}"
     )
 
 
@@ -220,6 +233,7 @@ def _values(reading: DeviceReading) -> dict[str, float]:
         "interfaces": float(len(reading.interfaces)),
         "interfaces_missing": float(len(reading.missing_interfaces)),
         "interfaces_down": float(sum(1 for i in reading.interfaces if i.oper_up is False)),
+        "interfaces_ambiguous": float(len(reading.ambiguous_interfaces)),
     }
     if reading.ups is not None and reading.ups.on_battery is not None:
         values["ups_on_battery"] = 1.0 if reading.ups.on_battery else 0.0
@@ -234,6 +248,11 @@ def _result(target: str, reading: DeviceReading, phases: dict[str, float], start
         reason = Reason.CONFIG_ERROR
         missing = ", ".join(repr(n) for n in reading.missing_interfaces)
         details.append(f"{target} has no interface named {missing} (looked in ifName, ifDescr and ifAlias)")
+    if ambiguous := reading.ambiguous_interfaces:
+        # Issue 15: a shared ifAlias or a repeated ifName was resolved to one interface without a word.
+        reason = Reason.CONFIG_ERROR
+        shared = "; ".join(_ambiguous(i) for i in ambiguous)
+        details.append(f"{target}: {shared}: name each interface by a unique ifName or ifDescr")
     if reading.rebooted:
         details.append(f"the agent restarted {reading.uptime_seconds:.0f} s ago")
     down = [i.name for i in reading.interfaces if i.oper_up is False]

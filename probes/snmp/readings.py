@@ -29,6 +29,8 @@ class InterfaceReading:
     utilization_out: float | None
     counter_bits: int  # 64 (ifHC*Octets) or 32
     counter_reset: bool  # the counters were discontinuous at this poll: rates start again next poll
+    shared_by: tuple[int, ...] = ()  # the name is ambiguous: every ifIndex carrying it (``index`` is the one polled)
+    name_column: str = "ifName"  # where the name was found: ifName, ifDescr or ifAlias
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +42,8 @@ class DeviceReading:
     interfaces: tuple[InterfaceReading, ...]
     missing_interfaces: tuple[str, ...]  # configured names the device does not have
     ups: UpsReading | None
+
+    @property
+    def ambiguous_interfaces(self) -> tuple[InterfaceReading, ...]:
+        """The interfaces whose configured name several interfaces of the device carry."""
+        return tuple(i for i in self.interfaces if i.shared_by)

@@ -1,13 +1,17 @@
 """UPS-MIB (RFC 1628) for a UPS in the inventory: on battery, runtime left, battery health.
 
 Read with one GET of five scalars. A value the agent does not report stays None ("unknown"), never a
-reassuring default: a UPS that says nothing about its source is not "on mains".
+reassuring default: a UPS that says nothing about its source is not "on mains". So does a value outside the
+range RFC 1628 gives the object: agents write -1 or 0 for "not estimated" (a Huawei UPS2000 answers -1 for
+minutes and charge; EastPower and Phoenixtec cards answer 0 minutes on mains at 100 %, snmpsim-data), and
+"-1 minutes left" is not a runtime (issue 15).
 
-    upsBatteryStatus              1.3.6.1.2.1.33.1.2.1.0   unknown(1) batteryNormal(2) batteryLow(3) batteryDepleted(4)
-    upsSecondsOnBattery           1.3.6.1.2.1.33.1.2.2.0   0 when on mains
-    upsEstimatedMinutesRemaining  1.3.6.1.2.1.33.1.2.3.0   → runtime_seconds
-    upsEstimatedChargeRemaining   1.3.6.1.2.1.33.1.2.4.0   percent → charge_ratio
-    upsOutputSource               1.3.6.1.2.1.33.1.4.1.0   battery(5) → on_battery
+    object                        OID                      RFC 1628 range        read as
+    upsBatteryStatus              1.3.6.1.2.1.33.1.2.1.0   1..4                  unknown normal low depleted
+    upsSecondsOnBattery           1.3.6.1.2.1.33.1.2.2.0   0..2147483647         0 when on mains
+    upsEstimatedMinutesRemaining  1.3.6.1.2.1.33.1.2.3.0   1..2147483647         → runtime_seconds
+    upsEstimatedChargeRemaining   1.3.6.1.2.1.33.1.2.4.0   0..100 (percent)      → charge_ratio
+    upsOutputSource               1.3.6.1.2.1.33.1.4.1.0   1..7                  battery(5) → on_battery
 """
 
 from __future__ import annotations
@@ -28,6 +32,15 @@ UPS_OIDS: tuple[Oid, ...] = (BATTERY_STATUS, SECONDS_ON_BATTERY, MINUTES_REMAINI
 BATTERY_STATUSES = {1: "unknown", 2: "normal", 3: "low", 4: "depleted"}
 OUTPUT_SOURCES = {1: "other", 2: "none", 3: "normal", 4: "bypass", 5: "battery", 6: "booster", 7: "reducer"}
 _BATTERY = 5
+_INT32_MAX = 2**31 - 1
+# object → the values RFC 1628 allows it; anything else means "unknown" and leaves the field None.
+_RANGES: dict[Oid, range] = {
+    BATTERY_STATUS: range(1, 5),
+    SECONDS_ON_BATTERY: range(0, _INT32_MAX + 1),
+    MINUTES_REMAINING: range(1, _INT32_MAX + 1),  # PositiveInteger: 0 and -1 are "not estimated"
+    CHARGE_REMAINING: range(0, 101),
+    OUTPUT_SOURCE: range(1, 8),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +66,9 @@ class UpsReading:
 
 
 def _int(values: Mapping[Oid, Value], oid: Oid) -> int | None:
+    """The object's value when it is an integer within its RFC 1628 range, else None (unknown)."""
     value = values.get(oid)
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and value in _RANGES[oid] else None
 
 
 def ups_reading(values: Mapping[Oid, Value]) -> UpsReading:
@@ -66,9 +80,9 @@ def ups_reading(values: Mapping[Oid, Value]) -> UpsReading:
     charge = _int(values, CHARGE_REMAINING)
     return UpsReading(
         on_battery=None if source is None else source == _BATTERY,
-        output_source=None if source is None else OUTPUT_SOURCES.get(source, f"code {source}"),
+        output_source=None if source is None else OUTPUT_SOURCES[source],
         runtime_seconds=None if minutes is None else minutes * 60.0,
         seconds_on_battery=None if seconds is None else float(seconds),
         charge_ratio=None if charge is None else charge / 100,
-        battery_status=None if status is None else BATTERY_STATUSES.get(status, "unknown"),
+        battery_status=None if status is None else BATTERY_STATUSES[status],
     )

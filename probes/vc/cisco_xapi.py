@@ -14,8 +14,16 @@ What is read from the Status document (RoomOS/CE xAPI, ``GET /getxml?location=/S
     peripheral_microphone  Audio/Input/Connectors/Microphone[n]/ConnectionStatus, or a Peripherals/
                        ConnectedDevice of a microphone type: 1 if any is connected
     microphone_muted   Audio/Microphones/Mute: On / Off
+    diagnostics        Diagnostics/Message[n] (CE 9 and later) or SystemUnit/Diagnostics/Message[n]: each
+                       {Type, Level, Description}. A message of level Error or Critical whose Type concerns
+                       a microphone or a camera makes that peripheral 0 (PERIPHERAL_MISSING, the device's
+                       words in the detail); the network link (Net*, Network*, Ethernet*) → NETWORK_FAULT;
+                       temperature or fans → OVERHEATING (issue 15: a disconnected microphone showed only
+                       there). Other types (passwords, provisioning, HTTP feedback, registration — read
+                       from SIP/H323 already) and levels Warning/Info are listed in info, never a failure.
     info               software (SystemUnit/Software/Version or the root's version attribute), product
-                       (SystemUnit/ProductId), registration ("SIP Registered; H.323 Inactive")
+                       (SystemUnit/ProductId), registration ("SIP Registered; H.323 Inactive"), diagnostics
+                       ("Error MicrophoneDisconnected: ...; Warning HTTPFeedbackFailed: ...")
 
 The whole /Status tree is fetched in one request (tens of KiB on a Room Kit) rather than one request per
 path: one round trip over a thin commune link, and one consistent snapshot.
@@ -24,6 +32,7 @@ path: one round trip over a thin commune link, and one consistent snapshot.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 from yarl import URL
@@ -45,6 +54,41 @@ from probes.vc.status import (
 KIND = "cisco-xapi"
 DEFAULT_PORTS = {"https": 443, "http": 80}
 _STANDBY = frozenset({"standby", "enteringstandby"})
+_SEVERE = frozenset({"error", "critical"})  # the levels that make a diagnostic a fault (Warning, Info do not)
+_INFO_LIMIT = 500  # characters of diagnostics text kept in info: a codec may list dozens of messages
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One Diagnostics/Message of the codec."""
+
+    type: str
+    level: str
+    description: str
+
+    @property
+    def area(self) -> str | None:
+        """What the message concerns, when it is one giaoban acts on: microphone, camera, network, temperature."""
+        kind = self.type.lower()
+        if "microphone" in kind:
+            return "microphone"
+        if "camera" in kind:
+            return "camera"
+        if "temperature" in kind or kind.startswith("fan"):
+            return "temperature"
+        if kind.startswith(("net", "ethernet")):
+            return "network"
+        return None
+
+    @property
+    def severe(self) -> bool:
+        return self.level.lower() in _SEVERE
+
+    def words(self) -> str:
+        return f"{self.description or 'no description'} ({self.type}, {self.level})"
+
+
+_AREA_REASONS = {"network": Reason.NETWORK_FAULT, "temperature": Reason.OVERHEATING}
 
 
 SERIES = STATUS_SERIES
@@ -74,6 +118,15 @@ def _number(text: str | None) -> float | None:
         return float(text) if text is not None else None
     except ValueError:
         return None
+
+
+def diagnostics(root: Element) -> list[Diagnostic]:
+    """The codec's diagnostics messages (Diagnostics/Message on CE 9+, SystemUnit/Diagnostics/Message before)."""
+    messages = [*root.iterfind("Diagnostics/Message"), *root.iterfind("SystemUnit/Diagnostics/Message")]
+    return [
+        Diagnostic(_text(m, "Type") or "", _text(m, "Level") or "", " ".join((_text(m, "Description") or "").split()))
+        for m in messages
+    ]
 
 
 def read_status(root: Element) -> EndpointStatus:
@@ -106,7 +159,19 @@ def read_status(root: Element) -> EndpointStatus:
     ]
     mute = _text(root, "Audio/Microphones/Mute")
 
+    found = diagnostics(root)
+    faults = [d for d in found if d.severe and d.area is not None]
+    camera = _any(cameras, {"true"})
+    microphone = _any(connectors + devices, {"connected"})
+    if any(d.area == "camera" for d in faults):
+        camera = False
+    if any(d.area == "microphone" for d in faults):
+        microphone = False
+
     info = {"registration": "; ".join(w for w in words if w)} if any(words) else {}
+    if found:
+        listed = "; ".join(f"{d.level} {d.type}: {d.description}" for d in found)
+        info["diagnostics"] = listed if len(listed) <= _INFO_LIMIT else listed[: _INFO_LIMIT - 1] + "…"
     software = _text(root, "SystemUnit/Software/Version") or root.get("version")
     if software:
         info["software"] = software
@@ -117,9 +182,12 @@ def read_status(root: Element) -> EndpointStatus:
         in_call=in_call,
         standby=standby_state.lower() in _STANDBY if standby_state else None,
         uptime=_number(_text(root, "SystemUnit/Uptime")),
-        camera=_any(cameras, {"true"}),
-        microphone=_any(connectors + devices, {"connected"}),
+        camera=camera,
+        microphone=microphone,
         microphone_muted={"on": True, "off": False}.get(mute.lower()) if mute else None,
+        faults=tuple(
+            (_AREA_REASONS.get(d.area or "", Reason.PERIPHERAL_MISSING), f"{d.area}: {d.words()}") for d in faults
+        ),
         info=info,
     )
 

@@ -1,30 +1,39 @@
-"""Poly Group Series / G7500 codecs over their REST API: a login session, then three status reads.
+"""Poly codecs over their REST API, both families: RealPresence Group Series (6.x) and Poly OS (Studio X,
+G7500; 3.x and later). A login session, then three status reads.
 
 Target, values, success and reasons: see probes/vc/status.py. Settings: scheme (https), tls_verify,
 ca_file, max_body_size, credentials ({env:}|{file:} holding "user:password"), require_registration.
 
-Requests (field names from Poly Group Series / G7500 test data; unverified against Poly's guide)::
+Requests (shapes from recorded answers of both families, tests/conformance/SOURCES.md)::
 
-    POST /rest/session {"action": "Login", "user", "password"}   → session cookie
-    GET  /rest/system                 uptime, softwareVersion, model
-    GET  /rest/system/status          [{name, state: [...]}]: system.status.inacall, .microphones,
-                                      .sipserver, .gatekeeper  (states up / down / off / on / unknown)
-    GET  /rest/cameras/near/all       [{connected: bool, ...}]
+    POST /rest/session {"action": "Login", "user", "password"}   → the session: a cookie (Group Series), or
+                                      {"session": {"sessionId": ...}} in the body (Poly OS), sent back as
+                                      the cookie session_id
+    GET  /rest/system                 uptime, softwareVersion, model, state (READY, ASLEEP, ...)
+    GET  /rest/system/status          [{name, state: [...]}] (Group Series) or [{name, stateList: [...]}]
+                                      (Poly OS): system.status.inacall, .sipserver, .gatekeeper,
+                                      .microphones / .mr.audio, .mr.camera, .trackablecamera
+    GET  /rest/cameras/near/all       [{sourceType: SRC_PEOPLE | SRC_CONTENT, connected: bool, ...}]
     GET  /rest/audio/muted            true / false   (404: unknown)
 
 Mapping: in_call ← inacall (on/up = 1, off/down = 0); registered ← sipserver / gatekeeper (1 if any is up,
 0 if reported and none is: off = not configured counts as not registered, see require_registration);
-peripheral_microphone ← microphones (up = 1, down = 0); peripheral_camera ← any camera connected.
+peripheral_microphone ← microphones or mr.audio (up, all_up = 1; down, all_down = 0); peripheral_camera ←
+the people sources of /rest/cameras/near/all (a content input or a UI layer "connected" is no camera:
+issue 15) and mr.camera / trackablecamera: 1 if any says connected or up, 0 if some say not and none says
+yes; standby ← system state ASLEEP (1), READY (0).
 
-A codec allows few concurrent sessions, so the session cookie is kept per (base URL, user) and reused by
-the next probe; a 401 on a read means it expired: log in again, once, and retry (a second 401 is
-AUTH_FAILED). ``uptime`` is seconds when the device gives a number, else parsed from "D days HH:MM:SS".
+A codec allows few concurrent sessions, so the session is kept per (base URL, user) and reused by the
+next probe; a 401 on a read means it expired: log in again, once, and retry (a second 401 is AUTH_FAILED).
+``uptime`` is seconds when the device gives a number, else parsed from "D days HH:MM:SS".
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Set
 from typing import Any
 
 from yarl import URL
@@ -48,6 +57,10 @@ KIND = "poly-rest"
 DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_SESSIONS = 4096  # bound the cache: one entry per endpoint of the inventory is expected
 _UPTIME = re.compile(r"(?:(\d+)\s*days?,?\s*)?(\d+):(\d\d):(\d\d)")
+_TOKEN = re.compile(r"[!#-+\--:<-\[\]-~]+")  # RFC 6265 cookie-octet: no space, quote, comma, semicolon, backslash
+_PEOPLE = "SRC_PEOPLE"
+_YES, _NO = frozenset({"up", "on", "all_up"}), frozenset({"down", "all_down"})
+_STANDBY = {"ASLEEP": True, "READY": False}
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +84,32 @@ async def _login(client: Client, base: URL, user: str, password: str) -> str:
         "POST", base / "rest" / "session", json_body={"action": "Login", "user": user, "password": password}
     )
     expect_ok(reply, "login (POST /rest/session)")
-    if not reply.cookies:
+    cookies = dict(reply.cookies)
+    if "session_id" not in cookies and (token := login_session(reply.body)):
+        cookies["session_id"] = token  # Poly OS answers the session in the body; reads send it as this cookie
+    if not cookies:
         raise ApiError(
-            Reason.PROTOCOL_ERROR, "login (POST /rest/session) answered without a session cookie", answered=True
+            Reason.PROTOCOL_ERROR,
+            "login (POST /rest/session) answered with neither a session cookie nor a session.sessionId",
+            answered=True,
         )
-    cookie = "; ".join(f"{name}={value}" for name, value in reply.cookies.items())
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
     if len(_sessions) >= _MAX_SESSIONS:
         _sessions.pop(next(iter(_sessions)))
     _sessions[(str(base), user)] = cookie
     return cookie
+
+
+def login_session(body: bytes) -> str | None:
+    """The sessionId of a Poly OS login answer ({"session": {"sessionId": ...}, "success": true}), if any."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    session = document.get("session") if isinstance(document, dict) else None
+    token = session.get("sessionId") if isinstance(session, dict) else None
+    # A cookie value cannot hold separators; a token that would need quoting is not one we can send back.
+    return token if isinstance(token, str) and token and _TOKEN.fullmatch(token) else None
 
 
 async def _get(client: Client, url: URL, cookie: str, *, optional: bool = False) -> Any:
@@ -99,19 +129,40 @@ def _states(document: Any) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for entry in document:
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            state = entry.get("state")
+            state = entry.get("state", entry.get("stateList"))  # Group Series: state; Poly OS: stateList
             states = state if isinstance(state, list) else [state]
             found[entry["name"].removeprefix("system.status.")] = [str(s).lower() for s in states if s is not None]
     return found
 
 
-def _state(states: dict[str, list[str]], name: str, yes: set[str], no: set[str]) -> bool | None:
+def _state(states: dict[str, list[str]], name: str, yes: Set[str], no: Set[str]) -> bool | None:
     values = states.get(name, [])
     if any(v in yes for v in values):
         return True
     if any(v in no for v in values):
         return False
     return None  # absent or "unknown"
+
+
+def _either(*answers: bool | None) -> bool | None:
+    """True if any source says yes, False if some say no and none yes, None if none says anything."""
+    known = [a for a in answers if a is not None]
+    return any(known) if known else None
+
+
+def _people_cameras(cameras: Any) -> bool | None:
+    """Whether a people camera is connected; content inputs and UI layers are sources, not cameras.
+
+    An entry without ``sourceType`` (older firmware) counts as a camera, as it always did.
+    """
+    if not isinstance(cameras, list):
+        return None
+    connected = [
+        c["connected"]
+        for c in cameras
+        if isinstance(c, dict) and isinstance(c.get("connected"), bool) and c.get("sourceType", _PEOPLE) == _PEOPLE
+    ]
+    return any(connected) if connected else None
 
 
 def _uptime(value: Any) -> float | None:
@@ -133,11 +184,13 @@ def read_status(system: Any, status: Any, cameras: Any, muted: Any) -> EndpointS
     states = _states(status)
     protocols = [_state(states, name, {"up"}, {"down", "off"}) for name in ("sipserver", "gatekeeper")]
     known = [p for p in protocols if p is not None]
-    connected = (
-        [c.get("connected") for c in cameras if isinstance(c, dict) and isinstance(c.get("connected"), bool)]
-        if isinstance(cameras, list)
-        else []
+    camera = _either(
+        _people_cameras(cameras),
+        _state(states, "mr.camera", _YES, _NO),
+        _state(states, "trackablecamera", _YES, _NO),
     )
+    microphone = _either(_state(states, "microphones", _YES, _NO), _state(states, "mr.audio", _YES, _NO))
+    state = system.get("state")
     if isinstance(muted, dict):  # some firmware wraps it: {"muted": true}
         muted = muted.get("muted", muted.get("result"))
     info = {}
@@ -153,9 +206,10 @@ def read_status(system: Any, status: Any, cameras: Any, muted: Any) -> EndpointS
     return EndpointStatus(
         registered=any(known) if known else None,
         in_call=_state(states, "inacall", {"on", "up"}, {"off", "down"}),
+        standby=_STANDBY.get(state) if isinstance(state, str) else None,
         uptime=_uptime(system.get("uptime")),
-        camera=any(connected) if connected else None,
-        microphone=_state(states, "microphones", {"up", "on"}, {"down"}),
+        camera=camera,
+        microphone=microphone,
         microphone_muted=muted if isinstance(muted, bool) else None,
         info=info,
     )

@@ -21,7 +21,8 @@ Info: ``software``, ``product``, ``registration`` (as the device words it), ``se
 
 Success = the endpoint is READY: the API answered, registered (unless unknown or ``require_registration:
 false``), not in a call, and no camera or microphone reported missing. Reasons in the order an operator
-fixes them: NOT_REGISTERED, ENDPOINT_BUSY, PERIPHERAL_MISSING (the detail lists every problem). A muted
+fixes them: NOT_REGISTERED, ENDPOINT_BUSY, PERIPHERAL_MISSING, then the faults the device reports itself
+(Cisco diagnostics: NETWORK_FAULT, OVERHEATING); the detail lists every problem. A muted
 microphone is a soft problem: success stays True and the reason is MICROPHONE_MUTED (readiness: DEGRADED).
 Failures of the exchange: AUTH_FAILED (401/403), BAD_STATUS, BODY_TOO_LARGE, PROTOCOL_ERROR (malformed
 document, or XML with a DTD or entities: refused unexpanded), CONFIG_ERROR (credentials unreadable or not
@@ -106,6 +107,7 @@ class EndpointStatus:
     microphone_muted: bool | None = None
     healthy: bool = True  # False: the device itself says it is not able to serve (jitsi health)
     problem: str = ""  # the device's words when not healthy
+    faults: tuple[tuple[Reason, str], ...] = ()  # faults the device reports itself (Cisco diagnostics), its words
     info: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, float] = field(default_factory=dict)  # a driver's own values (jitsi conferences)
 
@@ -264,6 +266,10 @@ def parse_json(body: bytes, what: str) -> Any:
 # --- from status to result ----------------------------------------------------------------------------------
 
 
+# The order an operator fixes a device's own faults in, after registration, calls and peripherals.
+_FAULT_ORDER = (Reason.PERIPHERAL_MISSING, Reason.NETWORK_FAULT, Reason.OVERHEATING, Reason.NOT_READY)
+
+
 def _flag(values: dict[str, float], key: str, state: bool | None) -> None:
     if state is not None:
         values[key] = 1.0 if state else 0.0
@@ -294,6 +300,7 @@ def status_result(status: EndpointStatus, client: Client, *, require_registratio
         problems.append((Reason.PERIPHERAL_MISSING, "no camera connected"))
     if status.microphone is False:
         problems.append((Reason.PERIPHERAL_MISSING, "no microphone connected"))
+    problems += sorted(status.faults, key=lambda fault: _FAULT_ORDER.index(fault[0]))
     duration = time.monotonic() - started
     kw: dict[str, Any] = {"duration": duration, "phases": client.timer.phases, "values": values, "info": info}
     if problems:
