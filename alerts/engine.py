@@ -35,6 +35,9 @@ Who is told what:
   of its probe kind has no result yet, so a restart neither resolves nor repeats it.
 - Maintenance (alerts/maintenance.py): matching alerts keep their state with ``suppressed_by`` =
   "maintenance:ID" and send nothing but their resolve (a technician who was told of a fault hears it is fixed).
+
+At 10,000 sites (issue 16) a pass looks sites up by index (monitor/config/index.py), computes the rules only
+for targets with a new result (alerts/rules.py, RuleEvaluator), and yields to the event loop between slices.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from alerts.maintenance import active_windows, covering, window_from_config
 from alerts.model import AlertRecord, MaintenanceWindow, Severity
 from alerts.notifiers.base import Notification
 from alerts.routing import channels, recipients
-from alerts.rules import Evaluation, Finding, evaluate_rules, target_key
+from alerts.rules import Evaluation, Finding, RuleEvaluator, target_key
 from alerts.templates import AlertView, alert_url, local_time, render_alert, render_summary
 from alerts.topology import SiteTree, is_topology_root
 from monitor.config.models import Config
@@ -64,6 +67,7 @@ from monitor.storage.health import describe
 log = logging.getLogger(__name__)
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
+ADVANCE_SLICE = 200  # alerts advanced between two turns of the event loop (issue 16)
 
 
 class AlertStore(Protocol):
@@ -161,6 +165,7 @@ class AlertEngine:
         self._meetings: dict[str, _Meeting] = {}
         self._recovered: dict[str, float] = {}
         self._refreshed: dict[str, int] = {}
+        self._rules = RuleEvaluator()
         self._loaded = False
         self._lock = asyncio.Lock()
         self.stats = EvaluationStats()
@@ -232,11 +237,11 @@ class AlertEngine:
             now = self._clock()
             config = self._config()
             step = _Pass(now, config, SiteTree.of(config))
-            evaluation = evaluate_rules(config, self._state, now)
+            evaluation = await self._rules.evaluate(config, self._state, now)
             windows = await self._windows(config, now)
             acks = await self._store.acknowledgements(sorted({*self._open, *evaluation.findings}))
             live, stale = self._conditions(step, evaluation)
-            self._advance(step, live, stale=stale, evaluation=evaluation, windows=windows, acks=acks)
+            await self._advance(step, live, stale=stale, evaluation=evaluation, windows=windows, acks=acks)
             await self._commit(step)
             self._findings = {
                 i: evaluation.findings.get(i) or self._findings[i]
@@ -282,7 +287,7 @@ class AlertEngine:
                 self._resolve(step, record)
         return live, stale
 
-    def _advance(
+    async def _advance(
         self,
         step: _Pass,
         live: dict[str, AlertRecord],
@@ -303,7 +308,10 @@ class AlertEngine:
             rank = 0 if record.rule == "link_down" else 1 if record.rule == "device_down" else 2
             return tree.depth(record.site), rank, record.id
 
-        for current in sorted(live.values(), key=order):
+        for position, current in enumerate(sorted(live.values(), key=order), 1):
+            if position % ADVANCE_SLICE == 0:
+                # Each alert renders its summary: thousands of them (a district cut off) must not hold the loop.
+                await asyncio.sleep(0)
             spec = config.alerts.rule(current.rule)
             ancestors = tree.ancestors(current.site)
             chain = [*reversed(ancestors), current.site]  # the topmost root folds everything below it

@@ -39,10 +39,10 @@ def recipients(
     config: Config, site_id: str | None, *, technicians: bool = True, tree: SiteTree | None = None
 ) -> tuple[Recipient, ...]:
     """Technicians of the site (or the nearest ancestor with some), then the admins; each person once."""
-    by_id = {tech.id: tech for tech in config.technicians}
+    index = config.index
     ids = site_technicians(config, site_id, tree) if technicians else []
-    ordered = dict.fromkeys([*ids, *config.alerts.admins])
-    return tuple(_recipient(by_id[i]) for i in ordered if i in by_id)
+    people = (index.technician(i) for i in dict.fromkeys([*ids, *config.alerts.admins]))
+    return tuple(_recipient(tech) for tech in people if tech is not None)
 
 
 def channels(config: Config, severity: str, *, event: str = "firing") -> list[str]:

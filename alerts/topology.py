@@ -9,55 +9,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.config.index import InventoryIndex
 from monitor.config.models import Config, Site
 
 
 @dataclass(frozen=True, slots=True)
 class SiteTree:
-    sites: dict[str, Site]
-    parent: dict[str, str]
-    children: dict[str, tuple[str, ...]]
+    """The tree of one inventory, read from the index its Config built on load (issue 16: not rebuilt per pass)."""
+
+    index: InventoryIndex
 
     @classmethod
     def of(cls, config: Config) -> SiteTree:
-        sites = {site.id: site for site in config.sites}
-        parent = {s.id: s.parent for s in config.sites if s.parent is not None and s.parent in sites}
-        children: dict[str, list[str]] = {}
-        for child, up in parent.items():
-            children.setdefault(up, []).append(child)
-        return cls(sites, parent, {k: tuple(v) for k, v in children.items()})
+        return cls(config.index)
+
+    @property
+    def sites(self) -> dict[str, Site]:
+        return self.index.site_ids()
+
+    @property
+    def parent(self) -> dict[str, str]:
+        return self.index.parent
+
+    @property
+    def children(self) -> dict[str, tuple[str, ...]]:
+        return self.index.children
 
     def ancestors(self, site: str) -> list[str]:
         """Nearest first; stops at a cycle (the config check reports cycles, this must not hang on one)."""
-        out: list[str] = []
-        current = self.parent.get(site)
-        while current is not None and current not in out and current != site:
-            out.append(current)
-            current = self.parent.get(current)
-        return out
+        return list(self.index.ancestors(site))
 
     def descendants(self, site: str) -> list[str]:
         """Every site reached through ``site``, in the inventory's order."""
-        seen: set[str] = set()
-        stack = list(self.children.get(site, ()))
-        while stack:
-            current = stack.pop()
-            if current in seen or current == site:
-                continue
-            seen.add(current)
-            stack.extend(self.children.get(current, ()))
-        return [s for s in self.sites if s in seen]
+        return self.index.descendants(site)
 
     def depth(self, site: str) -> int:
-        return len(self.ancestors(site))
+        return len(self.index.ancestors(site))
 
     def top(self, site: str) -> str:
         """The root of the tree ``site`` belongs to (itself when it has no parent)."""
-        chain = self.ancestors(site)
+        chain = self.index.ancestors(site)
         return chain[-1] if chain else site
 
     def name(self, site: str) -> str:
-        entry = self.sites.get(site)
+        entry = self.index.site(site)
         return entry.name if entry is not None else site
 
 

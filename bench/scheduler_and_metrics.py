@@ -4,9 +4,11 @@
    production) on a 10 s interval for a few rounds: scheduler lag p50/p99/max from every probe start,
    and the process's CPU time per round, against fping doing the same echoes in the same run.
 2. /metrics at 1,000 link targets with full results and RTT histograms: render time of the collector
-   (the scrape's server-side cost) and of a real HTTP scrape through the running aiohttp app.
+   (the scrape's server-side cost) and of a real HTTP scrape through the running aiohttp app, plain and
+   gzip (what Prometheus asks for), and the event loop's longest stall meanwhile.
 
-Run as root (or with ping_group_range open):  .venv/bin/python bench/scheduler_and_metrics.py [--rounds 3]
+Run as root (or with ping_group_range open): .venv/bin/python bench/scheduler_and_metrics.py [--rounds 3]
+Only /metrics, 10,000 links (issue 16): .venv/bin/python bench/scheduler_and_metrics.py --targets 10000 --metrics-only
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
         started = time.perf_counter()
         generate_latest(reference)
         peer.append(time.perf_counter() - started)
-    # Storage refuses an in-memory SQLite (it would lose the history): a throw-away file serves the bench.
+    # Storage refuses an in-memory SQLite database (it would lose everything): a file of its own, removed after.
     scratch = tempfile.TemporaryDirectory(prefix="giaoban-bench-")
     storage = await Storage.open(f"sqlite:///{scratch.name}/bench.db")
     async with probe_context() as ctx:
@@ -188,13 +190,34 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        scrapes = []
-        async with aiohttp.ClientSession() as session:
-            for _ in range(repeats):
-                started = time.perf_counter()
-                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
-                    await response.read()
-                scrapes.append(time.perf_counter() - started)
+        scrapes: dict[str, list[float]] = {"identity": [], "gzip": []}
+        sizes: dict[str, int] = {}
+        gaps: dict[str, list[float]] = {"identity": [], "gzip": []}  # the loop's stalls while scrapes run
+        ticking, phase = True, "identity"
+
+        async def ticker() -> None:
+            last = time.perf_counter()
+            while ticking:
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                gaps[phase].append(now - last)
+                last = now
+
+        watcher = asyncio.create_task(ticker())
+        async with aiohttp.ClientSession(auto_decompress=False) as session:
+            for encoding, times in scrapes.items():
+                phase = encoding
+                for _ in range(repeats):
+                    for entry in list(state)[:: max(1, n // 100)]:  # as above: ~1% of targets changed
+                        entry.runs += 1
+                    started = time.perf_counter()
+                    async with session.get(
+                        f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": encoding}
+                    ) as response:
+                        sizes[encoding] = len(await response.read())
+                    times.append(time.perf_counter() - started)
+        ticking = False
+        await watcher
         await runner.cleanup()
     await storage.close()
     scratch.cleanup()
@@ -203,8 +226,13 @@ async def bench_metrics(n: int, repeats: int = 20) -> dict[str, float]:
         "render_cold": cold,
         "peer_median": statistics.median(peer),
         "render_median": statistics.median(renders),
-        "scrape_median": statistics.median(scrapes),
-        "scrape_max": max(scrapes),
+        "scrape_median": statistics.median(scrapes["identity"]),
+        "scrape_max": max(scrapes["identity"]),
+        "gzip_median": statistics.median(scrapes["gzip"]),
+        "gzip_max": max(scrapes["gzip"]),
+        "gzip_bytes": sizes["gzip"],
+        "loop_stall": max(gaps["identity"]),
+        "loop_stall_gzip": max(gaps["gzip"]),
     }
 
 
@@ -212,19 +240,25 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--metrics-only", action="store_true", help="skip the ICMP scheduler part (needs root)")
     args = parser.parse_args()
     metrics = await bench_metrics(args.targets)
     print(
         f"/metrics at {args.targets} links: {metrics['bytes']} bytes, render: first "
         f"{metrics['render_cold'] * 1000:.1f} ms, then {metrics['render_median'] * 1000:.1f} ms (median of 20), "
         f"HTTP scrape {metrics['scrape_median'] * 1000:.1f} ms "
-        f"(median), {metrics['scrape_max'] * 1000:.1f} ms (max)"
+        f"(median), {metrics['scrape_max'] * 1000:.1f} ms (max); gzip {metrics['gzip_bytes']} bytes, "
+        f"{metrics['gzip_median'] * 1000:.1f} ms (median), {metrics['gzip_max'] * 1000:.1f} ms (max); "
+        f"longest event-loop stall during the scrapes (server and client share it): plain "
+        f"{metrics['loop_stall'] * 1000:.1f} ms, gzip {metrics['loop_stall_gzip'] * 1000:.1f} ms"
     )
     print(
         f"peer: prometheus_client generate_latest over the same samples {metrics['peer_median'] * 1000:.1f} ms; "
         f"ratio giaoban/peer: first {metrics['render_cold'] / metrics['peer_median']:.2f}x, "
         f"steady {metrics['render_median'] / metrics['peer_median']:.2f}x"
     )
+    if args.metrics_only:
+        return
     sched = await bench_scheduler(args.targets, args.rounds)
     fping = fping_cpu(args.targets)
     print(

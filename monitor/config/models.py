@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     create_model,
@@ -27,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
 from monitor.config.database import FORMS, parse_database_url
+from monitor.config.index import InventoryIndex
 from monitor.config.probe import ProbeSection
 from monitor.i18n import Locale
 from monitor.recurrence import Series, check, check_moment, zone
@@ -526,8 +528,26 @@ class Config(Strict):
         """The sites of a meeting with ``sites: all``: the hubs and every commune-level unit, never "other"."""
         return [site for site in self.sites if site.role in MEETING_ROLES]
 
+    # Built once per inventory (issue 16): every lookup by id is a dictionary read, not a scan of the sites.
+    _index: InventoryIndex | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._index = InventoryIndex(self.sites, self.technicians)
+
+    @property
+    def index(self) -> InventoryIndex:
+        """Sites, tree, devices, endpoints and technicians by id (monitor/config/index.py)."""
+        # Read where pydantic keeps private attributes: `self._index` goes through BaseModel.__getattr__, whose
+        # few microseconds were most of a lookup's cost at 30,000 lookups a pass.
+        private = self.__pydantic_private__
+        index = private.get("_index") if private is not None else None
+        if index is None or index.sites is not self.sites or index.technicians is not self.technicians:
+            # model_copy(update={"sites": ...}) keeps the private attributes of the original: index the new list.
+            index = self._index = InventoryIndex(self.sites, self.technicians)
+        return index
+
     def site(self, site_id: str) -> Site | None:
-        return next((s for s in self.sites if s.id == site_id), None)
+        return self.index.site(site_id)
 
     def thresholds_for(self, site: Site) -> Thresholds:
         base = self.defaults.thresholds

@@ -18,7 +18,7 @@ are skipped here: the schema pass reports those.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 from monitor.config.placeholders import check_placeholders
@@ -68,10 +68,10 @@ def _alert_references(
                 yield ("alerts", "admins", position), unknown("technician", name, tech_ids)
     windows = list(_entries(data.get("maintenance")))
     yield from _unique_ids("maintenance", windows, "maintenance window")
-    targets = ["link"] + [
+    targets = _Ids(["link"] + [
         ident for _, site in sites for key in ("devices", "endpoints")
         for _, entry in _entries(site.get(key)) if (ident := _id(entry)) is not None
-    ]  # fmt: skip
+    ])  # fmt: skip
     for index, window in windows:
         for key, known, what in (("sites", site_ids, "site"), ("targets", targets, "target")):
             names = window.get(key)
@@ -108,6 +108,20 @@ def _id(entry: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class _Ids(list[str]):
+    """Ids in file order (messages list them) with a set's membership test: 10,000 sites name 10,000 parents."""
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        super().__init__(ids)
+        self._members = frozenset(self)
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            return value in self._members
+        except TypeError:  # unhashable: not an id
+            return False
+
+
 def _unique_ids(
     key: str, entries: list[tuple[int, Mapping[str, Any]]], what: str
 ) -> Generator[tuple[Loc, str], None, list[str]]:
@@ -121,7 +135,7 @@ def _unique_ids(
             yield (key, index, "id"), f"duplicate {what} id {ident!r}; {key}[{first[ident]}] already has it"
         else:
             first[ident] = index
-    return list(first)
+    return _Ids(first)
 
 
 def _unique_targets(sites: list[tuple[int, Mapping[str, Any]]]) -> Iterator[tuple[Loc, str]]:

@@ -19,7 +19,7 @@ import logging
 import math
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 from monitor.engine.state import State
 from monitor.engine.targets import Target
@@ -71,6 +71,7 @@ class Scheduler:
         self._tasks: dict[str, tuple[Target, asyncio.Task[None]]] = {}
         self._group: asyncio.TaskGroup | None = None
         self._pending: list[Target] | None = None
+        self._updating = asyncio.Lock()  # one update() at a time: each yields between its steps
         self.lag = LagHistogram()
         self.set_concurrency(concurrency)
 
@@ -95,14 +96,41 @@ class Scheduler:
         async with asyncio.TaskGroup() as group:
             self._group = group
             try:
-                self.apply(targets)
+                await self.update(targets)
                 await asyncio.Future()  # until cancelled
             finally:
                 self._group = None
 
     def apply(self, targets: Iterable[Target]) -> tuple[int, int, int]:
         """Bring the running set to ``targets``: (started, stopped, kept); a changed target is stopped and started."""
+        steps = self._bring(targets)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                counts: tuple[int, int, int] = done.value
+                return counts
+
+    async def update(self, targets: Iterable[Target], *, slice_size: int = 500) -> tuple[int, int, int]:
+        """apply(), giving the event loop a turn after every ``slice_size`` targets (issue 16: starting or
+        reloading 10,000 sites in one go held the loop, and so every probe and scrape, for over a second)."""
+        async with self._updating:
+            steps = self._bring(targets)
+            done = 0
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as finished:
+                    counts: tuple[int, int, int] = finished.value
+                    return counts
+                done += 1
+                if done % slice_size == 0:
+                    await asyncio.sleep(0)  # also lets the tasks started so far take their first step
+
+    def _bring(self, targets: Iterable[Target]) -> Generator[None, None, tuple[int, int, int]]:
+        """The work of apply(), one step (a target compared, stopped or started) per yield."""
         assert self._group is not None, "apply() before run()"
+        group = self._group
         wanted = {target.key: target for target in targets}
         stopped = 0
         for key, (target, task) in list(self._tasks.items()):
@@ -112,12 +140,14 @@ class Scheduler:
                 if key not in wanted:
                     self._state.forget(key)
                 stopped += 1
+            yield
         started = 0
         for key, target in wanted.items():
             if key not in self._tasks:
                 self._state.track(target)
-                self._tasks[key] = (target, self._group.create_task(self._loop(target), name=f"probe {key}"))
+                self._tasks[key] = (target, group.create_task(self._loop(target), name=f"probe {key}"))
                 started += 1
+                yield
         kept = len(wanted) - started
         log.info(
             "scheduler: %d targets (%d started, %d stopped, %d unchanged)",

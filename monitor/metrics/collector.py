@@ -135,7 +135,18 @@ class Exposition:
 
     def render(self) -> bytes:
         """Safe to call from a worker thread (the scrape runs off the event loop)."""
-        return "".join([source.render() for source in self._sources]).encode()
+        return b"".join(self.render_parts())
+
+    def render_parts(self) -> list[bytes]:
+        """render() in pieces, for a writer that need not join them (gzip: monitor/web/app.py)."""
+        parts: list[bytes] = []
+        for source in self._sources:
+            text = source.render()
+            if isinstance(text, str):
+                parts.append(text.encode())
+            else:
+                parts += text
+        return parts
 
 
 __all__ = ["CONTENT_TYPE", "Exposition", "ReloadStatus", "ServiceMetrics"]

@@ -32,5 +32,18 @@ def site_info_text(config: Config) -> str:
 
 
 def sites_source(config: Callable[[], Config]) -> TextSource:
-    """The /metrics source of the running inventory (``config`` follows reloads)."""
-    return TextSource("sites", (SITE_INFO,), lambda: site_info_text(config()))
+    """The /metrics source of the running inventory (``config`` follows reloads).
+
+    The text changes only with the inventory, so it is made once per Config (10,000 lines: issue 16).
+    """
+    last: list[tuple[Config, str]] = []
+
+    def text() -> str:
+        current = config()
+        if last and last[0][0] is current:
+            return last[0][1]
+        rendered = site_info_text(current)
+        last[:] = [(current, rendered)]  # one assignment: a scrape thread and another never see half of it
+        return rendered
+
+    return TextSource("sites", (SITE_INFO,), text)

@@ -22,7 +22,8 @@ rule to fire on, only ``giaoban_probe_measured 0``, on which GiaobanProbeSetup t
 
 Why not prometheus_client's collector and writer: at 1,000 links that is ~35,000 samples and its generic
 writer took ~580 ms a scrape here (bench/RESULTS.md). A target's lines change only when it gets a new
-result, so they are formatted once per result and cached; a scrape joins the cached chunks.
+result, so they are formatted once per result and cached, per family in the state's order; a scrape joins the
+cached chunks, already encoded (at 10,000 links ~20–30 ms rather than 60–80 ms: bench/RESULTS.md, issue 16).
 
 The reason for a failure is free text and so never a label; it is in the logs and the API.
 """
@@ -73,8 +74,8 @@ def _value(series: Series, result: ProbeResult) -> float | None:
     return result.values.get(series.key, series.default)
 
 
-def target_chunks(entry: TargetState) -> dict[str, str]:
-    """Every line one target contributes, by family name."""
+def target_chunks(entry: TargetState) -> dict[str, bytes]:
+    """Every line one target contributes, by family name, encoded once (a scrape joins bytes)."""
     target, result = entry.target, entry.latest
     kind = target.kind.name
     out: dict[str, list[str]] = {}
@@ -106,7 +107,7 @@ def target_chunks(entry: TargetState) -> dict[str, str]:
             out.setdefault(series.name, []).append(f"{series.name}{{{_labels(series, base, kind)}}} {fmt(value)}\n")
     if result is not None and result.success and (writer := PAYLOAD_WRITERS.get(type(result.payload))) is not None:
         writer(out, base, result.payload)
-    return {name: "".join(lines) for name, lines in out.items()}
+    return {name: "".join(lines).encode() for name, lines in out.items()}
 
 
 class TargetMetrics:
@@ -124,38 +125,58 @@ class TargetMetrics:
             if not members[0].on_probe:
                 self._families[name] = Family(name, members[0].type, members[0].help)
         self._state = state
-        self._cache: dict[str, tuple[int, Target, ProbeResult | None, dict[str, str]]] = {}
+        # Per target: (runs, target, result) its chunks were made from, and the chunks by family name.
+        self._cache: dict[str, tuple[int, Target, ProbeResult | None, dict[str, bytes]]] = {}
+        # Per family: every target's chunk, in the state's order; a scrape joins these without a loop per line.
+        self._rows: dict[str, dict[str, bytes]] = {name: {} for name in self._families}
+        self._keys: list[str] = []  # the state's order at the last scrape
         self._lock = threading.Lock()
 
     def families(self) -> tuple[Family, ...]:
         return tuple(self._families.values())
 
-    def render(self) -> str:
+    def render(self) -> list[bytes]:
         with self._lock:
-            grouped: dict[str, list[str]] = {name: [] for name in self._families}
-            live = set()
-            for entry in self._state:
+            entries = list(self._state)
+            keys = [entry.target.key for entry in entries]
+            rows = self._rows
+            grown: set[str] = set()  # families that got a target they did not have: put back in the state's order
+            for entry in entries:
                 key = entry.target.key
-                live.add(key)
                 cached = self._cache.get(key)
                 # A new result or a redefined target (reload) changes the lines; nothing else does.
                 if (
-                    cached is None
-                    or cached[0] != entry.runs
-                    or cached[1] is not entry.target
-                    or cached[2] is not entry.latest
+                    cached is not None
+                    and cached[0] == entry.runs
+                    and cached[1] is entry.target
+                    and cached[2] is entry.latest
                 ):
-                    cached = (entry.runs, entry.target, entry.latest, target_chunks(entry))
-                    self._cache[key] = cached
-                for name, text in cached[3].items():
-                    lines = grouped.get(name)
-                    if lines is not None:  # a kind outside the ones given here: its names were never checked
-                        lines.append(text)
-            for key in self._cache.keys() - live:
-                del self._cache[key]
-            out: list[str] = []
-            for name, lines in grouped.items():
-                if lines:
-                    out.append(self._families[name].header())
-                    out += lines
-            return "".join(out)
+                    continue
+                chunks = target_chunks(entry)
+                if cached is not None:
+                    for name in cached[3].keys() - chunks.keys():
+                        rows.get(name, {}).pop(key, None)
+                for name, text in chunks.items():
+                    family = rows.get(name)
+                    if family is None:  # a kind outside the ones given here: its names were never checked
+                        continue
+                    if key not in family:
+                        grown.add(name)
+                    family[key] = text
+                self._cache[key] = (entry.runs, entry.target, entry.latest, chunks)
+            for key in self._cache.keys() - set(keys):
+                for name in self._cache.pop(key)[3]:
+                    rows.get(name, {}).pop(key, None)
+            if keys != self._keys:  # targets added, removed or re-added (reload): every family may be out of order
+                grown = set(rows)
+                self._keys = keys
+            for name in grown:
+                family = rows[name]
+                rows[name] = {key: family[key] for key in keys if key in family}
+            # The chunks themselves: the writer joins them once with the other sources' text.
+            out: list[bytes] = []
+            for name, family in rows.items():
+                if family:
+                    out.append(self._families[name].header().encode())
+                    out += family.values()
+            return out

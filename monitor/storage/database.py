@@ -45,6 +45,7 @@ from probes.core.secrets import SecretUnavailable
 log = logging.getLogger(__name__)
 
 VERDICTS = ("READY", "DEGRADED", "NOT_READY")
+SYNC_BATCH = 1000  # inventory rows per statement when the inventory is synced
 
 
 class StorageError(GiaobanError):
@@ -226,22 +227,8 @@ class Storage:
 
     async def sync_inventory(self, config: Config) -> None:
         """Upsert the inventory by stable id; what the config no longer names is marked inactive, not deleted."""
-        now = int(time.time())
-        site_rows = [
-            {"id": s.id, "name": s.name, "role": s.role, "parent": s.parent, "active": True, "updated_at": now}
-            for s in config.sites
-        ]
-        device_rows = [
-            {"site_id": s.id, "id": d.id, "address": d.address, "active": True, "updated_at": now}
-            for s in config.sites
-            for d in s.devices
-        ]
-        endpoint_rows = [
-            {"site_id": s.id, "id": e.id, "kind": e.kind, "address": e.target(), "active": True, "updated_at": now}
-            for s in config.sites
-            for e in s.endpoints
-        ]
-        target_rows = [_target_row(t) for t in targets_from_config(config)]
+        # Built off the loop: at 10,000 sites, 70,000 rows and every target derived anew (issue 16).
+        site_rows, device_rows, endpoint_rows, target_rows = await asyncio.to_thread(_inventory_rows, config)
         async with self.begin() as conn:
             await self._sync(conn, sites, site_rows, ["id"])
             await self._sync(conn, devices, device_rows, ["site_id", "id"])
@@ -250,8 +237,10 @@ class Storage:
         self._target_ids.clear()
 
     async def _sync(self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
-        if rows:
-            await conn.execute(self.upsert(table, rows, keys), rows)
+        # In batches: each is one round trip to the driver's thread, and the loop runs between them (issue 16).
+        for start in range(0, len(rows), SYNC_BATCH):
+            batch = rows[start : start + SYNC_BATCH]
+            await conn.execute(self.upsert(table, batch, keys), batch)
         present = {tuple(row[k] for k in keys) for row in rows}
         existing = (await conn.execute(select(*(table.c[k] for k in keys)).where(table.c.active))).all()
         for gone in (tuple(row) for row in existing):
@@ -370,6 +359,26 @@ class Storage:
     async def count(self, table: Table) -> int:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+def _inventory_rows(config: Config) -> tuple[list[dict[str, Any]], ...]:
+    """The rows of sites, devices, endpoints and targets that sync_inventory upserts."""
+    now = int(time.time())
+    site_rows = [
+        {"id": s.id, "name": s.name, "role": s.role, "parent": s.parent, "active": True, "updated_at": now}
+        for s in config.sites
+    ]
+    device_rows = [
+        {"site_id": s.id, "id": d.id, "address": d.address, "active": True, "updated_at": now}
+        for s in config.sites
+        for d in s.devices
+    ]
+    endpoint_rows = [
+        {"site_id": s.id, "id": e.id, "kind": e.kind, "address": e.target(), "active": True, "updated_at": now}
+        for s in config.sites
+        for e in s.endpoints
+    ]
+    return site_rows, device_rows, endpoint_rows, [_target_row(t) for t in targets_from_config(config)]
 
 
 def _target_row(target: Target) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """HTTP routes on one aiohttp port (default 127.0.0.1:9876).
 
     GET  /                 the readiness board, HTML for phones (monitor/web/board.py)
-    GET  /metrics          the live state in the text format (monitor/metrics/collector.py, cached per target)
+    GET  /metrics          the live state in the text format (monitor/metrics/collector.py, cached per target),
+                           gzip-compressed when the scraper accepts it
     GET  /probe            one on-demand probe, blackbox_exporter-style: ?module=NAME&target=HOST (probe_guard.py)
     GET  /-/healthy        200 while the process runs
     GET  /-/ready          200 once the inventory is loaded and probing has started, and while alerting can
@@ -20,7 +21,8 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+import zlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVICE: web.AppKey[ServiceView] = web.AppKey("service")
+GZIP_LEVEL = 1
+GZIP_BATCH = 1 << 20  # bytes of text handed to zlib at a time
 
 
 def _error(status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
@@ -59,11 +63,59 @@ def _render(request: web.Request, registry: CollectorRegistry) -> web.Response:
     return response
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (RFC 9110 §12.5.3: ``gzip;q=0`` refuses it)."""
+    offered: dict[str, float] = {}
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        offered[coding.strip().lower()] = quality
+    quality = offered.get("gzip", offered.get("x-gzip", offered.get("*", 0.0)))
+    return quality > 0
+
+
+def gzipped(parts: Sequence[bytes]) -> bytes:
+    """The scrape compressed for a scraper that asks (Prometheus does): 31 MB → 1.6 MB at 10,000 links.
+
+    Level 1 takes ~60 ms there; level 6 takes 3× and level 9 (gzip's default) 13× as long for a body 13 % and
+    21 % smaller (bench/RESULTS.md). The pieces are compressed a megabyte at a time rather than joined first:
+    zlib releases the GIL while it works, a join of 31 MB would hold it (~15 ms of the event loop's time).
+    """
+    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # 16+: the gzip container
+    out: list[bytes] = []
+    batch: list[bytes] = []
+    size = 0
+    for part in parts:
+        batch.append(part)
+        size += len(part)
+        if size >= GZIP_BATCH:
+            out.append(packer.compress(b"".join(batch)))
+            batch, size = [], 0
+    out.append(packer.compress(b"".join(batch)))
+    out.append(packer.flush())
+    return b"".join(out)
+
+
 async def metrics(request: web.Request) -> web.Response:
-    # Rendered off the loop so a scrape of a large inventory does not delay probes.
-    body = await asyncio.to_thread(request.app[SERVICE].exposition.render)
+    exposition = request.app[SERVICE].exposition
+    compress = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+
+    def scrape() -> bytes:
+        return gzipped(exposition.render_parts()) if compress else exposition.render()
+
+    # Rendered and compressed off the loop, so a scrape of a large inventory does not delay probes (issue 16).
+    body = await asyncio.to_thread(scrape)
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE
+    response.headers["Vary"] = "Accept-Encoding"
+    if compress:
+        response.headers["Content-Encoding"] = "gzip"
     return response
 
 

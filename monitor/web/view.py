@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class Exposition(Protocol):
     def render(self) -> bytes: ...
 
+    def render_parts(self) -> list[bytes]: ...
+
 
 class ServiceView(Protocol):
     """The running service as the routes and the board read it."""
