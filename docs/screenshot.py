@@ -1,8 +1,9 @@
-"""Take docs/board.png, the README's picture of the board: the demo district on a phone, after its first check.
+"""Take docs/board.png, the README's picture of the board: the demo province on a phone, after its first check.
 
 Run: ``.venv/bin/python docs/screenshot.py`` (needs Debian's chromium and the test extras; loopback only).
-Starts ``giaoban demo`` on a free port in a temporary folder, waits for the first readiness report, opens the
-board in headless Chromium at 390×844 and saves the whole page; stops the demo by its PID.
+Starts ``giaoban demo`` on a free port in a temporary folder, waits for the first readiness report and for a
+utilisation of every router (two polls), opens the board in headless Chromium at 390×844 and saves the top of
+the page; stops the demo by its PID.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from playwright.async_api import async_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.demo.inventory import MEETING_ID  # noqa: E402
+from monitor.demo.inventory import INTERVAL, MEETING_ID, demo_plan  # noqa: E402
 
 OUT = ROOT / "docs" / "board.png"
 
@@ -45,6 +46,24 @@ def wait_for_report(base: str, timeout: float = 120.0) -> None:
             pass
         time.sleep(1)
     raise SystemExit("the demo made no readiness report in time")
+
+
+def wait_for_rates(base: str) -> None:
+    """Until every router has a measured utilisation, so the link table is complete."""
+    routers = {site.router_id for site in demo_plan()}
+    deadline = time.monotonic() + 2 * INTERVAL + 30
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+            lines = response.read().decode().splitlines()
+        measured = {
+            line.split('target="', 1)[1].split('"', 1)[0]
+            for line in lines
+            if line.startswith("giaoban_interface_utilization_ratio{")
+        }
+        if routers <= measured:
+            return
+        time.sleep(1)
+    raise SystemExit("the demo's routers were not all measured in time")
 
 
 async def shoot(url: str) -> None:
@@ -70,7 +89,7 @@ def main() -> None:
         )
         try:
             wait_for_report(base)
-            time.sleep(6)  # a second poll of every router, so utilisation shows in the link table
+            wait_for_rates(base)
             asyncio.run(shoot(f"{base}/"))
         finally:
             demo.send_signal(signal.SIGTERM)

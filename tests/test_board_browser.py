@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from playwright.async_api import ViewportSize, async_playwright
 
-from monitor.demo.inventory import MEETING_ID
+from monitor.demo.inventory import MEETING_ID, MEETING_TITLE
 from tests.peers import free_port, require_program
 from tests.service_harness import ROOT, service_process, wait_http
 from tests.test_board import XSS_SITE, board_config
@@ -138,7 +138,7 @@ async def test_board_of_the_running_demo(demo: tuple[Any, str, Path], tmp_path: 
             page = await browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True)
             response = await page.goto(base, wait_until="load")
             assert response is not None and response.status == 200
-            assert await page.get_by_text("Giao ban trực tuyến (demo)").first.is_visible()
+            assert await page.get_by_text(MEETING_TITLE).first.is_visible()
             assert await page.get_by_text(reason["message"]).is_visible()
             assert "chưa đăng ký" in reason["message"]
             assert await page.get_by_text(reason["action"]).is_visible()

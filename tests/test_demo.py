@@ -1,8 +1,9 @@
-"""`giaoban demo`: the real service against the simulated district, and the demo's emulators against real clients.
+"""`giaoban demo`: the real service against the simulated province, and the demo's emulators against real clients.
 
 The end-to-end test runs `python -m monitor demo` as a subprocess, reads /metrics and a readiness report, and
 stops it with SIGTERM. The emulators are also checked on their own: the SNMP agent against net-snmp's
-snmpbulkwalk/snmpget and the project's SNMP probe, the codecs against the SIP and status-API probes.
+snmpbulkwalk/snmpget and the project's SNMP probe, the codecs against the SIP and status-API probes, the lossy
+lines against the loss they promise.
 """
 
 from __future__ import annotations
@@ -17,27 +18,52 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pyasn1.codec.ber.decoder import decode as pyasn1_decode
+from pyasn1.codec.ber.encoder import encode as pyasn1_encode
+from pysnmp.proto import api
 
+from monitor.demo import ber
 from monitor.demo.codecs import CodecState, Vendor, codec_farm
-from monitor.demo.inventory import COMMUNES, EXPECTED, FAULTS, MEETING_ID, TOKEN_ENV
+from monitor.demo.inventory import (
+    CENTRAL_EXPECTED,
+    CENTRAL_ID,
+    EXPECTED,
+    FORMER_DINH_HOA,
+    INTERVAL,
+    MEETING_ID,
+    TOKEN_ENV,
+    Fault,
+    demo_plan,
+    faulty,
+    province,
+)
+from monitor.demo.lines import LossyPinger, lost
 from monitor.demo.snmp import EmulatedDevice, EmulatedInterface, EmulatedUps, SnmpAgent, Traffic
 from probes import KINDS
 from probes.core.context import ProbeContext
 from probes.core.result import Reason
 from probes.core.secrets import Secret
+from probes.icmp.mode import detect_icmp_mode
+from probes.icmp.pinger import Pinger
 from probes.snmp.probe import SnmpPoller, SnmpSettings
 from probes.snmp.readings import DeviceReading
 from tests.clock import wait_until_blocking
-from tests.peers import free_port, require_program, stop_process
+from tests.peers import free_port, missing, require_program, stop_process
 from tests.service_harness import wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = re.compile(r"^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
 TOKEN = "demo-test-token-3f9a"
 UPLINK = "GigabitEthernet0/0/1"
+PLAN = demo_plan()
+HUB, UNITS = PLAN[0], PLAN[1:]
+FAULTS = faulty(PLAN)
+LOSSY = {site.id for site in UNITS if site.loss is not None}
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -99,9 +125,10 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
             stop_process(process)
 
 
-def wait_metrics(base: str, *, timeout: float = 30.0) -> str:
-    """/metrics once every router and UPS has a utilisation (two polls) and every codec was probed."""
-    routers = {f"{c.id}-router" for c in COMMUNES} | {"hub-router"}
+def wait_metrics(base: str, *, timeout: float = 2 * INTERVAL + 30) -> str:
+    """/metrics once every router has a utilisation (two polls), every codec and link was probed, the UPS read."""
+    routers = {site.router_id for site in PLAN}
+    codecs = {f"{site.id}-vcs" for site in UNITS if site.fault != "link_down"}  # that one never answers
     text = ""
 
     def complete() -> str | None:
@@ -109,7 +136,10 @@ def wait_metrics(base: str, *, timeout: float = 30.0) -> str:
         _, text = fetch(f"{base}/metrics")
         utilisation = by(samples(text, "giaoban_interface_utilization_ratio"), "target")
         registered = by(samples(text, "giaoban_endpoint_registered"), "target")
-        return text if routers <= set(utilisation) and "lam-vy-vcs" in registered and "tan-duong" in text else None
+        losses = by(samples(text, "giaoban_link_loss_ratio"), "site")
+        ups = by(samples(text, "giaoban_ups_on_battery"), "target")
+        done = routers <= set(utilisation) and codecs <= set(registered) and len(losses) == len(UNITS) and ups
+        return text if done else None
 
     return wait_until_blocking(
         complete, timeout=timeout, what=lambda: f"a utilisation for every router:\n{text[-3000:]}", every=0.5
@@ -135,50 +165,79 @@ def wait_notified(path: Path, sites: set[str], *, timeout: float = 20.0) -> set[
     )
 
 
-def test_demo_runs_the_district_and_reports_its_faults(demo: tuple[subprocess.Popen[bytes], str, Path]) -> None:
-    """The one-command demo must show a newcomer the whole product: 23 links, polled routers, codec faults, a
-    readiness report naming each broken site with the right reason, and a clean stop."""
+def readiness_now(base: str, meeting: str) -> dict[str, tuple[str, set[str]]]:
+    """A readiness check of ``meeting`` run now through the API: site → (verdict, reason codes)."""
+    status, body = fetch(f"{base}/api/v1/meetings/{meeting}/readiness", method="POST", token=TOKEN)
+    assert status == 200, body
+    report = json.loads(body)["report"]
+    return {s["site"]: (s["verdict"], {r["code"] for r in s["reasons"]}) for s in report["sites"]}
+
+
+def assert_faults_reported(
+    verdicts: dict[str, tuple[str, set[str]]], expected: dict[Fault, tuple[str, tuple[str, ...]]]
+) -> None:
+    """Each broken site with its verdict and reasons, every other site READY."""
+    for site, fault in FAULTS.items():
+        verdict, codes = expected[fault]
+        assert verdicts[site][0] == verdict and set(codes) <= verdicts[site][1], (site, verdicts[site])
+    healthy = {site: v for site, v in verdicts.items() if site not in FAULTS}
+    assert all(verdict == "READY" for verdict, _ in healthy.values()), healthy
+
+
+@pytest.mark.timeout(2 * INTERVAL + 150)
+def test_demo_runs_the_province_and_reports_its_faults(demo: tuple[subprocess.Popen[bytes], str, Path]) -> None:
+    """The one-command demo must show a newcomer the whole product: the province's 92 units from the official
+    list, polled routers, lossy lines, codec faults, a readiness report naming each broken site with the right
+    reason for the provincial briefing and for the central conference, and a clean stop."""
     process, base, tmp = demo
     wait_http(f"{base}/metrics", timeout=30)
     status, board = fetch(f"{base}/")
     assert status == 200 and "<html" in board.lower()
     text = wait_metrics(base)
 
+    sites = {dict(labels)["site"]: dict(labels) for labels in samples(text, "giaoban_site_info")}
+    assert sites[HUB.id]["role"] == "province" and sites[HUB.id]["parent"] == "" and len(sites) == 93
+    units = {info["code"]: info for site, info in sites.items() if site != HUB.id}
+    assert set(units) == {u.code for u in province().units} and set(FORMER_DINH_HOA) <= set(units)
+    assert [info["role"] for info in units.values()].count("ward") == 15 and len(units) == 92
+    assert {info["role"] for info in units.values()} == {"commune", "ward"}
+    assert {info["parent"] for info in units.values()} == {HUB.id}
+    assert (units["05569"]["site"], units["05542"]["site"]) == ("dinh-hoa", "lam-vy")
     links = by(samples(text, "giaoban_link_up"), "site")
-    assert set(links) == {c.id for c in COMMUNES}
+    assert set(links) == {site.id for site in UNITS}
+    assert all(up == 1.0 for site, up in links.items() if site not in FAULTS), links
+    losses = by(samples(text, "giaoban_link_loss_ratio"), "site")
+    assert losses["na-ri"] >= 0.09 and losses["sang-moc"] >= 0.09  # 12%: one or two of every round's 10 echoes
+    assert all(value == 0.0 for site, value in losses.items() if site not in LOSSY), losses
     devices = by(samples(text, "giaoban_device_up"), "target")
-    assert len(devices) == 25 and set(devices.values()) == {1.0}, devices
+    assert len(devices) == 94 and set(devices.values()) == {1.0}, devices  # 93 routers, 1 UPS
     inbound = {
         dict(labels)["site"]: value
         for labels, value in samples(text, "giaoban_interface_utilization_ratio").items()
         if dict(labels)["direction"] == "in"
     }
-    assert 0.9 < inbound["diem-mac"] < 1.0  # ~95% of the contracted 10 Mbit/s
-    assert all(value < 0.5 for site, value in inbound.items() if site != "diem-mac"), inbound
+    assert 0.9 < inbound["dai-tu"] < 1.0  # ~95% of the contracted 10 Mbit/s
+    assert all(value < 0.5 for site, value in inbound.items() if site != "dai-tu"), inbound
     registered = by(samples(text, "giaoban_endpoint_registered"), "target")
-    assert registered["lam-vy-vcs"] == 0.0 and registered["cho-chu-vcs"] == 1.0
+    assert registered["lam-vy-vcs"] == 0.0 and registered["phan-dinh-phung-vcs"] == 1.0
+    assert sum(registered.values()) == len(UNITS) - 2  # Lam Vỹ's is not registered, Phú Đình's does not answer
     cameras = {
         dict(labels)["target"]: value
         for labels, value in samples(text, "giaoban_endpoint_peripheral_ok").items()
         if dict(labels)["peripheral"] == "camera"
     }
-    assert cameras["binh-yen-vcs"] == 0.0 and cameras["tan-thinh-vcs"] == 1.0
-    assert by(samples(text, "giaoban_ups_on_battery"), "target") == {"tan-duong-ups": 1.0}
+    assert cameras["binh-yen-vcs"] == 0.0 and cameras["trung-hoi-vcs"] == 1.0
+    assert by(samples(text, "giaoban_ups_on_battery"), "target") == {"dinh-hoa-ups": 1.0}
     sip = by(samples(text, "giaoban_endpoint_sip_status_code"), "target")
-    assert sip["tan-thinh-vcs-sip"] == 200 and sip["hub-mcu-sip"] == 200
+    assert sip["trung-hoi-vcs-sip"] == 200 and sip[f"{HUB.id}-mcu-sip"] == 200
 
-    readiness = f"{base}/api/v1/meetings/{MEETING_ID}/readiness"
-    assert fetch(readiness, method="POST")[0] == 401
-    status, body = fetch(readiness, method="POST", token=TOKEN)
-    assert status == 200, body
-    report = json.loads(body)["report"]
-    verdicts = {s["site"]: (s["verdict"], {r["code"] for r in s["reasons"]}) for s in report["sites"]}
-    assert len(verdicts) == 24
-    for site, fault in FAULTS.items():
-        verdict, codes = EXPECTED[fault]
-        assert verdicts[site][0] == verdict and set(codes) <= verdicts[site][1], (site, verdicts[site])
-    healthy = {site: v for site, v in verdicts.items() if site not in FAULTS}
-    assert all(verdict == "READY" for verdict, _ in healthy.values()), healthy
+    assert fetch(f"{base}/api/v1/meetings/{MEETING_ID}/readiness", method="POST")[0] == 401
+    briefing = readiness_now(base, MEETING_ID)
+    assert set(briefing) == {site.id for site in PLAN}
+    assert_faults_reported(briefing, EXPECTED)
+    central = readiness_now(base, CENTRAL_ID)  # the province takes part: its hub and every unit
+    assert set(central) == {site.id for site in PLAN}
+    assert_faults_reported(central, CENTRAL_EXPECTED)
 
     events = [json.loads(line) for line in (tmp / "demo" / "readiness.jsonl").read_text().splitlines()]
     assert {e["site"] for e in events if e["kind"] == "site_not_ready"} == set(FAULTS)
@@ -195,7 +254,8 @@ def test_demo_runs_the_district_and_reports_its_faults(demo: tuple[subprocess.Po
     assert re.search(r"THÔNG BÁO / NOTIFICATION  firing critical lam-vy: .*Xã Lam Vỹ", out)
     assert out.rstrip().endswith("đã dừng / stopped")
     config = (tmp / "demo" / "demo.yml").read_text()
-    assert "Xã Điềm Mặc" in config and TOKEN not in config  # the token comes from the environment
+    assert 'name: "Xã Định Hóa"' in config and 'code: "05569"' in config
+    assert TOKEN not in config  # the token comes from the environment
 
 
 # --- the emulators on their own -------------------------------------------------------------------------------
@@ -270,6 +330,15 @@ async def test_snmp_agent_answers_net_snmp(agent: tuple[SnmpAgent, int], tmp_pat
         tmp_path, get, "-v2c", "-c", "wrong", "-t", "0.3", "-r", "0", target, "1.3.6.1.2.1.1.3.0"
     )
     assert code != 0 and "Timeout" in out  # a wrong community gets silence, as from net-snmp
+    code, out = await _net_snmp(
+        tmp_path, get, "-v1", "-c", "labcommunity", "-t", "0.3", "-r", "0", target, "1.3.6.1.2.1.1.3.0"
+    )
+    assert code != 0 and "Timeout" in out  # SNMPv1 is not spoken: silence too
+    snmpset = require_program("snmpset")
+    code, out = await _net_snmp(
+        tmp_path, snmpset, "-v2c", "-c", "labcommunity", target, "1.3.6.1.2.1.1.5.0", "s", "renamed"
+    )
+    assert code != 0 and "notWritable" in out, out
 
 
 async def test_project_probe_reads_utilisation_from_the_agent(
@@ -340,3 +409,98 @@ async def test_codec_emulator_answers_the_probes(vendor: Vendor, tmp_path: Path)
             5.0,
         )
         assert all(isinstance(outcome, TimeoutError) for outcome in silent)  # a dead line answers nothing
+
+
+@pytest.mark.parametrize(
+    ("percent", "count", "allowed"),
+    [
+        pytest.param(2, 50, {1}, id="2%-readiness-round-loses-exactly-one"),
+        pytest.param(12, 10, {1, 2}, id="12%-live-round-always-loses-some"),
+        pytest.param(12, 50, {6}, id="12%-readiness-round"),
+        pytest.param(2, 10, {0, 1}, id="2%-live-round"),
+    ],
+)
+def test_lossy_line_loses_its_share_in_every_round(percent: int, count: int, allowed: set[int]) -> None:
+    """The demo's verdicts hang on this: whatever echo a round starts at, it loses floor or ceil of its share."""
+    ratio = Fraction(percent, 100)
+    per_round = {sum(lost(start + seq, ratio) for seq in range(count)) for start in range(500)}
+    assert per_round == allowed
+    assert sum(lost(echo, ratio) for echo in range(10_000)) == percent * 100  # the long-run rate is exact
+
+
+async def test_lossy_pinger_forgets_replies_of_lossy_lines_only() -> None:
+    """Real echoes go out and come back; only the lossy address's round has gaps, overlapping rounds included."""
+    mode = await asyncio.to_thread(detect_icmp_mode)
+    if not mode.usable:
+        missing(f"ICMP echo on loopback ({mode.message})")
+    inner = Pinger(mode)
+    pinger = LossyPinger(inner, {"127.0.1.7": Fraction(12, 100)})
+    try:
+        rounds = await asyncio.gather(
+            pinger.round("127.0.1.7", count=50, interval=0.002, timeout=0.5),
+            pinger.round("127.0.1.7", count=10, interval=0.002, timeout=0.5),
+            pinger.round("127.0.1.8", count=50, interval=0.002, timeout=0.5),
+        )
+    finally:
+        inner.close()
+    lossy_long, lossy_short, clean = ([rtt is None for rtt in rtts] for rtts in rounds)
+    assert sum(lossy_long) == 6 and sum(lossy_short) in (1, 2)
+    assert not any(clean) and len(clean) == 50
+    assert pinger.mode_name == inner.mode_name
+
+
+# The agent's BER against pyasn1's, the encoder pysnmp (and so the service's poller) is built on.
+V2C: Any = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+
+
+@pytest.mark.parametrize(
+    ("tag", "kind", "value"),
+    [
+        pytest.param(ber.INTEGER, "Integer", value, id=f"integer-{value}")
+        for value in (0, 1, 127, 128, 255, 256, 2**31 - 1, -1, -128, -129, -(2**31))
+    ]
+    + [pytest.param(ber.GAUGE32, "Gauge32", value, id=f"gauge32-{value}") for value in (2**31, 2**32 - 1)]
+    + [pytest.param(ber.COUNTER32, "Counter32", 2**32 - 1, id="counter32-max")]
+    + [pytest.param(ber.TIMETICKS, "TimeTicks", 123456, id="timeticks")]
+    + [pytest.param(ber.COUNTER64, "Counter64", value, id=f"counter64-{value}") for value in (2**63, 2**64 - 1)],
+)
+def test_ber_integers_match_pyasn1(tag: int, kind: str, value: int) -> None:
+    """Two's complement in the fewest octets (X.690 §8.3.2), a leading zero where the high bit is set: what every
+    SNMP manager decodes. Byte for byte pyasn1's, except that pyasn1 pads some negative numbers (-128)."""
+    ours = ber.integer(value, tag)
+    decoded, rest = pyasn1_decode(ours, asn1Spec=getattr(V2C, kind)())
+    assert int(decoded) == value and rest == b""
+    body = ours[2:]
+    assert ours[1] == len(body) and not (len(body) > 1 and body[0] in (0x00, 0xFF) and (body[0] ^ body[1]) < 0x80)
+    if value >= 0:
+        assert ours == pyasn1_encode(getattr(V2C, kind)(value))
+
+
+def test_ber_request_and_response_round_trip_through_pyasn1() -> None:
+    """A GETBULK as pysnmp writes it (a negative request-id, OIDs with arcs over 127) is read right, and the
+    answer, long enough to need a long-form length, is what pysnmp reads back."""
+    message = V2C.Message()
+    V2C.apiMessage.set_defaults(message)
+    V2C.apiMessage.set_community(message, "lab")
+    pdu = V2C.GetBulkRequestPDU()
+    V2C.apiBulkPDU.set_defaults(pdu)
+    V2C.apiBulkPDU.set_request_id(pdu, -123456)
+    V2C.apiBulkPDU.set_non_repeaters(pdu, 1)
+    V2C.apiBulkPDU.set_max_repetitions(pdu, 25)
+    oids = [(1, 3, 6, 1, 2, 1, 1, 3, 0), (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10)]
+    V2C.apiBulkPDU.set_varbinds(pdu, [(oid, V2C.Null("")) for oid in oids])
+    V2C.apiMessage.set_pdu(message, pdu)
+    request = ber.decode_request(pyasn1_encode(message))
+    assert (request.version, request.community, request.pdu) == (1, b"lab", ber.GET_BULK)
+    assert (request.first, request.second) == (1, 25)
+    assert [oid for oid, _ in request.varbinds] == oids
+
+    name = "Xã Định Hóa – phòng họp".encode()
+    varbinds = [(oids[1], ber.octets(name * 8)), (oids[0], ber.integer(4242, ber.TIMETICKS))]
+    answer, _ = pyasn1_decode(ber.encode_response(request, varbinds), asn1Spec=V2C.Message())
+    response = V2C.apiMessage.get_pdu(answer)
+    assert int(V2C.apiPDU.get_request_id(response)) == -123456
+    read = [(tuple(oid), value) for oid, value in V2C.apiPDU.get_varbinds(response)]
+    assert read[0] == (oids[1], name * 8) and read[1] == (oids[0], 4242)
+    with pytest.raises(ber.BerError):
+        ber.decode_request(pyasn1_encode(message)[:-3])  # truncated

@@ -26,7 +26,7 @@ from tests.service_harness import ROOT, wait_http
 CHECKOUT = ("monitor", "probes", "alerts", "deploy", "pyproject.toml", "README.md")
 INSTALL_ALLOWANCE = 180.0  # pip, from the script's start until it execs the demo
 ACCEPTANCE = 30.0  # the demo's / and /metrics answer within this after the install (issue 8)
-BANNER = "giaoban demo — huyện Định Hoá mô phỏng trên loopback"
+BANNER = "giaoban demo — tỉnh Thái Nguyên mô phỏng trên loopback"
 
 
 def _clean_copy(target: Path) -> Path:

@@ -1,12 +1,15 @@
-"""`giaoban demo`: the real service against a simulated district on loopback, in one asyncio process.
+"""`giaoban demo`: the real service against a simulated province on loopback, in one asyncio process.
 
     giaoban demo [--listen HOST:PORT] [--database URL] [--dir DIR]
 
 Starts emulated peers — a router (SNMP, monitor/demo/snmp.py) and a room codec (SIP OPTIONS and a status API,
-monitor/demo/codecs.py) per commune of Định Hoá, a UPS, the hub's router and MCU — then the real service
-(monitor/app/service.py) with an inventory generated for them (monitor/demo/inventory.py), written to DIR/demo.yml.
-A few sites are deliberately unhealthy (demo_inventory.FAULTS). A demo briefing starts three minutes later,
-with readiness checks at T-150 s, T-90 s and T-30 s, so reports and alerts show within two minutes.
+monitor/demo/codecs.py) per commune and ward of Tỉnh Thái Nguyên (the official 2025 list), a UPS, the hub's
+router and MCU, all asyncio servers of this one process — then the real service (monitor/app/service.py) with
+an inventory generated for them (monitor/demo/inventory.py), written to DIR/demo.yml. A few units are
+deliberately unhealthy (inventory.FAULTS; lossy lines: monitor/demo/lines.py). The provincial briefing starts
+three minutes later, with readiness checks at T-150 s, T-90 s and T-30 s, so reports and alerts show within two
+minutes; the central government's conference follows it, and its first check (T-60 min) runs as the briefing
+starts.
 
 What it prints on stdout (Vietnamese, then English): the URLs and the API token at start, then one line per
 readiness event (site not ready, recovered, the T-0 summary; taken from the readiness engine's sink, which
@@ -36,9 +39,10 @@ import random
 import secrets
 import signal
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,18 +55,23 @@ from monitor.config.database import database_option
 from monitor.config.loader import load_config
 from monitor.demo.codecs import CodecFarm, CodecState, codec_farm, tcp_listener
 from monitor.demo.inventory import (
+    CENTRAL_TITLE,
     FAULT_TEXT,
     LEAD_TIMES,
     MEETING_ID,
-    MEETING_LEAD,
     MEETING_TITLE,
+    OPERATOR,
     TOKEN_ENV,
     Files,
     Ports,
     SitePlan,
-    district_plan,
+    central_start,
+    demo_plan,
+    meeting_start,
+    province,
     render_config,
 )
+from monitor.demo.lines import LossyPinger
 from monitor.demo.portal import portal
 from monitor.demo.snmp import (
     SOFTWARE_LOOPBACK,
@@ -79,6 +88,7 @@ from monitor.readiness.events import ReadinessEvent
 from monitor.storage.database import Storage
 from monitor.storage.location import anchored, database_for
 from probes.context import probe_context
+from probes.core.context import ProbeContext
 from probes.core.settings import split_host_port
 from probes.icmp.mode import last_detected, setup_info
 
@@ -86,14 +96,16 @@ DEFAULT_LISTEN = "127.0.0.1:9876"
 DEFAULT_DIR = "giaoban-demo"
 DEMO_DATABASE = "sqlite:///demo.db"  # relative: beside demo.yml (monitor/storage/location.py)
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+# How the banner counts units: Vietnamese, English.
+UNIT_WORDS = {"commune": ("xã", "communes"), "ward": ("phường", "wards"), "special_zone": ("đặc khu", "special zones")}
 
 
 def add_parser(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
-        help="run the service against a simulated district on loopback",
-        description="Start emulated routers, room codecs and a UPS for the 23 communes of Định Hoá on 127.0.0.0/8, "
-        "and the real service watching them, with a briefing three minutes ahead. Ctrl-C stops it.",
+        help="run the service against a simulated province on loopback",
+        description="Start emulated routers, room codecs and a UPS for every commune and ward of Tỉnh Thái Nguyên "
+        "on 127.0.0.0/8, and the real service watching them, with a briefing three minutes ahead. Ctrl-C stops it.",
     )
     demo.add_argument(
         "--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT of the board and API (default {DEFAULT_LISTEN})"
@@ -219,27 +231,30 @@ async def webhook_receiver(log_file: JsonLines) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-# --- the simulated district -----------------------------------------------------------------------------------
+# --- the simulated province -----------------------------------------------------------------------------------
 
 
-def _router(site: SitePlan) -> EmulatedDevice:
-    wan_in = site.contracted_bits * random.uniform(0.08, 0.3)
-    traffic = Traffic(wan_in, wan_in * random.uniform(0.3, 0.6))
+def _uplink(site: SitePlan) -> Traffic:
+    """What a unit's WAN port carries: a share of the contract, or a saturated line."""
     if site.fault == "saturated":  # a constant ~95% of the contracted 10 Mbit/s: someone is downloading all day
-        traffic = Traffic(site.contracted_bits * 0.95, site.contracted_bits * 0.4, daily=False, wobble=0.01)
-    lan_in = traffic.transmit_bps
+        return Traffic(site.contracted_bits * 0.95, site.contracted_bits * 0.4, daily=False, wobble=0.01)
+    wan_in = site.contracted_bits * random.uniform(0.08, 0.3)
+    return Traffic(wan_in, wan_in * random.uniform(0.3, 0.6))
+
+
+def _router(site: SitePlan, traffic: Traffic) -> EmulatedDevice:
     return EmulatedDevice(
         sys_name=site.router_id,
         sys_descr=f"giaoban demo: emulated router of {site.name}",
         location=site.name,
-        contact="Phòng Văn hoá - Thông tin huyện Định Hoá",
+        contact=OPERATOR,
         interfaces=[
             EmulatedInterface(
                 1,
                 "GigabitEthernet0/0/0",
                 "GigabitEthernet0/0/0",
                 alias=f"LAN {site.name}",
-                traffic=Traffic(lan_in, wan_in),
+                traffic=Traffic(traffic.transmit_bps, traffic.receive_bps),
             ),
             EmulatedInterface(
                 2,
@@ -255,17 +270,18 @@ def _router(site: SitePlan) -> EmulatedDevice:
     )
 
 
-def _hub_router(site: SitePlan, communes: int) -> EmulatedDevice:
-    # The hub's port carries the sum of the communes' traffic, in the other direction.
-    mean = communes * 100_000_000 * 0.19
+def _hub_router(site: SitePlan, uplinks: list[Traffic]) -> EmulatedDevice:
+    # The hub's port carries the sum of the units' traffic, in the other direction.
+    receive = sum(t.transmit_bps for t in uplinks)
+    transmit = sum(t.receive_bps for t in uplinks)
     return EmulatedDevice(
         sys_name=site.router_id,
         sys_descr=f"giaoban demo: emulated core router of {site.name}",
         location=site.name,
-        contact="Phòng Văn hoá - Thông tin huyện Định Hoá",
+        contact=OPERATOR,
         interfaces=[
             EmulatedInterface(1, site.wan_interface, site.wan_interface, alias="TSLCD cấp II", port_bits=site.port_bits,
-                              traffic=Traffic(mean * 0.45, mean)),
+                              traffic=Traffic(receive, transmit)),
             EmulatedInterface(2, "Loopback0", "Loopback0", port_bits=8_000_000_000, kind=SOFTWARE_LOOPBACK),
         ],
     )  # fmt: skip
@@ -282,7 +298,7 @@ def _ups(site: SitePlan) -> EmulatedDevice:
     )
 
 
-async def start_district(
+async def start_province(
     plan: list[SitePlan], agent: SnmpAgent, farm: CodecFarm, *, password: str, receiver_url: str
 ) -> Ports:
     """Start every emulated device of ``plan``; where each one listens. Every codec has one account, admin with
@@ -291,9 +307,12 @@ async def start_district(
     sip: dict[str, int] = {}
     api: dict[str, int] = {}
     ups: dict[str, int] = {}
-    communes = sum(1 for site in plan if site.role == "commune")
+    uplinks = {site.id: _uplink(site) for site in plan if site.role != "province"}
     for site in plan:
-        device = _hub_router(site, communes) if site.role == "district" else _router(site)
+        if site.role == "province":
+            device = _hub_router(site, list(uplinks.values()))
+        else:
+            device = _router(site, uplinks[site.id])
         router[site.id] = await agent.add(device, site.router_address)
         if site.ups_address is not None:
             ups[site.id] = await agent.add(_ups(site), site.ups_address)
@@ -326,6 +345,14 @@ def database_yaml(url: str, directory: Path) -> str:
     return f"database: {{url: {json.dumps(bare)}, password: {{file: {json.dumps(str(secret))}}}}}\n"
 
 
+def lossy(ctx: ProbeContext, plan: list[SitePlan]) -> ProbeContext:
+    """``ctx`` with a pinger that loses the replies the plan's lossy lines lose (unchanged if ICMP cannot run)."""
+    if ctx.pinger is None:
+        return ctx
+    loss = {site.router_address: site.loss for site in plan if site.loss is not None}
+    return replace(ctx, pinger=LossyPinger(ctx.pinger, loss))
+
+
 def _write_secret(path: Path, value: str) -> None:
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
@@ -335,7 +362,9 @@ def _write_secret(path: Path, value: str) -> None:
 # --- the run --------------------------------------------------------------------------------------------------
 
 
-def banner(*, listen: str, directory: Path, token: str, token_given: bool, config: Path, start: datetime) -> str:
+def banner(
+    plan: list[SitePlan], *, listen: str, directory: Path, token: str, token_given: bool, config: Path, now: datetime
+) -> str:
     base = f"http://{listen}"
     icmp = last_detected()
     if icmp is None or not icmp.usable:
@@ -351,14 +380,21 @@ def banner(*, listen: str, directory: Path, token: str, token_given: bool, confi
         icmp_line = f"  ICMP: {icmp.mode} — {icmp.message}"
     faults = [
         f"    {site.name} ({site.id}): {vi} / {en}"
-        for site in district_plan()
+        for site in plan
         if site.fault is not None
         for vi, en in [FAULT_TEXT[site.fault]]
     ]
     leads = ", ".join(f"T-{lead:g}s" for lead in LEAD_TIMES)
     token_note = f"(từ / from ${TOKEN_ENV})" if token_given else f"(tạo ngẫu nhiên; đặt / set ${TOKEN_ENV} to choose)"
+    units: Counter[str] = Counter(site.role for site in plan if site.role != "province")
+    kinds_vi, kinds_en = (
+        ", ".join(f"{units[role]} {words[i]}" for role, words in UNIT_WORDS.items() if units[role]) for i in (0, 1)
+    )
+    where = province().name
     lines = [
-        "giaoban demo — huyện Định Hoá mô phỏng trên loopback / a simulated district on loopback",
+        f"giaoban demo — {where[0].lower()}{where[1:]} mô phỏng trên loopback / a simulated province on loopback",
+        f"  {plan[0].name} và {units.total()} điểm cầu ({kinds_vi}) / the provincial hub and {units.total()} sites "
+        f"({kinds_en})",
         f"  Bảng sẵn sàng / Readiness board:   {base}/",
         f"  Chỉ số / Metrics:                  {base}/metrics",
         f"  Trạng thái / Status API:           {base}/api/v1/status",
@@ -368,8 +404,10 @@ def banner(*, listen: str, directory: Path, token: str, token_given: bool, confi
         f"  Cấu hình / Config:                 {config}",
         f"  Mã API / API token:                {token} {token_note}",
         f'    curl -X POST -H "Authorization: Bearer {token}" {base}/api/v1/meetings/{MEETING_ID}/readiness',
-        f"  Cuộc họp / Meeting: «{MEETING_TITLE}» lúc / at {start:%H:%M:%S} (giờ Việt Nam / Vietnam time); "
-        f"kiểm tra / checks at {leads}",
+        f"  Cuộc họp / Meeting: «{MEETING_TITLE}» lúc / at {meeting_start(now):%H:%M:%S} "
+        f"(giờ Việt Nam / Vietnam time); kiểm tra / checks at {leads}",
+        f"  Hội nghị / Conference: «{CENTRAL_TITLE}» lúc / at {central_start(now):%H:%M:%S}, "
+        "tỉnh và mọi điểm cầu tham dự / the province and every site take part",
         "  Điểm cầu có sự cố cố ý / Sites with deliberate faults:",
         *faults,
         icmp_line,
@@ -379,7 +417,7 @@ def banner(*, listen: str, directory: Path, token: str, token_given: bool, confi
 
 
 def _quiet_probe_log() -> None:
-    """Every failing probe is logged at INFO each interval (5 s here): on a demo console that buries the rest."""
+    """Every failing probe is logged at INFO each interval: on a demo console that buries the rest."""
     scheduler = logging.getLogger("monitor.engine.scheduler")
     if scheduler.getEffectiveLevel() >= logging.INFO:
         scheduler.setLevel(logging.WARNING)
@@ -427,10 +465,10 @@ async def run_demo(*, listen: str = DEFAULT_LISTEN, database: str | None = None,
             receiver_url = await stack.enter_async_context(
                 webhook_receiver(JsonLines(directory / "notifications.jsonl"))
             )
-            plan = district_plan()
+            plan = demo_plan()
             password = secrets.token_urlsafe(12)  # a new one at each run
             await asyncio.to_thread(_write_secret, Path(files.codec_credentials), f"admin:{password}")
-            ports = await start_district(plan, agent, farm, password=password, receiver_url=receiver_url)
+            ports = await start_province(plan, agent, farm, password=password, receiver_url=receiver_url)
             ports = replace(ports, portal=await stack.enter_async_context(portal()))
             now = datetime.now(TIMEZONE)
             config_path = directory / "demo.yml"
@@ -441,7 +479,7 @@ async def run_demo(*, listen: str = DEFAULT_LISTEN, database: str | None = None,
             config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
             storage = await Storage.open(database_for(config, config_path))  # as every CLI command finds it
             stack.push_async_callback(storage.close)
-            ctx = await stack.enter_async_context(probe_context())
+            ctx = lossy(await stack.enter_async_context(probe_context()), plan)
             service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen)
             _wrap_readiness(service, JsonLines(directory / "readiness.jsonl"))
             task = asyncio.create_task(service.run(stop))
@@ -450,15 +488,15 @@ async def run_demo(*, listen: str = DEFAULT_LISTEN, database: str | None = None,
             if task.done():
                 await _started_or_stopped(task, listen)  # raises unless a signal stopped it while starting
             else:
-                start = now.replace(microsecond=0) + timedelta(seconds=MEETING_LEAD)
                 say(
                     banner(
+                        plan,
                         listen=listen,
                         directory=directory,
                         token=token,
                         token_given=token_given,
                         config=config_path,
-                        start=start,
+                        now=now,
                     )
                 )
             await task

@@ -1,9 +1,7 @@
-# mypy: disable-error-code="import-untyped"
-# (pysnmp and pyasn1 ship no type information; the values they return are handled as Any here)
 """A small SNMP v2c agent for the demo: the system group, IF-MIB and UPS-MIB of emulated routers and UPSes.
 
 No root and no snmpd: each emulated device answers on its own loopback address and UDP port through an
-asyncio datagram endpoint; messages are decoded and encoded with pysnmp's v2c protocol API. The agent
+asyncio datagram endpoint; messages are read and written by monitor/demo/ber.py. The agent
 answers GET, GETNEXT and GETBULK (SET gets notWritable) over a sorted table of OIDs rebuilt at each request,
 so counters and uptime move with the wall clock. A wrong community or an SNMPv1/v3 message is dropped
 without an answer, as net-snmp does.
@@ -38,15 +36,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from pyasn1.codec.ber import decoder, encoder
-from pyasn1.error import PyAsn1Error
-from pysnmp.proto import api
-from pysnmp.proto.rfc1905 import endOfMibView, noSuchInstance, noSuchObject
+from monitor.demo import ber
+from monitor.demo.ber import COUNTER32, COUNTER64, GAUGE32, TIMETICKS, Oid, integer, octets
 
 log = logging.getLogger(__name__)
 
-V2C: Any = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
-Oid = tuple[int, ...]
+Value = bytes  # an encoded TLV (monitor/demo/ber.py)
 
 SYSTEM: Oid = (1, 3, 6, 1, 2, 1, 1)
 IF_NUMBER: Oid = (1, 3, 6, 1, 2, 1, 2, 1, 0)
@@ -158,16 +153,16 @@ class EmulatedDevice:
     def uptime_ticks(self, now: float) -> int:
         return int((now - self.booted_at) * 100) % 2**32
 
-    def table(self, now: float) -> list[tuple[Oid, Any]]:
-        """Every (OID, value) this device serves now, sorted by OID."""
-        rows: list[tuple[Oid, Any]] = [
-            ((*SYSTEM, 1, 0), V2C.OctetString(self.sys_descr.encode())),
-            ((*SYSTEM, 2, 0), V2C.ObjectIdentifier(NET_SNMP_LINUX)),
-            ((*SYSTEM, 3, 0), V2C.TimeTicks(self.uptime_ticks(now))),
-            ((*SYSTEM, 4, 0), V2C.OctetString(self.contact.encode())),
-            ((*SYSTEM, 5, 0), V2C.OctetString(self.sys_name.encode())),
-            ((*SYSTEM, 6, 0), V2C.OctetString(self.location.encode())),
-            (IF_NUMBER, V2C.Integer(len(self.interfaces))),
+    def table(self, now: float) -> list[tuple[Oid, Value]]:
+        """Every (OID, encoded value) this device serves now, sorted by OID."""
+        rows: list[tuple[Oid, Value]] = [
+            ((*SYSTEM, 1, 0), octets(self.sys_descr.encode())),
+            ((*SYSTEM, 2, 0), ber.object_identifier(NET_SNMP_LINUX)),
+            ((*SYSTEM, 3, 0), integer(self.uptime_ticks(now), TIMETICKS)),
+            ((*SYSTEM, 4, 0), octets(self.contact.encode())),
+            ((*SYSTEM, 5, 0), octets(self.sys_name.encode())),
+            ((*SYSTEM, 6, 0), octets(self.location.encode())),
+            (IF_NUMBER, integer(len(self.interfaces))),
         ]
         for i in self.interfaces:
             i.advance(now)
@@ -178,50 +173,50 @@ class EmulatedDevice:
         return rows
 
 
-def _interface_rows(i: EmulatedInterface) -> list[tuple[Oid, Any]]:
+def _interface_rows(i: EmulatedInterface) -> list[tuple[Oid, Value]]:
     n = i.index
     receive, transmit = int(i.in_octets), int(i.out_octets)
     packets_in, packets_out = receive // 900, transmit // 900  # an average packet of 900 bytes
     mac = bytes([0x02, 0x00, 0x5E, 0x10, (n >> 8) & 0xFF, n & 0xFF]) if i.kind == ETHERNET else b""
-    column: list[tuple[int, Any]] = [
-        (1, V2C.Integer(n)),
-        (2, V2C.OctetString(i.descr.encode())),
-        (3, V2C.Integer(i.kind)),
-        (4, V2C.Integer(1500 if i.kind == ETHERNET else 65536)),
-        (5, V2C.Gauge32(min(i.port_bits, 2**32 - 1))),
-        (6, V2C.OctetString(mac)),
-        (7, V2C.Integer(UP if i.admin_up else DOWN)),
-        (8, V2C.Integer(UP if i.oper_up else DOWN)),
-        (9, V2C.TimeTicks(0)),
-        (10, V2C.Counter32(receive % 2**32)),
-        (11, V2C.Counter32(packets_in % 2**32)),
-        (13, V2C.Counter32(0)),
-        (14, V2C.Counter32(i.in_errors % 2**32)),
-        (16, V2C.Counter32(transmit % 2**32)),
-        (17, V2C.Counter32(packets_out % 2**32)),
-        (19, V2C.Counter32(0)),
-        (20, V2C.Counter32(i.out_errors % 2**32)),
+    column: list[tuple[int, Value]] = [
+        (1, integer(n)),
+        (2, octets(i.descr.encode())),
+        (3, integer(i.kind)),
+        (4, integer(1500 if i.kind == ETHERNET else 65536)),
+        (5, integer(min(i.port_bits, 2**32 - 1), GAUGE32)),
+        (6, octets(mac)),
+        (7, integer(UP if i.admin_up else DOWN)),
+        (8, integer(UP if i.oper_up else DOWN)),
+        (9, integer(0, TIMETICKS)),
+        (10, integer(receive % 2**32, COUNTER32)),
+        (11, integer(packets_in % 2**32, COUNTER32)),
+        (13, integer(0, COUNTER32)),
+        (14, integer(i.in_errors % 2**32, COUNTER32)),
+        (16, integer(transmit % 2**32, COUNTER32)),
+        (17, integer(packets_out % 2**32, COUNTER32)),
+        (19, integer(0, COUNTER32)),
+        (20, integer(i.out_errors % 2**32, COUNTER32)),
     ]
-    extended: list[tuple[int, Any]] = [
-        (1, V2C.OctetString(i.name.encode())),
-        (6, V2C.Counter64(receive)),
-        (10, V2C.Counter64(transmit)),
-        (15, V2C.Gauge32(i.port_bits // 1_000_000)),
-        (18, V2C.OctetString(i.alias.encode())),
+    extended: list[tuple[int, Value]] = [
+        (1, octets(i.name.encode())),
+        (6, integer(receive % 2**64, COUNTER64)),
+        (10, integer(transmit % 2**64, COUNTER64)),
+        (15, integer(i.port_bits // 1_000_000, GAUGE32)),
+        (18, octets(i.alias.encode())),
     ]
     return [((*IF_ENTRY, c, n), v) for c, v in column] + [((*IF_X_ENTRY, c, n), v) for c, v in extended]
 
 
-def _ups_rows(ups: EmulatedUps, now: float) -> list[tuple[Oid, Any]]:
+def _ups_rows(ups: EmulatedUps, now: float) -> list[tuple[Oid, Value]]:
     on_battery = ups.on_battery
     return [
-        ((*UPS_MIB, 1, 1, 0), V2C.OctetString(b"giaoban demo")),
-        ((*UPS_MIB, 1, 2, 0), V2C.OctetString(b"emulated UPS 1 kVA")),
-        ((*UPS_MIB, 2, 1, 0), V2C.Integer(2)),  # upsBatteryStatus batteryNormal(2)
-        ((*UPS_MIB, 2, 2, 0), V2C.Integer(int(now - ups.since) if on_battery else 0)),  # upsSecondsOnBattery
-        ((*UPS_MIB, 2, 3, 0), V2C.Integer(ups.minutes(now))),  # upsEstimatedMinutesRemaining
-        ((*UPS_MIB, 2, 4, 0), V2C.Integer(ups.charge(now))),  # upsEstimatedChargeRemaining
-        ((*UPS_MIB, 4, 1, 0), V2C.Integer(5 if on_battery else 3)),  # upsOutputSource battery(5) / normal(3)
+        ((*UPS_MIB, 1, 1, 0), octets(b"giaoban demo")),
+        ((*UPS_MIB, 1, 2, 0), octets(b"emulated UPS 1 kVA")),
+        ((*UPS_MIB, 2, 1, 0), integer(2)),  # upsBatteryStatus batteryNormal(2)
+        ((*UPS_MIB, 2, 2, 0), integer(int(now - ups.since) if on_battery else 0)),  # upsSecondsOnBattery
+        ((*UPS_MIB, 2, 3, 0), integer(ups.minutes(now))),  # upsEstimatedMinutesRemaining
+        ((*UPS_MIB, 2, 4, 0), integer(ups.charge(now))),  # upsEstimatedChargeRemaining
+        ((*UPS_MIB, 4, 1, 0), integer(5 if on_battery else 3)),  # upsOutputSource battery(5) / normal(3)
     ]
 
 
@@ -231,25 +226,25 @@ def _ups_rows(ups: EmulatedUps, now: float) -> list[tuple[Oid, Any]]:
 class _View:
     """A sorted table and the lookups GET, GETNEXT and GETBULK need."""
 
-    def __init__(self, rows: list[tuple[Oid, Any]]) -> None:
+    def __init__(self, rows: list[tuple[Oid, Value]]) -> None:
         self.oids = [oid for oid, _ in rows]
         self.values = [value for _, value in rows]
         self.objects = {oid[:-1] for oid in self.oids}  # every instance here has a one-number index
 
-    def get(self, oid: Oid) -> tuple[Oid, Any]:
+    def get(self, oid: Oid) -> tuple[Oid, Value]:
         at = bisect.bisect_left(self.oids, oid)
         if at < len(self.oids) and self.oids[at] == oid:
             return oid, self.values[at]
-        return oid, noSuchInstance if oid[:-1] in self.objects else noSuchObject
+        return oid, ber.NO_SUCH_INSTANCE if oid[:-1] in self.objects else ber.NO_SUCH_OBJECT
 
-    def next(self, oid: Oid) -> tuple[Oid, Any]:
+    def next(self, oid: Oid) -> tuple[Oid, Value]:
         at = bisect.bisect_right(self.oids, oid)
         if at < len(self.oids):
             return self.oids[at], self.values[at]
-        return oid, endOfMibView
+        return oid, ber.END_OF_MIB_VIEW
 
 
-def _bulk(view: _View, oids: Sequence[Oid], non_repeaters: int, max_repetitions: int) -> list[tuple[Oid, Any]]:
+def _bulk(view: _View, oids: Sequence[Oid], non_repeaters: int, max_repetitions: int) -> list[tuple[Oid, Value]]:
     """RFC 3416 §4.2.3: the first N varbinds once, then the others row by row until all end or the cap."""
     non_repeaters = max(0, min(non_repeaters, len(oids)))
     out = [view.next(oid) for oid in oids[:non_repeaters]]
@@ -260,7 +255,7 @@ def _bulk(view: _View, oids: Sequence[Oid], non_repeaters: int, max_repetitions:
     for _ in range(rows):
         step = [view.next(oid) for oid in repeaters]
         out += step
-        if all(value is endOfMibView for _, value in step):
+        if all(value == ber.END_OF_MIB_VIEW for _, value in step):
             break
         repeaters = [oid for oid, _ in step]
     return out
@@ -269,36 +264,25 @@ def _bulk(view: _View, oids: Sequence[Oid], non_repeaters: int, max_repetitions:
 def respond(device: EmulatedDevice, community: bytes, data: bytes, now: float) -> bytes | None:
     """The encoded answer to one request datagram, or None to stay silent (not v2c, wrong community, garbage)."""
     try:
-        if int(api.decodeMessageVersion(data)) != api.SNMP_VERSION_2C:
-            return None
-        message, _ = decoder.decode(data, asn1Spec=V2C.Message())
-        if bytes(V2C.apiMessage.get_community(message)) != community:
-            return None
-        request = V2C.apiMessage.get_pdu(message)
-        oids = [tuple(oid) for oid, _ in V2C.apiPDU.get_varbinds(request)]
-    except (PyAsn1Error, ValueError, TypeError) as exc:
-        log.debug("demo snmp %s: ignored an undecodable datagram: %s", device.sys_name, exc)
+        request = ber.decode_request(data)
+    except ber.BerError as exc:
+        log.debug("demo snmp %s: ignored a datagram: %s", device.sys_name, exc)
         return None
-    response = V2C.apiMessage.get_response(message)
-    pdu = V2C.apiMessage.get_pdu(response)
+    if request.community != community:
+        return None
+    oids = [oid for oid, _ in request.varbinds]
+    if request.pdu == ber.SET:
+        return ber.encode_response(request, request.varbinds, error_status=NOT_WRITABLE, error_index=1)
     view = _View(device.table(now))
-    if request.isSameTypeWith(V2C.GetRequestPDU()):
+    if request.pdu == ber.GET:
         varbinds = [view.get(oid) for oid in oids]
-    elif request.isSameTypeWith(V2C.GetNextRequestPDU()):
+    elif request.pdu == ber.GET_NEXT:
         varbinds = [view.next(oid) for oid in oids]
-    elif request.isSameTypeWith(V2C.GetBulkRequestPDU()):
-        non_repeaters = int(V2C.apiBulkPDU.get_non_repeaters(request))
-        max_repetitions = int(V2C.apiBulkPDU.get_max_repetitions(request))
-        varbinds = _bulk(view, oids, non_repeaters, max_repetitions)
-    elif request.isSameTypeWith(V2C.SetRequestPDU()):
-        varbinds = list(V2C.apiPDU.get_varbinds(request))
-        V2C.apiPDU.set_error_status(pdu, NOT_WRITABLE)
-        V2C.apiPDU.set_error_index(pdu, 1)
+    elif request.pdu == ber.GET_BULK:
+        varbinds = _bulk(view, oids, request.first, request.second)
     else:
         return None  # a response, trap or report sent to an agent: nothing to answer
-    V2C.apiPDU.set_varbinds(pdu, varbinds)
-    encoded: bytes = encoder.encode(response)
-    return encoded
+    return ber.encode_response(request, varbinds)
 
 
 class _Responder(asyncio.DatagramProtocol):
