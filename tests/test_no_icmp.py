@@ -23,11 +23,14 @@ from typing import Any
 
 import pytest
 
-from monitor.demo.inventory import COMMUNES, FAULTS, TOKEN_ENV
+from monitor.demo.inventory import TOKEN_ENV, demo_plan, faulty
 from tests.clock import wait_until_blocking
 from tests.peers import free_port, require_program, require_root, stop_process
 from tests.service_harness import ROOT
 
+PLAN = demo_plan()
+UNITS = [site for site in PLAN if site.code is not None]  # every unit has a link; the hub is the other end
+FAULTS = faulty(PLAN)
 pytestmark = [pytest.mark.timeout(180), pytest.mark.root]
 
 NOBODY = 65534
@@ -106,13 +109,13 @@ def test_demo_without_icmp_sends_one_setup_alert(demo_without_icmp: Demo) -> Non
     metrics = demo.get("/metrics")
     assert not re.search(r"^giaoban_link_up\{", metrics, re.M), "an unmeasured link is exported as down"
     measured = re.findall(r'^giaoban_probe_measured\{site="([^"]+)",target="[^"]+",kind="icmp"\} (\S+)$', metrics, re.M)
-    assert {site for site, _ in measured} == {c.id for c in COMMUNES} and {v for _, v in measured} == {"0.0"}
+    assert {site for site, _ in measured} == {c.id for c in UNITS} and {v for _, v in measured} == {"0.0"}
     page = demo.get("/")
     seen = " ".join(
         html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", " ", page, flags=re.S))).split()
     )
     assert seen.count(FIX) == 1, "the board shows the fix once"
-    assert "giaoban chưa đo được 23 mục kiểm tra icmp" in seen and "setcap" not in page
+    assert f"giaoban chưa đo được {len(measured)} mục kiểm tra icmp" in seen and "setcap" not in page
     assert "Không đo được đường truyền" not in seen, "no site card repeats it"
 
     # The T-90 s check too: its reminders reach the faulty sites, and still nothing more about ICMP.
