@@ -5,23 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.peers import free_port, require_program, stop_process
-from tests.service_harness import loopback_config, running_service, wait_http
+from tests.peers import free_port, require_program
+from tests.prometheus_lab import query, running_prometheus
+from tests.service_harness import loopback_config, running_service
 
 
 @contextlib.contextmanager
 def prometheus(tmp_path: Path, service_port: int, *, rule_files: Sequence[Path] = ()) -> Iterator[str]:
     """A Prometheus scraping the service at ``service_port`` every second, evaluating ``rule_files`` as often."""
     binary = require_program("prometheus")
-    port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         f"""\
@@ -60,30 +57,8 @@ scrape_configs:
 """,
         encoding="utf-8",
     )
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/-/ready")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process)
-
-
-def query(base: str, promql: str) -> list[dict[str, Any]]:
-    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-    with urllib.request.urlopen(url, timeout=5) as response:
-        body = json.load(response)
-    assert body["status"] == "success", body
-    result: list[dict[str, Any]] = body["data"]["result"]
-    return result
+    with running_prometheus(binary, config, tmp_path / "data") as base:
+        yield base
 
 
 def poll(base: str, promql: str, *, timeout: float = 20.0) -> list[dict[str, Any]]:

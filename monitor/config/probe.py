@@ -9,7 +9,7 @@ lists the few options a caller may still set, and ``limits`` bound those and the
         http_2xx: {kind: http}
         portal_ok: {kind: http, valid_status_codes: [200], body_regex: ["ok"], limits: {max_deadline: 5s}}
         icmp: {kind: icmp, count: 5, params: [count, interval]}
-      allow: [10.20.0.0/16]             # networks besides the inventory's own addresses
+      allow: [198.51.100.0/24]             # networks besides the inventory's own addresses
       open: false                       # true: any target at all (a lab of one's own, never a shared network)
       concurrency: 4                    # /probe runs at once; one more is answered 429
       token: {env: GIAOBAN_PROBE_TOKEN} # optional: then /probe needs Authorization: Bearer TOKEN
@@ -47,7 +47,7 @@ def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(str(value))
     except ValueError as exc:
-        raise ValueError(f"{exc}; write a network such as 10.20.0.0/16, or one address") from None
+        raise ValueError(f"{exc}; write a network such as 198.51.100.0/24, or one address") from None
 
 
 Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]

@@ -14,8 +14,6 @@ import contextlib
 import json
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from tests.peers import free_port, require_program, stop_process
+from tests.prometheus_lab import query, running_prometheus
 from tests.service_harness import loopback_config, running_service, wait_http
 from tests.tls_certs import Chain, make_chain
 
@@ -173,31 +172,8 @@ def prometheus(tmp_path: Path, addresses: dict[str, str], ports: dict[str, int])
     config.write_text(
         "global: {scrape_interval: 1s, scrape_timeout: 900ms}\nscrape_configs:\n" + "".join(jobs), encoding="utf-8"
     )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/-/ready")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process)
-
-
-def _query(base: str, promql: str) -> list[dict[str, Any]]:
-    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-    with urllib.request.urlopen(url, timeout=5) as response:
-        body = json.load(response)
-    assert body["status"] == "success", body
-    result: list[dict[str, Any]] = body["data"]["result"]
-    return result
+    with running_prometheus(binary, config, tmp_path / "data") as base:
+        yield base
 
 
 def _collect(base: str, ports: dict[str, int], *, timeout: float = 40.0) -> dict[tuple[str, str], Samples]:
@@ -205,7 +181,7 @@ def _collect(base: str, ports: dict[str, int], *, timeout: float = 40.0) -> dict
     wanted = {(e, m, _fill(t, ports)) for e in EXPORTERS for m, (_, _, ts) in MODULES.items() for t in ts}
     end = time.monotonic() + timeout
     while True:
-        rows = _query(base, '{__name__=~"probe_.+", job=~"(blackbox|giaoban)-.+"}')
+        rows = query(base, '{__name__=~"probe_.+", job=~"(blackbox|giaoban)-.+"}')
         seen = {
             (row["metric"]["job"].split("-", 1)[0], row["metric"]["job"].split("-", 1)[1], row["metric"]["instance"])
             for row in rows
@@ -217,7 +193,7 @@ def _collect(base: str, ports: dict[str, int], *, timeout: float = 40.0) -> dict
     assert wanted <= seen, f"not scraped in {timeout} s: {sorted(wanted - seen)}"
     time.sleep(1.5)  # one more scrape of each, so series written only on a later scrape are in too
     out: dict[tuple[str, str], Samples] = {}
-    for row in _query(base, '{__name__=~"probe_.+", job=~"(blackbox|giaoban)-.+"}'):
+    for row in query(base, '{__name__=~"probe_.+", job=~"(blackbox|giaoban)-.+"}'):
         metric = dict(row["metric"])
         exporter, module = metric.pop("job").split("-", 1)
         name, instance = metric.pop("__name__"), metric.pop("instance")

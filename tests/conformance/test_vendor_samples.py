@@ -116,7 +116,7 @@ CE96_DIAGNOSTICS = b"""<?xml version="1.0"?>
     <Message item="10" maxOccurrence="n">
       <Description>Provisioning is in an error state.</Description>
       <Level>Error</Level>
-      <References>status=Failed&amp;host=192.168.1.216&amp;reason=Couldn't connect to server</References>
+      <References>status=Failed&amp;host=192.0.2.216&amp;reason=Couldn't connect to server</References>
       <Type>ProvisioningStatus</Type>
     </Message>
   </Diagnostics>
@@ -166,7 +166,7 @@ JVB_STATS: dict[str, Any] = {
     "stress_level": 0.6,
     "graceful_shutdown": False,
     "region": "eu-west-1",
-    "relay_id": "10.0.0.5:4096",
+    "relay_id": "192.0.2.5:4096",
     "threads": 59,
     "current_timestamp": "2019-03-14 11:02:15.184",
 }
