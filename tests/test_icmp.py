@@ -37,7 +37,7 @@ pytestmark = pytest.mark.timeout(60)
 MODES = ["unprivileged", "privileged"]
 VALUE_KEYS = {"rtt_min", "rtt_avg", "rtt_median", "rtt_max", "jitter", "loss_ratio", "mos", "sent", "received"}
 # blackbox_exporter's facts of the same round (probes/core/address.py; the first reply's RTT and hop limit).
-BLACKBOX_KEYS = {"echo_rtt", "dns_lookup", "ip_protocol", "ip_addr_hash"}
+BLACKBOX_KEYS = {"echo_rtt", "hop_limit", "dns_lookup", "ip_protocol", "ip_addr_hash"}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -119,6 +119,8 @@ async def test_loopback_round(pinger: Pinger, target: str) -> None:
     assert v["rtt_min"] <= v["echo_rtt"] <= v["rtt_max"]
     assert (v["ip_protocol"], v["ip_addr_hash"]) == (4, fnv1a_32(socket.inet_aton(result.info["ip"])))
     assert v["mos"] > 4.0  # loopback: no delay, no loss
+    # The reply left this host with its default TTL and crossed no router (the IP header's, or IP_RECVTTL's).
+    assert v["hop_limit"] == int(Path("/proc/sys/net/ipv4/ip_default_ttl").read_text())
     assert len(result.samples) == 4
     assert set(result.phases) == {"resolve", "rtt"}
     assert dict(result.info) == {"ip": "127.0.0.1" if target == "localhost" else target, "mode": pinger.mode_name}
@@ -133,6 +135,8 @@ async def test_ipv6_loopback(pinger: Pinger, target: str) -> None:
     assert result.values["received"] == 3
     assert result.info["ip"] == "::1"
     assert result.values["ip_protocol"] == 6
+    # IPV6_RECVHOPLIMIT: the hop limit loopback's replies are sent with.
+    assert result.values["hop_limit"] == int(Path("/proc/sys/net/ipv6/conf/lo/hop_limit").read_text())
 
 
 async def test_family_mismatch_is_a_bad_target(pinger: Pinger) -> None:

@@ -7,6 +7,7 @@ The namespace drops 5 % of the echo requests it receives (nft random drop) and d
 from __future__ import annotations
 
 import asyncio
+import resource
 import statistics
 from collections.abc import Iterator
 
@@ -17,9 +18,11 @@ from probes.core.result import Reason
 from probes.icmp.pinger import Pinger
 from probes.icmp.probe import IcmpSettings, probe
 from tests.netlab import Lab
+from tests.peers import missing
 from tests.test_icmp import MODES, pinger_in_mode
 
 pytestmark = pytest.mark.timeout(90)
+OTHERS = 5000  # loopback targets beside the lab's link (issue 16)
 
 
 @pytest.fixture
@@ -41,6 +44,45 @@ async def test_loss_and_delay_are_measured(lab: Lab, pinger: Pinger) -> None:
     dropped, exactly; loss is judged over all 1,000 echoes because 200 alone spread too much (binomial
     σ = 1.5 points: about 3 % of honest runs would fall outside ±3 points).
     """
+    await _measure_impaired_link(lab, pinger)
+
+
+async def test_impaired_link_is_measured_among_5000_targets(lab: Lab, pinger: Pinger) -> None:
+    """The same measurement, within the same bounds, while the same pinger runs 5,000 other targets (issue 16).
+
+    5,000 loopback addresses (127.3.x.y) get production rounds (10 echoes 200 ms apart, 1 s timeout) over and
+    over, their starts spread over a second as the scheduler spreads them, the whole time the lab's rounds
+    run: the shared pacing loop and read bursts must not cost the impaired link an echo, a reply or its RTT.
+    """
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2 * OTHERS + 100:  # unprivileged: a socket per round
+        missing(f"{2 * OTHERS + 100} file descriptors (ulimit -n)")
+    others = [f"127.3.{i // 250}.{i % 250 + 1}" for i in range(OTHERS)]
+    stop = asyncio.Event()
+    rounds: dict[str, int] = dict.fromkeys(others, 0)
+    answered = [0]
+
+    async def keep_probing(address: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        while not stop.is_set():
+            rtts = await pinger.round(address, count=10, interval=0.2, timeout=1.0)
+            rounds[address] += 1
+            answered[0] += sum(rtt is not None for rtt in rtts)
+
+    background = [asyncio.create_task(keep_probing(a, i / OTHERS)) for i, a in enumerate(others)]
+    try:
+        await asyncio.sleep(1.5)  # every one of them has started and is mid-round
+        await _measure_impaired_link(lab, pinger)
+    finally:
+        stop.set()
+        done = await asyncio.gather(*background, return_exceptions=True)
+    assert [e for e in done if e is not None] == []
+    # They really ran alongside: every target finished rounds (the lab's take 4 s, theirs 2.8 s) and was answered.
+    assert min(rounds.values()) >= 1
+    assert answered[0] > 0
+
+
+async def _measure_impaired_link(lab: Lab, pinger: Pinger) -> None:
     site = lab.add_site("commune")
     lab.drop_icmp(site, 5)
     lab.delay(site, 50, jitter_ms=10)

@@ -96,7 +96,7 @@ LINK_UP = ProbeResult(
     phases=ICMP_PHASES,
     values={
         **{"rtt_min": 0.010, "rtt_avg": 0.012, "rtt_median": 0.011, "rtt_max": 0.020},
-        **{"jitter": 0.002, "loss_ratio": 0.1, "mos": 4.2, "sent": 10.0, "received": 9.0},
+        **{"jitter": 0.002, "loss_ratio": 0.1, "mos": 4.2, "sent": 10.0, "received": 9.0, "hop_limit": 62.0},
     },
     samples=(0.010, 0.011, 0.011, 0.012, 0.012, 0.011, 0.010, 0.020, 0.011),
     timestamp=T0,

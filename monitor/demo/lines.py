@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Literal
 
-from probes.core.context import IcmpModeInfo, Pinger
+from probes.core.context import Echoes, IcmpModeInfo, Pinger
 
 
 class LossyPinger:
@@ -46,7 +46,7 @@ class LossyPinger:
         payload_size: int = 56,
         dscp: int = 0,
         family: Literal[4, 6] | None = None,
-    ) -> list[float | None]:
+    ) -> Echoes:
         ratio = self._loss.get(address)
         first = self._sent.get(address, 0)
         if ratio is not None:
@@ -62,7 +62,9 @@ class LossyPinger:
         )
         if ratio is None:
             return rtts
-        return [None if lost(first + seq, ratio) else rtt for seq, rtt in enumerate(rtts)]
+        kept = [None if lost(first + seq, ratio) else rtt for seq, rtt in enumerate(rtts)]
+        # The kernel's hop limit stays: what the demo loses never left the host.
+        return Echoes(kept, rtts.hop_limit if any(rtt is not None for rtt in kept) else None)
 
 
 def lost(echo: int, ratio: Fraction) -> bool:

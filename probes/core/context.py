@@ -6,6 +6,7 @@ probes/icmp/pinger.py, the SNMP poller in probes/snmp/poller.py, and both satisf
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -21,6 +22,21 @@ class IcmpModeInfo(Protocol):
 
     @property
     def message(self) -> str: ...
+
+
+class Echoes(list[float | None]):
+    """A round's RTTs in seconds in send order (None: no reply), and its first reply's hop limit.
+
+    A list, so that what handled a round's RTTs still does; ``hop_limit`` is the IPv4 TTL / IPv6 hop limit of
+    the first reply in send order (blackbox_exporter's ``probe_icmp_reply_hop_limit`` of its one echo), None
+    without a reply or where the kernel did not say.
+    """
+
+    __slots__ = ("hop_limit",)
+
+    def __init__(self, rtts: Iterable[float | None] = (), hop_limit: int | None = None) -> None:
+        super().__init__(rtts)
+        self.hop_limit = hop_limit
 
 
 class Pinger(Protocol):
@@ -42,7 +58,7 @@ class Pinger(Protocol):
         payload_size: int = 56,
         dscp: int = 0,
         family: Literal[4, 6] | None = None,
-    ) -> list[float | None]: ...
+    ) -> Echoes: ...
 
 
 class SnmpPoller(Protocol):

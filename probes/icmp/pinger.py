@@ -18,7 +18,9 @@ the round with ``PingError`` (its errno), a full send buffer only loses that ech
 
 RTTs: the send time is ``time.monotonic_ns()`` taken right before the send call; the receive time is the
 kernel's arrival stamp (SO_TIMESTAMPNS) mapped onto the monotonic clock, so neither a busy event loop nor
-reading replies in bursts inflates RTTs; without a kernel stamp the read time is used. The sockets of the
+reading replies in bursts inflates RTTs; without a kernel stamp the read time is used. A round returns its RTTs as
+``Echoes``, a list that also carries the hop limit (IPv4 TTL) of its first reply in send order, read with
+each reply at no extra system call (probes.icmp.sockets). The sockets of the
 two modes (chosen once at start by ``probes.icmp.mode``) are in ``probes.icmp.sockets``.
 """
 
@@ -32,6 +34,7 @@ import socket
 import time
 from typing import Literal
 
+from probes.core.context import Echoes
 from probes.icmp.mode import IcmpMode
 from probes.icmp.sockets import (
     ECHO_FIELDS,
@@ -70,6 +73,8 @@ class _Round:
         "family",
         "fd",
         "grid",
+        "hop_limit",
+        "hop_seq",
         "ident",
         "interval_ns",
         "next_seq",
@@ -111,6 +116,8 @@ class _Round:
         self.sent_ns = [0] * count
         self.rtts: list[float | None] = [None] * count
         self.received = 0
+        self.hop_limit = -1  # of the first reply in send order (hop_seq), as blackbox_exporter's one echo
+        self.hop_seq = count
         self.next_seq = 0
         self.start_ns = 0
         self.deadline_ns = NEVER
@@ -165,7 +172,7 @@ class _Round:
         end = -(-self.deadline_ns // grid) * grid if grid else self.deadline_ns
         return min(soon, end)
 
-    def on_reply(self, seq: int, rx_ns: int, source: str, data: bytes, start: int) -> None:
+    def on_reply(self, seq: int, rx_ns: int, source: str, data: bytes, start: int, hop: int) -> None:  # noqa: PLR0917 (per reply: positional is cheaper)
         if seq >= self.count or source != self.peer or len(data) - start != len(self.payload):
             return
         sent = self.sent_ns[seq]
@@ -174,6 +181,8 @@ class _Round:
         if not data.endswith(self.payload):
             return
         self.rtts[seq] = max(rx_ns - sent, 0) / NS
+        if seq < self.hop_seq:
+            self.hop_seq, self.hop_limit = seq, hop
         self.received += 1
         if self.received == self.count:
             self.finish()
@@ -300,7 +309,7 @@ class Pinger:
         payload_size: int = 56,
         dscp: int = 0,
         family: Literal[4, 6] | None = None,
-    ) -> list[float | None]:
+    ) -> Echoes:
         """Send ``count`` echoes to the IP address; RTT in seconds per echo, None where no reply came."""
         if self._closed:
             raise RuntimeError("the Pinger is closed")
@@ -341,7 +350,7 @@ class Pinger:
         finally:
             rnd.finish()  # the pacer drops its entry when it comes up
             self._release(rnd)
-        return rnd.rtts
+        return Echoes(rnd.rtts, rnd.hop_limit if rnd.hop_limit >= 0 else None)
 
     def _pacer_on(self, loop: asyncio.AbstractEventLoop) -> _Pacer:
         pacer = self._pacer

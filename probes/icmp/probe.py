@@ -12,6 +12,7 @@ Values (seconds and ratios; the rtt_* values and jitter are absent when no reply
     mos                                  estimated MOS, simplified E-model (1.0 when nothing came back)
     sent received                        echoes sent, replies received
     echo_rtt                             RTT of the round's first reply, in send order (absent without one)
+    hop_limit                            that reply's IPv4 TTL / IPv6 hop limit (absent without one)
     dns_lookup ip_protocol ip_addr_hash  of the address probed (probes/core/address.py)
 
 Samples: the received RTTs in seconds (for the RTT histogram). Phases: ``resolve``, ``rtt`` (the round).
@@ -80,6 +81,12 @@ SERIES = (
     Series("loss_ratio", "giaoban_link_loss_ratio", "Share of echoes lost in the last round.", role="link"),
     Series("mos", "giaoban_link_mos", "Estimated call quality (simplified E-model, 1-4.5).", role="link"),
     Series(
+        "hop_limit",
+        "giaoban_link_reply_hop_limit",
+        "Hop limit (IPv4 TTL) of the last round's first reply: a change means another path.",
+        role="link",
+    ),
+    Series(
         SAMPLES, "giaoban_link_echo_rtt_seconds", "Every echo's round-trip time since start.", "histogram", role="link"
     ),
     *(
@@ -103,6 +110,7 @@ SERIES = (
     ),
     Series("echo_rtt", "probe_icmp_duration_seconds", _PHASES_HELP, labels=(("phase", "rtt"),), default=0.0),
     Series("rtt", "probe_icmp_round_duration_seconds", "How long the round of echoes took.", source="phases"),
+    Series("hop_limit", "probe_icmp_reply_hop_limit", "Replied packet hop limit (TTL for ipv4)"),
     *ADDRESS_SERIES,
 )
 
@@ -199,6 +207,8 @@ async def probe(target: str, settings: IcmpSettings, *, ctx: ProbeContext) -> Pr
     first = next((seq for seq, rtt in enumerate(rtts) if rtt is not None), None)
     if first is not None:
         values["echo_rtt"] = rtts[first]
+    if rtts.hop_limit is not None:
+        values["hop_limit"] = float(rtts.hop_limit)
     if q.received == 0:
         reason, detail = Reason.NO_REPLY, f"no reply to {q.sent} echoes from {address}"
     elif q.received < q.sent:

@@ -10,6 +10,10 @@
   the kernel writes into the echo id and uses to hand each socket only its own replies (ids are kept
   unique within the process: the kernel lets two ping sockets bind one id and then feeds only one). The
   sockets are watched by one epoll set of our own, so a read burst asks the kernel once which have replies.
+
+Each reply's hop limit (IPv4 TTL) comes with it for free or nearly: raw IPv4 sockets hand over the IP header
+(its TTL byte), the others are asked for it as ancillary data next to the kernel's time stamp (IP_RECVTTL,
+IPV6_RECVHOPLIMIT), so a read burst stays one ``recvmsg`` per reply; -1 where the kernel gave none.
 """
 
 from __future__ import annotations
@@ -32,18 +36,21 @@ SO_TIMESTAMPNS = 35
 SOL_RAW = 255
 ICMP_FILTER = 1
 ICMP6_FILTER = 1
+IP_RECVTTL = 12  # linux/in.h; the TTL then arrives as an IP_TTL control message
 
 ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
 TOKEN_SIZE = 8  # random bytes at the head of each round's payload
 SHARED_RCVBUF = 4 * 1024 * 1024  # a burst of replies from hundreds of targets must fit (256+ at once)
-ANCBUF = 64  # room for one SCM_TIMESTAMPNS message (CMSG_SPACE(16) = 32)
+ANCBUF = 64  # room for SCM_TIMESTAMPNS (CMSG_SPACE(16) = 32) and a TTL / hop limit (CMSG_SPACE(4) = 24)
 ECHO_FIELDS = struct.Struct("!HHH")  # checksum, id, sequence: bytes 2-7 of an echo message
 _ID_SEQ = struct.Struct("!HH")
 _SEQ = struct.Struct("!H")
 _TIMESPEC = struct.Struct("@qq")
 _TIMESPEC_FROM = _TIMESPEC.unpack_from
 _SOL_SOCKET = socket.SOL_SOCKET
+_INT = struct.Struct("@i")
+_HOP_KINDS = {(socket.IPPROTO_IP, socket.IP_TTL), (socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT)}
 
 
 class PingError(Exception):
@@ -58,8 +65,8 @@ class PingError(Exception):
 class Receiver(Protocol):
     """A round as the sockets see it: told of every reply carrying its echo id."""
 
-    def on_reply(self, seq: int, rx_ns: int, source: str, data: bytes, start: int) -> None:
-        """A reply, its payload ``data[start:]``, stamped ``rx_ns`` on the monotonic clock."""
+    def on_reply(self, seq: int, rx_ns: int, source: str, data: bytes, start: int, hop: int) -> None:  # noqa: PLR0917 (per reply: positional is cheaper)
+        """A reply, its payload ``data[start:]``, stamped ``rx_ns`` on the monotonic clock; its hop limit or -1."""
 
 
 def echo_template(family: int, payload: bytes) -> bytearray:
@@ -88,13 +95,32 @@ def stamp_offset() -> int:
 
 def _rx_ns(ancdata: list[tuple[int, int, bytes]], offset: int) -> int:
     """Arrival time on the monotonic clock: the kernel's realtime stamp minus the realtime-monotonic offset."""
-    for level, kind, data in ancdata:  # one entry, the stamp, unless the kernel adds something new
+    for level, kind, data in ancdata:  # the stamp and perhaps the hop limit, unless the kernel adds more
         if kind == SO_TIMESTAMPNS and level == socket.SOL_SOCKET and len(data) >= _TIMESPEC.size:
             sec: int
             nsec: int
             sec, nsec = _TIMESPEC.unpack_from(data)
             return sec * 1_000_000_000 + nsec - offset
     return time.monotonic_ns()
+
+
+def _hop(ancdata: list[tuple[int, int, bytes]]) -> int:
+    """The reply's hop limit from its IP_TTL / IPV6_HOPLIMIT control message; -1 without one."""
+    for level, kind, data in ancdata:
+        if (level, kind) in _HOP_KINDS and len(data) >= _INT.size:
+            hop: int = _INT.unpack_from(data)[0]
+            return hop
+    return -1
+
+
+def _enable_hop_limits(sock: socket.socket, family: int) -> None:
+    try:
+        if family == socket.AF_INET:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    except OSError as exc:  # not fatal: the hop limit is a detail, the RTTs are the measurement
+        log.debug("the kernel will not report reply hop limits (%s)", exc)
 
 
 def _enable_timestamps(sock: socket.socket) -> None:
@@ -132,6 +158,8 @@ class RawSocket:
             except OSError:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SHARED_RCVBUF)
             _enable_timestamps(self.sock)
+            if family == socket.AF_INET6:  # IPv4: the TTL is in the IP header raw sockets deliver
+                _enable_hop_limits(self.sock, family)
         except BaseException:
             self.sock.close()
             raise
@@ -153,6 +181,7 @@ class RawSocket:
         """Read every waiting reply (until EAGAIN) and hand each to the round its echo id names."""
         recvmsg, bufsize, v4 = self.sock.recvmsg, self.bufsize, self.family == socket.AF_INET
         header = 0
+        hop = -1
         while True:
             try:
                 data, ancdata, _flags, addr = recvmsg(bufsize, ANCBUF)
@@ -165,6 +194,7 @@ class RawSocket:
                 header = (data[0] & 0x0F) * 4
                 if len(data) < header + 8 or data[header] != 0:
                     continue
+                hop = data[8]  # the IP header's TTL
             elif len(data) < 8 or data[0] != 129:
                 continue
             ident, seq = _ID_SEQ.unpack_from(data, header + 4)
@@ -177,7 +207,9 @@ class RawSocket:
                 rx_ns = sec * 1_000_000_000 + nsec - offset
             else:
                 rx_ns = _rx_ns(ancdata, offset)
-            rnd.on_reply(seq, rx_ns, addr[0], data, header + 8)
+                if not v4:
+                    hop = _hop(ancdata)
+            rnd.on_reply(seq, rx_ns, addr[0], data, header + 8, hop)
 
     def close(self) -> None:
         self.sock.close()
@@ -208,6 +240,7 @@ class PingSockets:
             sock.setblocking(False)
             _set_dscp(sock, family, dscp)
             _enable_timestamps(sock)
+            _enable_hop_limits(sock, family)
             ident = _bind_random_id(sock, family, taken)
             if self._epoll is None:
                 self._epoll = select.epoll()
@@ -245,13 +278,19 @@ class PingSockets:
                 # Ping sockets hand over the ICMP message without IP header, the id already matched.
                 if len(data) < 8 or data[0] != reply:
                     continue
-                # The kernel's stamp, read inline (this runs per reply); _rx_ns handles anything unusual.
-                if len(ancdata) == 1 and ancdata[0][1] == SO_TIMESTAMPNS and ancdata[0][0] == _SOL_SOCKET:
+                # The kernel's stamp then the hop limit, read inline (this runs per reply); else the helpers.
+                if (
+                    len(ancdata) == 2
+                    and ancdata[0][1] == SO_TIMESTAMPNS
+                    and ancdata[0][0] == _SOL_SOCKET
+                    and (ancdata[1][0], ancdata[1][1]) in _HOP_KINDS
+                ):
                     sec, nsec = _TIMESPEC_FROM(ancdata[0][2])
                     rx_ns = sec * 1_000_000_000 + nsec - offset
+                    hop = _INT.unpack_from(ancdata[1][2])[0]
                 else:
-                    rx_ns = _rx_ns(ancdata, offset)
-                rnd.on_reply(_SEQ.unpack_from(data, 6)[0], rx_ns, addr[0], data, 8)
+                    rx_ns, hop = _rx_ns(ancdata, offset), _hop(ancdata)
+                rnd.on_reply(_SEQ.unpack_from(data, 6)[0], rx_ns, addr[0], data, 8, hop)
 
     def close(self, fd: int) -> None:
         entry = self._open.pop(fd, None)

@@ -69,8 +69,7 @@ OURS_ONLY = {
     "tcp_tls": {"probe_tcp_duration_seconds"},
     "icmp": ICMP_OWN,
 }
-# The batched pinger (probes/icmp/pinger.py) does not read the replies' TTL: blackbox's hop limit is absent.
-THEIRS_ONLY: dict[str, set[str]] = {module: set() for module in MODULES} | {"icmp": {"probe_icmp_reply_hop_limit"}}
+THEIRS_ONLY: dict[str, set[str]] = {module: set() for module in MODULES}
 # Labels of a shared family that differ: (module, family) → (blackbox only, giaoban only). ICMP: blackbox times
 # opening its socket (setup); giaoban's sockets are shared or opened inside the round.
 LABELS_DIFFER = {("icmp", "probe_icmp_duration_seconds"): ({(("phase", "setup"),)}, set())}
@@ -90,6 +89,7 @@ AGREE = (
     "probe_ssl_last_chain_expiry_timestamp_seconds",
     "probe_tls_version_info",
     "probe_ssl_last_chain_info",
+    "probe_icmp_reply_hop_limit",  # loopback: the host's default TTL for both
 )
 # Durations on loopback: both under this, not equal (seconds).
 LOOSE = 0.5
