@@ -1,8 +1,9 @@
 """Benchmark: the ICMP engine at 1,000 and 5,000 targets at production pacing, against fping (issue 16).
 
 N loopback targets (127.1.x.y; loopback answers all of 127.0.0.0/8) × 10 echoes 200 ms apart, 1 s timeout.
-Our rounds start spread over 1 s by the scheduler's own hash (``phase_offset``), each on a timer that
-creates its task, as the scheduler starts probes; fping pings the same addresses in the same run:
+Our rounds start spread over 1 s by the scheduler's own hash (``phase_offset``) on its 50 ms ticks
+(``START_TICK``), each on a timer that creates its task, as the scheduler starts probes; fping pings the
+same addresses in the same run:
 
     fping -C 10 -p 200 -i 0 -q -t 1000 ADDR...   (CPU from RUSAGE_CHILDREN, start-up included)
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import math
 import os
 import platform
 import re
@@ -41,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from icmp_vs_fping import RESULTS, _can_open, children_cpu, self_cpu, unprivileged_allowed, write_section
 
-from monitor.engine.scheduler import phase_offset
+from monitor.engine.scheduler import START_TICK, phase_offset
 from probes.icmp.mode import IcmpMode, Mode
 from probes.icmp.pinger import Pinger
 
@@ -116,8 +118,8 @@ async def _spread_rounds(pinger: Pinger | StartsOnly, addrs: list[str]) -> Run:
     gc.collect()
     cpu0, t0 = self_cpu(), time.perf_counter()
     base = loop.time() + 0.01
-    for address in addrs:
-        loop.call_at(base + phase_offset(address, SPREAD_S), start, address)
+    for address in addrs:  # on the scheduler's ticks, as it starts probes
+        loop.call_at(math.ceil((base + phase_offset(address, SPREAD_S)) / START_TICK) * START_TICK, start, address)
     await finished
     wall, cpu = time.perf_counter() - t0, self_cpu() - cpu0
     if selector is not None:

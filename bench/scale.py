@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,6 +56,21 @@ HEADING = "Whole service at scale, against fping"
 INTERVAL = 60.0
 COUNT, PERIOD_MS, TIMEOUT_MS = 10, 200, 1000
 SCRAPE_EVERY = 15.0
+
+
+def _threads_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of the event loop's thread and of the others (database, gzip), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name = "main" if task.name == str(os.getpid()) else "others"  # Python does not name its OS threads
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def _proc_status(field: str) -> int:
@@ -124,6 +140,7 @@ async def measure(n: int, duration: float) -> dict[str, Any]:
         counting[0] = True
         alerts: dict[str, tuple[str, str]] = {}  # id → rule, state (the latest seen)
         scrapes: list[tuple[float, int]] = []
+        threads0, usage0 = _threads_cpu(), resource.getrusage(resource.RUSAGE_SELF)
         cpu0, t0 = self_cpu(), time.perf_counter()
         next_scrape = t0
         while (now := time.perf_counter()) < t0 + duration:
@@ -134,6 +151,11 @@ async def measure(n: int, duration: float) -> dict[str, Any]:
                 next_scrape += SCRAPE_EVERY
             await asyncio.sleep(1.0)
         cpu, wall = self_cpu() - cpu0, time.perf_counter() - t0
+        threads = {name: seconds - threads0.get(name, 0.0) for name, seconds in _threads_cpu().items()}
+        out["threads"] = {name: round(seconds, 2) for name, seconds in threads.items() if seconds >= 0.01}
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        out["user"], out["sys"] = usage.ru_utime - usage0.ru_utime, usage.ru_stime - usage0.ru_stime
+        out["switches"] = usage.ru_nvcsw - usage0.ru_nvcsw, usage.ru_nivcsw - usage0.ru_nivcsw  # voluntary, not
         counting[0] = False
         out["rss"], out["rss_peak"] = _proc_status("VmRSS"), _proc_status("VmHWM")
         stop.set()
@@ -166,24 +188,29 @@ async def measure(n: int, duration: float) -> dict[str, Any]:
     return out
 
 
+FPING_CHUNK = 5000  # fping numbers its echoes with 16 bits: 65,535 in flight at most, so 10,000 × 10 is two runs
+
+
 def fping_rounds(fping: str, n: int, rounds: int) -> dict[str, Any]:
-    """``rounds`` rounds of fping on the same n addresses, back to back: CPU per round, echoes answered."""
+    """``rounds`` rounds of fping on the same n addresses, back to back: CPU per round, echoes answered.
+
+    Above ``FPING_CHUNK`` targets a round is several fping runs one after the other ("not enough sequence
+    numbers available" otherwise), their CPU added up.
+    """
     addrs = addresses(n)
-    argv = [fping, "-C", str(COUNT), "-p", str(PERIOD_MS), "-i", "0", "-q", "-t", str(TIMEOUT_MS), *addrs]
+    argv = [fping, "-C", str(COUNT), "-p", str(PERIOD_MS), "-i", "0", "-q", "-t", str(TIMEOUT_MS)]
     cpus, received = [], 0
     load_before = os.getloadavg()
     for _ in range(rounds):
         cpu0 = children_cpu()
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        for first in range(0, n, FPING_CHUNK):
+            chunk = addrs[first : first + FPING_CHUNK]
+            proc = subprocess.run([*argv, *chunk], capture_output=True, text=True, check=False)
+            lines = [line for line in proc.stderr.splitlines() if " : " in line]
+            if len(lines) != len(chunk):
+                raise SystemExit(f"fping did not report every target (exit {proc.returncode}): {proc.stderr[-500:]}")
+            received += sum(value != "-" for line in lines for value in line.split(" : ", 1)[1].split())
         cpus.append(children_cpu() - cpu0)
-        answers = [
-            value
-            for line in proc.stderr.splitlines()
-            if " : " in line
-            for value in line.split(" : ", 1)[1].split()
-            if value != "-"
-        ]
-        received += len(answers)
     return {
         "cpu_per_round": statistics.median(cpus),
         "sent": COUNT * n * rounds,
@@ -206,8 +233,8 @@ def table(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
         "| sites | load avg (1 min) | CPU s in window (wall s) | share of a core | CPU s per round of all sites "
         "| fping CPU s per round | ÷ fping | fping share at 60 s | lag p50 / p99 / max ms | rounds (failed, lossy) "
         "| echoes answered / sent | fping answered / sent | false alerts | RSS MB (peak) "
-        "| /metrics gzip first / later median / max ms (KB) | start-up s (CPU s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| /metrics gzip first / later median / max ms (KB) | start-up s (CPU s) | user / sys s (other threads) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for ours, theirs in rows:
         n = ours["sites"]
@@ -228,7 +255,8 @@ def table(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
             f"| {ours['rounds']:,} ({ours['failed']}, {ours['lossy']}) | {ours['received']:,} / {ours['sent']:,} "
             f"| {theirs['received']:,} / {theirs['sent']:,} | {alerts} "
             f"| {ours['rss'] / 2**20:.0f} ({ours['rss_peak'] / 2**20:.0f}) | {scrape} "
-            f"| {ours['startup_s']:.1f} ({ours['startup_cpu_s']:.1f}) |"
+            f"| {ours['startup_s']:.1f} ({ours['startup_cpu_s']:.1f}) "
+            f"| {ours['user']:.2f} / {ours['sys']:.2f} ({ours['threads'].get('others', 0.0):.2f}) |"
         )
     return "\n".join(lines)
 
@@ -241,7 +269,8 @@ def write(text: str, args: argparse.Namespace, mode: str) -> None:
 outbox, HTTP server) on N loopback sites (127.0.x.y), one ICMP link each: 10 echoes 200 ms apart, 1 s timeout,
 every 60 s, {mode} mode; measured for {args.duration:g} s after it is ready, each size in a fresh process. Then,
 in the same run, fping does as many rounds on the same addresses, back to back:
-`fping -C 10 -p 200 -i 0 -q -t 1000 ADDR...` (CPU from `RUSAGE_CHILDREN`, start-up included; median round).
+`fping -C 10 -p 200 -i 0 -q -t 1000 ADDR...` (CPU from `RUSAGE_CHILDREN`, start-up included; median round;
+at most {FPING_CHUNK:,} addresses per fping run, whose 16-bit echo numbers allow 65,535 in flight).
 
 - Command: `sudo .venv/bin/python bench/scale.py --sizes {sizes} --duration {args.duration:g}`
 - CPU: user + system seconds of the service process over the window (`getrusage`); "per round" = window CPU ÷

@@ -7,9 +7,12 @@
 - Concurrency is bounded per kind (a semaphore each); the scheduler owns every probe's deadline
   through probes.runner.run_probe.
 - A run that overruns its interval skips the slots it missed rather than bursting to catch up.
+- A run starts on the next ``START_TICK`` (50 ms) of the monotonic clock at or after its due time: the ICMP
+  pacer's grid (probes/icmp/pinger.py), so that the timers of round starts fire in the wake-ups the pacer
+  makes anyway. At 60 s intervals a wake-up costs more CPU than the echoes it sends (issue 16).
 
 Exposes (via monitor.metrics.collector): ``giaoban_scheduler_lag_seconds`` — how late each probe *started*
-against its due time, waiting for a concurrency slot included.
+against its due time (its tick), waiting for a concurrency slot included.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from probes.runner import run_probe
 
 log = logging.getLogger(__name__)
 
+START_TICK = 0.05  # seconds; = probes.icmp.pinger.TICK_NS (tests/test_scheduler.py checks they agree)
 LAG_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -60,8 +64,10 @@ class Scheduler:
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         on_result: Callable[[Target, ProbeResult], None] | None = None,
+        start_tick: float = START_TICK,
     ) -> None:
         self._ctx = ctx
+        self._tick = start_tick  # 0: start at the exact due time
         self._state = state
         self._monotonic = monotonic
         self._wall = wall
@@ -167,13 +173,15 @@ class Scheduler:
 
     async def _loop(self, target: Target) -> None:
         due = self._first_due(target)
+        tick = self._tick
         while True:
-            delay = due - self._monotonic()
+            start = math.ceil(due / tick) * tick if tick else due
+            delay = start - self._monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             # Looked up per run, so that a reload's new limit reaches targets that keep running.
             async with self._limit(target.kind.name):
-                self.lag.observe(max(0.0, self._monotonic() - due))
+                self.lag.observe(max(0.0, self._monotonic() - start))
                 result = await run_probe(
                     target.kind, target.address, target.settings, ctx=self._ctx, timeout=target.timeout
                 )

@@ -52,7 +52,12 @@ __all__ = ["PingError", "Pinger"]
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
-TICK_NS = 10_000_000  # echoes paced 200 ms apart go on a 10 ms grid (± 5 ms), so rounds share wake-ups
+# Echoes paced 200 ms apart go on a 50 ms grid (± 25 ms: 150-250 ms apart, never under half the interval), so
+# rounds share wake-ups: at a 60 s interval a wake-up of this VM costs 100-300 µs of CPU under load, which a
+# 10 ms grid paid for every 1-2 echoes (bench/RESULTS.md, "Whole service at scale"). Fast rounds (tests:
+# 10-20 ms apart) get a grid of a quarter of their interval.
+TICK_NS = 50_000_000
+GRID_SHARE = 4
 POLL_NS = 10_000_000  # a round that sent its last echo has its replies read this often until its end
 EARLY_NS = 100_000  # a wake-up sends what falls due this soon rather than sleeping again for it
 NEVER = 1 << 62
@@ -109,8 +114,8 @@ class _Round:
         self.payload = payload
         self.count = count
         self.interval_ns = round(interval * NS)
-        # Rounds paced 200 ms apart share the 10 ms grid; fast ones (tests: 10 ms) get a finer one.
-        self.grid = min(TICK_NS, self.interval_ns // 20)
+        # Rounds paced 200 ms apart share the 50 ms grid; fast ones (tests: 10 ms) get a finer one.
+        self.grid = min(TICK_NS, self.interval_ns // GRID_SHARE)
         self.timeout_ns = round(timeout * NS)
         self.done = done
         self.sent_ns = [0] * count
