@@ -119,7 +119,8 @@ async def _spread_rounds(pinger: Pinger | StartsOnly, addrs: list[str]) -> Run:
     cpu0, t0 = self_cpu(), time.perf_counter()
     base = loop.time() + 0.01
     for address in addrs:  # on the scheduler's ticks, as it starts probes
-        loop.call_at(math.ceil((base + phase_offset(address, SPREAD_S)) / START_TICK) * START_TICK, start, address)
+        when = base + phase_offset(address, SPREAD_S)
+        loop.call_at(math.ceil(when / START_TICK) * START_TICK if START_TICK else when, start, address)
     await finished
     wall, cpu = time.perf_counter() - t0, self_cpu() - cpu0
     if selector is not None:
@@ -200,7 +201,10 @@ def write(label: str, text: str, args: argparse.Namespace) -> None:
             if match.group(1) != label:
                 kept.append(match.group(0).rstrip("\n") + "\n")
     fping_cmd = " ".join(fping_argv("fping", ["127.1.0.1", "127.1.0.2", "..."]))
-    command = f"bench/icmp_engine.py --targets {' '.join(map(str, args.targets))} --runs {args.runs} --label LABEL"
+    command = (
+        f"bench/icmp_engine.py --targets {' '.join(map(str, args.targets))} --runs {args.runs} "
+        f"--spread {args.spread:g} --label LABEL"
+    )
     preamble = f"""## {HEADING}
 
 `bench/icmp_engine.py` — N loopback targets (127.1.x.y) × {COUNT} echoes {PERIOD_MS} ms apart, {TIMEOUT_MS} ms
@@ -229,9 +233,26 @@ def main() -> int:
     parser.add_argument("--targets", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of each contender; medians")
     parser.add_argument("--modes", nargs="+", choices=["privileged", "unprivileged"])
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=1.0,
+        help="seconds the starts are spread over (1,000 sites at 60 s: 200 over 12)",
+    )
+    parser.add_argument(
+        "--previous-grid",
+        action="store_true",
+        help="the settings before the 50 ms grid: a 10 ms pacer grid, starts at their exact offsets (comparison)",
+    )
     parser.add_argument("--label", default="after", help="sub-heading of this table in bench/RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args()
+    global SPREAD_S  # noqa: PLW0603 (one run, one spread: read by _spread_rounds and the preamble)
+    SPREAD_S = args.spread
+    if args.previous_grid:
+        global START_TICK
+        pinger_module = sys.modules["probes.icmp.pinger"]
+        pinger_module.TICK_NS, pinger_module.GRID_SHARE, START_TICK = 10_000_000, 20, 0.0
     fping = shutil.which("fping")
     if fping is None:
         raise SystemExit("fping is not installed (apt-get install fping)")
@@ -259,7 +280,11 @@ def main() -> int:
             rows.append((n, "fping 5.1 `-i 0`", base, base, None))
             rows.append((n, STARTS, starts, base, None))
             rows.extend((n, f"giaoban Pinger, {mode}", median(runs), base, starts) for mode, runs in ours.items())
-    text = table(rows)
+    text = (
+        f"`sudo .venv/bin/python bench/icmp_engine.py --targets {' '.join(map(str, args.targets))} --runs {args.runs} "
+        f"--spread {args.spread:g}{' --previous-grid' if args.previous_grid else ''} --label {args.label}` "
+        f"(starts spread over {args.spread:g} s)\n\n" + table(rows)
+    )
     print(text)
     if not args.no_write:
         write(args.label, text, args)
