@@ -217,7 +217,7 @@ async def test_sigkill_mid_delivery_messages_no_follower_twice(server: ZaloServe
         for i in range(4)
     ]
     split = sample(recipients=(TUAN, HOA), key="link_down/hub#1:firing", alert_id="link_down/hub", subject="Huyện")
-    server.fail[HOA.zalo_user_id or ""] = ["hang"]
+    server.fail[HOA.zalo_user_id or ""] = ["hang"] * 100  # until the kill, however slow the machine
     try:
         await SqlAlertStore(storage).commit([], [("zalo", n) for n in [*notes, split]])
         worker = _start_worker(database, server.url, state_file)
@@ -234,6 +234,9 @@ async def test_sigkill_mid_delivery_messages_no_follower_twice(server: ZaloServe
         async with storage.engine.connect() as conn:
             pending = (await conn.exec_driver_sql("SELECT count(*) FROM outbox WHERE state = 'pending'")).scalar()
         assert pending, "the half-sent notification must still be pending after the kill"
+        # The new process must refresh with the rotated token from the state file: the inventory's is retired.
+        server.expire_access_tokens()
+        server.fail.clear()  # Zalo answers Hoa again
         restarted = _start_worker(database, server.url, state_file)
         try:
             await wait_until(lambda: _finished(database), timeout=60, what="the restarted worker to finish")
@@ -244,6 +247,7 @@ async def test_sigkill_mid_delivery_messages_no_follower_twice(server: ZaloServe
     want = Counter({TUAN.zalo_user_id: len(notes) + 1, HOA.zalo_user_id: 1})
     assert Counter(user for user, _ in server.accepted) == want
     assert set(server.counts().values()) == {1}  # and each message once: every subject differs
+    assert [form["refresh_token"] for form in server.refreshes] == [FIRST_REFRESH, "RT-1"]
 
 
 def _journalled(state_file: Path, key: str, recipient: Recipient) -> bool:
