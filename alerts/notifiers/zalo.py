@@ -22,13 +22,16 @@ Refresh (Zalo OAuth v4; the refresh token is single-use: every refresh returns a
     → {"error": -14014, "error_name": "...", "error_reason": "...", "error_description": "..."}
 
 Sources: the endpoint, header and body of message/cs as Zalo's own Java SDK sends them
-(github.com/zaloplatform/zalo-java-sdk, src/test/java/v3/SendTextCSMessage.java) and Zalo's OA documentation
-it links (developers.zalo.me/docs/official-account/...: "Gửi tin Tư vấn", "Official Account Access Token",
-"Phụ lục: mã lỗi"); the refresh request as the OA-token guides built on that page send it (header
-``secret_key``, form body, ``grant_type=refresh_token``; e.g. the zalo-api npm package's OA.message and the
-Kai-D13/Kajo_rehab refresh script); the text limit of 2,000 characters as OA tools state it. The error codes
-are Zalo's published appendix; the ones acted on are below, every other non-zero code is REJECTED with Zalo's
-own message in the detail.
+(github.com/zaloplatform/zalo-java-sdk, src/test/java/v3/SendTextCSMessage.java); the refresh request as
+public OA clients send it (oauth.zaloapp.com/v4/oa/access_token with a ``secret_key`` header and a form body:
+github.com/n-v-nam/integration-caldav-socket, server/src/controllers/python/zalo.token.py;
+github.com/Kai-D13/Kajo_rehab, refresh-zalo-token.ps1, whose answer carries the new refresh_token and
+expires_in); Zalo's OA documentation those clients follow (developers.zalo.me/docs/official-account:
+"Gửi tin Tư vấn", "Official Account Access Token", "Phụ lục: mã lỗi"), which is not among the stored copies
+here. That -216 comes with HTTP 200 on message/cs when the token is invalid or expired, and -124 for an
+expired token, is how those clients see and handle it; the text limit of 2,000 characters is as OA tools
+state it. A code not listed below is REJECTED with Zalo's own message in the detail, so a code we do not
+know degrades to a clear refusal, never to a silent success.
 
 Outcomes per follower:
 
