@@ -275,3 +275,36 @@ def _start_worker(database: str, url: str, state_file: Path) -> subprocess.Popen
     assert worker.stdout is not None
     assert worker.stdout.readline().strip() == b"ready"
     return worker
+
+
+async def test_a_state_file_that_cannot_be_written_keeps_the_tokens_until_it_can(
+    server: ZaloServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Zalo has retired the old refresh token once it answered: when the new one cannot be saved, the message
+    still goes out, the failure is logged at ERROR, and the next send saves it once the file can be written."""
+    config = settings(server, tmp_path)
+    state_file = tmp_path / "zalo-state.json"
+    async with notifier_context() as ctx:
+        assert (await deliver(sample(recipients=(TUAN,)), config, ctx=ctx)).outcome is Outcome.DELIVERED
+        server.expire_access_tokens()
+        state_file.unlink()
+        state_file.mkdir()  # something now stands where the file must be replaced
+        second = await deliver(sample(key="k2", recipients=(TUAN,)), config, ctx=ctx)
+        assert second.outcome is Outcome.DELIVERED, second.detail
+        assert any("cannot be saved" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+        state_file.rmdir()  # the operator clears the way
+        third = await deliver(sample(key="k3", recipients=(TUAN,)), config, ctx=ctx)
+    assert third.outcome is Outcome.DELIVERED, third.detail
+    assert json.loads(state_file.read_text())["refresh_token"] == server.refresh_token == "RT-2"
+    assert len(server.refreshes) == 2 and len(server.accepted) == 3
+
+
+async def test_a_broken_state_directory_stops_before_rotating_the_token(server: ZaloServer, tmp_path: Path) -> None:
+    """With nowhere to keep the journal (and so the rotated token), nothing is refreshed or sent: retry later."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the state directory should be")
+    config = zalo_config(server.url, str(blocked / "zalo-state.json"))
+    async with notifier_context() as ctx:
+        delivery = await deliver(sample(recipients=(TUAN,)), config, ctx=ctx)
+    assert delivery.outcome is Outcome.RETRY and "cannot be read: Not a directory" in delivery.detail
+    assert server.refreshes == [] and server.accepted == []
