@@ -253,6 +253,44 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
     },
 }
 
+# A rule's texts for one of the probe's reason codes (the finding's {fault}), where the rule's own would mislead:
+# a codec whose own diagnostics report a network or temperature fault answers, so "does not answer" is wrong
+# and so is its advice. The alert stays the rule's (the same name, route and Prometheus rule).
+FAULT_TEXTS: dict[tuple[str, str], dict[Locale, RuleText]] = {
+    ("endpoint_down", "network_fault"): {
+        "vi": RuleText(
+            "Thiết bị hội nghị {endpoint} tại {site} báo sự cố mạng",
+            "Thiết bị hội nghị {endpoint} tại {site} đã hết sự cố mạng",
+            "{endpoint} ({address}) vẫn trả lời nhưng tự báo lỗi trên đường mạng của nó: {detail}.",
+            "Kiểm tra dây mạng của thiết bị và cổng trên bộ chuyển mạch (tốc độ, song công), rồi địa chỉ IP; "
+            "thay dây hoặc chuyển sang cổng khác nếu lỗi vẫn còn.",
+        ),
+        "en": RuleText(
+            "Endpoint {endpoint} at {site} reports a network fault",
+            "Endpoint {endpoint} at {site} no longer reports a network fault",
+            "{endpoint} ({address}) answers but reports a fault on its own network link: {detail}.",
+            "Check the device's network cable and its switch port (speed, duplex), then its IP address; "
+            "replace the cable or move it to another port if the fault stays.",
+        ),
+    },
+    ("endpoint_down", "overheating"): {
+        "vi": RuleText(
+            "Thiết bị hội nghị {endpoint} tại {site} bị quá nhiệt",
+            "Thiết bị hội nghị {endpoint} tại {site} đã hết quá nhiệt",
+            "{endpoint} ({address}) tự báo nhiệt độ hoặc quạt vượt ngưỡng: {detail}.",
+            "Kiểm tra quạt và khe thoát gió của thiết bị, dọn bụi và vật che chắn, làm mát phòng; nếu cần, tắt "
+            "thiết bị cho nguội rồi bật lại trước giờ họp.",
+        ),
+        "en": RuleText(
+            "Endpoint {endpoint} at {site} is overheating",
+            "Endpoint {endpoint} at {site} is no longer overheating",
+            "{endpoint} ({address}) reports its temperature or fans out of bounds: {detail}.",
+            "Check the device's fans and vents, clear dust and anything blocking them, cool the room; if needed, "
+            "switch it off to cool down and back on before the meeting.",
+        ),
+    },
+}
+
 # Short words the templates put around the rule's sentences; "alert_*" (an alert's state) and "level_*" (its
 # severity) are also the words of the alert lists (CLI, board).
 WORDS: dict[Locale, dict[str, str]] = {
