@@ -29,6 +29,8 @@ CRAFTED = {
     "scalars": "a: |\n  two\n  lines\nb: >-\n  folded\n  text\nc: 'it''s'\nd: \"\\u00e9\\t\"\n1: int key\n",
     "duplicates": "district: {name: A}\nsites: []\ndistrict: {name: B}\nx: {k: 1, k: 2}\n",
     "document-markers": "%YAML 1.1\n---\ndistrict: {name: D}\n...\n",
+    "flow-colons": "a: {url: http://192.0.2.1:80/x, b: a:b}\nc: [x:y, 'q', ? k]\nd: 2026-12-07 07:30:00\n",
+    "mid-file-bom": 'district: {name: "\ufeffD"}\n',
 }
 
 
