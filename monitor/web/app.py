@@ -1,6 +1,8 @@
 """HTTP routes on one aiohttp port (default 127.0.0.1:9876).
 
     GET  /                 the readiness board, HTML for phones (monitor/web/board.py)
+    GET  /sites/{id}       a site's page: its link's RTT spread and loss over 24 h / 7 d / 30 d as SVG, its
+                           equipment, briefings and alerts (monitor/web/site_page.py); 404 page for an unknown id
     GET  /metrics          the live state in the text format (monitor/metrics/collector.py, cached per target),
                            gzip-compressed when the scraper accepts it
     GET  /probe            one on-demand probe, blackbox_exporter-style: ?module=NAME&target=HOST (probe_guard.py)
@@ -34,6 +36,7 @@ from monitor.metrics.probe import probe_families, result_registry
 from monitor.web.auth import check_token
 from monitor.web.board import board_handler
 from monitor.web.probe_guard import RESERVED, Gate, Refused, TargetPolicy, plan
+from monitor.web.site_page import site_page_handler
 from probes import KINDS
 from probes.http import new_client_session
 from probes.runner import run_probe
@@ -228,6 +231,7 @@ def make_app(service: ServiceView, *, clock: Callable[[], float] = time.time) ->
     app[PROBE_STATE] = _ProbeState(service)
     app.cleanup_ctx.append(_probe_session)
     app.router.add_get("/", board_handler(service, clock=clock))
+    app.router.add_get("/sites/{id}", site_page_handler(service, clock=clock))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -196,6 +196,12 @@ def _href(lang: Lang, refresh: int, query: str = "") -> str:
     return _e(f"?{urlencode({'lang': lang, 'refresh': refresh, **({'q': query} if query else {})})}")
 
 
+def _site_link(site_id: str, name: str, lang: Lang) -> str:
+    """The site's name as a link to its page (GET /sites/{id}, monitor/web/site_page.py), in the reader's language."""
+    href = _e(f"sites/{quote(site_id, safe='')}?lang={lang}")
+    return f'<a class="site-link" href="{href}">{_e(name)}</a>'
+
+
 def _compact(summary: str, items: list[str], *, opened: bool, css: str = "") -> str:
     """A compact list under a one-line summary; folded away (<details>, no script) when long."""
     return (
@@ -241,7 +247,8 @@ def _setup(data: BoardData, lang: Lang) -> str:
 def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang: Lang) -> str:
     """A site with findings of its own: its verdict, each reason and what to do."""
     out = [f'<li class="site site-{_e(site.verdict)}">{_badge(site.verdict, lang)}']
-    out.append(f'<span class="site-name">{_e(report.names.get(site.site_id, site.site_id))}</span>')
+    name = _site_link(site.site_id, report.names.get(site.site_id, site.site_id), lang)
+    out.append(f'<span class="site-name">{name}</span>')
     if own.reasons:
         out.append('<ul class="reasons">')
         for reason in own.reasons:
@@ -277,7 +284,9 @@ def _meeting_sites(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
     opened = bool(data.query)
 
     def names(sites: list[SiteReadiness], symbol: str) -> list[str]:
-        return [f"<li>{symbol} {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in sites]
+        return [
+            f"<li>{symbol} {_site_link(s.site_id, report.names.get(s.site_id, s.site_id), lang)}</li>" for s in sites
+        ]
 
     if unchecked:
         summary = f'<span class="badge PENDING">?</span> {_t(lang, "unchecked_group", n=len(unchecked))}'
@@ -372,9 +381,11 @@ def _alert(alert: AlertRecord, names: dict[str, str], data: BoardData, tz: ZoneI
             _t(lang, "maintenance") if parent.startswith("maintenance:") else _t(lang, "suppressed", parent=parent)
         )
     severity = alert.severity if alert.severity in SEVERITY_ORDER else "critical"
+    known = alert.site in names and alert.site != SERVICE_SITE  # giaoban's own alerts have no site page
+    site = _site_link(alert.site, names[alert.site], lang) if known else _e(names.get(alert.site, alert.site))
     return (
         f'<li class="alert {severity}" id="alert-{_e(alert.id)}"><b>{_t(lang, severity)}</b> · '
-        f"<b>{_e(names.get(alert.site, alert.site))}</b>: {_e(alert.summary or alert.rule)}"
+        f"<b>{site}</b>: {_e(alert.summary or alert.rule)}"
         f'<span class="meta">{" · ".join(meta)}</span></li>'
     )
 
@@ -410,7 +421,7 @@ def _amount(found: MetricFinding, lang: Lang) -> str:
 
 def _link_item(view: LinkView, state: str, css: str, link: LinkAssessment | None, lang: Lang) -> str:
     """A link with nothing to act on, in one short line: its RTT when up, else why it has no numbers."""
-    name = f'<span class="name">{_e(view.site.name)}</span>'
+    name = f'<span class="name">{_site_link(view.site.id, view.site.name, lang)}</span>'
     if state == "link_up" and link is not None:
         rtt = link.finding(RTT.name)
         detail = _e(_amount(rtt, lang)) if rtt is not None else _t(lang, "link_up")
@@ -438,7 +449,8 @@ def _links(data: BoardData, lang: Lang) -> str:
         ]
         for view, state, css, link in problems:
             out.append(
-                f'<tr><th scope="row">{_e(view.site.name)}</th><td data-label="{state_head}">'
+                f'<tr><th scope="row">{_site_link(view.site.id, view.site.name, lang)}</th>'
+                f'<td data-label="{state_head}">'
                 f'<span class="badge {css}">{SYMBOLS.get(css, "…")} {_t(lang, state)}</span></td>'
             )
             out.extend(
