@@ -23,6 +23,9 @@ from monitor.storage.database import SiteVerdict, Storage
 from monitor.storage.retention import prune, rollup
 from monitor.storage.tables import history_raw
 from probes.context import ProbeContext
+from probes.core.result import ProbeResult, Reason
+from probes.snmp.readings import DeviceReading, InterfaceReading
+from probes.snmp.ups import UpsReading
 
 NOW = datetime(2026, 12, 7, 0, 7, 30, tzinfo=UTC)  # 07:07:30 in Hà Nội
 SITE = "tan-thinh"
@@ -124,4 +127,33 @@ async def site_lab(database_url: str) -> SiteLab:
         await storage.insert_report(
             "giao-ban", start, 600, [SiteVerdict(SITE, verdict, reasons)], created_at=start - timedelta(minutes=10)
         )
+    record_live(state, targets)
     return SiteLab(config, storage, state, rows)
+
+
+def _interface(utilisation_in: float, utilisation_out: float) -> InterfaceReading:
+    speed = 20e6
+    return InterfaceReading(
+        "Gi0/0", 1, "GigabitEthernet0/0", "WAN", True, True, 10**9, 10**8, 0, 0, 0, 0, speed, 1e9,
+        utilisation_in * speed, utilisation_out * speed, utilisation_in, utilisation_out, 64, False,
+    )  # fmt: skip
+
+
+def record_live(state: State, targets: list[Any]) -> None:
+    """The scheduler's latest round of each target: link up, router at 62 %/18 %, UPS on battery, codec refusing."""
+    by_key = {t.key: t for t in targets}
+    now = NOW.timestamp()
+    link = {"rtt_min": 0.018, "rtt_avg": 0.024, "rtt_median": 0.023, "rtt_max": 0.041, "jitter": 0.003}
+    link |= {"loss_ratio": 0.0, "mos": 4.3, "sent": 20.0}
+    router = DeviceReading("r1", "RouterOS", 86_400 * 3 + 3600, False, (_interface(0.62, 0.18),), (), None)
+    ups = UpsReading(True, "battery", 1500.0, 600.0, 0.8, "normal")
+    results = {
+        f"{SITE}/link": ProbeResult(True, 0.2, Reason.OK, values=link, timestamp=now),
+        f"{SITE}/r1": ProbeResult(True, 0.05, Reason.OK, payload=router, timestamp=now),
+        f"{SITE}/ups1": ProbeResult(
+            True, 0.05, Reason.OK, payload=DeviceReading("ups1", "UPS", 9e5, False, (), (), ups), timestamp=now
+        ),
+        f"{SITE}/codec": ProbeResult.failure(Reason.REFUSED, "connection refused", duration=0.01),
+    }
+    for key, result in results.items():
+        state.record(by_key[key], result)

@@ -138,6 +138,13 @@ async def test_page_texts_strip_and_bounds(lab: tuple[SiteLab, TestClient[web.Re
     assert '<html lang="vi">' in page and "Độ trễ (trung vị và độ phân tán)" in page and "30 ngày qua" in page
     assert "Xã Tân Thịnh &lt;b&gt;" in page and "Xã Tân Thịnh <b>" not in page  # the name is text
     assert "Bộ định tuyến r1" in page and "Bộ lưu điện ups1" in page and "Thiết bị hội nghị codec" in page
+    text = " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page, flags=re.S)).split())
+    assert "Đường truyền Hoạt động Mất gói 0 % · Độ trễ 23 ms · Jitter 3 ms · MOS 4,3" in text  # the latest round
+    assert "Bộ định tuyến r1 Hoạt động hoạt động liên tục 3 ngày 1 giờ" in text
+    assert "Bộ lưu điện ups1 Đang chạy pin còn 25 phút" in text
+    assert "Thiết bị hội nghị codec Mất kết nối connection refused" in text
+    (receive, transmit) = [float(m) for m in re.findall(r'class="meter"[^>]*data-value="([0-9.]+)"', page)]
+    assert (receive, transmit) == (0.62, 0.18) and "62 %" in text and "18 %" in text
     (strip,) = charts(page, "strip")
     verdicts = [r.attrib["data-verdict"] for r in strip.iter(f"{SVG}rect")]
     assert verdicts == ["READY", "NOT_READY", "DEGRADED"]  # oldest first
