@@ -6,6 +6,7 @@
     giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
     giaoban alerts list|ack ID · giaoban maintenance list|add|remove [-c FILE] [--database URL]
     giaoban readiness MEETING|--sites all|ID,ID [--now] [--json] [-c FILE] [--database URL]
+    giaoban report --from DATE --to DATE [--format html|csv|json|pdf] [-o FILE] [--lang vi|en] [-c FILE] [...]
     giaoban probe KIND TARGET [--port PORT] [--OPTION VALUE ...] [--deadline DURATION] [--json]
     giaoban demo [--listen HOST:PORT] [--database URL] [--dir DIR]
 
@@ -32,6 +33,7 @@ from monitor.cli import dashboards as cli_dashboards
 from monitor.cli import init as cli_init
 from monitor.cli import meetings as cli_meetings
 from monitor.cli import readiness as cli_readiness
+from monitor.cli import report as cli_report
 from monitor.cli.check_config import check_config
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arguments
 from monitor.config.loader import ConfigError
@@ -133,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_meetings.add_parser(commands)
     cli_alerts.add_parsers(commands)
     cli_readiness.add_parser(commands)
+    cli_report.add_parser(commands)
     cli_dashboards.add_parser(commands)
     demo.add_parser(commands)
     return parser
@@ -240,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "readiness":
             verdict: int = asyncio.run(cli_readiness.run(args))
             return verdict
+        if args.command == "report":
+            written: int = asyncio.run(cli_report.run(args))
+            return written
         if args.command == "dashboards":
             return cli_dashboards.run(args)
         if args.command == "demo":

@@ -14,6 +14,7 @@
     GET    /alerts/{id}                  one alert
     POST   /alerts/{id}/ack              acknowledge (bearer token)
     GET    /maintenance                  maintenance windows; POST adds one, DELETE /maintenance/{id} removes
+    GET    /report                       ?from=DATE&to=DATE&format=json|csv|html  the period report (api_report.py)
     GET    /openapi.json                 OpenAPI 3.1 description of all of the above
 
 Input is validated with pydantic; a fault answers 400 ``{"error": "...", "field": "..."}`` naming the
@@ -60,6 +61,7 @@ from monitor.web.api_alerts import MODELS as ALERT_MODELS
 from monitor.web.api_alerts import add_alert_routes
 from monitor.web.api_alerts import openapi_paths as alert_paths
 from monitor.web.api_readiness import add_readiness_routes
+from monitor.web.api_report import add_report_routes, report_paths
 from monitor.web.auth import check_token
 from monitor.web.common import ErrorOut, json_answer, json_error, read_body
 from monitor.web.common import json_schema_answer as _answer
@@ -562,6 +564,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **alert_paths(),
+            **report_paths(),
             "/openapi.json": {
                 "get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
             },
@@ -599,6 +602,7 @@ def make_api_v1(
     app.router.add_get("/meetings/{id}", show_meeting)
     app.router.add_delete("/meetings/{id}", delete_meeting)
     add_alert_routes(app, store=SqlAlertStore(storage), config=config)
+    add_report_routes(app, storage=storage, config=config)
     app.router.add_get("/openapi.json", openapi)
     if readiness is not None:
         add_readiness_routes(app, readiness)
