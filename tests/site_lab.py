@@ -21,7 +21,7 @@ from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
 from monitor.storage.database import SiteVerdict, Storage
 from monitor.storage.retention import prune, rollup
-from monitor.storage.tables import history_raw
+from monitor.storage.tables import alerts, history_raw
 from probes.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
@@ -34,7 +34,7 @@ district: {name: "Tỉnh Thử", timezone: Asia/Ho_Chi_Minh, locale: vi}
 sites:
   - {id: hub, name: "UBND tỉnh", role: province, link: {address: 192.0.2.1}}
   - id: tan-thinh
-    name: "Xã Tân Thịnh <b>"
+    name: "Xã Tân Thịnh"
     parent: hub
     link: {address: 192.0.2.2, device: r1, interface: Gi0/0}
     devices:
@@ -127,6 +127,14 @@ async def site_lab(database_url: str) -> SiteLab:
         await storage.insert_report(
             "giao-ban", start, 600, [SiteVerdict(SITE, verdict, reasons)], created_at=start - timedelta(minutes=10)
         )
+    async with storage.begin() as conn:
+        await conn.execute(
+            alerts.insert().values(
+                id=f"ups_on_battery/{SITE}/ups1", rule="ups_on_battery", site_id=SITE, target="ups1",
+                severity="warning", state="firing", labels={}, summary="Bộ lưu điện ups1 đang chạy pin",
+                started_at=NOW.timestamp() - 600, fired_at=NOW.timestamp() - 540,
+            )
+        )  # fmt: skip
     record_live(state, targets)
     return SiteLab(config, storage, state, rows)
 

@@ -8,6 +8,7 @@ at the same step (7 d and 30 d, raw and hourly rows).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -22,7 +23,8 @@ from monitor.storage.summaries import quantile_index
 from monitor.web.api_v1 import make_api_v1
 from monitor.web.app import make_app
 from monitor.web.board import BoardData, LinkView, render
-from monitor.web.site_page import RANGES, bounds
+from monitor.web.site_page import RANGES, bounds, collect
+from monitor.web.site_page import render as render_site
 from monitor.web.svg import value_of
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 from tests.site_lab import NOW, SITE, SiteLab, site_lab
@@ -136,7 +138,7 @@ async def test_page_texts_strip_and_bounds(lab: tuple[SiteLab, TestClient[web.Re
     _, client = lab
     page = await (await client.get(f"/sites/{SITE}")).text()
     assert '<html lang="vi">' in page and "Độ trễ (trung vị và độ phân tán)" in page and "30 ngày qua" in page
-    assert "Xã Tân Thịnh &lt;b&gt;" in page and "Xã Tân Thịnh <b>" not in page  # the name is text
+    assert "Bộ lưu điện ups1 đang chạy pin" in page and 'id="alert-ups_on_battery/tan-thinh/ups1"' in page
     assert "Bộ định tuyến r1" in page and "Bộ lưu điện ups1" in page and "Thiết bị hội nghị codec" in page
     text = " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page, flags=re.S)).split())
     assert "Đường truyền Hoạt động Mất gói 0 % · Độ trễ 23 ms · Jitter 3 ms · MOS 4,3" in text  # the latest round
@@ -163,6 +165,16 @@ async def test_page_texts_strip_and_bounds(lab: tuple[SiteLab, TestClient[web.Re
         body = await missing.text()
         assert words in body and "&lt;script&gt;" in body and "<script>" not in body
     assert not math.isnan(float(charts(page)[0].attrib["data-y-max"]))
+
+
+async def test_names_and_titles_are_text(lab: tuple[SiteLab, TestClient[web.Request, web.Application]]) -> None:
+    service, _ = lab
+    site = service.config.site(SITE)
+    assert site is not None
+    data = await collect(service, site, NOW)
+    hostile = dataclasses.replace(data, site=site.model_copy(update={"name": "<script>alert(1)</script>"}))
+    page = render_site(hostile, lang="vi", refresh=30)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
 
 
 def test_every_site_on_the_board_links_to_its_page() -> None:
