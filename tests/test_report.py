@@ -12,6 +12,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from monitor.storage.tables import alert_episodes, alerts, history_raw
 from monitor.web.api_v1 import make_api_v1
 from monitor.web.report import Period, PeriodError, gather_report, parse_period
 from monitor.web.report_render import to_csv, to_html
+from tests.peers import require_program
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(120)
@@ -310,3 +312,17 @@ def load_config_text_minimal() -> Any:
     from monitor.config.loader import load_config_text
 
     return load_config_text(CONFIG, "t.yml")
+
+
+def test_the_command_prints_a_pdf_with_chromium(month: tuple[Path, str], tmp_path: Path) -> None:
+    """--format pdf: the A4 HTML printed by the installed Chromium (Debian's), a real PDF of A4 pages."""
+    require_program("chromium")
+    config_file, database_url = month
+    out = tmp_path / "bao-cao-thang-11.pdf"
+    base = ["report", "-c", str(config_file), "--database", database_url, "--from", "2026-11-01", "--to", "2026-11-30"]
+    assert main([*base, "--format", "pdf", "-o", str(out)]) == 0
+    document = out.read_bytes()
+    boxes = re.findall(rb"/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", document)
+    assert document.startswith(b"%PDF-") and boxes, document[:200]
+    assert all(round(float(w)) == 595 and round(float(h)) == 842 for w, h in boxes)  # A4: 210 × 297 mm in points
+    assert main([*base, "--format", "pdf"]) == 2  # a PDF goes to a file, never to a terminal
