@@ -42,12 +42,14 @@ h1 { font-size: 15pt; margin: 0 0 2mm; }
 h2 { font-size: 12pt; margin: 6mm 0 2mm; break-after: avoid; }
 p { margin: 1mm 0; }
 .muted { color: #444; font-size: 9.5pt; }
-table { width: 100%; border-collapse: collapse; margin: 1mm 0 3mm; font-size: 9pt; }
+table { width: 100%; border-collapse: collapse; margin: 1mm 0 3mm; font-size: 8.5pt; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }
 th, td { border: 0.3mm solid #999; padding: 1mm 1.5mm; text-align: left; vertical-align: top; }
 th { background: #e8ecf2; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+td p { margin: 0 0 1mm; }
 .READY { color: #1a7f37; font-weight: 700; } .DEGRADED { color: #8a5a00; font-weight: 700; }
 .NOT_READY { color: #c62828; font-weight: 700; }
 @media screen { body { padding: 8mm; } }
@@ -292,20 +294,35 @@ def to_html(report: Report, *, lang: Locale) -> str:
         ],
         lang,
     )
+    # One row per briefing: a province has 100+ communes, so the ready ones are counted and the others listed
+    # with their reasons (the CSV has every site of every briefing).
     briefing_rows = []
     for briefing in report.briefings:
-        for site_id, (verdict, reasons) in sorted(briefing.verdicts.items(), key=lambda kv: names.get(kv[0], kv[0])):
-            briefing_rows.append(
-                [
-                    _e(briefing.title),
-                    _e(local_text(briefing.start, tz, lang)),
-                    _e(names.get(site_id, site_id)),
-                    f'<span class="{_e(verdict)}">{_e(verdict_text(verdict, lang))}</span>',
-                    _reasons(reasons, lang),
-                ]
-            )
+        ready = sum(1 for verdict, _ in briefing.verdicts.values() if verdict == "READY")
+        others = sorted(
+            ((site, v) for site, v in briefing.verdicts.items() if v[0] != "READY"),
+            key=lambda item: (item[1][0] != "NOT_READY", names.get(item[0], item[0])),
+        )
+        listed = "".join(
+            f'<p><b>{_e(names.get(site_id, site_id))}</b>: <span class="{_e(verdict)}">'
+            f"{_e(verdict_text(verdict, lang))}</span>" + (f" — {_reasons(reasons, lang)}" if reasons else "") + "</p>"
+            for site_id, (verdict, reasons) in others
+        )
+        briefing_rows.append(
+            [
+                _e(briefing.title),
+                _e(local_text(briefing.start, tz, lang)),
+                f"{ready}/{len(briefing.verdicts)}",
+                listed,
+            ]
+        )
     briefings = _table(
-        [(_t(lang, key), False) for key in ("briefing", "when", "site", "verdict", "reasons")],
+        [
+            (_t(lang, "briefing"), False),
+            (_t(lang, "when"), False),
+            (_t(lang, "ready_sites"), True),
+            (_t(lang, "not_ready_sites"), False),
+        ],
         briefing_rows,
         lang,
     )
