@@ -187,3 +187,12 @@ def test_every_site_on_the_board_links_to_its_page() -> None:
     assert 'href="sites/hub?lang=vi"' in page and 'href="sites/tan-thinh?lang=vi"' in page
     english = render(BoardData(config, datetime.now(UTC), [], links, []), lang="en", refresh=30)
     assert 'href="sites/tan-thinh?lang=en"' in english
+
+
+def test_every_text_exists_in_both_languages_and_the_vietnamese_has_no_english() -> None:
+    from monitor.web.site_texts import TEXTS
+    from tests.test_vi_texts import english_words
+
+    assert set(TEXTS["vi"]) == set(TEXTS["en"])
+    mixed = {key: words for key, value in TEXTS["vi"].items() if (words := english_words(value))}
+    assert mixed == {}

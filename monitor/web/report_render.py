@@ -357,7 +357,7 @@ def to_html(report: Report, *, lang: Locale) -> str:
         f'<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
         f"<title>{title} · {_e(report.organisation)}</title><style>{PRINT_CSS}</style></head><body>"
         f"<h1>{title}</h1><p><b>{_e(report.organisation)}</b></p>"
-        f"<p>{_t(lang, 'report_period', since=since, until=until, zone=report.period.zone)}</p>"
+        f"<p>{_t(lang, 'report_period', start=since, end=until, zone=report.period.zone)}</p>"
         f'<p class="muted">{_t(lang, "report_generated", time=generated)}. {_t(lang, "report_rule")}</p>'
         f"<h2>{_t(lang, 'groups')}</h2>{groups}"
         f"<h2>{_t(lang, 'sites')}</h2>{sites}"

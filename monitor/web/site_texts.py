@@ -64,7 +64,7 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "unknown": "—",
         # Reports (giaoban report, /api/v1/report).
         "report_title": "Báo cáo chất lượng đường truyền và sẵn sàng giao ban",
-        "report_period": "Từ {since} đến {until} ({zone})",
+        "report_period": "Từ {start} đến {end} ({zone})",
         "report_generated": "Lập lúc {time}",
         "report_rule": (
             "Khả dụng: tỷ lệ lần đo đường truyền thành công, không tính thời gian bảo trì (giờ bị bảo trì một phần "
@@ -160,7 +160,7 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "switch": "Tiếng Việt",
         "unknown": "—",
         "report_title": "Link quality and briefing readiness report",
-        "report_period": "From {since} to {until} ({zone})",
+        "report_period": "From {start} to {end} ({zone})",
         "report_generated": "Made at {time}",
         "report_rule": (
             "Availability: the share of link probes that succeeded, maintenance excluded (an hour partly under "
