@@ -16,7 +16,8 @@ elsewhere; the filter is a plain GET form. Built for a province (92 to 168 commu
 - the open alerts (anchors ``#alert-<id>``, the links that alert messages carry);
 - the links that are down or poor with their loss, RTT, jitter and MOS; the others as one compact list.
 
-On a wide screen the lists flow into columns. Built from the stored reports and alerts and the in-memory
+On a wide screen the lists flow into columns. Every site's name links to its page, ``sites/{id}?lang=``
+(monitor/web/site_page.py). Built from the stored reports and alerts and the in-memory
 state: one query for the meetings, one report (two queries) per meeting shown, one for the alerts. Every
 value that came from a user — site names, meeting titles, reason texts, ids, the filter — is escaped; a
 strict Content-Security-Policy forbids scripts anyway. Reasons are shown as the readiness engine stored

@@ -19,8 +19,9 @@ Per site, over [since, until):
   ``acked_at − fired_at``, its median and its longest.
 
 Per parent unit (a site's ``parent``, or the site itself when it has none — a province's hub with its
-communes): the same sums over its sites. Work: two history queries for every site at once (hourly buckets),
-one for the briefings, two for the alerts; then linear in sites × hours, off the event loop.
+communes): the same sums over its sites. Work: two history queries (hourly buckets) per SITES_PER_READ sites,
+one for the briefings, two for the alerts; then linear in sites × hours, off the event loop, one batch of
+points held at a time.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from monitor.storage.tables import targets
 
 HOUR = 3600.0
 MAX_DAYS = 400
+SITES_PER_READ = 200  # sites whose hourly points are read and reduced at a time
 
 
 class PeriodError(ValueError):
@@ -335,18 +336,22 @@ def group_of(site: Site) -> str:
     return site.parent or site.id
 
 
-def build_report(
-    config: Config,
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What every site's figures draw on, computed once: the windows' spans, briefings and alerts by site."""
+
+    spans: list[tuple[MaintenanceWindow, float, float]]
+    briefings: dict[str, list[BriefingLine]]
+    alerts: dict[str, list[AlertLine]]
+
+
+def prepare(
     period: Period,
-    *,
-    points: Mapping[str, Sequence[HistoryPoint]],
     windows: Sequence[MaintenanceWindow],
     briefings: Sequence[Briefing],
     alerts: Sequence[AlertRecord],
-    generated: datetime,
-) -> Report:
-    """The report from what was read (pure; for a thread): linear in sites × hours, briefings and alerts."""
-    spans = window_spans(windows, period)
+) -> Prepared:
+    """The windows expanded over the period, the briefings and the alerts that count, by site (for a thread)."""
     per_site_briefings: dict[str, list[BriefingLine]] = {}
     for briefing in briefings:
         for site_id, (verdict, reasons) in briefing.verdicts.items():
@@ -361,24 +366,37 @@ def build_report(
             alert.id, alert.rule, alert.summary, alert.severity, alert.fired_at, alert.acked_at, alert.acked_by
         )
         per_site_alerts.setdefault(alert.site, []).append(fired)
-    sites = []
-    for site in config.sites:
+    return Prepared(window_spans(windows, period), per_site_briefings, per_site_alerts)
+
+
+def site_reports(
+    sites: Sequence[Site], prepared: Prepared, points: Mapping[str, Sequence[HistoryPoint]]
+) -> list[SiteReport]:
+    """The figures of ``sites`` from their link's hourly points (for a thread): linear in sites × hours."""
+    out = []
+    for site in sites:
         own = merged_spans(
             (begin, end)
-            for window, begin, end in spans
+            for window, begin, end in prepared.spans
             if covers(window, rule="link_down", site=site.id, target="link")
         )
-        hours = hours_of(points.get(site.id, ()), covered_per_hour(own))
-        sites.append(
+        out.append(
             site_report(
                 site,
                 group=group_of(site),
-                hours=hours,
+                hours=hours_of(points.get(site.id, ()), covered_per_hour(own)),
                 maintenance_seconds=sum(end - begin for begin, end in own),
-                briefings=per_site_briefings.get(site.id, []),
-                alerts=sorted(per_site_alerts.get(site.id, []), key=lambda a: a.fired_at),
+                briefings=prepared.briefings.get(site.id, []),
+                alerts=sorted(prepared.alerts.get(site.id, []), key=lambda a: a.fired_at),
             )
         )
+    return out
+
+
+def assemble(
+    config: Config, period: Period, sites: Sequence[SiteReport], briefings: Sequence[Briefing], generated: datetime
+) -> Report:
+    """The sites' figures summed per parent unit, in the inventory's order."""
     members: dict[str, list[SiteReport]] = {}
     for report in sites:
         members.setdefault(report.group, []).append(report)
@@ -404,20 +422,22 @@ def config_windows(config: Config) -> list[MaintenanceWindow]:
     return [window_from_config(entry, config.organisation.timezone) for entry in config.maintenance]
 
 
-async def gather_report(config: Config, storage: Storage, period: Period, *, now: datetime | None = None) -> Report:
-    """Read what the period needs, then build the report in a thread (the event loop only waits)."""
-    keys = {f"{site.id}/link": site.id for site in config.sites if site.link is not None}
+async def _link_points(
+    storage: Storage, sites: Sequence[Site], ids: Mapping[str, int], period: Period
+) -> dict[str, list[HistoryPoint]]:
+    """The hourly points of the links of ``sites``, by site: one query over raw rows, one over hourly rows."""
+    wanted = {ids[f"{site.id}/link"]: (f"{site.id}/link", "icmp") for site in sites if f"{site.id}/link" in ids}
     async with storage.engine.connect() as conn:
-        links = select(targets.c.id, targets.c.key, targets.c.kind).where(targets.c.role == "link")
-        rows = (await conn.execute(links)).all()
-        ids = {int(r.id): (r.key, r.kind) for r in rows if r.key in keys}
-        found = await points_of(conn, ids, period.since, period.until, HOUR)
+        found = await points_of(conn, wanted, period.since, period.until, HOUR)
     points: dict[str, list[HistoryPoint]] = {}
     for point in found:
-        points.setdefault(keys[point.target], []).append(point)
+        points.setdefault(point.target.rsplit("/", 1)[0], []).append(point)
+    return points
+
+
+async def _alerts(storage: Storage, period: Period) -> list[AlertRecord]:
+    """Resolved episodes that began up to a month before the period ends, and the open alerts; each once."""
     store = SqlAlertStore(storage)
-    windows = config_windows(config) + await store.maintenance_windows()
-    briefings = await briefings_between(storage, period.since, period.until)
     low, high = period.since.timestamp(), period.until.timestamp()
     episodes = await store.history(since=low - 31 * 86400, until=high)  # an episode may fire days after it began
     current = [a for a in await store.list_alerts(state=OPEN_STATES) if a.started_at < high]
@@ -427,11 +447,28 @@ async def gather_report(config: Config, storage: Storage, period: Period, *, now
         if (alert.id, alert.started_at) not in seen:
             seen.add((alert.id, alert.started_at))
             alerts.append(alert)
-    generated = now or datetime.now(UTC)
-    return await asyncio.to_thread(
-        partial(build_report, config, period, points=points, windows=windows, briefings=briefings, alerts=alerts),
-        generated=generated,
-    )
+    return alerts
+
+
+async def gather_report(config: Config, storage: Storage, period: Period, *, now: datetime | None = None) -> Report:
+    """Read what the period needs and compute the figures in a thread, SITES_PER_READ sites at a time.
+
+    Only one batch of hourly points is held at once (a month of 168 communes is 121,000 hours), so memory stays
+    bounded whatever the inventory's size; the event loop only waits.
+    """
+    async with storage.engine.connect() as conn:
+        links = select(targets.c.id, targets.c.key).where(targets.c.role == "link")
+        ids = {r.key: int(r.id) for r in (await conn.execute(links)).all()}
+    windows = config_windows(config) + await SqlAlertStore(storage).maintenance_windows()
+    briefings = await briefings_between(storage, period.since, period.until)
+    prepared = await asyncio.to_thread(prepare, period, windows, briefings, await _alerts(storage, period))
+    reports: list[SiteReport] = []
+    sites = list(config.sites)
+    for start in range(0, len(sites), SITES_PER_READ):
+        batch = sites[start : start + SITES_PER_READ]
+        points = await _link_points(storage, batch, ids, period)
+        reports += await asyncio.to_thread(site_reports, batch, prepared, points)
+    return assemble(config, period, reports, briefings, now or datetime.now(UTC))
 
 
 __all__ = [
@@ -444,7 +481,9 @@ __all__ = [
     "PeriodError",
     "Report",
     "SiteReport",
-    "build_report",
+    "assemble",
     "gather_report",
     "parse_period",
+    "prepare",
+    "site_reports",
 ]
