@@ -84,6 +84,13 @@ async def points_of(
     One query over raw rows and one over hourly rows, whatever the number of targets (the site page, the
     monthly report of every site); the step is taken as given.
     """
+    return to_points(await bucket_rows(conn, list(ids), since, until, step), ids)
+
+
+async def bucket_rows(
+    conn: AsyncConnection, ids: list[int], since: datetime, until: datetime, step: float
+) -> list[Any]:
+    """The database's rows behind points_of; to_points makes them points (off the event loop when they are many)."""
     if not ids:
         return []
     step_ms = int(step * 1000)
@@ -92,9 +99,14 @@ async def points_of(
     rows: list[Any] = []
     if start < boundary:
         hourly_step = max(step_ms // HOUR_MS, 1) * HOUR_MS
-        rows += (await conn.execute(_hourly_query(list(ids), start, min(end, boundary), hourly_step))).all()
+        rows += (await conn.execute(_hourly_query(ids, start, min(end, boundary), hourly_step))).all()
     if end > boundary:
-        rows += (await conn.execute(_raw_query(list(ids), max(start, boundary), end, step_ms))).all()
+        rows += (await conn.execute(_raw_query(ids, max(start, boundary), end, step_ms))).all()
+    return rows
+
+
+def to_points(rows: list[Any], ids: dict[int, tuple[str, str]]) -> list[HistoryPoint]:
+    """bucket_rows' rows as points, by target then time (pure: a thread may run it)."""
     points = [
         HistoryPoint(
             target=ids[int(r.target_id)][0],
