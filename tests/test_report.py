@@ -32,6 +32,7 @@ from monitor.readiness.meetings import build_meeting, save_meeting
 from monitor.storage.database import SiteVerdict, Storage
 from monitor.storage.retention import prune, rollup
 from monitor.storage.tables import alert_episodes, alerts, history_raw
+from monitor.web.api_report import REPORT_GATE
 from monitor.web.api_v1 import make_api_v1
 from monitor.web.report import Period, PeriodError, gather_report, parse_period
 from monitor.web.report_render import to_csv, to_html
@@ -264,7 +265,8 @@ def test_the_api_answers_json_csv_html(month: tuple[Path, str]) -> None:
         config = load_config(config_file)
         storage = await Storage.open(database_url)
         app = web.Application()
-        app.add_subapp("/api/v1", make_api_v1(storage=storage, config=lambda: config, state=State()))
+        api = make_api_v1(storage=storage, config=lambda: config, state=State())
+        app.add_subapp("/api/v1", api)
         client = TestClient(TestServer(app))
         await client.start_server()
         try:
@@ -288,6 +290,11 @@ def test_the_api_answers_json_csv_html(month: tuple[Path, str]) -> None:
             for bad, field in refused:
                 answer = await client.get("/api/v1/report", params=bad)
                 assert answer.status == 400 and (await answer.json())["field"] == field, bad
+            gate = api[REPORT_GATE]  # two reports being made: a third waits for none of them, it is told to retry
+            async with gate, gate:
+                answer = await client.get("/api/v1/report", params=period)
+                assert answer.status == 429 and answer.headers["Retry-After"] == "5"
+            assert (await client.get("/api/v1/report", params=period)).status == 200
         finally:
             await client.close()
             await storage.close()
