@@ -1,0 +1,49 @@
+"""The one registry of in-meeting call readers (issue 18), keyed by driver kind.
+
+``CALL_READERS[kind] = (settings model, reader)``; a reader is a ``CallReader`` (probes/vc/media.py)::
+
+    report = await reader(target, settings, ctx)   # -> CallReport; raises ProbeFailed (ApiError) with a Reason
+
+``target`` is written as for the kind's status probe (``HOST[:PORT]`` or a base URL); ``settings`` is an instance
+of the registered model (``model.model_validate(mapping)``; for the codec kinds the same options as the status
+probe, so an endpoint's settings serve both). The meeting watch looks readers up here by an endpoint's or a
+bridge's kind and knows nothing of vendors.
+
+=============  =========================================  ==============================  =====================
+kind           reads                                      participants                    media_reported
+=============  =========================================  ==============================  =====================
+cisco-xapi     /Status/Call, /Status/MediaChannels         the codec's calls (0 or 1)      True (False on
+               (probes/vc/cisco_calls.py)                                                 firmware without it)
+poly-rest      /rest/conferences (probes/vc/poly_calls.py) the codec's connections          False (see module)
+huawei         WEB_GetCallStatusInfoAPI (probes/vc/huawei.py) the system's call (0 or 1)  True
+cms            /api/v1/callLegs[/{id}] (probes/vc/cms.py)  every call leg of the bridge    True
+jitsi          /debug (probes/vc/jitsi_calls.py)           every endpoint of the bridge    False
+=============  =========================================  ==============================  =====================
+
+Not built: Poly RealPresence Collaboration Server (RMX): its XML API (TRANS_CONF_LIST, participants) has no
+public sample or reachable documentation of the answer's shape here; a kind ``rmx`` can be added in this table.
+
+Only cisco-xapi, poly-rest and jitsi are also status-probe kinds (probes/__init__.py); huawei and cms are call
+readers only, configured where the meeting watch takes its bridges and codecs.
+"""
+
+from __future__ import annotations
+
+from probes.core.settings import Settings
+from probes.vc import cisco_calls, cms, huawei, jitsi_calls, poly_calls
+from probes.vc.cisco_xapi import KIND as CISCO
+from probes.vc.cisco_xapi import CiscoXapiSettings
+from probes.vc.jitsi import KIND as JITSI
+from probes.vc.media import CallReader
+from probes.vc.poly_rest import KIND as POLY
+from probes.vc.poly_rest import PolyRestSettings
+
+CALL_READERS: dict[str, tuple[type[Settings], CallReader]] = {
+    CISCO: (CiscoXapiSettings, cisco_calls.read),
+    POLY: (PolyRestSettings, poly_calls.read),
+    huawei.KIND: (huawei.HuaweiSettings, huawei.read),
+    cms.KIND: (cms.CmsSettings, cms.read),
+    JITSI: (jitsi_calls.JitsiCallSettings, jitsi_calls.read),
+}
+
+__all__ = ["CALL_READERS"]

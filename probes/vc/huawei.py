@@ -1,0 +1,144 @@
+"""In-meeting call state of a Huawei room system (IdeaHub, TE/Box series) over its HTTP API (issue 18).
+
+Target: ``HOST[:PORT]`` (https and 443 unless set) or a base URL. Settings: scheme (https), tls_verify,
+ca_file, max_body_size, credentials ({env:}|{file:} holding "user:password" of the web administrator),
+site_handle (255).
+
+Requests (Huawei "IdeaHub Pro, S, Enterprise HTTP API 编程参考", support.huaweicloud.com/ideahub-api/:
+ideahub_05_0025 请求会话ID, ideahub_05_0026 请求认证, ideahub_05_0172 获取通话状态)::
+
+    GET  /action.cgi?ActionID=WEB_RequestSessionIDAPI     the session id, in a cookie (kept for the next two)
+    POST /action.cgi?ActionID=WEB_RequestCertificateAPI   {"user", "password"} → data.acCSRFToken; every later
+                                                          JSON request carries it (sent as the body field
+                                                          acCSRFToken: the documentation says "carry the CSRF
+                                                          token field" without naming where)
+    POST /action.cgi?ActionID=WEB_GetCallStatusInfoAPI    {"siteHandle": 255} (255: the system's own call when
+                                                          it is not hosting a multipoint call) → data
+
+Every answer is ``{"success": 1, "data": ...}`` or ``{"success": 0, "error": {"id", "code", "params"}}``; ``data``
+is a JSON object encoded as a string (as documented) or an object. Fields read from the call status, per the
+documented example: videoLossPerRev / videoLossPerSend, audioLossPerRev / audioLossPerSend ("0.00%"; "--" = not
+reported), videoRateRev / videoRateSend ("655.24k" = kbit/s), joinDay / joinHour / joinMin (time in the meeting).
+``Rev`` is what the site receives (rx), ``Send`` what it sends (tx). No jitter and no far-end address are given:
+the participant's ``remote`` is empty and jitter unknown.
+
+In a call or not: the API documents that it "has information only after joining"; a success answer with no rate
+and no time in the meeting is read as "not in a call" (no participant), a ``success: 0`` answer fails the read
+(BAD_STATUS with the device's error id and code) rather than being guessed to mean either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from yarl import URL
+
+from probes.core.context import ProbeContext
+from probes.core.result import Reason
+from probes.core.secrets import Secret
+from probes.vc.call_reader import number, percent_ratio, protocol_error, rate_bps, run_read
+from probes.vc.media import CallReport, MediaStats, Participant
+from probes.vc.status import ApiError, Client, Reply, StatusApiSettings, expect_ok, parse_json, user_password
+
+KIND = "huawei"
+DEFAULT_PORTS = {"https": 443, "http": 80}
+_KBIT = 1000.0
+
+
+class HuaweiSettings(StatusApiSettings):
+    """The web administrator's account of the room system."""
+
+    credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
+    site_handle: int = Field(255, ge=0, le=255, description="255: the system's own call (not a hosted multipoint)")
+
+
+def envelope(body: bytes, what: str) -> dict[str, Any]:
+    """The ``data`` object of a success answer; ApiError for a failure answer or another shape."""
+    document = parse_json(body, what)
+    if not isinstance(document, dict) or document.get("success") not in (0, 1):
+        raise protocol_error(what, 'expected {"success": 0|1, ...}')
+    if document["success"] != 1:
+        error = document.get("error")
+        words = f"error id {error.get('id')}, code {error.get('code')}" if isinstance(error, dict) else "no error given"
+        raise ApiError(Reason.BAD_STATUS, f"{what}: the device refused ({words})", answered=True)
+    data = document.get("data", {})
+    if isinstance(data, str):  # documented: the object, JSON-encoded once more
+        data = parse_json(data.encode(), what) if data.strip() else {}
+    if not isinstance(data, dict):
+        raise protocol_error(what, "data is not an object")
+    return data
+
+
+def read_call_status(data: dict[str, Any]) -> CallReport:
+    """A WEB_GetCallStatusInfoAPI ``data`` object as a CallReport (0 or 1 participant)."""
+    video_rx, video_tx = rate_bps(data.get("videoRateRev"), unit=_KBIT), rate_bps(data.get("videoRateSend"), unit=_KBIT)
+    rates = [rate_bps(data.get(key), unit=_KBIT) for key in ("sendRate", "revRate")] + [video_rx, video_tx]
+    minutes = [number(data.get(key)) for key in ("joinDay", "joinHour", "joinMin")]
+    in_meeting = [m for m in minutes if m is not None]
+    if not any(r for r in rates if r) and not any(in_meeting):
+        return CallReport(source=KIND, participants=(), media_reported=True)
+    duration = None
+    if len(in_meeting) == 3:
+        days, hours, mins = in_meeting
+        duration = ((days * 24 + hours) * 60 + mins) * 60
+    media = (
+        MediaStats("video", "rx", loss_ratio=percent_ratio(data.get("videoLossPerRev")), rate_bps=video_rx),
+        MediaStats("video", "tx", loss_ratio=percent_ratio(data.get("videoLossPerSend")), rate_bps=video_tx),
+        MediaStats("audio", "rx", loss_ratio=percent_ratio(data.get("audioLossPerRev"))),
+        MediaStats("audio", "tx", loss_ratio=percent_ratio(data.get("audioLossPerSend"))),
+    )
+    participant = Participant(remote="", connected=True, media=media, duration_seconds=duration)
+    return CallReport(source=KIND, participants=(participant,), media_reported=True)
+
+
+def _action(base: URL, action: str) -> URL:
+    return (base / "action.cgi").with_query(ActionID=action)
+
+
+def _cookie(reply: Reply) -> str:
+    return "; ".join(f"{name}={value}" for name, value in reply.cookies.items())
+
+
+async def _read(client: Client, base: URL, settings: HuaweiSettings) -> CallReport:
+    user, password = await user_password(settings.credentials)
+    reply = await client.request("GET", _action(base, "WEB_RequestSessionIDAPI"))
+    expect_ok(reply, "WEB_RequestSessionIDAPI")
+    envelope(reply.body, "WEB_RequestSessionIDAPI")
+    cookie = _cookie(reply)
+    if not cookie:
+        raise protocol_error("WEB_RequestSessionIDAPI", "no session cookie in the answer")
+    headers = {"Cookie": cookie}
+    reply = await client.request(
+        "POST",
+        _action(base, "WEB_RequestCertificateAPI"),
+        headers=headers,
+        json_body={"user": user, "password": password},
+    )
+    expect_ok(reply, "WEB_RequestCertificateAPI")
+    try:
+        certificate = envelope(reply.body, "WEB_RequestCertificateAPI")
+    except ApiError as exc:
+        if exc.reason is Reason.BAD_STATUS:  # the documented failure of this step is a refused user or password
+            raise ApiError(Reason.AUTH_FAILED, f"{exc.detail}: check the user and password", answered=True) from None
+        raise
+    token = certificate.get("acCSRFToken")
+    if not isinstance(token, str) or not token:
+        raise protocol_error("WEB_RequestCertificateAPI", "no acCSRFToken in the answer")
+    reply = await client.request(
+        "POST",
+        _action(base, "WEB_GetCallStatusInfoAPI"),
+        headers=headers,
+        json_body={"siteHandle": settings.site_handle, "acCSRFToken": token},
+    )
+    expect_ok(reply, "WEB_GetCallStatusInfoAPI")
+    return read_call_status(envelope(reply.body, "WEB_GetCallStatusInfoAPI"))
+
+
+async def read(target: str, settings: HuaweiSettings, ctx: ProbeContext) -> CallReport:
+    """The room system's call now (CallReader, probes/vc/calls.py)."""
+    if not isinstance(settings, HuaweiSettings):
+        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
+    return await run_read(
+        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    )
