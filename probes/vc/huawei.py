@@ -79,8 +79,8 @@ def read_call_status(data: dict[str, Any]) -> CallReport:
     if not any(r for r in rates if r) and not any(in_meeting):
         return CallReport(source=KIND, participants=(), media_reported=True)
     duration = None
-    if len(in_meeting) == 3:
-        days, hours, mins = in_meeting
+    if in_meeting:  # a field left out counts 0 (a call of 2 h 5 min may leave joinDay out)
+        days, hours, mins = (m or 0.0 for m in minutes)
         duration = ((days * 24 + hours) * 60 + mins) * 60
     media = (
         MediaStats("video", "rx", loss_ratio=percent_ratio(data.get("videoLossPerRev")), rate_bps=video_rx),
