@@ -19,8 +19,10 @@ from aiohttp import web
 
 from monitor.demo.bridge import EmulatedBridge, bridge_app
 from monitor.demo.codecs import CodecState, status_app
+from probes import KINDS
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeFailed, Reason
+from probes.core.result import ProbeFailed, ProbeResult, Reason
+from probes.runner import run_probe
 from probes.vc.calls import CALL_READERS
 from probes.vc.media import CallReport, MediaStats
 from tests.fake_codecs import BILLION_LAUGHS, serve
@@ -374,3 +376,50 @@ async def test_jitsi_without_debug_api_fails(ctx: ProbeContext) -> None:
 async def test_jitsi_debug_of_another_shape(ctx: ProbeContext) -> None:
     problem = await failure("jitsi", jitsi_app(200, {"conferences": []}), ctx, None)
     assert problem.reason is Reason.PROTOCOL_ERROR
+
+
+# --- the status probes of the two kinds added with the readers (cms, huawei) ---------------------------------
+
+
+async def status(kind: str, app: web.Application, ctx: ProbeContext, secret: Path) -> ProbeResult:
+    spec = KINDS[kind]
+    settings = spec.settings.model_validate({"scheme": "http", "credentials": {"file": str(secret)}})
+    async with serve(app) as port:
+        return await run_probe(spec, f"127.0.0.1:{port}", settings, ctx=ctx, timeout=5.0)
+
+
+async def test_cms_status_of_an_activated_bridge(ctx: ProbeContext, secret: Path) -> None:
+    result = await status("cms", bridge_app(EmulatedBridge(password=PASSWORD)), ctx, secret)
+    assert result.success and result.reason is Reason.OK
+    assert result.values["up"] == 1.0 and result.values["uptime"] >= 12 * 86400
+    assert "in_call" not in result.values and "registered" not in result.values  # a server: not reported
+    assert result.info["software"].startswith("3.8.1")
+
+
+async def test_cms_status_of_an_unlicensed_bridge(ctx: ProbeContext, secret: Path) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = b"<status><softwareVersion>2.0(RC)</softwareVersion><uptimeSeconds>333717</uptimeSeconds>"
+        return web.Response(body=body + b"<activated>false</activated></status>", content_type="text/xml")
+
+    result = await status("cms", app_of(handler), ctx, secret)
+    assert (result.success, result.reason) == (False, Reason.NOT_READY)
+    assert result.values["uptime"] == 333717 and "not activated" in result.detail
+
+
+async def test_cms_status_wrong_password(ctx: ProbeContext, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong"
+    wrong.write_text("admin:nope")
+    result = await status("cms", bridge_app(EmulatedBridge(password=PASSWORD)), ctx, wrong)
+    assert (result.success, result.reason, result.values["up"]) == (False, Reason.AUTH_FAILED, 1.0)
+
+
+async def test_huawei_status_idle_and_busy(ctx: ProbeContext, secret: Path) -> None:
+    idle = await status("huawei", huawei_app(status={"sendRate": "--", "revRate": "--"}), ctx, secret)
+    assert idle.success and idle.values["in_call"] == 0.0 and idle.info["product"] == "Box 300"
+    busy = await status("huawei", huawei_app(status={"sendRate": "1.92M", "joinMin": 3}), ctx, secret)
+    assert (busy.success, busy.reason, busy.values["in_call"]) == (False, Reason.ENDPOINT_BUSY, 1.0)
+
+
+async def test_huawei_status_refused_login(ctx: ProbeContext, secret: Path) -> None:
+    result = await status("huawei", huawei_app(password="other"), ctx, secret)
+    assert (result.success, result.reason) == (False, Reason.AUTH_FAILED)

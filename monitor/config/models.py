@@ -328,6 +328,8 @@ class Scheduler(Strict):
             "cisco-xapi": 64,
             "poly-rest": 64,
             "jitsi": 64,
+            "huawei": 64,
+            "cms": 16,
             "snmp": 64,
         },
         description="probes of one kind in flight at once",

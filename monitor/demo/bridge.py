@@ -3,6 +3,8 @@
 Answers in the shape probes/vc/cms.py reads (CMS API reference; recorded answers in tests/conformance/SOURCES.md),
 HTTP Basic auth on every request::
 
+    GET /api/v1/system/status             <status><softwareVersion/><uptimeSeconds/><activated>true</activated>
+                                          <callLegsActive/></status> (the cms status probe)
     GET /api/v1/callLegs?offset=&limit=   <callLegs total="T"><callLeg id><name/><remoteParty/><call/></callLeg>
     GET /api/v1/callLegs/{id}             <callLeg id><name/><remoteParty/><status><state>connected</state>
                                           <durationSeconds/><rxAudio/><txAudio/><rxVideo role="main"/>
@@ -51,6 +53,7 @@ class EmulatedBridge:
     user: str = "admin"
     password: str = "demo"
     legs: dict[str, BridgeLeg] = field(default_factory=dict)  # remote → leg
+    started: float = field(default_factory=lambda: time.time() - 12 * 86400)
 
     def join(self, remote: str, name: str, *, loss: float = 0.0, drop_at: float | None = None) -> str:
         if not 0.0 <= loss <= 1.0:
@@ -117,6 +120,18 @@ def leg_detail(leg: BridgeLeg) -> str:
     )
 
 
+async def _system_status(request: web.Request) -> web.Response:
+    bridge = request.app[BRIDGE]
+    if not _authorized(request, bridge):
+        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="CMS"'})
+    uptime = int(time.time() - bridge.started)
+    return _xml(
+        f"<status><softwareVersion>3.8.1 (demo emulation)</softwareVersion><uptimeSeconds>{uptime}</uptimeSeconds>"
+        f"<activated>true</activated><clusterEnabled>false</clusterEnabled>"
+        f"<callLegsActive>{len(bridge.present())}</callLegsActive></status>"
+    )
+
+
 async def _list(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE]
     if not _authorized(request, bridge):
@@ -142,6 +157,7 @@ async def _detail(request: web.Request) -> web.Response:
 def bridge_app(bridge: EmulatedBridge) -> web.Application:
     app = web.Application()
     app[BRIDGE] = bridge
+    app.router.add_get("/api/v1/system/status", _system_status)
     app.router.add_get("/api/v1/callLegs", _list)
     app.router.add_get("/api/v1/callLegs/{leg}", _detail)
     return app

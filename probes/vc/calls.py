@@ -23,8 +23,8 @@ jitsi          /debug (probes/vc/jitsi_calls.py)           every endpoint of the
 Not built: Poly RealPresence Collaboration Server (RMX): its XML API (TRANS_CONF_LIST, participants) has no
 public sample or reachable documentation of the answer's shape here; a kind ``rmx`` can be added in this table.
 
-Only cisco-xapi, poly-rest and jitsi are also status-probe kinds (probes/__init__.py); huawei and cms are call
-readers only, configured where the meeting watch takes its bridges and codecs.
+Every kind here is also an endpoint (status-probe) kind of probes/__init__.py, so a site's codec or a bridge is
+configured once, as an endpoint, and read both ways with the same settings.
 """
 
 from __future__ import annotations

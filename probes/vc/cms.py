@@ -21,6 +21,15 @@ the site reports back in RTCP) the site's ``rx``. Presentation video (role other
 without any of these elements has no media (unknown quality); the bridge itself reports media (media_reported).
 
 The detail reads run at most four at a time, so a large briefing does not flood the bridge's API.
+
+Status probe (kind ``cms``, probes/__init__.py)::
+
+    GET /api/v1/system/status   <status><softwareVersion/><uptimeSeconds/><activated/><clusterEnabled/>
+                                <callLegsActive/>...</status>  (CMS API reference, "System status")
+
+Values: ``up``, ``response_seconds``, ``uptime`` (uptimeSeconds); info ``software`` (softwareVersion). A bridge is a
+server: registration, calls and peripherals are not reported. Ready = the API answered and the bridge is
+activated; ``activated`` false is NOT_READY (an unlicensed Call Bridge takes no calls).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from pydantic import Field
 from yarl import URL
 
 from probes.core.context import ProbeContext
-from probes.core.result import Reason
+from probes.core.result import ProbeResult, Reason
 from probes.core.secrets import Secret
 from probes.vc.call_reader import (
     MAX_PARTICIPANTS,
@@ -46,11 +55,22 @@ from probes.vc.call_reader import (
     run_read,
 )
 from probes.vc.media import CallReport, Direction, MediaKind, MediaStats, Participant
-from probes.vc.status import ApiError, Client, StatusApiSettings, expect_ok, parse_xml, user_password
+from probes.vc.status import SERIES as STATUS_SERIES
+from probes.vc.status import (
+    ApiError,
+    Client,
+    EndpointStatus,
+    StatusApiSettings,
+    expect_ok,
+    parse_xml,
+    run_status_probe,
+    user_password,
+)
 
 KIND = "cms"
 DEFAULT_PORTS = {"https": 443, "http": 80}
 _PARALLEL = 4
+SERIES = STATUS_SERIES
 # CMS element → (kind, the site's direction): the bridge's receive is the site's send.
 _STREAMS: dict[str, tuple[MediaKind, Direction]] = {
     "rxAudio": ("audio", "tx"),
@@ -125,9 +145,45 @@ def read_legs(details: Mapping[str, Element]) -> CallReport:
     return CallReport(source=KIND, participants=tuple(read_leg(doc) for doc in details.values()), media_reported=True)
 
 
-async def _read(client: Client, base: URL, settings: CmsSettings) -> CallReport:
+def read_system_status(root: Element) -> EndpointStatus:
+    """A /api/v1/system/status document as an EndpointStatus."""
+    if root.tag != "status":
+        raise protocol_error("/api/v1/system/status", f"expected <status>, got <{root.tag[:40]}>")
+    activated = (_text(root, "activated") or "").lower()
+    software = _text(root, "softwareVersion")
+    return EndpointStatus(
+        uptime=number(_text(root, "uptimeSeconds")),
+        healthy=activated != "false",
+        problem="the Call Bridge is not activated (no licence): it takes no calls" if activated == "false" else "",
+        info={"software": software} if software else {},
+    )
+
+
+async def _authorization(settings: CmsSettings) -> dict[str, str]:
     user, password = await user_password(settings.credentials)
-    headers = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def _fetch_status(client: Client, base: URL, settings: CmsSettings) -> EndpointStatus:
+    reply = await client.request(
+        "GET", base / "api" / "v1" / "system" / "status", headers=await _authorization(settings)
+    )
+    expect_ok(reply, "GET /api/v1/system/status")
+    return read_system_status(parse_xml(reply.body, "/api/v1/system/status"))
+
+
+async def probe(target: str, settings: CmsSettings, *, ctx: ProbeContext) -> ProbeResult:
+    return await run_status_probe(
+        target,
+        settings,
+        ctx,
+        default_ports=DEFAULT_PORTS,
+        fetch=lambda client, base: _fetch_status(client, base, settings),
+    )
+
+
+async def _read(client: Client, base: URL, settings: CmsSettings) -> CallReport:
+    headers = await _authorization(settings)
     ids: list[str] = []
     while len(ids) < MAX_PARTICIPANTS:
         url = (base / "api" / "v1" / "callLegs").with_query(offset=len(ids), limit=settings.page_size)

@@ -22,6 +22,10 @@ reported), videoRateRev / videoRateSend ("655.24k" = kbit/s), joinDay / joinHour
 ``Rev`` is what the site receives (rx), ``Send`` what it sends (tx). No jitter and no far-end address are given:
 the participant's ``remote`` is empty and jitter unknown.
 
+Status probe (kind ``huawei``, probes/__init__.py): the same session and login, then the call status: ``up``,
+``response_seconds``, ``in_call`` (1 when the call status shows a call); info ``product`` (szTermType of the
+session answer). Registration and peripherals are not read (absent, never "ok"); a refused login is AUTH_FAILED.
+
 In a call or not: the API documents that it "has information only after joining"; a success answer with no rate
 and no time in the meeting is read as "not in a call" (no participant), a ``success: 0`` answer fails the read
 (BAD_STATUS with the device's error id and code) rather than being guessed to mean either.
@@ -29,21 +33,34 @@ and no time in the meeting is read as "not in a call" (no participant), a ``succ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
 from yarl import URL
 
 from probes.core.context import ProbeContext
-from probes.core.result import Reason
+from probes.core.result import ProbeResult, Reason
 from probes.core.secrets import Secret
 from probes.vc.call_reader import number, percent_ratio, protocol_error, rate_bps, run_read
 from probes.vc.media import CallReport, MediaStats, Participant
-from probes.vc.status import ApiError, Client, Reply, StatusApiSettings, expect_ok, parse_json, user_password
+from probes.vc.status import SERIES as STATUS_SERIES
+from probes.vc.status import (
+    ApiError,
+    Client,
+    EndpointStatus,
+    Reply,
+    StatusApiSettings,
+    expect_ok,
+    parse_json,
+    run_status_probe,
+    user_password,
+)
 
 KIND = "huawei"
 DEFAULT_PORTS = {"https": 443, "http": 80}
 _KBIT = 1000.0
+SERIES = STATUS_SERIES
 
 
 class HuaweiSettings(StatusApiSettings):
@@ -100,21 +117,24 @@ def _cookie(reply: Reply) -> str:
     return "; ".join(f"{name}={value}" for name, value in reply.cookies.items())
 
 
-async def _read(client: Client, base: URL, settings: HuaweiSettings) -> CallReport:
+@dataclass(frozen=True, slots=True)
+class _Session:
+    cookie: str
+    token: str
+    product: str | None
+
+
+async def _login(client: Client, base: URL, settings: HuaweiSettings) -> _Session:
     user, password = await user_password(settings.credentials)
     reply = await client.request("GET", _action(base, "WEB_RequestSessionIDAPI"))
     expect_ok(reply, "WEB_RequestSessionIDAPI")
-    envelope(reply.body, "WEB_RequestSessionIDAPI")
+    session = envelope(reply.body, "WEB_RequestSessionIDAPI")
     cookie = _cookie(reply)
     if not cookie:
         raise protocol_error("WEB_RequestSessionIDAPI", "no session cookie in the answer")
+    login = {"user": user, "password": password}
     headers = {"Cookie": cookie}
-    reply = await client.request(
-        "POST",
-        _action(base, "WEB_RequestCertificateAPI"),
-        headers=headers,
-        json_body={"user": user, "password": password},
-    )
+    reply = await client.request("POST", _action(base, "WEB_RequestCertificateAPI"), headers=headers, json_body=login)
     expect_ok(reply, "WEB_RequestCertificateAPI")
     try:
         certificate = envelope(reply.body, "WEB_RequestCertificateAPI")
@@ -125,14 +145,42 @@ async def _read(client: Client, base: URL, settings: HuaweiSettings) -> CallRepo
     token = certificate.get("acCSRFToken")
     if not isinstance(token, str) or not token:
         raise protocol_error("WEB_RequestCertificateAPI", "no acCSRFToken in the answer")
+    product = session.get("szTermType")
+    return _Session(cookie, token, product.strip() if isinstance(product, str) and product.strip() else None)
+
+
+async def _call_status(client: Client, base: URL, settings: HuaweiSettings, session: _Session) -> CallReport:
     reply = await client.request(
         "POST",
         _action(base, "WEB_GetCallStatusInfoAPI"),
-        headers=headers,
-        json_body={"siteHandle": settings.site_handle, "acCSRFToken": token},
+        headers={"Cookie": session.cookie},
+        json_body={"siteHandle": settings.site_handle, "acCSRFToken": session.token},
     )
     expect_ok(reply, "WEB_GetCallStatusInfoAPI")
     return read_call_status(envelope(reply.body, "WEB_GetCallStatusInfoAPI"))
+
+
+async def _read(client: Client, base: URL, settings: HuaweiSettings) -> CallReport:
+    return await _call_status(client, base, settings, await _login(client, base, settings))
+
+
+async def _fetch_status(client: Client, base: URL, settings: HuaweiSettings) -> EndpointStatus:
+    session = await _login(client, base, settings)
+    report = await _call_status(client, base, settings, session)
+    return EndpointStatus(
+        in_call=bool(report.participants), info={"product": session.product} if session.product else {}
+    )
+
+
+async def probe(target: str, settings: HuaweiSettings, *, ctx: ProbeContext) -> ProbeResult:
+    """Status probe: the API answers, the login is accepted, and whether the system is already in a call."""
+    return await run_status_probe(
+        target,
+        settings,
+        ctx,
+        default_ports=DEFAULT_PORTS,
+        fetch=lambda client, base: _fetch_status(client, base, settings),
+    )
 
 
 async def read(target: str, settings: HuaweiSettings, ctx: ProbeContext) -> CallReport:
