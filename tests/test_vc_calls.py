@@ -25,6 +25,7 @@ from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.runner import run_probe
 from probes.vc.calls import CALL_READERS
 from probes.vc.media import CallReport, MediaStats
+from tests.conformance.test_call_samples import RMX_CONF, RMX_LIST
 from tests.fake_codecs import BILLION_LAUGHS, serve
 
 PASSWORD = "Gi@oBan-2024"
@@ -66,7 +67,8 @@ def by_stream(media: tuple[MediaStats, ...]) -> dict[tuple[str, str], MediaStats
 
 
 def test_registry_covers_every_reader_kind() -> None:
-    assert set(CALL_READERS) == {"cisco-xapi", "poly-rest", "huawei", "cms", "jitsi"}
+    assert set(CALL_READERS) == {"cisco-xapi", "poly-rest", "huawei", "cms", "rmx", "jitsi"}
+    assert set(CALL_READERS) <= set(KINDS)  # each is also an endpoint kind: configured once, read both ways
 
 
 # --- cisco-xapi ---------------------------------------------------------------------------------------------
@@ -423,3 +425,57 @@ async def test_huawei_status_idle_and_busy(ctx: ProbeContext, secret: Path) -> N
 async def test_huawei_status_refused_login(ctx: ProbeContext, secret: Path) -> None:
     result = await status("huawei", huawei_app(password="other"), ctx, secret)
     assert (result.success, result.reason) == (False, Reason.AUTH_FAILED)
+
+
+# --- rmx ----------------------------------------------------------------------------------------------------
+
+
+def rmx_app(*, password: str = PASSWORD) -> web.Application:
+    """The XML API's three transactions, every one POSTed to /, the tokens checked as the bridge checks them."""
+    ok = "<RETURN_STATUS><ID>0</ID><DESCRIPTION>Status OK</DESCRIPTION></RETURN_STATUS>"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method != "POST" or request.path != "/":
+            return web.Response(status=404)
+        body = (await request.read()).decode()
+        if body.startswith("<TRANS_MCU>"):
+            if f"<USER_NAME>admin</USER_NAME><PASSWORD>{password}</PASSWORD>" not in body:
+                refused = (
+                    "<RETURN_STATUS><ID>1</ID><DESCRIPTION>Invalid user name or password</DESCRIPTION></RETURN_STATUS>"
+                )
+                return web.Response(body=f"<RESPONSE_TRANS_MCU>{refused}</RESPONSE_TRANS_MCU>", content_type="text/xml")
+            login = "<ACTION><LOGIN><MCU_TOKEN>7</MCU_TOKEN><MCU_USER_TOKEN>7</MCU_USER_TOKEN></LOGIN></ACTION>"
+            return web.Response(body=f"<RESPONSE_TRANS_MCU>{ok}{login}</RESPONSE_TRANS_MCU>", content_type="text/xml")
+        if "<MCU_TOKEN>7</MCU_TOKEN>" not in body:
+            return web.Response(body=b"<RESPONSE_TRANS_CONF_LIST><RETURN_STATUS><ID>2</ID></RETURN_STATUS>", status=200)
+        if body.startswith("<TRANS_CONF_LIST>"):
+            return web.Response(body=RMX_LIST, content_type="text/xml")
+        if body.startswith("<TRANS_CONF_2>") and "<ID>96</ID>" in body:
+            return web.Response(body=RMX_CONF, content_type="text/xml")
+        return web.Response(body=f"<RESPONSE_TRANS_CONF>{ok}<ACTION/></RESPONSE_TRANS_CONF>", content_type="text/xml")
+
+    return app_of(handler)
+
+
+async def test_rmx_parties_of_the_meetings_conference(ctx: ProbeContext, secret: Path) -> None:
+    report = await read("rmx", rmx_app(), ctx, secret, conference="lxl")
+    assert [p.remote for p in report.participants if p.connected] == ["40031@198.51.100.232", "198.51.100.66"]
+    assert report.media_reported is False
+
+
+async def test_rmx_conference_without_its_state(ctx: ProbeContext, secret: Path) -> None:
+    """Every conference read: the empty one answers no GET/CONFERENCE, which is not a shape to guess from."""
+    problem = await failure("rmx", rmx_app(), ctx, secret)
+    assert problem.reason is Reason.PROTOCOL_ERROR
+
+
+async def test_rmx_refused_login(ctx: ProbeContext, secret: Path) -> None:
+    problem = await failure("rmx", rmx_app(password="other"), ctx, secret)
+    assert problem.reason is Reason.AUTH_FAILED and "Invalid user name" in problem.detail
+
+
+async def test_rmx_status(ctx: ProbeContext, secret: Path) -> None:
+    result = await status("rmx", rmx_app(), ctx, secret)
+    assert result.success and result.values["up"] == 1.0
+    refused = await status("rmx", rmx_app(password="other"), ctx, secret)
+    assert (refused.success, refused.reason) == (False, Reason.AUTH_FAILED)

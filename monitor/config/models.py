@@ -330,6 +330,7 @@ class Scheduler(Strict):
             "jitsi": 64,
             "huawei": 64,
             "cms": 16,
+            "rmx": 16,
             "snmp": 64,
         },
         description="probes of one kind in flight at once",

@@ -17,11 +17,9 @@ cisco-xapi     /Status/Call, /Status/MediaChannels         the codec's calls (0 
 poly-rest      /rest/conferences (probes/vc/poly_calls.py) the codec's connections          False (see module)
 huawei         WEB_GetCallStatusInfoAPI (probes/vc/huawei.py) the system's call (0 or 1)  True
 cms            /api/v1/callLegs[/{id}] (probes/vc/cms.py)  every call leg of the bridge    True
+rmx            TRANS_CONF_LIST, TRANS_CONF_2 (probes/vc/rmx.py) every party of its conferences False
 jitsi          /debug (probes/vc/jitsi_calls.py)           every endpoint of the bridge    False
 =============  =========================================  ==============================  =====================
-
-Not built: Poly RealPresence Collaboration Server (RMX): its XML API (TRANS_CONF_LIST, participants) has no
-public sample or reachable documentation of the answer's shape here; a kind ``rmx`` can be added in this table.
 
 Every kind here is also an endpoint (status-probe) kind of probes/__init__.py, so a site's codec or a bridge is
 configured once, as an endpoint, and read both ways with the same settings.
@@ -30,7 +28,7 @@ configured once, as an endpoint, and read both ways with the same settings.
 from __future__ import annotations
 
 from probes.core.settings import Settings
-from probes.vc import cisco_calls, cms, huawei, jitsi_calls, poly_calls
+from probes.vc import cisco_calls, cms, huawei, jitsi_calls, poly_calls, rmx
 from probes.vc.cisco_xapi import KIND as CISCO
 from probes.vc.cisco_xapi import CiscoXapiSettings
 from probes.vc.jitsi import KIND as JITSI
@@ -43,6 +41,7 @@ CALL_READERS: dict[str, tuple[type[Settings], CallReader]] = {
     POLY: (PolyRestSettings, poly_calls.read),
     huawei.KIND: (huawei.HuaweiSettings, huawei.read),
     cms.KIND: (cms.CmsSettings, cms.read),
+    rmx.KIND: (rmx.RmxSettings, rmx.read),
     JITSI: (jitsi_calls.JitsiCallSettings, jitsi_calls.read),
 }
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from probes.vc import cisco_calls, cms, huawei, jitsi_calls, poly_calls
+from probes.vc import cisco_calls, cms, huawei, jitsi_calls, poly_calls, rmx
 from probes.vc.media import MediaStats
 from probes.vc.status import ApiError, parse_xml
 
@@ -292,3 +292,78 @@ def test_jitsi_debug_state_lists_endpoints_without_media() -> None:
     assert report.participants[0].id == "giaoban-tinh@conference.meet.example.org/6f1e2d3c"
     assert report.media_reported is False and all(p.media == () for p in report.participants)
     assert len(jitsi_calls.read_debug(JVB_DEBUG).participants) == 2  # no filter: every conference
+
+
+# Poly RMX XML API answers quoted in the sources of public RMX clients (tests/conformance/SOURCES.md): a
+# RESPONSE_TRANS_CONF_LIST of two conferences (one with 2 parties connected, one empty), and a RESPONSE_TRANS_CONF
+# GET whose parties are connected (dial-in SIP, IP 0.0.0.0) or idle (an H.323 dial-out not yet called). The
+# recordings' private addresses are replaced by documentation ones; fields the reader does not read are left out.
+RMX_LIST = b"""<RESPONSE_TRANS_CONF_LIST>
+  <RETURN_STATUS><ID>0</ID><DESCRIPTION>Status OK</DESCRIPTION><YOUR_TOKEN1>0</YOUR_TOKEN1>
+    <YOUR_TOKEN2>0</YOUR_TOKEN2><MESSAGE_ID>1</MESSAGE_ID><DESCRIPTION_EX></DESCRIPTION_EX></RETURN_STATUS>
+  <ACTION><GET_LS><CONF_SUMMARY_LS><OBJ_TOKEN>1268</OBJ_TOKEN><CHANGED>true</CHANGED>
+    <CONF_SUMMARY><NAME>lxl_1601192784</NAME><ID>96</ID><CONF_CHANGE>new</CONF_CHANGE>
+      <NUM_PARTIES>2</NUM_PARTIES><NUM_CONNECTED_PARTIES>2</NUM_CONNECTED_PARTIES><NUMERIC_ID>85533</NUMERIC_ID>
+      <DISPLAY_NAME>lxl_1601192784</DISPLAY_NAME></CONF_SUMMARY>
+    <CONF_SUMMARY><NAME>tty_2</NAME><ID>97</ID><CONF_CHANGE>new</CONF_CHANGE><NUM_PARTIES>0</NUM_PARTIES>
+      <NUM_CONNECTED_PARTIES>0</NUM_CONNECTED_PARTIES><NUMERIC_ID>52011</NUMERIC_ID>
+      <DISPLAY_NAME>\xe6\xb5\x8b\xe8\xaf\x95\xe4\xbc\x9a\xe8\xae\xae2</DISPLAY_NAME></CONF_SUMMARY>
+    <DELETED_CONF_LIST/>
+  </CONF_SUMMARY_LS></GET_LS></ACTION>
+</RESPONSE_TRANS_CONF_LIST>
+"""
+RMX_CONF = b"""<RESPONSE_TRANS_CONF>
+  <RETURN_STATUS><ID>0</ID><DESCRIPTION>Status OK</DESCRIPTION><MESSAGE_ID>16332</MESSAGE_ID></RETURN_STATUS>
+  <ACTION><GET><CONFERENCE><OBJ_TOKEN>2818</OBJ_TOKEN><CHANGED>true</CHANGED>
+    <RESERVATION><NAME>bb1302154987937</NAME><ID>774</ID></RESERVATION>
+    <NUM_CONNECTED_PARTIES>2</NUM_CONNECTED_PARTIES>
+    <ONGOING_PARTY_LIST>
+      <ONGOING_PARTY><ONGOING_PARTY_CHANGE>new</ONGOING_PARTY_CHANGE>
+        <PARTY><NAME>tttttttt</NAME><ID>0</ID><INTERFACE>h323</INTERFACE><CONNECTION>dial_out</CONNECTION>
+          <ALIAS><NAME></NAME><ALIAS_TYPE>323_id</ALIAS_TYPE></ALIAS><IP>192.0.2.150</IP><SIP_ADDRESS></SIP_ADDRESS>
+          <IP_V6>::</IP_V6></PARTY>
+        <L_SYNC_LOSS>0</L_SYNC_LOSS><R_SYNC_LOSS>0</R_SYNC_LOSS>
+        <ONGOING_PARTY_STATUS><ID>0</ID><DESCRIPTION>idle</DESCRIPTION></ONGOING_PARTY_STATUS>
+        <ATTENDING_STATE>inconf</ATTENDING_STATE></ONGOING_PARTY>
+      <ONGOING_PARTY><ONGOING_PARTY_CHANGE>new</ONGOING_PARTY_CHANGE>
+        <PARTY><NAME>lxl_874449881_(001)</NAME><ID>4</ID><INTERFACE>sip</INTERFACE><CONNECTION>dial_in</CONNECTION>
+          <ALIAS><NAME></NAME><ALIAS_TYPE>323_id</ALIAS_TYPE></ALIAS><IP>0.0.0.0</IP>
+          <SIP_ADDRESS>40031@198.51.100.232</SIP_ADDRESS><IP_V6>::</IP_V6></PARTY>
+        <L_VIDEO_SYNC_LOSS>1</L_VIDEO_SYNC_LOSS>
+        <ONGOING_PARTY_STATUS><ID>1</ID><DESCRIPTION>connected</DESCRIPTION></ONGOING_PARTY_STATUS>
+        <CONNECT_TIME>2023-07-06T01:07:08</CONNECT_TIME><TX_BAUD_RATE>1920000</TX_BAUD_RATE>
+        <RX_BAUD_RATE>1920000</RX_BAUD_RATE></ONGOING_PARTY>
+      <ONGOING_PARTY><ONGOING_PARTY_CHANGE>new</ONGOING_PARTY_CHANGE>
+        <PARTY><NAME>lxl_874449881_(002)</NAME><ID>5</ID><INTERFACE>sip</INTERFACE><CONNECTION>dial_in</CONNECTION>
+          <ALIAS><NAME></NAME><ALIAS_TYPE>323_id</ALIAS_TYPE></ALIAS><IP>0.0.0.0</IP>
+          <SIP_ADDRESS>198.51.100.66</SIP_ADDRESS><IP_V6>::</IP_V6></PARTY>
+        <ONGOING_PARTY_STATUS><ID>1</ID><DESCRIPTION>connected</DESCRIPTION></ONGOING_PARTY_STATUS></ONGOING_PARTY>
+    </ONGOING_PARTY_LIST>
+  </CONFERENCE></GET></ACTION>
+</RESPONSE_TRANS_CONF>
+"""
+
+
+def test_rmx_quoted_conference_list() -> None:
+    action = rmx.answer(parse_xml(RMX_LIST, "TRANS_CONF_LIST"), "TRANS_CONF_LIST")
+    assert rmx.conference_ids(action) == ["96", "97"]
+    assert rmx.conference_ids(action, conference="LXL_") == ["96"]
+
+
+def test_rmx_quoted_parties() -> None:
+    """Connected dial-in parties by their SIP address (IP 0.0.0.0 is none); the idle dial-out by its IP, not
+    connected; the RMX gives no packet statistics here, so no media (unknown, never good)."""
+    action = rmx.answer(parse_xml(RMX_CONF, "TRANS_CONF"), "TRANS_CONF")
+    report = rmx.read_conferences([action])
+    assert [(p.remote, p.name, p.connected, p.id) for p in report.participants] == [
+        ("192.0.2.150", "tttttttt", False, "774/0"),
+        ("40031@198.51.100.232", "lxl_874449881_(001)", True, "774/4"),
+        ("198.51.100.66", "lxl_874449881_(002)", True, "774/5"),
+    ]
+    assert report.media_reported is False and all(p.media == () for p in report.participants)
+
+
+def test_rmx_refused_transaction() -> None:
+    refused = RMX_LIST.replace(b"<ID>0</ID><DESCRIPTION>Status OK", b"<ID>-1</ID><DESCRIPTION>Invalid token")
+    with pytest.raises(ApiError, match="Invalid token"):
+        rmx.answer(parse_xml(refused, "TRANS_CONF_LIST"), "TRANS_CONF_LIST")
