@@ -23,7 +23,7 @@ from probes import KINDS
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, ProbeResult, Reason
 from probes.runner import run_probe
-from probes.vc.calls import CALL_READERS
+from probes.vc.calls import CALL_READERS, read_calls
 from probes.vc.media import CallReport, MediaStats
 from tests.conformance.test_call_samples import RMX_CONF, RMX_LIST
 from tests.fake_codecs import BILLION_LAUGHS, serve
@@ -68,7 +68,25 @@ def by_stream(media: tuple[MediaStats, ...]) -> dict[tuple[str, str], MediaStats
 
 def test_registry_covers_every_reader_kind() -> None:
     assert set(CALL_READERS) == {"cisco-xapi", "poly-rest", "huawei", "cms", "rmx", "jitsi"}
-    assert set(CALL_READERS) <= set(KINDS)  # each is also an endpoint kind: configured once, read both ways
+    for kind, (model, _) in CALL_READERS.items():  # each is also an endpoint kind: configured once, read both ways
+        assert model is KINDS[kind].settings, kind
+
+
+async def test_read_calls_is_bounded(ctx: ProbeContext, secret: Path) -> None:
+    """A codec behind a dead line never answers: read_calls gives up with TIMEOUT, as a probe does."""
+    state = codec("cisco-xapi", connected=True)
+    state.reachable = False
+    settings = KINDS["cisco-xapi"].settings.model_validate({"scheme": "http", "credentials": {"file": str(secret)}})
+    async with serve(status_app(state)) as port:
+        with pytest.raises(ProbeFailed) as caught:
+            await read_calls("cisco-xapi", f"127.0.0.1:{port}", settings, ctx, timeout=0.5)
+    assert caught.value.reason is Reason.TIMEOUT
+
+
+async def test_read_calls_of_an_unknown_kind(ctx: ProbeContext) -> None:
+    with pytest.raises(ProbeFailed) as caught:
+        await read_calls("sip", "127.0.0.1", KINDS["sip"].settings(), ctx, timeout=1.0)
+    assert caught.value.reason is Reason.CONFIG_ERROR
 
 
 # --- cisco-xapi ---------------------------------------------------------------------------------------------

@@ -4,9 +4,13 @@
 
     report = await reader(target, settings, ctx)   # -> CallReport; raises ProbeFailed (ApiError) with a Reason
 
+or, bounded in time (what the meeting watch should call: a reader itself has no deadline)::
+
+    report = await read_calls(kind, target, settings, ctx, timeout=10.0)   # TIMEOUT as a ProbeFailed too
+
 ``target`` is written as for the kind's status probe (``HOST[:PORT]`` or a base URL); ``settings`` is an instance
-of the registered model (``model.model_validate(mapping)``; for the codec kinds the same options as the status
-probe, so an endpoint's settings serve both). The meeting watch looks readers up here by an endpoint's or a
+of the registered model, which is the kind's status-probe settings model (``KINDS[kind].settings``): an
+endpoint's settings serve both. The meeting watch looks readers up here by an endpoint's or a
 bridge's kind and knows nothing of vendors.
 
 =============  =========================================  ==============================  =====================
@@ -27,12 +31,17 @@ configured once, as an endpoint, and read both ways with the same settings.
 
 from __future__ import annotations
 
+import asyncio
+
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeFailed, Reason
 from probes.core.settings import Settings
 from probes.vc import cisco_calls, cms, huawei, jitsi_calls, poly_calls, rmx
 from probes.vc.cisco_xapi import KIND as CISCO
 from probes.vc.cisco_xapi import CiscoXapiSettings
 from probes.vc.jitsi import KIND as JITSI
-from probes.vc.media import CallReader
+from probes.vc.jitsi import JitsiSettings
+from probes.vc.media import CallReader, CallReport
 from probes.vc.poly_rest import KIND as POLY
 from probes.vc.poly_rest import PolyRestSettings
 
@@ -42,7 +51,20 @@ CALL_READERS: dict[str, tuple[type[Settings], CallReader]] = {
     huawei.KIND: (huawei.HuaweiSettings, huawei.read),
     cms.KIND: (cms.CmsSettings, cms.read),
     rmx.KIND: (rmx.RmxSettings, rmx.read),
-    JITSI: (jitsi_calls.JitsiCallSettings, jitsi_calls.read),
+    JITSI: (JitsiSettings, jitsi_calls.read),
 }
 
-__all__ = ["CALL_READERS"]
+
+async def read_calls(kind: str, target: str, settings: Settings, ctx: ProbeContext, *, timeout: float) -> CallReport:
+    """The kind's reader, given at most ``timeout`` seconds; ProbeFailed (TIMEOUT, CONFIG_ERROR, ...) otherwise."""
+    entry = CALL_READERS.get(kind)
+    if entry is None:
+        raise ProbeFailed(Reason.CONFIG_ERROR, f"no call reader for kind {kind!r}; known: {', '.join(CALL_READERS)}")
+    try:
+        async with asyncio.timeout(timeout):
+            return await entry[1](target, settings, ctx)
+    except TimeoutError:
+        raise ProbeFailed(Reason.TIMEOUT, f"{kind} {target}: no call report within {timeout:g}s") from None
+
+
+__all__ = ["CALL_READERS", "read_calls"]

@@ -204,7 +204,14 @@ async def _read(client: Client, base: URL, settings: CmsSettings) -> CallReport:
         expect_ok(reply, "GET /api/v1/callLegs/{id}")
         return parse_xml(reply.body, "/api/v1/callLegs/{id}")
 
-    documents = await asyncio.gather(*(detail(leg_id) for leg_id in ids))
+    tasks = [asyncio.create_task(detail(leg_id)) for leg_id in ids]
+    try:
+        documents = await asyncio.gather(*tasks)
+    except BaseException:  # one failed or the read was cancelled: the other requests stop too
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     return read_legs({leg_id: doc for leg_id, doc in zip(ids, documents, strict=True) if doc is not None})
 
 

@@ -1,8 +1,8 @@
 """Participants of a Jitsi Videobridge's conferences over its private REST API (issue 18).
 
-Target and settings as the jitsi status probe (probes/vc/jitsi.py; http and port 8080 unless set), plus
-``conference``: only conferences whose name (the MUC room JID, e.g. ``giaoban-2024@conference.meet.example``)
-contains it, case-insensitive; empty = every conference on the bridge.
+Target and settings are the jitsi status probe's (probes/vc/jitsi.py; http and port 8080 unless set), whose
+``conference`` option is read here only: only conferences whose name (the MUC room JID, e.g.
+``giaoban-2024@conference.meet.example``) contains it, case-insensitive; empty = every conference on the bridge.
 
 Request (jitsi-videobridge ``doc/debugging.md``; the answer's shape from ``Videobridge.getDebugState`` and
 ``Conference.getDebugState``, tests/conformance/SOURCES.md)::
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from yarl import URL
 
 from probes.core.context import ProbeContext
@@ -33,10 +32,6 @@ from probes.vc.call_reader import MAX_PARTICIPANTS, protocol_error, run_read
 from probes.vc.jitsi import DEFAULT_PORTS, KIND, JitsiSettings
 from probes.vc.media import CallReport, Participant
 from probes.vc.status import ApiError, Client, expect_ok, parse_json
-
-
-class JitsiCallSettings(JitsiSettings):
-    conference: str = Field("", max_length=200, description="only conferences whose room name contains this")
 
 
 def read_debug(document: Any, *, conference: str = "") -> CallReport:
@@ -68,21 +63,16 @@ def read_debug(document: Any, *, conference: str = "") -> CallReport:
     return CallReport(source=KIND, participants=tuple(participants), media_reported=False)
 
 
-async def _read(client: Client, base: URL, settings: JitsiCallSettings) -> CallReport:
+async def _read(client: Client, base: URL, settings: JitsiSettings) -> CallReport:
     reply = await client.request("GET", base / "debug")
     expect_ok(reply, "/debug")
     return read_debug(parse_json(reply.body, "/debug"), conference=settings.conference)
 
 
 async def read(target: str, settings: JitsiSettings, ctx: ProbeContext) -> CallReport:
-    """The bridge's participants now (CallReader, probes/vc/calls.py); plain JitsiSettings read every conference."""
+    """The bridge's participants now (CallReader, probes/vc/calls.py)."""
     if not isinstance(settings, JitsiSettings):
         raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    call_settings = settings if isinstance(settings, JitsiCallSettings) else JitsiCallSettings(**settings.model_dump())
     return await run_read(
-        target,
-        call_settings,
-        ctx,
-        default_ports=DEFAULT_PORTS,
-        read=lambda client, base: _read(client, base, call_settings),
+        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
     )
