@@ -39,7 +39,7 @@ class PostgresLab:
     """A running private cluster; ``fresh_database()`` gives each test an empty database of its own."""
 
     def __init__(
-        self, bindir: Path, sockets: Path, port: int, data: Path, options: str = "", log: Path | None = None
+        self, bindir: Path, sockets: Path, port: int, data: Path, *, options: str = "", log: Path | None = None
     ) -> None:
         self.bindir, self.sockets, self.port, self.data = bindir, sockets, port, data
         self.options, self.log = options, log
@@ -156,7 +156,7 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresLab]:
                 f"PostgreSQL lab failed: {exc.cmd}: {exc.stderr.decode(errors='replace')}\n{tail}"
             ) from exc
         started = True
-        yield PostgresLab(bindir, sockets, port, data, options, log)
+        yield PostgresLab(bindir, sockets, port, data, options=options, log=log)
     finally:
         if started:
             _stop(bindir, data)

@@ -147,7 +147,7 @@ spool: {{path: agent-spool.db}}
                 assert status == 200 and "degraded" in text and "unreachable" in text, text
                 last = await probed()
                 while time.time() < stopped + OUTAGE:  # probing goes on through the whole outage
-                    await eventually(lambda: _later(probed, last), "probing going on while the centre is away")
+                    await eventually(lambda seen=last: _later(probed, seen), "probing while the centre is away")
                     last = await probed()
                     await asyncio.sleep(1)
                 assert await value("giaoban_spool_rows", kind="history") > 0
@@ -163,6 +163,7 @@ spool: {{path: agent-spool.db}}
                     return await value("giaoban_spool_active") == 0
 
                 await eventually(drained, "the spool written back", timeout=90)
+
                 async def plainly_ready() -> bool:
                     return await ready() == (200, "giaoban is ready.\n")
 
@@ -182,7 +183,8 @@ spool: {{path: agent-spool.db}}
             async with storage.engine.connect() as conn:
                 query = select(targets.c.key, history_raw.c.ts).join(targets, targets.c.id == history_raw.c.target_id)
                 stored = Counter((key, int(ts)) for key, ts in (await conn.execute(query)).all())
-                alert_rows = (await conn.execute(select(alerts).where(alerts.c.rule == "endpoint_down"))).mappings().all()
+                query = select(alerts).where(alerts.c.rule == "endpoint_down")
+                alert_rows = (await conn.execute(query)).mappings().all()
                 episodes = (await conn.execute(select(func.count()).select_from(alert_episodes))).scalar_one()
                 mail = (await conn.execute(select(outbox).where(outbox.c.channel_id == "hoa-hook"))).mappings().all()
         finally:
