@@ -137,7 +137,7 @@ class Service:
     def _spool_covers(self) -> bool:
         """The spool takes what the centre cannot: its faults degrade the service instead of stopping alerting."""
         spool = self.storage.spool
-        return spool is not None and spool.diverting and not spool.full
+        return spool is not None and not spool.full
 
     def problems(self) -> list[str]:
         """Why alerting cannot run now, one sentence each (/-/ready answers 503 with them); empty when it can."""
@@ -173,10 +173,12 @@ class Service:
             f"the spool file {d.path} was damaged ({d.error}): set aside, {d.salvaged} entries carried over"
             for d in spool.damaged
         ]
-        if spool.centre_down:
-            since = _iso(spool.down_since) if spool.down_since is not None else "?"
+        faults = [f for f in self.storage.health.faults() if f.area in SPOOLED_AREAS]
+        if spool.centre_down or faults:
+            moment = spool.down_since if spool.down_since is not None else min(f.since for f in faults)
+            error = spool.error or faults[0].error
             out.append(
-                f"the centre's database is unreachable since {since} ({spool.error}): probing and notifications "
+                f"the centre's database is unreachable since {_iso(moment)} ({error}): probing and notifications "
                 f"go on; {spool.total} entries kept in the local spool {spool.path}, written back when it answers"
             )
         elif spool.total:
