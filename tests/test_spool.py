@@ -24,7 +24,10 @@ from monitor.storage.history import HistoryWriter
 from monitor.storage.spool import Spool, SpoolError, SpoolFull
 from monitor.storage.tables import alert_episodes, history_raw, outbox, readiness_reports, readiness_results
 from monitor.storage.writeback import Writeback, storage_writers
-from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
+from tests.clock import wait_until
+from tests.peers import free_port
+from tests.postgres_lab import PostgresLab, database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
+from tests.service_harness import loopback_config, running_service
 from tests.test_storage import HUB, TAN_THINH, inventory, result, target_of
 
 
@@ -175,3 +178,40 @@ async def test_writeback_writes_everything_once_even_when_repeated(tmp_path: Pat
         storage.spool = None
         await spool.close()
         await storage.close()
+
+
+async def test_a_spool_left_by_an_earlier_run_is_written_back_at_start(
+    tmp_path: Path, postgres_lab: PostgresLab
+) -> None:
+    """The agent stopped (or killed) before the write-back ended: the next start writes the rest, once."""
+    url = postgres_lab.fresh_database()
+    config_file = tmp_path / "giaoban.yml"
+    config_file.write_text(loopback_config(free_port(), extra=f'database: "{url}"\n'), encoding="utf-8")
+    storage = await Storage.open(url)
+    spool = await Spool.open(tmp_path / "giaoban-spool.db")
+    storage.spool = spool
+    writer = HistoryWriter(storage)
+    spool.cut_off("the earlier run lost the centre")
+    start = time.time() - 600
+    for n in range(50):
+        writer.offer(CODEC, result(start + n))
+    await writer.flush()
+    [first] = await spool.batch(1)
+    storage.spool = None
+    await spool.close()
+    await storage.sync_inventory(CONFIG)
+    async with storage.begin() as conn:  # that run wrote the first entry back, then died before deleting it
+        await storage_writers(storage)["history"](conn, [first.body])
+    await storage.close()
+
+    async with running_service(config_file) as service:
+        assert service.storage.spool is not None
+
+        def drained() -> bool:
+            return service.storage.spool is not None and service.storage.spool.total == 0
+
+        await wait_until(drained, timeout=30, what="the leftover spool written back")
+        async with service.storage.engine.connect() as conn:
+            query = select(history_raw.c.ts).where(history_raw.c.ts < int((start + 60) * 1000))
+            stamps = sorted(int(ts) for ts in (await conn.execute(query)).scalars())
+    assert stamps == [int((start + n) * 1000) for n in range(50)]  # all fifty, the first not twice

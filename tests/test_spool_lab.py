@@ -209,3 +209,68 @@ async def _some(items: list[Any]) -> list[Any] | None:
 
 async def _later(read: Any, than: float) -> bool:
     return bool(await read() > than)
+
+
+async def test_a_full_spool_is_told_and_nothing_it_took_is_lost(tmp_path: Path) -> None:
+    """The spool full during an outage: /-/ready 503 and /metrics say so, results wait in memory; then all written."""
+    with private_postgres() as lab:
+        url = lab.fresh_database()
+        port = free_port()
+        extra = f'history: {{flush_interval: 500ms}}\ndatabase: "{url}"\n'
+        config_file = tmp_path / "giaoban.yml"
+        config_file.write_text(loopback_config(port, extra=extra), encoding="utf-8")
+        produced: list[tuple[str, int]] = []
+        async with running_service(config_file) as service, aiohttp.ClientSession() as session:
+            offer = service.history.offer
+
+            def recording(target: Target, result: ProbeResult) -> None:
+                produced.append((target.key, int(result.timestamp * 1000)))
+                offer(target, result)
+
+            service.scheduler._on_result = recording
+            spool = service.storage.spool
+            assert spool is not None and spool.path == tmp_path / "giaoban-spool.db"  # the default: beside it
+            spool.max_bytes = 24 * 1024  # a few hundred results: full within seconds (the config's unit is 1 MB)
+            base = f"http://{service.listen}"
+
+            async def value(name: str, **labels: str) -> float:
+                async with session.get(f"{base}/metrics") as response:
+                    return scrape_value(await response.text(), name, **labels) or 0.0
+
+            async def ready() -> tuple[int, str]:
+                async with session.get(f"{base}/-/ready") as response:
+                    return response.status, await response.text()
+
+            await eventually(lambda: value("giaoban_history_rows_written_total"), "history written at start")
+            await asyncio.to_thread(lab.stop)
+            await eventually(lambda: value("giaoban_spool_full"), "the spool full", timeout=90)
+            assert await value("giaoban_spool_refused_total", kind="history") > 0
+
+            async def refused() -> tuple[int, str] | None:
+                answer = await ready()
+                return answer if answer[0] == 503 and "is full" in answer[1] else None
+
+            await eventually(refused, "/-/ready 503 saying the spool is full")
+            await eventually(lambda: value("giaoban_history_pending_rows"), "results waiting in memory")
+            await asyncio.to_thread(lab.start)
+
+            async def recovered() -> bool:
+                return (
+                    await value("giaoban_spool_active") == 0
+                    and await value("giaoban_spool_full") == 0
+                    and (await ready())[0] == 200
+                )
+
+            await eventually(recovered, "the spool written back and room again", timeout=90)
+            await service.history.flush()
+            assert await value("giaoban_history_rows_dropped_total", reason="queue_full") == 0
+        storage = await Storage.open(url)
+        try:
+            async with storage.engine.connect() as conn:
+                query = select(targets.c.key, history_raw.c.ts).join(targets, targets.c.id == history_raw.c.target_id)
+                stored = Counter((key, int(ts)) for key, ts in (await conn.execute(query)).all())
+        finally:
+            await storage.close()
+        missing = [p for p in produced if p not in stored]
+        assert not missing, f"{len(missing)} of {len(produced)} results not at the centre, e.g. {missing[:3]}"
+        assert all(n == 1 for n in stored.values())

@@ -295,6 +295,8 @@ class Spool:
         await self._run(self._delete, [e.seq for e in entries])
         self.written_back.update(e.kind for e in entries)
         await self._run(self._refresh)
+        if self.full and self.bytes < self.max_bytes:
+            self.full = False  # room again: what was refused meanwhile waited in memory (history) or retries
 
     async def due(self, now: float, limit: int, *, skip: Iterable[int] = ()) -> list[Entry]:
         """Pending notifications whose attempt is due, each the oldest pending one of its (alert, channel)."""

@@ -89,6 +89,7 @@ class Writeback:
                 await self._one_by_one(entries)
             await self.spool.delete(entries)
             written += len(entries)
+        self.spool.full = False  # empty: whatever it refused can come now
         return written
 
     async def _write(self, entries: Sequence[Entry]) -> None:
