@@ -13,6 +13,11 @@ engine holds the alert in memory: the upsert therefore never clears an acknowled
 episode (same started_at); a new episode starts unacknowledged. Every resolved episode is also kept in
 ``alert_episodes`` for the history; ``prune_alerts`` bounds both tables and the outbox. Each commit's outcome
 is the ``alerts`` area of ``storage.health``: a full disk that stops the engine's commits shows there.
+
+With a spool (``storage.spool``: the centre's PostgreSQL, monitor/storage/spool.py) a commit the centre cannot
+take goes to the spool instead, alert rows and notifications in one transaction there, and so does every
+commit until the spool is written back (``spool_writers``), so a later state never lands before an earlier
+one; the acknowledgements and maintenance windows last read are used while the centre is away.
 """
 
 from __future__ import annotations

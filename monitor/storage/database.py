@@ -10,7 +10,8 @@ A site, device or endpoint that leaves the inventory is marked inactive, never d
 and a site renamed under the same id keeps its thread. Tables: monitor/storage/tables.py; probe history:
 monitor/storage/history.py (writer), storage_retention.py (roll-up, pruning), storage_queries.py (reads).
 Text is made safe for both databases by the column types (monitor/storage/safe_text.py); ``storage.health``
-(monitor/storage/health.py) is what its users last saw of it.
+(monitor/storage/health.py) is what its users last saw of it; ``storage.spool`` (monitor/storage/spool.py), set
+by the service on PostgreSQL, is where the writers keep what the centre cannot take while it is unreachable.
 """
 
 from __future__ import annotations
@@ -193,7 +194,9 @@ class Storage:
             await asyncio.to_thread(_check_sqlite_file, Path(str(async_url.database)))
         kwargs: dict[str, Any] = {}
         if async_url.get_backend_name() == "postgresql":
-            kwargs = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True}
+            # A centre cut off by the network drops packets rather than refusing: know it within 10 s, not
+            # asyncpg's 60, so that the writers turn to the spool (monitor/storage/spool.py) quickly.
+            kwargs = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "connect_args": {"timeout": 10}}
         engine = create_async_engine(async_url, **kwargs)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
