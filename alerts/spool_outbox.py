@@ -9,7 +9,8 @@ them, one entry per (notification, channel) with the idempotency key of the cent
 them as alerts/outbox.py sends the centre's rows: the same channel modules, the oldest pending entry of an
 (alert, channel) first so a resolve never overtakes its firing, RETRY with back-off (5 s doubling to 10 min,
 ±20 %), REJECTED when the channel says so or left the config. It claims only while ``spool.centre_down``:
-once the centre answers, the write-back (monitor/storage/writeback.py) waits for the deliveries in flight
+an agent that must not deliver (``allowed``: a standby without its scope's lease) only keeps them. Once
+the centre answers, the write-back (monitor/storage/writeback.py) waits for the deliveries in flight
 and writes every entry to the centre's outbox with the state it reached, so the centre's outbox never sends
 a delivered one again and takes over the pending ones, under the same key.
 
@@ -49,8 +50,12 @@ class SpoolOutbox:
         concurrency: int = 8,
         poll_interval: float = 1.0,
         backoff: tuple[float, float] = (5.0, 600.0),
+        allowed: Callable[[], bool] | None = None,
     ) -> None:
+        """``allowed``: whether this agent may deliver now (e.g. it held its scope's lease when the centre went
+        away, so that a standby that commits the same alerts does not send them too); default always."""
         self.spool = spool
+        self._allowed = allowed or (lambda: True)
         self.stats = stats
         self._channels = channels
         self._ctx = NotifierContext(http=http, timeout=timeout)
@@ -69,7 +74,7 @@ class SpoolOutbox:
             while True:
                 self._wake.clear()
                 free = self._concurrency - len(self._in_flight)
-                if self.spool.centre_down and free > 0:
+                if self.spool.centre_down and free > 0 and self._allowed():
                     try:
                         due = await self.spool.due(self._clock(), free, skip=self._in_flight)
                     except SpoolError as exc:
