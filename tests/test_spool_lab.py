@@ -13,8 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,9 +35,10 @@ from monitor.engine.targets import Target
 from monitor.storage.database import Storage
 from monitor.storage.tables import alert_episodes, alerts, history_raw, outbox, targets
 from probes.core.result import ProbeResult
-from tests.peers import free_port
+from tests.clock import wait_until_blocking
+from tests.peers import free_port, stop_process
 from tests.postgres_lab import PostgresLab, postgres_server
-from tests.service_harness import loopback_config, running_service
+from tests.service_harness import ROOT, loopback_config, running_service, wait_http
 from tests.test_database_faults import eventually, scrape_value
 
 OUTAGE = float(os.environ.get("GIAOBAN_SPOOL_OUTAGE", "60"))
@@ -274,3 +281,75 @@ async def test_a_full_spool_is_told_and_nothing_it_took_is_lost(tmp_path: Path) 
         missing = [p for p in produced if p not in stored]
         assert not missing, f"{len(missing)} of {len(produced)} results not at the centre, e.g. {missing[:3]}"
         assert all(n == 1 for n in stored.values())
+
+
+def test_an_agent_killed_during_the_outage_writes_back_after_its_restart(tmp_path: Path) -> None:
+    """`giaoban run` SIGKILLed while the centre is away: what its spool held reaches the centre after a restart."""
+    with private_postgres() as lab:
+        url = lab.fresh_database()
+        port = free_port()
+        extra = f'history: {{flush_interval: 500ms}}\ndatabase: "{url}"\n'
+        config_file = tmp_path / "giaoban.yml"
+        config_file.write_text(loopback_config(port, extra=extra), encoding="utf-8")
+        base = f"http://127.0.0.1:{port}"
+        spool_file = tmp_path / "giaoban-spool.db"
+        with agent(config_file) as first:
+            wait_http(f"{base}/-/ready", timeout=90)  # a loaded machine imports slowly
+            lab.stop()
+            wait_until_blocking(
+                lambda: _metric(base, "giaoban_spool_rows", kind="history") >= 20, timeout=60, what="results spooled"
+            )
+            first.kill()  # SIGKILL, by its PID: no flush, no goodbye
+            first.wait(10)
+        with sqlite3.connect(spool_file) as conn:  # what the killed agent had kept
+            kept = {
+                (json.loads(body)["target"]["key"], json.loads(body)["row"]["ts"])
+                for (body,) in conn.execute("SELECT body FROM entries WHERE kind = 'history'")
+            }
+        assert len(kept) >= 20
+        lab.start()
+        with agent(config_file):
+            wait_http(f"{base}/-/ready", timeout=90)
+            wait_until_blocking(
+                lambda: (
+                    _metric(base, "giaoban_spool_rows", kind="history") == 0
+                    and _metric(base, "giaoban_spool_active") == 0
+                ),
+                timeout=60,
+                what="the spool written back after the restart",
+            )
+        stored = asyncio.run(_stored(url))
+        assert not [k for k in kept if k not in stored], "results kept in the spool are missing at the centre"
+        assert all(stored[k] == 1 for k in kept)
+
+
+@contextlib.contextmanager
+def agent(config_file: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m monitor run -c FILE` with the inventory's own database (the centre) and default spool."""
+    log = (config_file.parent / "agent.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "-c", str(config_file)], cwd=ROOT, stdout=log, stderr=log
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        stop_process(process)
+        log.close()
+
+
+def _metric(base: str, name: str, **labels: str) -> float:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        return scrape_value(response.read().decode(), name, **labels) or 0.0
+
+
+async def _stored(url: str) -> Counter[tuple[str, int]]:
+    """Every (target key, ts) of the centre's history, with how often it is there."""
+    storage = await Storage.open(url)
+    try:
+        async with storage.engine.connect() as conn:
+            query = select(targets.c.key, history_raw.c.ts).join(targets, targets.c.id == history_raw.c.target_id)
+            return Counter((key, int(ts)) for key, ts in (await conn.execute(query)).all())
+    finally:
+        await storage.close()
