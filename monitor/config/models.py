@@ -357,6 +357,16 @@ class History(Strict):
     flush_interval: Duration = Field(5.0, gt=0, description="longest a result waits before it is written")
 
 
+class SpoolSettings(Strict):
+    """The local spool of an agent whose database is the centre's PostgreSQL (README "When the centre is
+    unreachable"): what the centre cannot take while it is away is kept there and written back later."""
+
+    path: str | None = Field(
+        None, description="the SQLite file; relative: from this file's directory; default giaoban-spool.db beside it"
+    )
+    max_megabytes: int = Field(256, ge=1, le=1_000_000, description="bound on the spool's size; beyond it, refused")
+
+
 class MeetingConfig(Strict):
     """A briefing in the config's static schedule (more come from the CLI, the API and .ics imports)."""
 
@@ -475,6 +485,7 @@ class Config(Strict):
         "postgresql://..., or {url:, password:}",
     )
     history: History = Field(default_factory=History)
+    spool: SpoolSettings = Field(default_factory=SpoolSettings)
     meetings: list[MeetingConfig] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
