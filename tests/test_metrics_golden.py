@@ -2,8 +2,8 @@
 
 The state has every kind of target the writer knows: links up and down, an ICMP endpoint (no link series),
 HTTP and TCP with certificates, SIP, H.323 cut off by its deadline, a codec status API, an SNMP router with a
-UPS; plus the scheduler's lag, meetings, sites, alerts and the outbox. After an intended change, regenerate
-the file and read its diff::
+UPS; plus the scheduler's lag, meetings, sites, alerts, the outbox and the local spool. After an intended
+change, regenerate the file and read its diff::
 
     GIAOBAN_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_metrics_golden.py
 """
@@ -28,10 +28,12 @@ from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
+from monitor.metrics.spool import spool_source
 from monitor.readiness.checks import SiteReadiness
 from monitor.readiness.engine import MeetingSnapshot, ReadinessReport
 from monitor.readiness.meetings import Meeting, Occurrence
 from monitor.readiness.schedule import occurrence_key
+from monitor.storage.spool import SpoolSnapshot
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
@@ -39,6 +41,15 @@ from probes.snmp.ups import UpsReading
 from tests.peers import require_program
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
+# The centre unreachable for a while: results and two notifications kept, some written back already.
+SPOOL = SpoolSnapshot(
+    rows={"history": 1200, "alerts": 1, "outbox": 2},
+    bytes=462848,
+    max_bytes=256 * 2**20,
+    oldest_age=75.5,
+    written_back={"history": 300},
+    diverting=True,
+)
 UPDATE = os.environ.get("GIAOBAN_UPDATE_GOLDEN", "") not in ("", "0")
 T0 = 1_800_000_000.0
 NOW = datetime.fromtimestamp(T0, UTC)
@@ -268,6 +279,7 @@ def golden_exposition() -> Exposition:
     exposition.add_source(sites_source(lambda: CONFIG))
     exposition.add_source(alerts_source(lambda: {"critical": 1, "info": 0, "warning": 2}))
     exposition.add_source(outbox_source(lambda: OUTBOX))
+    exposition.add_source(spool_source(lambda: SPOOL))
     return exposition
 
 

@@ -29,6 +29,7 @@ from alerts.database_notice import DatabaseNotice
 from alerts.engine import AlertEngine
 from alerts.notifiers.base import NotifierContext
 from alerts.outbox import Outbox
+from alerts.spool_outbox import SpoolOutbox
 from alerts.store import SqlAlertStore, prune_alerts
 from monitor.config.loader import ConfigError, load_config
 from monitor.config.models import Config
@@ -42,14 +43,17 @@ from monitor.metrics.history import history_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
+from monitor.metrics.spool import spool_source
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
-from monitor.storage.database import Storage
-from monitor.storage.health import AREA_NAMES
+from monitor.storage.database import Storage, StorageError
+from monitor.storage.health import AREA_NAMES, AREAS, REACHABILITY
 from monitor.storage.history import HistoryWriter
 from monitor.storage.location import anchored, database_for
 from monitor.storage.retention import retention_loop
+from monitor.storage.spool import Spool, SpoolError, SpoolSnapshot
+from monitor.storage.writeback import Writeback, storage_writers
 from monitor.web.api_v1 import make_api_v1
 from monitor.web.app import make_app
 from probes.context import probe_context
@@ -61,6 +65,8 @@ log = logging.getLogger(__name__)
 ALERT_INTERVAL = 5.0
 # A pass normally takes milliseconds; one that has not completed for this long is stuck (e.g. a lock).
 ALERT_STALE_AFTER = 60.0
+SPOOL_FILE = "giaoban-spool.db"  # beside the inventory unless spool.path (or --spool) says otherwise
+SPOOLED_AREAS = frozenset({*AREAS, REACHABILITY})  # what the spool takes over while the centre is away
 
 
 class Service:
@@ -74,8 +80,10 @@ class Service:
         listen: str | None = None,
         clock: Callable[[], float] = time.time,
         database_option: str | None = None,
+        spool_path: Path | None = None,
     ) -> None:
-        """``database_option``: the --database the service was started with, which the ack command must repeat."""
+        """``database_option``: the --database the service was started with, which the ack command must repeat;
+        ``spool_path``: the local spool's file (--spool), used when the database is PostgreSQL."""
         self.config_path = config_path
         self.config = config
         self.ctx = ctx
@@ -93,8 +101,11 @@ class Service:
         self.exposition = Exposition.for_state(self.state, self.scheduler, self.reload_status)
         # Alerting: engine → store (alerts + outbox rows in one transaction) → outbox → channels.
         assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
+        self._http = ctx.http
         self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
-        self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
+        self.spool_path = spool_path
+        self.spool_outbox: SpoolOutbox | None = None  # run() makes it with the spool (PostgreSQL only)
+        self.alert_store = SqlAlertStore(storage, on_commit=self._wake_outboxes)
         self.alerts = AlertEngine(
             lambda: self.config,
             self.state,
@@ -113,17 +124,36 @@ class Service:
         self.exposition.add_source(evaluation_source(lambda: self.alerts.stats))
         self.exposition.add_source(history_source(self.history))
         self.exposition.add_source(database_source(storage.health))
+        self.exposition.add_source(spool_source(lambda: storage.spool.snapshot() if storage.spool else SpoolSnapshot()))
         self.ready = False
         self.started_at = time.time()  # run() sets it again: a stuck engine is measured from the start
         self._reload_lock = asyncio.Lock()
 
+    def _wake_outboxes(self) -> None:
+        self.outbox.wake()
+        if self.spool_outbox is not None:
+            self.spool_outbox.wake()
+
+    def _spool_covers(self) -> bool:
+        """The spool takes what the centre cannot: its faults degrade the service instead of stopping alerting."""
+        spool = self.storage.spool
+        return spool is not None and not spool.full
+
     def problems(self) -> list[str]:
         """Why alerting cannot run now, one sentence each (/-/ready answers 503 with them); empty when it can."""
         now = time.time()
+        covered = SPOOLED_AREAS if self._spool_covers() else frozenset()
         out = [
             f"database: {AREA_NAMES.get(f.area, f.area)} failing since {_iso(f.since)}: {f.error}"
             for f in self.storage.health.faults()
+            if f.area not in covered
         ]
+        spool = self.storage.spool
+        if spool is not None and spool.full:
+            out.append(
+                f"the local spool {spool.path} is full ({spool.bytes} of {spool.max_bytes} bytes): what the "
+                "centre's database cannot take is no longer kept"
+            )
         stats = self.alerts.stats
         if stats.failing_since is not None:
             out.append(
@@ -132,6 +162,27 @@ class Service:
             )
         elif (idle := now - max(stats.last_success, self.started_at)) > ALERT_STALE_AFTER:
             out.append(f"alert evaluation has not completed a pass for {idle:.0f} s")
+        return out
+
+    def degraded(self) -> list[str]:
+        """What runs degraded though alerting can (/-/ready answers 200 with them): the centre unreachable."""
+        spool = self.storage.spool
+        if spool is None:
+            return []
+        out = [
+            f"the spool file {d.path} was damaged ({d.error}): set aside, {d.salvaged} entries carried over"
+            for d in spool.damaged
+        ]
+        faults = [f for f in self.storage.health.faults() if f.area in SPOOLED_AREAS]
+        if spool.centre_down or faults:
+            moment = spool.down_since if spool.down_since is not None else min(f.since for f in faults)
+            error = spool.error or faults[0].error
+            out.append(
+                f"the centre's database is unreachable since {_iso(moment)} ({error}): probing and notifications "
+                f"go on; {spool.total} entries kept in the local spool {spool.path}, written back when it answers"
+            )
+        elif spool.total:
+            out.append(f"writing back {spool.total} entries kept in the local spool {spool.path} to the centre")
         return out
 
     async def on_readiness(self, event: ReadinessEvent) -> None:
@@ -176,9 +227,33 @@ class Service:
         await self.storage.sync_inventory(self.config)
         await sync_config_meetings(self.storage, self.config, self.config.meetings)
 
+    async def open_spool(self) -> Spool | None:
+        """The local spool when the database is the centre's PostgreSQL (a SQLite file is the agent's own)."""
+        if self.storage.dialect != "postgresql" or self.storage.spool is not None:
+            return None
+        path = self.spool_path or Path(self.config.spool.path or SPOOL_FILE)
+        if not path.is_absolute():
+            path = self.config_path.absolute().parent / path
+        try:
+            spool = await Spool.open(path, max_bytes=self.config.spool.max_megabytes * 2**20)
+        except SpoolError as exc:
+            raise StorageError(str(exc)) from None
+        self.storage.spool = spool
+        log.info("local spool %s: keeps what the centre's database cannot take while it is unreachable", path)
+        return spool
+
     async def run(self, stop: asyncio.Event) -> None:
         host, port = split_host_port(self.listen)
         await self.sync_storage()
+        spool = await self.open_spool()
+        try:
+            await self._run(stop, host, port)
+        finally:
+            if spool is not None:
+                self.storage.spool = None
+                await spool.close()
+
+    async def _run(self, stop: asyncio.Event, host: str, port: int) -> None:
         app = make_app(self, clock=self.clock)
         app.add_subapp(
             "/api/v1",
@@ -206,6 +281,19 @@ class Service:
                 checking_database = group.create_task(self.storage.health.run(self.storage.ping))
                 noticing = group.create_task(self.database_notice.run())
                 pruning = group.create_task(_alert_retention(self.storage))
+                spooling: list[asyncio.Task[None]] = []
+                if (spool := self.storage.spool) is not None:
+                    writers = {**storage_writers(self.storage), **self.alert_store.spool_writers()}
+                    self.spool_outbox = SpoolOutbox(
+                        spool,
+                        lambda: {n.id: n for n in self.config.notifiers},
+                        http=self._http,
+                        stats=self.outbox.stats,
+                    )
+                    spooling = [
+                        group.create_task(Writeback(self.storage, spool, writers).run()),
+                        group.create_task(self.spool_outbox.run()),
+                    ]
                 self.started_at = time.time()
                 self.ready = True
                 await stop.wait()
@@ -222,6 +310,8 @@ class Service:
                 writing.cancel()  # after the probes: its cancel flushes what they produced
                 await asyncio.wait([writing])
                 retention.cancel()
+                for task in spooling:  # the spool file stays: what it holds is written back at the next start
+                    task.cancel()
         finally:
             self.ready = False
             await runner.cleanup()
@@ -294,7 +384,9 @@ async def _signals(stop: asyncio.Event, service: Service | None) -> AsyncIterato
             task.cancel()
 
 
-async def serve(config_path: Path, *, listen: str | None = None, database: str | None = None) -> int:
+async def serve(
+    config_path: Path, *, listen: str | None = None, database: str | None = None, spool: Path | None = None
+) -> int:
     """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError (exit 2).
 
     The database is the inventory's, as for every CLI command (monitor/storage/location.py), unless ``database``.
@@ -312,7 +404,9 @@ async def serve(config_path: Path, *, listen: str | None = None, database: str |
     storage = await Storage.open(database_for(config, config_path, override=database))
     try:
         async with probe_context() as ctx:
-            service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen, database_option=database)
+            service = Service(
+                config_path, config, ctx=ctx, storage=storage, listen=listen, database_option=database, spool_path=spool
+            )
             async with _signals(stop, service):
                 await service.run(stop)
     finally:

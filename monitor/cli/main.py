@@ -1,6 +1,6 @@
 """The `giaoban` command (also `python -m monitor`).
 
-    giaoban run [-c FILE] [--listen HOST:PORT] [--database URL]
+    giaoban run [-c FILE] [--listen HOST:PORT] [--database URL] [--spool FILE]
     giaoban check-config FILE [--secrets]
     giaoban init --province NAME|CODE | --national [-o FILE] [--force] [--addresses placeholder|test]
     giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the service")
     add_storage_arguments(run)
     run.add_argument("--listen", help="HOST:PORT for /metrics and the API (default: the config's listen)")
+    run.add_argument(
+        "--spool", help="the local spool's file when the database is PostgreSQL (default: the config's spool.path)"
+    )
     check = commands.add_parser("check-config", help="validate an inventory file (exit 0 or 2)")
     check.add_argument("file")
     check.add_argument(
@@ -232,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "probe":
             return asyncio.run(_probe_once(args))
         if args.command == "run":
-            status: int = asyncio.run(serve(Path(args.config), listen=args.listen, database=args.database))
+            spool = Path(args.spool).absolute() if args.spool else None
+            status: int = asyncio.run(serve(Path(args.config), listen=args.listen, database=args.database, spool=spool))
             return status
         if args.command in ("alerts", "maintenance"):
             alerts_code: int = asyncio.run(cli_alerts.run(args))

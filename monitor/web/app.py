@@ -9,7 +9,9 @@
     GET  /-/healthy        200 while the process runs
     GET  /-/ready          200 once the inventory is loaded and probing has started, and while alerting can
                            run; 503 with the reasons, one a line, while it cannot (database faults, alert
-                           evaluation failing or stuck: ServiceView.problems())
+                           evaluation failing or stuck: ServiceView.problems()); 200 "ready, degraded" with
+                           the notes of ServiceView.degraded() while the centre's database is unreachable and
+                           the local spool keeps what it cannot take
     POST /-/reload         re-read the inventory (bearer token); a bad file keeps the running one
 
 Every POST/DELETE needs ``Authorization: Bearer <api.token>``, compared in constant time; without a
@@ -210,6 +212,9 @@ async def ready(request: web.Request) -> web.Response:
     if problems:
         reasons = "".join(f"- {problem}\n" for problem in problems)
         return web.Response(status=503, text=f"giaoban is not ready: alerting cannot run.\n{reasons}")
+    notes = service.degraded()
+    if notes:  # probing and alerting run: ready, but say what is degraded (the centre unreachable)
+        return web.Response(text="giaoban is ready, degraded.\n" + "".join(f"- {note}\n" for note in notes))
     return web.Response(text="giaoban is ready.\n")
 
 
