@@ -432,7 +432,7 @@ async def _link_rows(storage: Storage, sites: Sequence[Site], ids: Mapping[str, 
 def _batch_reports(
     sites: Sequence[Site], rows: list[Any], ids: Mapping[str, int], prepared: Prepared
 ) -> list[SiteReport]:
-    """One batch's rows made points and reduced to its sites' figures (for a thread: SITES_PER_READ sites × 720 hours)."""
+    """One batch's rows made points and reduced to its sites' figures (for a thread: 50 sites × 720 hours)."""
     keys = {ids[f"{s.id}/link"]: (f"{s.id}/link", "icmp") for s in sites if f"{s.id}/link" in ids}
     points: dict[str, list[HistoryPoint]] = {}
     for point in to_points(rows, keys):
