@@ -191,6 +191,19 @@ class Service:
             await asyncio.wait([previous])  # one engine at a time: the old one's lock is released first
         await self.alerts.run(ALERT_INTERVAL)
 
+    async def _readiness_loop(self) -> None:
+        """The readiness schedule, on a holder only: a lead time is done once any agent stored its report, so a
+        standby that checked first would leave the holder nothing to announce. A standby shows the stored reports."""
+        while True:
+            try:
+                if not self.leases.shared or self.leases.held:
+                    await self.readiness.tick()
+                else:
+                    await self.readiness.refresh_metrics()
+            except Exception:  # the database: logged, retried at the next tick (ReadinessEngine.run does the same)
+                log.exception("readiness: this round failed; retrying in %ss", self.config.readiness.tick)
+            await asyncio.sleep(self.config.readiness.tick)
+
     def _firing_counts(self) -> dict[str, int]:
         return self.alerts.firing_counts()  # the engine of the moment: a lease change replaces it
 
@@ -291,7 +304,7 @@ class Service:
                         self.storage, raw_retention=history.raw_retention, hourly_retention=history.hourly_retention
                     )
                 )
-                checking = group.create_task(self.readiness.run())
+                checking = group.create_task(self._readiness_loop())
                 self._alerting = group.create_task(self._alert_loop(None))
                 delivering = group.create_task(self.outbox.run())
                 checking_database = group.create_task(self.storage.health.run(self.storage.ping))
