@@ -249,7 +249,9 @@ class Service:
             # Off the loop, then in slices (issue 16): 10,000 sites are 30,000 targets to derive and compare.
             targets = owned_targets(await asyncio.to_thread(targets_from_config, config), ownership)
             self.config = config
-            self.ownership = ownership
+            owned_before, self.ownership = self.ownership.lease_of, ownership
+            if self.leases.shared and ownership.lease_of != owned_before:
+                self._restart_alerting(self.leases.held)  # the engine's view of the held sites follows the file
             self.scheduler.set_concurrency(config.scheduler.concurrency)
             await self.scheduler.update(targets)
             self.reload_status.successful = True
