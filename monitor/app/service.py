@@ -159,7 +159,10 @@ class Service:
         """The sites this agent acts for now; None when it is the only agent (SQLite: no lease to share)."""
         if not self.leases.shared:
             return None
-        return held_sites(self.ownership, self.leases.held)
+        held = self.leases.held
+        if held and self.ownership_spec.owns_everything:
+            return None  # the whole inventory's lease: every row, without a list of 10,000 ids in each claim
+        return held_sites(self.ownership, held)
 
     def _delivered_sites(self) -> frozenset[str] | None:
         return self._acting_sites()
