@@ -17,7 +17,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,15 +36,18 @@ from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
 from monitor.metrics.alerts import alerts_source, evaluation_source
+from monitor.metrics.calls import calls_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.database import database_source
 from monitor.metrics.history import history_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
+from monitor.readiness.call_readers import CallKind
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
+from monitor.readiness.watch import MeetingWatch
 from monitor.storage.database import Storage
 from monitor.storage.health import AREA_NAMES
 from monitor.storage.history import HistoryWriter
@@ -74,8 +77,10 @@ class Service:
         listen: str | None = None,
         clock: Callable[[], float] = time.time,
         database_option: str | None = None,
+        call_readers: Mapping[str, CallKind] | None = None,
     ) -> None:
-        """``database_option``: the --database the service was started with, which the ack command must repeat."""
+        """``database_option``: the --database the service was started with, which the ack command must repeat;
+        ``call_readers``: the meeting watch's readers instead of the drivers' registry (the demo's bridge)."""
         self.config_path = config_path
         self.config = config
         self.ctx = ctx
@@ -106,7 +111,13 @@ class Service:
         self.readiness = ReadinessEngine(
             config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
         )
+        # The meeting watch: who is connected in a running meeting, with what media (issue 18).
+        self.watch = MeetingWatch(
+            config=lambda: self.config, storage=storage, ctx=ctx, clock=clock, readers=call_readers
+        )
+        self.alerts.calls = self.watch.findings
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
+        self.exposition.add_source(calls_source(lambda: self.watch.snapshot, lambda: self.watch.stats))
         self.exposition.add_source(sites_source(lambda: self.config))
         self.exposition.add_source(alerts_source(self.alerts.firing_counts))
         self.exposition.add_source(outbox_source(lambda: self.outbox.stats))
@@ -201,6 +212,7 @@ class Service:
                     )
                 )
                 checking = group.create_task(self.readiness.run())
+                watching = group.create_task(self.watch.run())
                 alerting = group.create_task(self.alerts.run(ALERT_INTERVAL))
                 delivering = group.create_task(self.outbox.run())
                 checking_database = group.create_task(self.storage.health.run(self.storage.ping))
@@ -210,9 +222,10 @@ class Service:
                 self.ready = True
                 await stop.wait()
                 checking.cancel()
+                watching.cancel()
                 alerting.cancel()
                 pruning.cancel()
-                await asyncio.wait([checking, alerting])
+                await asyncio.wait([checking, watching, alerting])
                 delivering.cancel()  # rows not yet delivered stay in the outbox and go out at the next start
                 noticing.cancel()
                 checking_database.cancel()

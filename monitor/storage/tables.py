@@ -260,6 +260,25 @@ class OutboxRow(SQLModel, table=True):
     delivered_at: float | None = None
 
 
+# --- version 3 (m0003_attendance): the attendance record of running meetings (issue 18) -------------------
+
+
+class MeetingAttendanceRow(SQLModel, table=True):
+    """One site in one meeting occurrence: connected, joined, left, rejoined, media quality (the watch writes it)."""
+
+    __tablename__ = "meeting_attendance"
+    meeting_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    occurrence_start: int = Field(primary_key=True, sa_type=BigInteger)  # UTC epoch seconds
+    site_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    connected: bool | None = None  # at the last poll; None: unknown
+    quality: str = Field(sa_type=SafeString(16))  # good, poor, unknown
+    joined_at: float | None = None
+    left_at: float | None = None
+    rejoins: int
+    record: dict[str, Any] = Field(sa_type=SafeJSON)  # monitor.readiness.attendance.Attendance.to_json()
+    updated_at: float
+
+
 def _table(model: type[SQLModel]) -> Table:
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
@@ -280,6 +299,7 @@ alerts = _table(AlertRow)
 alert_episodes = _table(AlertEpisodeRow)
 maintenance_windows = _table(MaintenanceWindowRow)
 outbox = _table(OutboxRow)
+meeting_attendance = _table(MeetingAttendanceRow)
 
 __all__ = [
     "VALUE_COLUMNS",
@@ -290,6 +310,7 @@ __all__ = [
     "HistoryHourlyRow",
     "HistoryRawRow",
     "MaintenanceWindowRow",
+    "MeetingAttendanceRow",
     "MeetingRow",
     "MetaRow",
     "OutboxRow",
@@ -304,6 +325,7 @@ __all__ = [
     "history_hourly",
     "history_raw",
     "maintenance_windows",
+    "meeting_attendance",
     "meetings",
     "meta",
     "metadata",
