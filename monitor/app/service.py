@@ -116,6 +116,7 @@ class Service:
             config=lambda: self.config, storage=storage, ctx=ctx, clock=clock, readers=call_readers
         )
         self.alerts.calls = self.watch.findings
+        self.watch.on_change = self.alerts.evaluate
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
         self.exposition.add_source(calls_source(lambda: self.watch.snapshot, lambda: self.watch.stats))
         self.exposition.add_source(sites_source(lambda: self.config))

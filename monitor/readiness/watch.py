@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,6 +116,9 @@ class MeetingWatch:
         self._watches: dict[tuple[str, int], _Watch] = {}
         self.snapshot = WatchSnapshot()
         self.stats = WatchStats()
+        # Told after a poll that changed someone's attendance or media: the service evaluates its alerts at once
+        # rather than at the next pass, so a drop-out reaches the technician seconds after the poll saw it.
+        self.on_change: Callable[[], Awaitable[None]] | None = None
 
     def readers(self) -> Mapping[str, CallKind]:
         return self._readers if self._readers is not None else call_readers()
@@ -136,8 +139,7 @@ class MeetingWatch:
         for key, occurrence in running.items():
             if key not in self._watches:
                 self._watches[key] = await self._begin(config, occurrence)
-        if self._watches:
-            await self._poll(config, now)
+        changed = await self._poll(config, now) if self._watches else False
         self.snapshot = WatchSnapshot(
             tuple(
                 WatchedOccurrence(w.occurrence, dict(w.names), tuple(a.to_json() for a in w.sites.values()))
@@ -145,6 +147,11 @@ class MeetingWatch:
             ),
             now,
         )
+        if changed and self.on_change is not None:
+            try:
+                await self.on_change()
+            except Exception:  # the alerting's fault: its own pass retries, the watch goes on
+                log.exception("meeting watch: the alert evaluation after a change failed")
 
     async def _begin(self, config: Config, occurrence: Occurrence) -> _Watch:
         expected = participants(config, occurrence.meeting.sites)
@@ -174,7 +181,8 @@ class MeetingWatch:
 
     # --- one poll -------------------------------------------------------------------------------------
 
-    async def _poll(self, config: Config, now: float) -> None:
+    async def _poll(self, config: Config, now: float) -> bool:
+        """One poll; whether any site's attendance or media quality changed."""
         readers = self.readers()
         limit = asyncio.Semaphore(READS_IN_FLIGHT)
         timeout = config.calls.timeout
@@ -236,6 +244,7 @@ class MeetingWatch:
             for site_id in expected
         }
         limits = Limits(config.calls.loss, config.calls.jitter, config.calls.loss_critical)
+        anything = False
         for watch in self._watches.values():
             changed = False
             for site_id, attendance in watch.sites.items():
@@ -249,8 +258,10 @@ class MeetingWatch:
             due = changed or any(now - watch.written.get(s, 0.0) >= config.calls.record_interval for s in watch.sites)
             if due:
                 await self._write(watch, now)
+            anything = anything or changed
         self.stats.polls += 1
         self.stats.last_poll = now
+        return anything
 
     def _match(
         self, config: Config, expected: Mapping[str, Site], answers: Mapping[str, CallReport | None]

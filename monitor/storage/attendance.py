@@ -44,7 +44,9 @@ async def save_attendance(
         for record in records
     ]
     async with storage.begin() as conn:
-        await conn.execute(storage.upsert(meeting_attendance, rows, ["meeting_id", "occurrence_start", "site_id"]))
+        await conn.execute(
+            storage.upsert(meeting_attendance, rows, ["meeting_id", "occurrence_start", "site_id"]), rows
+        )
 
 
 async def load_attendance(storage: Storage, meeting_id: str, occurrence_start: int) -> list[dict[str, Any]]:

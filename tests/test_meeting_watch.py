@@ -1,0 +1,307 @@
+"""The meeting watch (issue 18): attendance and media of a running meeting, its record, series and alerts.
+
+The readers here are fakes returning the shapes of probes/vc/media.py (the drivers, issue 18's other half, have
+their own tests against vendor samples); everything after them is the real code: the watch, the attendance
+rules, the SQLite record, the alert engine with its store and outbox rows, the /metrics text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from alerts.engine import AlertEngine
+from alerts.store import SqlAlertStore
+from monitor.config.loader import load_config_text
+from monitor.config.models import Config
+from monitor.engine.state import State
+from monitor.metrics.calls import call_text
+from monitor.readiness.attendance import Attendance, Limits, SiteCall, match_key, quality, site_call
+from monitor.readiness.meetings import sync_config_meetings
+from monitor.readiness.watch import MeetingWatch
+from monitor.storage.attendance import latest_occurrence, load_attendance
+from monitor.storage.database import Storage
+from monitor.storage.tables import outbox
+from probes.core.context import ProbeContext
+from probes.core.result import ProbeFailed, Reason
+from probes.vc.media import CallReport, MediaStats, Participant
+
+START = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)  # 07:30 in Hà Nội
+T0 = START.timestamp()
+
+INVENTORY = """
+organisation: {name: Tỉnh Thái Nguyên, timezone: Asia/Ho_Chi_Minh, locale: vi}
+technicians:
+  - {id: tuan, name: Nguyễn Văn Tuấn}
+  - {id: hoa, name: Trần Thị Hoa}
+alerts: {admins: [hoa], topology_grace: 0s, rules: {poor_media: {for: 30s}}}
+calls: {interval: 10s, join_grace: 2m}
+meetings:
+  - {id: giao-ban, title: Giao ban tỉnh, start: "2026-12-07T07:30", duration: 1h,
+     sites: [tan-thinh, lam-vy, kim-phuong, phu-dinh, bao-linh]}
+bridges:
+  - id: mcu-tinh
+    kind: cms
+    address: 198.51.100.20
+    participants:
+      tan-thinh: ["sip:tan-thinh@vc.example.org"]
+      lam-vy: ["Phòng họp Lâm Vỹ"]
+sites:
+  - {id: tinh, name: UBND tỉnh, role: province}
+  - {id: tan-thinh, name: Xã Tân Thịnh, parent: tinh, technicians: [tuan]}
+  - {id: lam-vy, name: Xã Lam Vỹ, parent: tinh, technicians: [tuan]}
+  - {id: kim-phuong, name: Xã Kim Phượng, parent: tinh, technicians: [tuan]}
+  - id: phu-dinh
+    name: Xã Phú Đình
+    parent: tinh
+    technicians: [tuan]
+    endpoints: [{id: pd-codec, kind: cisco-xapi, address: 192.0.2.7}]
+  - {id: bao-linh, name: Xã Bảo Linh, parent: tinh, technicians: [tuan]}
+"""
+
+
+class FakeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    credentials: Any = None
+
+
+def leg(remote: str, *, name: str | None = None, loss: float | None = None, media: bool = True) -> Participant:
+    stats = (
+        (
+            MediaStats("audio", "rx", 0.0, 0.004, 64_000.0),
+            MediaStats("video", "rx", loss if loss is not None else 0.001, 0.008, 1_900_000.0),
+            MediaStats("video", "tx", 0.0, 0.006, 1_800_000.0),
+        )
+        if media
+        else ()
+    )
+    return Participant(remote, name=name, media=stats)
+
+
+class Devices:
+    """What the fake bridge and the fake codec answer at the next poll."""
+
+    def __init__(self) -> None:
+        self.bridge: list[Participant] = []
+        self.codec_fails = True
+        self.reads: list[tuple[str, str]] = []
+
+    async def read_bridge(self, target: str, settings: Any, ctx: ProbeContext) -> CallReport:
+        self.reads.append(("bridge", target))
+        return CallReport("cms", tuple(self.bridge), media_reported=True)
+
+    async def read_codec(self, target: str, settings: Any, ctx: ProbeContext) -> CallReport:
+        self.reads.append(("codec", target))
+        if self.codec_fails:
+            raise ProbeFailed(Reason.TIMEOUT, "no answer")
+        return CallReport("cisco-xapi", (Participant("sip:mcu@vc.example.org"),), media_reported=False)
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> Any:
+    store = await Storage.open(f"sqlite:///{tmp_path / 'watch.db'}")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def config_text(text: str = INVENTORY) -> Config:
+    return load_config_text(text, "giaoban.yml")
+
+
+async def test_attendance_media_record_and_alerts(storage: Storage) -> None:
+    config = config_text()
+    await storage.sync_inventory(config)
+    await sync_config_meetings(storage, config, config.meetings)
+    devices = Devices()
+    now = [T0 + 5]
+    readers = {
+        "cms": (FakeSettings, devices.read_bridge),
+        "cisco-xapi": (FakeSettings, devices.read_codec),
+    }
+    watch = MeetingWatch(
+        config=lambda: config, storage=storage, ctx=ProbeContext(), clock=lambda: now[0], readers=readers
+    )
+    store = SqlAlertStore(storage)
+    engine = AlertEngine(lambda: config, State(), store, clock=lambda: now[0], calls=watch.findings)
+
+    async def at(offset: float) -> dict[str, dict[str, Any]]:
+        now[0] = T0 + offset
+        await watch.tick()
+        await engine.evaluate()
+        (watched,) = watch.snapshot.occurrences
+        return {r["site"]: dict(r) for r in watched.records}
+
+    # 07:30:05: Tân Thịnh by its address, Lam Vỹ by its configured name (another case), Kim Phượng by the site's
+    # own name; Lam Vỹ receives video with 4 % loss; Kim Phượng's leg carries no statistics.
+    devices.bridge = [
+        leg("SIP:Tan-Thinh@vc.example.org"),
+        leg("sip:10.0.0.9", name="phòng họp lâm vỹ", loss=0.04),
+        leg("sip:kp@vc.example.org", name="Xã Kim Phượng", media=False),
+        leg("sip:stranger@vc.example.org", name="Khách"),
+    ]
+    records = await at(5)
+    assert ("bridge", "198.51.100.20") in devices.reads and ("codec", "192.0.2.7") in devices.reads
+    assert {s: r["connected"] for s, r in records.items()} == {
+        "tan-thinh": True, "lam-vy": True, "kim-phuong": True, "phu-dinh": False, "bao-linh": False,
+    }  # fmt: skip
+    # Phú Đình's codec failed, but the bridge answered without its leg: not connected.
+    assert {s: r["quality"] for s, r in records.items()} == {
+        "tan-thinh": "good", "lam-vy": "poor", "kim-phuong": "unknown", "phu-dinh": "unknown", "bao-linh": "unknown",
+    }  # fmt: skip
+    text = call_text(watch.snapshot, watch.stats)
+    assert 'giaoban_call_media_good{meeting="giao-ban",site="kim-phuong"}' not in text  # unknown, never good
+    assert 'giaoban_call_media_good{meeting="giao-ban",site="tan-thinh"} 1.0' in text
+    assert 'giaoban_call_media_loss_ratio{meeting="giao-ban",site="lam-vy",direction="rx",kind="video"} 0.04' in text
+    assert 'giaoban_call_connected{meeting="giao-ban",site="bao-linh"} 0.0' in text
+    assert 'giaoban_call_read_failures_total{kind="cisco-xapi"} 1' in text
+    assert await store.list_alerts(state="firing") == []  # poor media must last 30 s; not_joined waits 2 min
+
+    # 07:30:45: Lam Vỹ's loss has lasted 40 s (> 30 s): poor_media fires, to its technician and the admin.
+    records = await at(45)
+    firing = {a.id: a for a in await store.list_alerts(state="firing")}
+    assert set(firing) == {"poor_media/lam-vy/giao-ban"}
+    assert firing["poor_media/lam-vy/giao-ban"].labels["meeting"] == "giao-ban"
+
+    # 07:32:05: Tân Thịnh drops out; Bảo Linh and Phú Đình are still missing after the 2 minutes of grace.
+    devices.bridge = [b for b in devices.bridge if "inh@" not in b.remote]
+    records = await at(125)
+    assert records["tan-thinh"]["left_at"] == pytest.approx(T0 + 125)
+    firing = {a.id for a in await store.list_alerts(state="firing")}
+    assert firing == {
+        "poor_media/lam-vy/giao-ban",
+        "dropped_out/tan-thinh/giao-ban",
+        "not_joined/bao-linh/giao-ban",
+        "not_joined/phu-dinh/giao-ban",
+    }
+    async with storage.engine.connect() as conn:
+        rows = (await conn.execute(select(outbox.c.alert_id, outbox.c.payload))).all()
+    dropped = [payload for alert, payload in rows if alert == "dropped_out/tan-thinh/giao-ban"]
+    (message,) = dropped
+    assert message["subject"] == "[NGHIÊM TRỌNG] Xã Tân Thịnh rời cuộc họp Giao ban tỉnh lúc 07:32"
+    assert [r["id"] for r in message["recipients"]] == ["tuan", "hoa"]
+
+    # 07:33: Tân Thịnh is back (rejoined), Lam Vỹ's loss is gone: both all-clears go out.
+    devices.bridge = [
+        leg("sip:tan-thinh@vc.example.org"),
+        leg("sip:10.0.0.9", name="Phòng họp Lâm Vỹ"),
+        leg("sip:kp@vc.example.org", name="Xã Kim Phượng", media=False),
+    ]
+    records = await at(180)
+    assert records["tan-thinh"]["rejoins"] == 1
+    assert [e["event"] for e in records["tan-thinh"]["events"]] == ["joined", "left", "rejoined"]
+    assert [e["event"] for e in records["lam-vy"]["events"]] == ["joined", "poor_media", "media_recovered"]
+    firing = {a.id for a in await store.list_alerts(state="firing")}
+    assert firing == {"not_joined/bao-linh/giao-ban", "not_joined/phu-dinh/giao-ban"}
+    async with storage.engine.connect() as conn:
+        events = {(a, e) for a, e in (await conn.execute(select(outbox.c.alert_id, outbox.c.event))).all()}
+    assert ("dropped_out/tan-thinh/giao-ban", "resolved") in events
+    assert ("poor_media/lam-vy/giao-ban", "resolved") in events
+
+    # The record keeps attendance and the worst media per site; a restart mid-meeting carries it on.
+    start = int(T0)
+    assert await latest_occurrence(storage, "giao-ban") == start
+    stored = {r["site"]: r for r in await load_attendance(storage, "giao-ban", start)}
+    assert stored["lam-vy"]["worst"]["rx/video"]["loss_ratio"] == pytest.approx(0.04)
+    assert stored["tan-thinh"]["left_at"] == pytest.approx(T0 + 125)
+    again = MeetingWatch(
+        config=lambda: config, storage=storage, ctx=ProbeContext(), clock=lambda: now[0], readers=readers
+    )
+    now[0] = T0 + 190
+    await again.tick()
+    (watched,) = again.snapshot.occurrences
+    carried = {r["site"]: r for r in watched.records}
+    assert carried["tan-thinh"]["rejoins"] == 1 and carried["tan-thinh"]["joined_at"] == pytest.approx(T0 + 5)
+
+    # After the end, the watch stops and the meeting's alerts resolve.
+    now[0] = T0 + 3600 + 5
+    await watch.tick()
+    await engine.evaluate()
+    assert watch.snapshot.occurrences == ()
+    assert await store.list_alerts(state="firing") == []
+
+
+async def test_unknown_site_keeps_its_alert_and_maintenance_silences(storage: Storage) -> None:
+    """A poll that cannot tell (every read failed) neither drops nor clears; a maintenance window silences."""
+    text = INVENTORY.replace(
+        "calls: {interval: 10s, join_grace: 2m}",
+        "calls: {interval: 10s, join_grace: 2m}\n"
+        'maintenance: [{id: bao-tri, title: "Bảo trì", start: "2026-12-07T07:00", duration: 3h, sites: [bao-linh]}]',
+    )
+    config = config_text(text)
+    await sync_config_meetings(storage, config, config.meetings)
+    devices = Devices()
+    now = [T0 + 125]
+    readers = {"cms": (FakeSettings, devices.read_bridge)}
+    watch = MeetingWatch(
+        config=lambda: config, storage=storage, ctx=ProbeContext(), clock=lambda: now[0], readers=readers
+    )
+    store = SqlAlertStore(storage)
+    engine = AlertEngine(lambda: config, State(), store, clock=lambda: now[0], calls=watch.findings)
+    await watch.tick()
+    await engine.evaluate()
+    alerts = {a.id: a for a in await store.list_alerts(state="firing")}
+    assert alerts["not_joined/bao-linh/giao-ban"].suppressed_by == "maintenance:bao-tri"
+    assert "not_joined/tan-thinh/giao-ban" in alerts
+
+    async def failing(target: str, settings: Any, ctx: ProbeContext) -> CallReport:
+        raise ProbeFailed(Reason.REFUSED, "connection refused")
+
+    watch._readers = {"cms": (FakeSettings, failing)}  # the bridge stops answering
+    now[0] += 10
+    await watch.tick()
+    await engine.evaluate()
+    (watched,) = watch.snapshot.occurrences
+    assert all(r["connected"] is None for r in watched.records)
+    assert "not_joined/tan-thinh/giao-ban" in {a.id for a in await store.list_alerts(state="firing")}
+
+
+async def test_bridge_without_reader_is_a_visible_fault(storage: Storage) -> None:
+    config = config_text()
+    await sync_config_meetings(storage, config, config.meetings)
+    watch = MeetingWatch(config=lambda: config, storage=storage, ctx=ProbeContext(), clock=lambda: T0 + 5, readers={})
+    await watch.tick()
+    assert "bridge:mcu-tinh" in watch.stats.faults
+    assert 'giaoban_call_watch_faults{source="bridge:mcu-tinh"} 1.0' in call_text(watch.snapshot, watch.stats)
+    (watched,) = watch.snapshot.occurrences
+    assert {r["connected"] for r in watched.records} == {None}  # nothing could tell: unknown, not "missing"
+
+
+def test_site_call_and_quality_rules() -> None:
+    limits = Limits(loss=0.01, jitter=0.030, loss_critical=0.05)
+    codec = CallReport("cisco-xapi", (Participant("sip:mcu@vc.example.org"),), media_reported=False)
+    bridge_leg = leg("sip:a@vc.example.org", loss=0.02)
+    call = site_call([("c", codec)], [("b", bridge_leg)], bridges_answered=1)
+    assert call.connected is True and call.source == "codec:c"
+    assert quality(call, limits)[0] == "poor"  # the codec gave no statistics: the bridge's view of the call counts
+    assert site_call([("c", None)], [], bridges_answered=0).connected is None
+    assert site_call([("c", CallReport("x", (), True))], [], bridges_answered=0).connected is False
+    jitter_only = SiteCall(True, media=(MediaStats("audio", "tx", jitter_seconds=0.045),))
+    assert quality(jitter_only, limits)[0] == "poor"
+    rate_only = SiteCall(True, media=(MediaStats("audio", "tx", rate_bps=64_000.0),))
+    assert quality(rate_only, limits)[0] == "unknown"  # a rate says nothing of loss or jitter
+    assert match_key(" SIP:Tan-Thinh@VC.example.org ") == "tan-thinh@vc.example.org"
+    site = Attendance("a")
+    assert site.observe(SiteCall(True), 1.0, limits) == ["joined"]
+    assert site.observe(SiteCall(None), 2.0, limits) == []  # a failed poll is no departure
+    assert site.observe(SiteCall(True), 3.0, limits) == []  # ... and its end no rejoin
+    assert site.observe(SiteCall(False), 4.0, limits) == ["left"]
+    assert site.observe(SiteCall(True), 5.0, limits) == ["rejoined"]
+
+
+def test_bridge_configuration_is_checked() -> None:
+    from monitor.config.loader import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        config_text(INVENTORY.replace("tan-thinh: [", "tan-thin: ["))
+    assert "tan-thin" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        config_text(INVENTORY.replace("kind: cms", "kind: webex"))
+    assert "kind" in str(caught.value)
+    assert timedelta(seconds=config_text().calls.join_grace) == timedelta(minutes=2)
