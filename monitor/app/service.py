@@ -191,10 +191,16 @@ class Service:
     async def run(self, stop: asyncio.Event) -> None:
         host, port = split_host_port(self.listen)
         await self.sync_storage()
-        app = make_app(self, clock=self.clock)
+        app = make_app(self, clock=self.clock, watch=lambda: self.watch.snapshot)
         app.add_subapp(
             "/api/v1",
-            make_api_v1(storage=self.storage, config=lambda: self.config, state=self.state, readiness=self.readiness),
+            make_api_v1(
+                storage=self.storage,
+                config=lambda: self.config,
+                state=self.state,
+                readiness=self.readiness,
+                watch=lambda: self.watch.snapshot,
+            ),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

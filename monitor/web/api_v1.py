@@ -9,6 +9,7 @@
     DELETE /meetings/{id}                remove one (bearer token)
     POST   /meetings/import              an .ics file as the body (bearer token): its occurrences, and the report
     GET    /meetings/{id}/readiness      latest readiness report (monitor/web/api_readiness.py)
+    GET    /meetings/{id}/attendance     who is connected, with what media (monitor/web/api_attendance.py)
     POST   /meetings/{id}/readiness      check now (bearer token)
     GET    /alerts                       ?state=open|pending|firing|resolved|all&site=ID (monitor/web/api_alerts.py)
     GET    /alerts/{id}                  one alert
@@ -53,12 +54,14 @@ from monitor.readiness.meetings import (
     remove_meeting,
     report_broken,
 )
+from monitor.readiness.watch import WatchSnapshot
 from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
 from monitor.storage.queries import choose_step, history
 from monitor.web.api_alerts import MODELS as ALERT_MODELS
 from monitor.web.api_alerts import add_alert_routes
 from monitor.web.api_alerts import openapi_paths as alert_paths
+from monitor.web.api_attendance import add_attendance_routes
 from monitor.web.api_readiness import add_readiness_routes
 from monitor.web.auth import check_token
 from monitor.web.common import ErrorOut, json_answer, json_error, read_body
@@ -583,7 +586,12 @@ async def _json_errors(
 
 
 def make_api_v1(
-    *, storage: Storage, config: Callable[[], Config], state: State, readiness: ReadinessEngine | None = None
+    *,
+    storage: Storage,
+    config: Callable[[], Config],
+    state: State,
+    readiness: ReadinessEngine | None = None,
+    watch: Callable[[], WatchSnapshot] | None = None,
 ) -> web.Application:
     """The /api/v1 sub-application; ``config`` is a getter because a reload swaps the configuration."""
     app = web.Application(middlewares=[_json_errors])
@@ -602,4 +610,5 @@ def make_api_v1(
     app.router.add_get("/openapi.json", openapi)
     if readiness is not None:
         add_readiness_routes(app, readiness)
+    add_attendance_routes(app, storage=storage, config=config, watch=watch or WatchSnapshot)
     return app
