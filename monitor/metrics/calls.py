@@ -11,7 +11,7 @@ an expected site's id, ``direction`` rx (what the site receives) or tx, ``kind``
     giaoban_call_media_good{meeting,site}                                1 good, 0 poor; absent while unknown
     giaoban_call_media_loss_ratio{meeting,site,direction,kind}           as the codec or bridge reports it
     giaoban_call_media_jitter_seconds{meeting,site,direction,kind}
-    giaoban_call_media_rate_bits_per_second{meeting,site,direction,kind}
+    giaoban_call_media_rate_bytes_per_second{meeting,site,direction,kind}   bits/8, as Prometheus names units
     giaoban_call_polls_total                                             polls of the running meetings, since start
     giaoban_call_read_failures_total{kind}                               codec or bridge reads that failed
     giaoban_call_watch_faults{source}                                    1 per bridge or codec that cannot be read
@@ -36,7 +36,9 @@ REJOINS = Family("giaoban_call_rejoins", "gauge", "Times the site joined the mee
 GOOD = Family("giaoban_call_media_good", "gauge", "The site's media within the limits (1) or beyond them (0).")
 LOSS = Family("giaoban_call_media_loss_ratio", "gauge", "Media packet loss, per direction and kind.")
 JITTER = Family("giaoban_call_media_jitter_seconds", "gauge", "Media jitter, per direction and kind.")
-RATE = Family("giaoban_call_media_rate_bits_per_second", "gauge", "Media rate, per direction and kind.")
+RATE = Family(
+    "giaoban_call_media_rate_bytes_per_second", "gauge", "Media rate in bytes per second, per direction and kind."
+)
 POLLS = Family("giaoban_call_polls_total", "counter", "Polls of the running meetings' codecs and bridges.")
 FAILURES = Family("giaoban_call_read_failures_total", "counter", "Codec or bridge reads that failed, by kind.")
 FAULTS = Family("giaoban_call_watch_faults", "gauge", "A bridge or codec that cannot be read at all (1).")
@@ -64,7 +66,8 @@ def call_text(snapshot: WatchSnapshot, stats: WatchStats) -> str:
                 channel = f'{labels},direction="{media["direction"]}",kind="{media["kind"]}"'
                 for family, key in _MEDIA:
                     if media[key] is not None:
-                        lines[family].append(f"{family.name}{{{channel}}} {fmt(media[key])}\n")
+                        value = media[key] / 8 if family is RATE else media[key]  # devices say bit/s
+                        lines[family].append(f"{family.name}{{{channel}}} {fmt(value)}\n")
     lines[POLLS].append(f"{POLLS.name} {fmt(stats.polls)}\n")
     for kind, count in sorted(dict(stats.failures).items()):
         lines[FAILURES].append(f'{FAILURES.name}{{kind="{escape(kind)}"}} {fmt(count)}\n')
