@@ -305,3 +305,77 @@ def test_bridge_configuration_is_checked() -> None:
         config_text(INVENTORY.replace("kind: cms", "kind: webex"))
     assert "kind" in str(caught.value)
     assert timedelta(seconds=config_text().calls.join_grace) == timedelta(minutes=2)
+
+
+async def test_route_page_and_command_show_the_record(
+    storage: Storage, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GET /api/v1/meetings/{id}/attendance (live, then stored), /meetings/{id}/live in both languages, and
+    `giaoban meetings attendance` on the stored record, from one watched meeting."""
+    import argparse
+    import json
+    from types import SimpleNamespace
+
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from monitor.cli import meetings as cli_meetings
+    from monitor.web.api_v1 import make_api_v1
+    from monitor.web.board_call import live_handler
+
+    database = tmp_path / "watch.db"
+    text = INVENTORY + f"database: sqlite:///{database}\n"
+    config = config_text(text)
+    (tmp_path / "giaoban.yml").write_text(text, encoding="utf-8")
+    await sync_config_meetings(storage, config, config.meetings)
+    devices = Devices()
+    devices.bridge = [leg("sip:tan-thinh@vc.example.org"), leg("sip:10.0.0.9", name="Phòng họp Lâm Vỹ", loss=0.04)]
+    now = [T0 + 5]
+    readers = {"cms": (FakeSettings, devices.read_bridge)}
+    watch = MeetingWatch(
+        config=lambda: config, storage=storage, ctx=ProbeContext(), clock=lambda: now[0], readers=readers
+    )
+    await watch.tick()
+    devices.bridge = devices.bridge[1:]  # Tân Thịnh leaves at 07:42
+    now[0] = T0 + 12 * 60
+    await watch.tick()
+
+    app = web.Application()
+    service = SimpleNamespace(config=config, storage=storage)
+    app.router.add_get("/meetings/{id}/live", live_handler(service, lambda: watch.snapshot, clock=lambda: now[0]))  # type: ignore[arg-type]
+    api = make_api_v1(storage=storage, config=lambda: config, state=State(), watch=lambda: watch.snapshot)
+    app.add_subapp("/api/v1", api)
+    async with TestClient(TestServer(app)) as client:
+        answer = await client.get("/api/v1/meetings/giao-ban/attendance")
+        assert answer.status == 200
+        document = await answer.json()
+        assert document["running"] is True and document["occurrence_start"] == START.isoformat()
+        first = document["sites"][0]
+        assert (first["site"], first["state"], first["text"]) == ("tan-thinh", "left", "rời cuộc họp lúc 07:42")
+        by_site = {s["site"]: s for s in document["sites"]}
+        assert by_site["lam-vy"]["state"] == "poor"
+        assert "mất gói 4% hình ảnh chiều vào" in by_site["lam-vy"]["text"]
+        assert by_site["kim-phuong"]["state"] == "missing"
+        assert (await client.get("/api/v1/meetings/nope/attendance")).status == 404
+        assert (await client.get("/api/v1/meetings/giao-ban/attendance?start=x")).status == 400
+        page = await (await client.get("/meetings/giao-ban/live?lang=en")).text()
+        assert "Xã Tân Thịnh</b>: left the meeting at 07:42" in page
+        assert "4% video packet loss in" in page
+        page = await (await client.get("/meetings/giao-ban/live")).text()
+        assert "Xã Tân Thịnh</b>: rời cuộc họp lúc 07:42" in page
+
+    # After the meeting: the stored record, through the command line.
+    now[0] = T0 + 3605
+    await watch.tick()
+    top = argparse.ArgumentParser(prog="giaoban")
+    cli_meetings.add_parser(top.add_subparsers(dest="command", required=True))
+    options = ["-c", str(tmp_path / "giaoban.yml")]
+    code = await cli_meetings.run(top.parse_args(["meetings", "attendance", "giao-ban", *options]))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "✗ Xã Tân Thịnh: rời cuộc họp lúc 07:42" in out
+    assert "! Xã Lam Vỹ: đã vào lúc 07:30; hình và tiếng kém: mất gói 4% hình ảnh chiều vào" in out
+    code = await cli_meetings.run(top.parse_args(["meetings", "attendance", "giao-ban", *options, "--json"]))
+    stored = json.loads(capsys.readouterr().out)
+    assert code == 0 and stored["running"] is False
+    assert {s["site"]: s["state"] for s in stored["sites"]}["tan-thinh"] == "left"
