@@ -379,3 +379,43 @@ async def test_route_page_and_command_show_the_record(
     stored = json.loads(capsys.readouterr().out)
     assert code == 0 and stored["running"] is False
     assert {s["site"]: s["state"] for s in stored["sites"]}["tan-thinh"] == "left"
+
+
+def test_bridges_take_the_drivers_settings() -> None:
+    """A bridge of its own (kind, address, credentials, settings) or one named by its endpoint: both become the
+    real cms reader's settings (probes/vc/calls.py); an endpoint of another kind, or both forms at once, refused."""
+    from monitor.config.loader import ConfigError
+    from monitor.readiness.call_readers import call_readers, reader_settings
+
+    text = INVENTORY.replace(
+        "    participants:\n",
+        "    credentials: {env: GIAOBAN_TEST_CMS}\n    settings: {scheme: http, page_size: 50}\n    participants:\n",
+        1,
+    ).replace(
+        "  - {id: tinh, name: UBND tỉnh, role: province}",
+        "  - id: tinh\n    name: UBND tỉnh\n    role: province\n"
+        "    endpoints: [{id: hub-cms, kind: cms, address: 198.51.100.30, scheme: http}]",
+    )
+    text = text.replace("sites:\n  - id: tinh", "  - {id: mcu-hub, endpoint: hub-cms}\nsites:\n  - id: tinh", 1)
+    config = config_text(text)
+    kind_settings, _ = call_readers()["cms"]
+    own, by_endpoint = config.bridges
+    kind, target, given = MeetingWatch._bridge(config, own)
+    settings = reader_settings(kind_settings, given)
+    assert (kind, target) == ("cms", "198.51.100.20")
+    assert settings.scheme == "http" and settings.page_size == 50  # type: ignore[attr-defined]
+    assert settings.credentials is not None  # type: ignore[attr-defined]
+    kind, target, given = MeetingWatch._bridge(config, by_endpoint)
+    assert (kind, target) == ("cms", "198.51.100.30")
+    assert reader_settings(kind_settings, given).scheme == "http"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="page_size"):
+        reader_settings(kind_settings, {"page_size": 0})
+    with pytest.raises(ConfigError, match="kind sip"):
+        config_text(
+            text.replace("{id: mcu-hub, endpoint: hub-cms}", "{id: mcu-hub, endpoint: pd-sip}").replace(
+                "endpoints: [{id: pd-codec,",
+                "endpoints: [{id: pd-sip, kind: sip, address: 192.0.2.8, port: 5060}, {id: pd-codec,",
+            )
+        )
+    with pytest.raises(ConfigError, match="remove them here"):
+        config_text(text.replace("{id: mcu-hub, endpoint: hub-cms}", "{id: mcu-hub, endpoint: hub-cms, kind: cms}"))

@@ -80,7 +80,7 @@ class Service:
         call_readers: Mapping[str, CallKind] | None = None,
     ) -> None:
         """``database_option``: the --database the service was started with, which the ack command must repeat;
-        ``call_readers``: the meeting watch's readers instead of the drivers' registry (the demo's bridge)."""
+        ``call_readers``: the meeting watch's readers instead of the drivers' registry (tests)."""
         self.config_path = config_path
         self.config = config
         self.ctx = ctx

@@ -13,6 +13,8 @@
         credentials: {file: /etc/giaoban/cms-credentials}
         participants:        # how the bridge names each site's call leg: addresses (URI, number, IP) or names
           tan-thinh: ["sip:tan-thinh@vc.example.org", "Xã Tân Thịnh"]
+      - id: mcu-hub
+        endpoint: hub-cms    # or: an endpoint of kind cms, rmx or jitsi (its status is probed too), read as a bridge
 
 A bridge participant matches a site when one of the site's entries equals its address (a ``sip:``/``h323:``
 prefix and letter case ignored) or its display name (case ignored); a participant whose display name is the
@@ -24,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from probes.core.ids import check_id
 from probes.core.secrets import Secret
@@ -32,6 +34,7 @@ from probes.core.units import Duration, Ratio
 
 # The bridges the issue names: Cisco Meeting Server, Poly RealPresence Collaboration Server (RMX), Jitsi.
 BridgeKind = Literal["cms", "rmx", "jitsi"]
+BRIDGE_KINDS: frozenset[str] = frozenset(("cms", "rmx", "jitsi"))
 MATCH_MAX = 20  # entries per site: a few URIs and names, never a directory
 PARTICIPANTS_MAX = 20_000
 
@@ -44,7 +47,7 @@ class CallsConfig(_Strict):
     """The meeting watch (monitor/readiness/watch.py) and the limits of its alerts."""
 
     interval: Duration = Field(10.0, ge=1, le=600, description="how often codecs and bridges are read in a meeting")
-    timeout: Duration = Field(8.0, gt=0, le=120, description="deadline of one codec's or bridge's read")
+    timeout: Duration = Field(5.0, gt=0, le=120, description="deadline of one codec's or bridge's read")
     join_grace: Duration = Field(300.0, ge=0, description="an expected site not connected this long after the start")
     loss: Ratio = Field(0.01, description="media loss above which a site's media is poor (RMX: 1 %)")
     loss_critical: Ratio = Field(0.05, description="media loss above which it is critical (RMX: 5 %)")
@@ -56,8 +59,11 @@ class BridgeConfig(_Strict):
     """A conference bridge whose participant list tells which sites are in the meeting."""
 
     id: str
-    kind: BridgeKind
-    address: str = Field(min_length=1, max_length=500, description="host, host:port or base URL of its API")
+    endpoint: str | None = Field(
+        None, description="an endpoint of kind cms, rmx or jitsi: its address and settings, instead of the below"
+    )
+    kind: BridgeKind | None = None
+    address: str | None = Field(None, min_length=1, max_length=500, description="host, host:port or URL of its API")
     port: int | None = Field(None, ge=1, le=65535)
     credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
     settings: dict[str, Any] = Field(default_factory=dict, description="the driver's other settings (scheme...)")
@@ -69,10 +75,20 @@ class BridgeConfig(_Strict):
 
     @field_validator("address")
     @classmethod
-    def _address(cls, value: str) -> str:
-        if re.search(r"\s", value):
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"\s", value):
             raise ValueError(f"{value!r} holds a space: write a host, host:port or URL")
         return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> BridgeConfig:
+        if self.endpoint is not None:
+            given = [k for k in ("kind", "address", "port", "credentials", "settings") if k in self.model_fields_set]
+            if given:
+                raise ValueError(f"endpoint: {self.endpoint} gives the bridge's {', '.join(given)}: remove them here")
+        elif self.kind is None or self.address is None:
+            raise ValueError("a bridge needs endpoint: ID, or kind: and address:")
+        return self
 
     @field_validator("participants")
     @classmethod
@@ -89,7 +105,8 @@ class BridgeConfig(_Strict):
         return value
 
     def target(self) -> str:
-        """What the reader is given: the address, with the port when one is set."""
+        """What the reader is given: the address, with the port when one is set (not for an endpoint's bridge)."""
+        assert self.address is not None, "a bridge of an endpoint is read at the endpoint's target"
         if self.port is None or "://" in self.address:
             return self.address
         host = f"[{self.address}]" if ":" in self.address else self.address

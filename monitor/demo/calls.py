@@ -1,39 +1,32 @@
-"""The demo's conference bridge: the provincial briefing in progress, with one commune dropping out and one with
-4 % loss (issue 18's acceptance).
+"""The demo's briefing in progress: every room in the call, one commune dropping out and one with 4 % loss
+(issue 18's acceptance).
 
-The hub and every unit whose codec is reachable (not the failing link's) are in the call from the start; Xã Tân
-Cương (DROPS_OUT) leaves ``drop_after`` seconds after the start (two minutes by default; `giaoban demo
---drop-after`); Xã Đức Lương (LOSSY) receives its video with 4 % loss, beyond the 1 % limit. The others have
-0.2 % loss and 8 ms of jitter.
-
-The bridge answers in process, in the shapes of probes/vc/media.py, as the reader of bridges of kind ``cms``:
-the demo hands it to the service (Service(call_readers=...)). It stands in for the Cisco Meeting Server driver
-and its emulation (issue 18's drivers), which replace it once merged: the inventory's bridge entry stays the same.
+The hub and every unit whose codec is reachable (not the failing link's) are in the call on the hub's bridge, an
+emulated Cisco Meeting Server (monitor/demo/bridge.py): each codec reports its call (monitor/demo/codecs.py
+``set_call``) and the bridge lists each room's call leg, both read by the real drivers (probes/vc/calls.py).
+Xã Tân Cương (DROPS_OUT) leaves ``drop_after`` seconds after the briefing's start (two minutes by default;
+`giaoban demo --drop-after`); Xã Đức Lương (LOSSY) receives its video with 4 % loss, beyond the 1 % limit; the
+others 0.2 %.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict
-
+from monitor.demo.bridge import EmulatedBridge
+from monitor.demo.codecs import CodecState
 from monitor.demo.inventory import SitePlan
-from probes.core.context import ProbeContext
-from probes.core.secrets import Secret
-from probes.vc.media import CallReport, MediaStats, Participant
 
 DROPS_OUT = "05503"  # Xã Tân Cương: leaves the briefing after drop_after
 LOSSY = "05776"  # Xã Đức Lương: 4 % video loss towards the site
 LOSS = 0.04
+BACKGROUND_LOSS = 0.002
 DROP_AFTER = 120.0  # seconds after the start (the issue's "after 2 minutes")
 
 
-class DemoBridgeSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    credentials: Secret | None = None
+def takes_part(site: SitePlan) -> bool:
+    """The hub's room and every unit with a room codec are in the briefing's call."""
+    return site.role == "province" or site.vendor is not None
 
 
 def participant_uri(site: SitePlan) -> str | None:
@@ -45,51 +38,22 @@ def _uri(site: SitePlan) -> str:
     return f"sip:{site.id}@{site.codec_address}"
 
 
-def takes_part(site: SitePlan) -> bool:
-    """The hub's room (its MCU's own leg) and every unit with a room codec are in the briefing's call."""
-    return site.role == "province" or site.vendor is not None
-
-
-def _media(loss: float) -> tuple[MediaStats, ...]:
-    return (
-        MediaStats("audio", "rx", 0.0, 0.006, 64_000.0),
-        MediaStats("audio", "tx", 0.0, 0.005, 64_000.0),
-        MediaStats("video", "rx", loss, 0.008, 1_920_000.0),
-        MediaStats("video", "tx", 0.002, 0.007, 1_920_000.0),
-    )
-
-
-@dataclass
-class DemoBridge:
-    """The briefing's call legs as of now: who is connected, with what media."""
-
-    plan: Sequence[SitePlan]
-    start: float  # the briefing's start, epoch seconds
-    drop_after: float = DROP_AFTER
-    clock: Callable[[], float] = time.time
-    reads: int = field(default=0)
-
-    def participants(self) -> tuple[Participant, ...]:
-        now = self.clock()
-        if now < self.start:
-            return ()
-        legs = []
-        for site in self.plan:
-            if not takes_part(site) or site.fault == "link_down":
-                continue  # the failing link's codec never dials in
-            if site.code == DROPS_OUT and now >= self.start + self.drop_after:
-                continue
-            loss = LOSS if site.code == LOSSY else 0.002
-            legs.append(
-                Participant(
-                    _uri(site),
-                    name=f"{site.name} – phòng họp trực tuyến",
-                    media=_media(loss),
-                    duration_seconds=now - self.start,
-                )
-            )
-        return tuple(legs)
-
-    async def read(self, target: str, settings: Any, ctx: ProbeContext) -> CallReport:
-        self.reads += 1
-        return CallReport("cms", self.participants(), media_reported=True)
+def stage_briefing(
+    plan: Sequence[SitePlan],
+    codecs: Mapping[str, CodecState],
+    bridge: EmulatedBridge,
+    *,
+    bridge_uri: str,
+    start: float,
+    drop_after: float = DROP_AFTER,
+) -> None:
+    """Dial every room into the bridge now (the watch looks from ``start``); schedule the drop and the loss."""
+    for site in plan:
+        if not takes_part(site) or site.fault == "link_down":
+            continue  # the failing link's codec never dials in
+        loss = LOSS if site.code == LOSSY else BACKGROUND_LOSS
+        drop_at = start + drop_after if site.code == DROPS_OUT else None
+        bridge.join(_uri(site), f"{site.name} – phòng họp trực tuyến", loss=loss, drop_at=drop_at)
+        codec = codecs.get(site.id)
+        if codec is not None and codec.vendor is not None:
+            codec.set_call(True, loss, remote=bridge_uri, drop_at=drop_at)

@@ -253,6 +253,7 @@ class Ports:
     ups: Mapping[str, int]
     receiver_url: str
     portal: int | None = None  # the hub's HTTPS web portal (monitor/demo/portal.py)
+    bridge: int | None = None  # the hub's conference bridge, a Cisco Meeting Server API (monitor/demo/bridge.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,13 +412,16 @@ technicians:
         f"     start: {_q(central.isoformat())}, duration: 2h, sites: all, call_rate: {CENTRAL_CALL_RATE},",
         f"     lead_times: [{_durations(CENTRAL_LEAD_TIMES)}]}}",
     ]
-    if bridge_uri is not None:
+    if bridge_uri is not None and ports.bridge is not None:
         lines += [
-            "calls: {interval: 3s, join_grace: 60s}  # 10s and 5m in real use",
-            "bridges:  # the hub's MCU; each unit's call leg by its address",
+            "calls: {interval: 5s, timeout: 3s, join_grace: 60s}  # 10s, 5s and 5m in real use",
+            "bridges:  # the hub's bridge (Cisco Meeting Server API); each site's call leg by its address",
             f"  - id: {hub.id}-mcu",
             "    kind: cms",
             f"    address: {hub.codec_address}",
+            f"    port: {ports.bridge}",
+            f"    credentials: {{file: {_q(files.codec_credentials)}}}",
+            "    settings: {scheme: http}",
             "    participants:",
             *(f"      {site.id}: [{_q(uri)}]" for site in plan if (uri := bridge_uri(site)) is not None),
         ]

@@ -53,7 +53,8 @@ from sqlalchemy.engine import make_url
 from monitor.app.service import Service
 from monitor.config.database import database_option
 from monitor.config.loader import load_config
-from monitor.demo.calls import DROP_AFTER, LOSS, DemoBridge, DemoBridgeSettings, participant_uri
+from monitor.demo.bridge import EmulatedBridge
+from monitor.demo.calls import DROP_AFTER, LOSS, participant_uri, stage_briefing
 from monitor.demo.codecs import CodecFarm, CodecState, codec_farm, tcp_listener
 from monitor.demo.inventory import (
     CENTRAL_TITLE,
@@ -516,7 +517,13 @@ async def run_demo(
             ports = replace(ports, portal=await stack.enter_async_context(portal()))
             now = datetime.now(TIMEZONE)
             config_path = directory / "demo.yml"
-            bridge = DemoBridge(plan, meeting_start(now, meeting_in).timestamp(), drop_after)
+            # The briefing's call on the hub's bridge (issue 18): every room dials in, one leaves, one loses 4 %.
+            hub = plan[0]
+            bridge = EmulatedBridge(password=password)
+            ports = replace(ports, bridge=await farm.add_bridge(hub.id, bridge, hub.codec_address))
+            start = meeting_start(now, meeting_in).timestamp()
+            mcu = f"sip:mcu@{hub.codec_address}"
+            stage_briefing(plan, farm.codecs, bridge, bridge_uri=mcu, start=start, drop_after=drop_after)
             text = render_config(
                 plan, ports, files, listen=listen, now=now, lead=meeting_in, bridge_uri=participant_uri
             )
@@ -527,14 +534,7 @@ async def run_demo(
             storage = await Storage.open(database_for(config, config_path))  # as every CLI command finds it
             stack.push_async_callback(storage.close)
             ctx = lossy(await stack.enter_async_context(probe_context()), plan)
-            service = Service(
-                config_path,
-                config,
-                ctx=ctx,
-                storage=storage,
-                listen=listen,
-                call_readers={"cms": (DemoBridgeSettings, bridge.read)},
-            )
+            service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen)
             _wrap_readiness(service, JsonLines(directory / "readiness.jsonl"))
             task = asyncio.create_task(service.run(stop))
             while not service.ready and not task.done():

@@ -5,31 +5,25 @@
 
 The drivers (issue 18) register their readers in ``probes.vc.calls.CALL_READERS`` (kind → settings class,
 reader); this module is the only place that looks there, so the registry can move without touching the watch.
-Tests and the demo hand the watch a mapping of their own instead.
+Tests may hand the watch a mapping of their own instead.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from probes.vc.calls import CALL_READERS
 from probes.vc.media import CallReader
 
 CallKind = tuple[type[BaseModel], CallReader]
-REGISTRY = "probes.vc.calls"
 
 
 def call_readers() -> dict[str, CallKind]:
-    """The drivers' readers by kind; empty while no driver is installed (the watch then reads nothing)."""
-    try:
-        module = importlib.import_module(REGISTRY)
-    except ModuleNotFoundError:
-        return {}
-    found: Mapping[str, CallKind] = getattr(module, "CALL_READERS", {})
-    return dict(found)
+    """The drivers' readers by kind (probes/vc/calls.py)."""
+    return dict(CALL_READERS)
 
 
 def reader_settings(kind: type[BaseModel], given: BaseModel | Mapping[str, Any]) -> BaseModel:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.config.calls import BRIDGE_KINDS, BridgeConfig
 from monitor.config.models import Config, Site
 from monitor.i18n import span
 from monitor.readiness.attendance import Attendance, Limits, SiteCall, match_key, site_call
@@ -167,6 +168,7 @@ class MeetingWatch:
     async def run(self) -> None:
         """Tick forever: every calls.interval while a meeting runs, every few seconds otherwise."""
         while True:
+            began = time.monotonic()
             try:
                 await self.tick()
                 self.stats.failing_since = None
@@ -177,7 +179,9 @@ class MeetingWatch:
                     self.stats.failing_since = self.clock()
                     log.exception("meeting watch: this round failed; retrying")
             interval = self._config().calls.interval
-            await asyncio.sleep(interval if self._watches else min(interval, IDLE_CHECK))
+            wait = interval if self._watches else min(interval, IDLE_CHECK)
+            # Polls start every interval, however long the last one waited for a silent codec.
+            await asyncio.sleep(max(wait - (time.monotonic() - began), 0.5))
 
     # --- one poll -------------------------------------------------------------------------------------
 
@@ -207,7 +211,8 @@ class MeetingWatch:
         codec_jobs: dict[tuple[str, str], Any] = {}
         for site in expected.values():
             for endpoint in site.endpoints:
-                if endpoint.kind in readers:
+                # A bridge configured as an endpoint is read as a bridge (bridges: endpoint), never as a codec.
+                if endpoint.kind in readers and endpoint.kind not in BRIDGE_KINDS:
                     try:
                         own = endpoint.settings(config.defaults.for_kind(endpoint.kind))
                         settings = reader_settings(readers[endpoint.kind][0], own)
@@ -218,18 +223,19 @@ class MeetingWatch:
         bridge_jobs: dict[str, Any] = {}
         faults: dict[str, str] = {k: v for k, v in self.stats.faults.items() if k.startswith("codec:")}
         for bridge in config.bridges:
-            if bridge.kind not in readers:
-                faults[f"bridge:{bridge.id}"] = f"no reader for bridges of kind {bridge.kind} is installed"
+            kind, target, given = self._bridge(config, bridge)
+            if kind is None or target is None:
+                faults[f"bridge:{bridge.id}"] = f"endpoint {bridge.endpoint} is not in the inventory"
                 continue
-            given = dict(bridge.settings)
-            if bridge.credentials is not None:
-                given["credentials"] = bridge.credentials
+            if kind not in readers:
+                faults[f"bridge:{bridge.id}"] = f"no reader for bridges of kind {kind} is installed"
+                continue
             try:
-                settings = reader_settings(readers[bridge.kind][0], given)
+                settings = reader_settings(readers[kind][0], given)
             except ValueError as exc:
-                faults[f"bridge:{bridge.id}"] = f"settings refused by the {bridge.kind} reader: {exc}"
+                faults[f"bridge:{bridge.id}"] = f"settings refused by the {kind} reader: {exc}"
                 continue
-            bridge_jobs[bridge.id] = read(bridge.kind, bridge.target(), settings)
+            bridge_jobs[bridge.id] = read(kind, target, settings)
         self.stats.faults = faults
         answers = await asyncio.gather(*codec_jobs.values(), *bridge_jobs.values())
         codec_answers = dict(zip(codec_jobs, answers[: len(codec_jobs)], strict=True))
@@ -262,6 +268,20 @@ class MeetingWatch:
         self.stats.polls += 1
         self.stats.last_poll = now
         return anything
+
+    @staticmethod
+    def _bridge(config: Config, bridge: BridgeConfig) -> tuple[str | None, str | None, Any]:
+        """(kind, target, settings) of a bridge: its own, or those of the endpoint it names."""
+        if bridge.endpoint is not None:
+            found = config.index.endpoint(bridge.endpoint)
+            if found is None:
+                return None, None, None
+            endpoint = found[1]
+            return endpoint.kind, endpoint.target(), endpoint.settings(config.defaults.for_kind(endpoint.kind))
+        given = dict(bridge.settings)
+        if bridge.credentials is not None:
+            given["credentials"] = bridge.credentials
+        return bridge.kind, bridge.target(), given
 
     def _match(
         self, config: Config, expected: Mapping[str, Site], answers: Mapping[str, CallReport | None]
