@@ -269,14 +269,14 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
     "poor_media": {
         "vi": RuleText(
             "Hình và tiếng kém tại {site} trong cuộc họp {meeting}",
-            "Hình và tiếng tại {site} trong cuộc họp {meeting} đã bình thường",
+            "Hết cảnh báo hình và tiếng kém tại {site} trong cuộc họp {meeting}",
             "Mất gói {media} chiều {direction} {value}% (ngưỡng {limit}%, mức {band}), độ dao động trễ {jitter} ms "
             "(ngưỡng {jitter_limit} ms).",
             "Kiểm tra tải trên đường truyền của điểm cầu; giảm tốc độ cuộc gọi hoặc báo VNPT nếu kéo dài.",
         ),
         "en": RuleText(
             "Poor picture and sound at {site} in the meeting {meeting}",
-            "Picture and sound at {site} in the meeting {meeting} are back to normal",
+            "All clear: poor picture and sound at {site} in the meeting {meeting}",
             "Packet loss of the {media} {direction}: {value}% (limit {limit}%, {band}), jitter {jitter} ms "
             "(limit {jitter_limit} ms).",
             "Check the load on the site's link; lower the call rate or report to VNPT if it lasts.",

@@ -291,7 +291,12 @@ def test_site_call_and_quality_rules() -> None:
     assert site.observe(SiteCall(True), 1.0, limits) == ["joined"]
     assert site.observe(SiteCall(None), 2.0, limits) == []  # a failed poll is no departure
     assert site.observe(SiteCall(True), 3.0, limits) == []  # ... and its end no rejoin
+    poor = SiteCall(True, media=(MediaStats("video", "rx", loss_ratio=0.04),))
+    assert site.observe(poor, 3.5, limits) == ["poor_media"]
+    assert site.observe(SiteCall(None), 3.6, limits) == []  # a failed read is no recovery
+    assert site.quality == "poor"
     assert site.observe(SiteCall(False), 4.0, limits) == ["left"]
+    assert site.quality == "unknown"
     assert site.observe(SiteCall(True), 5.0, limits) == ["rejoined"]
 
 

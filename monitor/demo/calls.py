@@ -47,7 +47,7 @@ def stage_briefing(
     start: float,
     drop_after: float = DROP_AFTER,
 ) -> None:
-    """Dial every room into the bridge now (the watch looks from ``start``); schedule the drop and the loss."""
+    """Dial every room into the bridge now (the demo calls it just before ``start``); schedule the drop."""
     for site in plan:
         if not takes_part(site) or site.fault == "link_down":
             continue  # the failing link's codec never dials in

@@ -414,7 +414,7 @@ technicians:
     ]
     if bridge_uri is not None and ports.bridge is not None:
         lines += [
-            "calls: {interval: 5s, timeout: 3s, join_grace: 60s}  # 10s, 5s and 5m in real use",
+            "calls: {interval: 5s, timeout: 4s, join_grace: 60s}  # 10s, 5s and 5m in real use",
             "bridges:  # the hub's bridge (Cisco Meeting Server API); each site's call leg by its address",
             f"  - id: {hub.id}-mcu",
             "    kind: cms",

@@ -523,7 +523,13 @@ async def run_demo(
             ports = replace(ports, bridge=await farm.add_bridge(hub.id, bridge, hub.codec_address))
             start = meeting_start(now, meeting_in).timestamp()
             mcu = f"sip:mcu@{hub.codec_address}"
-            stage_briefing(plan, farm.codecs, bridge, bridge_uri=mcu, start=start, drop_after=drop_after)
+            # The rooms dial in two seconds before the start: after the last readiness check (a codec in a call
+            # is busy), before the watch's first poll.
+            dial_in = asyncio.get_running_loop().call_later(
+                max(0.0, start - 2.0 - time.time()),
+                lambda: stage_briefing(plan, farm.codecs, bridge, bridge_uri=mcu, start=start, drop_after=drop_after),
+            )
+            stack.callback(dial_in.cancel)
             text = render_config(
                 plan, ports, files, listen=listen, now=now, lead=meeting_in, bridge_uri=participant_uri
             )

@@ -12,7 +12,8 @@ one poll neither drops a site out nor, when it answers again, counts as a rejoin
 
 Media quality is *good* only when the call reports loss or jitter and every reported value is within the limits;
 *poor* when one is beyond them; *unknown* otherwise (no statistics, or the site is not connected): a site whose
-codec does not report media is never shown as good (issue 18).
+codec does not report media is never shown as good (issue 18). A poll where nothing answered leaves the quality
+as it was: a failed read neither recovers poor media nor starts a new episode.
 """
 
 from __future__ import annotations
@@ -165,6 +166,9 @@ class Attendance:
             self._worst(call.media)
         elif call.connected is False:
             self.media = ()
+        else:  # nothing answered: the media is as it was (a failed read is no recovery, nor a new problem)
+            self.events.extend((now, kind) for kind in happened)
+            return happened
         was_poor = self.quality == "poor"
         self.quality, self.poor = quality(call, limits)
         if self.quality == "poor" and not was_poor:
@@ -172,7 +176,8 @@ class Attendance:
             happened.append("poor_media")
         elif was_poor and self.quality != "poor":
             self.poor_since = None
-            happened.append("media_recovered")
+            if call.connected:  # a site that left has not recovered; "left" says what happened
+                happened.append("media_recovered")
         self.events.extend((now, kind) for kind in happened)
         return happened
 

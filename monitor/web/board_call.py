@@ -47,7 +47,6 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "state_poor": "Hình và tiếng kém",
         "state_unknown": "Không rõ",
         "state_connected": "Đang kết nối",
-        "live_link": "Theo dõi trong cuộc họp: ai đã vào, ai vắng, chất lượng hình và tiếng",
     },
     "en": {
         "title": "Meeting in progress",
@@ -63,7 +62,6 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "state_poor": "Poor picture and sound",
         "state_unknown": "Unknown",
         "state_connected": "Connected",
-        "live_link": "Follow the meeting: who joined, who is missing, picture and sound quality",
     },
 }
 CSS_OF = {"left": "NOT_READY", "missing": "NOT_READY", "poor": "DEGRADED", "unknown": "PENDING", "connected": "READY"}
