@@ -33,6 +33,9 @@ Who is told what:
 - Service alerts (probe_setup: giaoban cannot measure, alerts/catalog.py ``service``): site "-", no site label,
   never folded, sent to alerts.admins only (no site, so no technician); held like any alert while a target
   of its probe kind has no result yet, so a restart neither resolves nor repeats it.
+- Running meetings (monitor/readiness/watch.py, ``calls``): not_joined, dropped_out and poor_media findings join
+  every pass's, target the meeting's id, and go through the same ``for``, topology, maintenance, acks and
+  routing; a site the watch's last poll could not tell is held like a target with no result yet.
 - Maintenance (alerts/maintenance.py): matching alerts keep their state with ``suppressed_by`` =
   "maintenance:ID" and send nothing but their resolve (a technician who was told of a fault hears it is fixed).
 

@@ -294,6 +294,7 @@ def test_site_call_and_quality_rules() -> None:
     poor = SiteCall(True, media=(MediaStats("video", "rx", loss_ratio=0.04),))
     assert site.observe(poor, 3.5, limits) == ["poor_media"]
     assert site.observe(SiteCall(None), 3.6, limits) == []  # a failed read is no recovery
+    assert site.observe(SiteCall(True), 3.7, limits) == []  # nor is a poll without statistics
     assert site.quality == "poor"
     assert site.observe(SiteCall(False), 4.0, limits) == ["left"]
     assert site.quality == "unknown"

@@ -386,7 +386,7 @@ technicians:
     lines += [
         "alerts:",
         "  admins: [hoa]",
-        "  topology_grace: 10s",
+        "  topology_grace: 5s",
         f"  external_url: {_q('http://' + listen)}",
         "  rules:  # shortened so that the demo's faults alert within two minutes",
         "    link_down: {for: 30s}",

@@ -12,8 +12,9 @@ one poll neither drops a site out nor, when it answers again, counts as a rejoin
 
 Media quality is *good* only when the call reports loss or jitter and every reported value is within the limits;
 *poor* when one is beyond them; *unknown* otherwise (no statistics, or the site is not connected): a site whose
-codec does not report media is never shown as good (issue 18). A poll where nothing answered leaves the quality
-as it was: a failed read neither recovers poor media nor starts a new episode.
+codec does not report media is never shown as good (issue 18). A poll where nothing answered, or a connected
+call without statistics this time, leaves the quality as last measured: a failed read neither recovers poor
+media nor starts a new episode.
 """
 
 from __future__ import annotations
@@ -170,7 +171,12 @@ class Attendance:
             self.events.extend((now, kind) for kind in happened)
             return happened
         was_poor = self.quality == "poor"
-        self.quality, self.poor = quality(call, limits)
+        found, beyond = quality(call, limits)
+        if found == "unknown" and call.connected and self.quality != "unknown":
+            # Connected, but no statistics this poll (the bridge's read failed, the codec skipped them): the
+            # quality is as last measured, not recovered. A codec that never reports media stays unknown.
+            found, beyond = self.quality, self.poor
+        self.quality, self.poor = found, beyond
         if self.quality == "poor" and not was_poor:
             self.poor_since = now
             happened.append("poor_media")
