@@ -9,6 +9,7 @@ docstrings, samples in tests/conformance/test_call_samples.py.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -297,20 +298,29 @@ async def test_cms_listing_of_another_shape(ctx: ProbeContext, secret: Path) -> 
 
 
 def huawei_app(
-    *, password: str = PASSWORD, status: dict[str, Any] | None = None, body: bytes | None = None
+    *,
+    password: str = PASSWORD,
+    status: dict[str, Any] | None = None,
+    body: bytes | None = None,
+    seen: list[str] | None = None,
+    cookies: list[str] | None = None,
 ) -> web.Application:
-    """The documented three steps: session cookie, certificate (CSRF token), call status."""
-    token = "s9C1zjO5HLnSf9u4eKP9uKfn8Kb9T94j"
+    """The documented three steps: session cookie, certificate (CSRF token), call status. Fresh values per app:
+    the reader keeps sessions per address, and a port can come back in a later test."""
+    token = secrets.token_hex(16)
+    issued = cookies if cookies is not None else [secrets.token_hex(6)]  # the last one is valid: append = restart
 
     async def handler(request: web.Request) -> web.StreamResponse:
         action = request.query.get("ActionID")
+        if seen is not None:
+            seen.append(action or "")
         if action == "WEB_RequestSessionIDAPI":
             response = web.json_response(
                 {"success": 1, "data": json.dumps({"acSessionId": " ", "szTermType": "Box 300"})}
             )
-            response.set_cookie("SessionID", "b7f3c1")
+            response.set_cookie("SessionID", issued[-1])
             return response
-        if request.cookies.get("SessionID") != "b7f3c1":
+        if request.cookies.get("SessionID") != issued[-1]:
             return web.json_response({"success": 0, "error": {"id": 1, "code": 2, "params": []}})
         login = await request.json()
         if action == "WEB_RequestCertificateAPI":
@@ -335,6 +345,22 @@ async def test_huawei_call_with_loss(ctx: ProbeContext, secret: Path) -> None:
     assert streams[("video", "rx")].loss_ratio == pytest.approx(0.04)
     assert streams[("video", "rx")].rate_bps == pytest.approx(1_856_000)
     assert streams[("audio", "tx")].loss_ratio is None  # not in the answer: unknown
+
+
+async def test_huawei_session_is_kept_and_renewed(ctx: ProbeContext, secret: Path) -> None:
+    """Two reads, one login; once the system forgets the session (restarted: a new cookie), one login more."""
+    seen: list[str] = []
+    cookies = [secrets.token_hex(6)]
+    app = huawei_app(status={"revRate": "1.92M", "joinMin": 1}, seen=seen, cookies=cookies)
+    model, reader = CALL_READERS["huawei"]
+    settings = model.model_validate({"scheme": "http", "credentials": {"file": str(secret)}})
+    async with serve(app) as port:
+        for _ in range(2):
+            assert len((await reader(f"127.0.0.1:{port}", settings, ctx)).participants) == 1
+        assert seen.count("WEB_RequestCertificateAPI") == 1 and seen.count("WEB_GetCallStatusInfoAPI") == 2
+        cookies.append(secrets.token_hex(6))
+        assert len((await reader(f"127.0.0.1:{port}", settings, ctx)).participants) == 1
+        assert seen.count("WEB_RequestCertificateAPI") == 2
 
 
 async def test_huawei_idle_system(ctx: ProbeContext, secret: Path) -> None:
@@ -451,6 +477,7 @@ async def test_huawei_status_refused_login(ctx: ProbeContext, secret: Path) -> N
 def rmx_app(*, password: str = PASSWORD) -> web.Application:
     """The XML API's three transactions, every one POSTed to /, the tokens checked as the bridge checks them."""
     ok = "<RETURN_STATUS><ID>0</ID><DESCRIPTION>Status OK</DESCRIPTION></RETURN_STATUS>"
+    token = str(secrets.randbelow(10**9))  # per app: kept tokens of an earlier server on this port are refused
 
     async def handler(request: web.Request) -> web.StreamResponse:
         if request.method != "POST" or request.path != "/":
@@ -462,9 +489,10 @@ def rmx_app(*, password: str = PASSWORD) -> web.Application:
                     "<RETURN_STATUS><ID>1</ID><DESCRIPTION>Invalid user name or password</DESCRIPTION></RETURN_STATUS>"
                 )
                 return web.Response(body=f"<RESPONSE_TRANS_MCU>{refused}</RESPONSE_TRANS_MCU>", content_type="text/xml")
-            login = "<ACTION><LOGIN><MCU_TOKEN>7</MCU_TOKEN><MCU_USER_TOKEN>7</MCU_USER_TOKEN></LOGIN></ACTION>"
+            tokens = f"<MCU_TOKEN>{token}</MCU_TOKEN><MCU_USER_TOKEN>{token}</MCU_USER_TOKEN>"
+            login = f"<ACTION><LOGIN>{tokens}</LOGIN></ACTION>"
             return web.Response(body=f"<RESPONSE_TRANS_MCU>{ok}{login}</RESPONSE_TRANS_MCU>", content_type="text/xml")
-        if "<MCU_TOKEN>7</MCU_TOKEN>" not in body:
+        if f"<MCU_TOKEN>{token}</MCU_TOKEN>" not in body:
             return web.Response(body=b"<RESPONSE_TRANS_CONF_LIST><RETURN_STATUS><ID>2</ID></RETURN_STATUS>", status=200)
         if body.startswith("<TRANS_CONF_LIST>"):
             return web.Response(body=RMX_LIST, content_type="text/xml")

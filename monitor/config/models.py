@@ -149,11 +149,12 @@ class Technician(Strict):
     telegram_chat_id: str | None = None
     email: str | None = None
     phone: str | None = None
+    zalo_user_id: str | None = None  # as a follower of the OA of the `kind: zalo` notifier (README: Zalo)
 
-    @field_validator("telegram_chat_id", mode="before")
+    @field_validator("telegram_chat_id", "zalo_user_id", mode="before")
     @classmethod
     def _chat_id_text(cls, value: Any) -> Any:
-        # Telegram chat ids are numbers (groups negative) and YAML reads them as such.
+        # Telegram chat ids (groups negative) and Zalo user ids are numbers, and YAML reads them as such.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("email")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -47,6 +47,7 @@ from monitor.i18n import LOCALES, local_text, number, span, verdict_text
 from monitor.i18n import Locale as Lang  # the board names its locale after its ?lang= parameter
 from monitor.readiness.checks import SiteReadiness
 from monitor.readiness.engine import ReadinessReport
+from monitor.readiness.events import ReasonText
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.schedule import lead_times_of
 from monitor.storage.database import Storage
@@ -238,19 +239,33 @@ def _setup(data: BoardData, lang: Lang) -> str:
     return "".join(out)
 
 
-def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang: Lang) -> str:
-    """A site with findings of its own: its verdict, each reason and what to do."""
+def _reason_items(reasons: Sequence[ReasonText], lang: Lang) -> str:
+    items = []
+    for reason in reasons:
+        message, action = reason.in_locale(lang)
+        items.append(
+            f'<li><span class="message">{_e(message)}</span> <span class="action">'
+            f"<b>{_t(lang, 'action')}</b> {_e(action)}</span></li>"
+        )
+    return '<ul class="reasons">' + "".join(items) + "</ul>"
+
+
+def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang: Lang, *, opened: bool) -> str:
+    """A site with findings of its own: its verdict, the first reason and what to do; the others folded below it.
+
+    Reasons come in the order an operator fixes them (a port down before the codec behind it), so the first is
+    the one to act on; folding the rest keeps every failing commune of a province on the first screen (issue 14).
+    """
     out = [f'<li class="site site-{_e(site.verdict)}">{_badge(site.verdict, lang)}']
     out.append(f'<span class="site-name">{_e(report.names.get(site.site_id, site.site_id))}</span>')
     if own.reasons:
-        out.append('<ul class="reasons">')
-        for reason in own.reasons:
-            message, action = reason.in_locale(lang)
+        first, rest = own.reasons[:1], own.reasons[1:]
+        out.append(_reason_items(first, lang))
+        if rest:
             out.append(
-                f'<li><span class="message">{_e(message)}</span> <span class="action">'
-                f"<b>{_t(lang, 'action')}</b> {_e(action)}</span></li>"
+                f'<details class="more"{" open" if opened else ""}><summary>'
+                f"{_t(lang, 'more_reasons', n=len(rest))}</summary>{_reason_items(rest, lang)}</details>"
             )
-        out.append("</ul>")
     if len(own.reasons) < len(site.reasons):  # giaoban's set-up too: said once at the top, not here
         out.append(f'<p class="note">{_t(lang, "unchecked_note")}</p>')
     out.append("</li>")
@@ -270,11 +285,11 @@ def _meeting_sites(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
     unchecked = [s for s in shown if s.verdict != "READY" and own[s.site_id].verdict == "READY"]
     ready = [s for s in shown if s.verdict == "READY"]
     out = []
+    opened = bool(data.query)
     if problems:
         out.append('<ul class="sites">')
-        out.extend(_site(s, own[s.site_id], report, lang) for s in problems)
+        out.extend(_site(s, own[s.site_id], report, lang, opened=opened) for s in problems)
         out.append("</ul>")
-    opened = bool(data.query)
 
     def names(sites: list[SiteReadiness], symbol: str) -> list[str]:
         return [f"<li>{symbol} {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in sites]
@@ -297,8 +312,10 @@ def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> st
         if start <= data.now
         else _t(lang, "starts_in", duration=span((start - data.now).total_seconds(), lang, round_up=True))
     )
+    failing = report is not None and not report.all_ready
     out = [
-        '<article class="card meeting">',
+        # A meeting with failing sites takes the whole width: its communes flow into as many columns as fit.
+        f'<article class="card meeting{" problems" if failing else ""}">',
         f"<h3>{_e(occurrence.meeting.title)}</h3>",
         f'<p class="when"><time datetime="{_e(start.isoformat())}">{_e(when)}</time> · {timing}</p>',
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -27,6 +27,7 @@ from probes.http import TimedContext, client_error, new_client_session
 from probes.vc.status import ApiError, Client, StatusApiSettings, base_url
 
 T = TypeVar("T")
+S = TypeVar("S")
 MAX_PARTICIPANTS = 1000  # a bridge's legs read at most; a commune-level briefing has a few hundred at most
 
 _NUMBER = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*([kKmM]?)\s*(?:bps|b/s|bit/s)?\s*$")
@@ -55,6 +56,56 @@ async def run_read(
     except (aiohttp.ClientError, OSError) as exc:  # CancelledError and ApiError pass through
         reason, detail = client_error(exc)
         raise ApiError(reason, detail, answered=False) from None
+
+
+class Sessions(Generic[S]):
+    """Login sessions kept per (base URL, user), so a poll every few seconds does not log in every time: devices
+    hold few sessions (an RMX refuses logins past its limit). Bounded: the oldest entry goes first."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._items: dict[tuple[str, str], S] = {}
+        self._limit = limit
+
+    def get(self, base: URL, user: str) -> S | None:
+        return self._items.get((str(base), user))
+
+    def put(self, base: URL, user: str, session: S) -> None:
+        if len(self._items) >= self._limit:
+            self._items.pop(next(iter(self._items)))
+        self._items[(str(base), user)] = session
+
+    def drop(self, base: URL, user: str) -> None:
+        self._items.pop((str(base), user), None)
+
+
+# A kept session the device no longer accepts shows as one of these; the reader then logs in again, once.
+STALE_SESSION = frozenset({Reason.AUTH_FAILED, Reason.BAD_STATUS})
+
+
+async def with_login(
+    sessions: Sessions[S],
+    base: URL,
+    user: str,
+    login: Callable[[], Awaitable[S]],
+    use: Callable[[S], Awaitable[T]],
+) -> T:
+    """``use`` the kept session; when the device refuses it (STALE_SESSION), log in again and retry once."""
+    session = sessions.get(base, user)
+    if session is not None:
+        try:
+            return await use(session)
+        except ApiError as exc:
+            if exc.reason not in STALE_SESSION:
+                raise
+            sessions.drop(base, user)
+    session = await login()
+    sessions.put(base, user, session)
+    try:
+        return await use(session)
+    except ApiError as exc:
+        if exc.reason in STALE_SESSION:
+            sessions.drop(base, user)
+        raise
 
 
 # --- values as devices write them ------------------------------------------------------------------------------

@@ -13,17 +13,14 @@ of the registered model, which is the kind's status-probe settings model (``KIND
 endpoint's settings serve both. The meeting watch looks readers up here by an endpoint's or a
 bridge's kind and knows nothing of vendors.
 
-=============  =========================================  ==============================  =====================
-kind           reads                                      participants                    media_reported
-=============  =========================================  ==============================  =====================
-cisco-xapi     /Status/Call, /Status/MediaChannels         the codec's calls (0 or 1)      True (False on
-               (probes/vc/cisco_calls.py)                                                 firmware without it)
-poly-rest      /rest/conferences (probes/vc/poly_calls.py) the codec's connections          False (see module)
-huawei         WEB_GetCallStatusInfoAPI (probes/vc/huawei.py) the system's call (0 or 1)  True
-cms            /api/v1/callLegs[/{id}] (probes/vc/cms.py)  every call leg of the bridge    True
-rmx            TRANS_CONF_LIST, TRANS_CONF_2 (probes/vc/rmx.py) every party of its conferences False
-jitsi          /debug (probes/vc/jitsi_calls.py)           every endpoint of the bridge    False
-=============  =========================================  ==============================  =====================
+Kinds (module · what is read · participants · media_reported)::
+
+    cisco-xapi   cisco_calls.py   /Status/Call, /Status/MediaChannels   the codec's calls    True (False: old firmware)
+    poly-rest    poly_calls.py    /rest/conferences                     its connections      False (module docstring)
+    huawei       huawei.py        WEB_GetCallStatusInfoAPI              its call (0 or 1)    True
+    cms          cms.py           /api/v1/callLegs[/{id}]               every call leg       True
+    rmx          rmx.py           TRANS_CONF_LIST, TRANS_CONF_2         every party          False
+    jitsi        jitsi_calls.py   /debug                                every endpoint       False
 
 Every kind here is also an endpoint (status-probe) kind of probes/__init__.py, so a site's codec or a bridge is
 configured once, as an endpoint, and read both ways with the same settings.

@@ -22,7 +22,8 @@ reported), videoRateRev / videoRateSend ("655.24k" = kbit/s), joinDay / joinHour
 ``Rev`` is what the site receives (rx), ``Send`` what it sends (tx). No jitter and no far-end address are given:
 the participant's ``remote`` is empty and jitter unknown.
 
-Status probe (kind ``huawei``, probes/__init__.py): the same session and login, then the call status: ``up``,
+The session (cookie and token) is kept per system and user; when the system refuses it, one fresh login and
+one retry follow. Status probe (kind ``huawei``, probes/__init__.py): the same session, then the call status: ``up``,
 ``response_seconds``, ``in_call`` (1 when the call status shows a call); info ``product`` (szTermType of the
 session answer). Registration and peripherals are not read (absent, never "ok"); a refused login is AUTH_FAILED.
 
@@ -42,7 +43,7 @@ from yarl import URL
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.core.secrets import Secret
-from probes.vc.call_reader import number, percent_ratio, protocol_error, rate_bps, run_read
+from probes.vc.call_reader import Sessions, number, percent_ratio, protocol_error, rate_bps, run_read, with_login
 from probes.vc.media import CallReport, MediaStats, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
@@ -124,8 +125,10 @@ class _Session:
     product: str | None
 
 
-async def _login(client: Client, base: URL, settings: HuaweiSettings) -> _Session:
-    user, password = await user_password(settings.credentials)
+_sessions: Sessions[_Session] = Sessions()
+
+
+async def _login(client: Client, base: URL, user: str, password: str) -> _Session:
     reply = await client.request("GET", _action(base, "WEB_RequestSessionIDAPI"))
     expect_ok(reply, "WEB_RequestSessionIDAPI")
     session = envelope(reply.body, "WEB_RequestSessionIDAPI")
@@ -160,13 +163,21 @@ async def _call_status(client: Client, base: URL, settings: HuaweiSettings, sess
     return read_call_status(envelope(reply.body, "WEB_GetCallStatusInfoAPI"))
 
 
+async def _with_session(client: Client, base: URL, settings: HuaweiSettings) -> tuple[_Session, CallReport]:
+    user, password = await user_password(settings.credentials)
+
+    async def use(session: _Session) -> tuple[_Session, CallReport]:
+        return session, await _call_status(client, base, settings, session)
+
+    return await with_login(_sessions, base, user, lambda: _login(client, base, user, password), use)
+
+
 async def _read(client: Client, base: URL, settings: HuaweiSettings) -> CallReport:
-    return await _call_status(client, base, settings, await _login(client, base, settings))
+    return (await _with_session(client, base, settings))[1]
 
 
 async def _fetch_status(client: Client, base: URL, settings: HuaweiSettings) -> EndpointStatus:
-    session = await _login(client, base, settings)
-    report = await _call_status(client, base, settings, session)
+    session, report = await _with_session(client, base, settings)
     return EndpointStatus(
         in_call=bool(report.participants), info={"product": session.product} if session.product else {}
     )

@@ -19,7 +19,9 @@ Media: ``media_reported = False``: the conference state carries sync-loss counte
 rates, and no public sample of the RMX's per-party channel statistics was found. A failed login (RETURN_STATUS
 not 0) is AUTH_FAILED with the bridge's own description; any other refused transaction BAD_STATUS.
 
-Status probe (kind ``rmx``): the login and the conference list; ready = both answered "Status OK".
+The tokens are kept per bridge and user (an RMX holds few logins); a refused transaction with kept tokens
+is followed by one fresh login and one retry. Status probe (kind ``rmx``): the login and the conference
+list; ready = both answered "Status OK".
 At most 50 conferences are read per poll, one after the other (one transaction at a time, as the clients do).
 """
 
@@ -35,7 +37,7 @@ from yarl import URL
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.core.secrets import Secret
-from probes.vc.call_reader import MAX_PARTICIPANTS, protocol_error, run_read
+from probes.vc.call_reader import MAX_PARTICIPANTS, Sessions, protocol_error, run_read, with_login
 from probes.vc.media import CallReport, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
@@ -143,8 +145,10 @@ async def _transaction(client: Client, base: URL, transaction: str, body: str) -
     return answer(parse_xml(reply.body, transaction), transaction)
 
 
-async def _login(client: Client, base: URL, settings: RmxSettings) -> _Session:
-    user, password = await user_password(settings.credentials)
+_sessions: Sessions[_Session] = Sessions()
+
+
+async def _login(client: Client, base: URL, user: str, password: str) -> _Session:
     body = (
         f"<TRANS_MCU>{_common(None)}<ACTION><LOGIN><MCU_IP><IP>{escape(base.host or '')}</IP>"
         f"<LISTEN_PORT>{base.port or ''}</LISTEN_PORT></MCU_IP><USER_NAME>{escape(user)}</USER_NAME>"
@@ -168,8 +172,7 @@ async def _list(client: Client, base: URL, session: _Session) -> Element:
     return await _transaction(client, base, "TRANS_CONF_LIST", body)
 
 
-async def _read(client: Client, base: URL, settings: RmxSettings) -> CallReport:
-    session = await _login(client, base, settings)
+async def _conferences(client: Client, base: URL, settings: RmxSettings, session: _Session) -> CallReport:
     actions = []
     for conf_id in conference_ids(await _list(client, base, session), conference=settings.conference):
         body = (
@@ -178,6 +181,17 @@ async def _read(client: Client, base: URL, settings: RmxSettings) -> CallReport:
         )
         actions.append(await _transaction(client, base, "TRANS_CONF", body))
     return read_conferences(actions)
+
+
+async def _read(client: Client, base: URL, settings: RmxSettings) -> CallReport:
+    user, password = await user_password(settings.credentials)
+    return await with_login(
+        _sessions,
+        base,
+        user,
+        lambda: _login(client, base, user, password),
+        lambda session: _conferences(client, base, settings, session),
+    )
 
 
 async def read(target: str, settings: RmxSettings, ctx: ProbeContext) -> CallReport:
@@ -190,7 +204,14 @@ async def read(target: str, settings: RmxSettings, ctx: ProbeContext) -> CallRep
 
 
 async def _fetch_status(client: Client, base: URL, settings: RmxSettings) -> EndpointStatus:
-    await _list(client, base, await _login(client, base, settings))
+    user, password = await user_password(settings.credentials)
+    await with_login(
+        _sessions,
+        base,
+        user,
+        lambda: _login(client, base, user, password),
+        lambda session: _list(client, base, session),
+    )
     return EndpointStatus()
 
 
