@@ -425,3 +425,46 @@ def test_bridges_take_the_drivers_settings() -> None:
         )
     with pytest.raises(ConfigError, match="remove them here"):
         config_text(text.replace("{id: mcu-hub, endpoint: hub-cms}", "{id: mcu-hub, endpoint: hub-cms, kind: cms}"))
+
+
+async def test_acknowledged_meeting_alert_has_no_reminder(storage: Storage) -> None:
+    """The usual acknowledgement: an in-meeting alert acknowledged has no reminders; its resolve goes out."""
+    text = INVENTORY.replace("alerts: {admins: [hoa],", "alerts: {admins: [hoa], reminder_interval: 30s,")
+    config = config_text(text)
+    await sync_config_meetings(storage, config, config.meetings)
+    devices = Devices()
+    devices.bridge = [leg("sip:tan-thinh@vc.example.org")]
+    now = [T0 + 5]
+    readers = {"cms": (FakeSettings, devices.read_bridge)}
+    watch = MeetingWatch(
+        config=lambda: config, storage=storage, ctx=ProbeContext(), clock=lambda: now[0], readers=readers
+    )
+    store = SqlAlertStore(storage)
+    engine = AlertEngine(lambda: config, State(), store, clock=lambda: now[0], calls=watch.findings)
+
+    async def events(alert: str) -> list[str]:
+        async with storage.engine.connect() as conn:
+            rows = (await conn.execute(select(outbox.c.event).where(outbox.c.alert_id == alert))).all()
+        return [row[0] for row in rows]
+
+    for offset in (5, 20):
+        now[0] = T0 + offset
+        await watch.tick()
+        await engine.evaluate()
+    devices.bridge = []  # Tân Thịnh drops out at 07:30:20
+    now[0] = T0 + 30
+    await watch.tick()
+    await engine.evaluate()
+    alert = "dropped_out/tan-thinh/giao-ban"
+    assert await events(alert) == ["firing"]
+    assert await store.acknowledge(alert, "tuan", now[0] + 1) is not None
+    for offset in (65, 100):  # past one and two reminder intervals
+        now[0] = T0 + offset
+        await watch.tick()
+        await engine.evaluate()
+    assert await events(alert) == ["firing"]
+    devices.bridge = [leg("sip:tan-thinh@vc.example.org")]
+    now[0] = T0 + 110
+    await watch.tick()
+    await engine.evaluate()
+    assert await events(alert) == ["firing", "resolved"]
