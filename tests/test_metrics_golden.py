@@ -26,21 +26,25 @@ from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
 from monitor.metrics.alerts import alerts_source
+from monitor.metrics.calls import calls_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.leases import leases_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
 from monitor.metrics.spool import spool_source
+from monitor.readiness.attendance import Attendance, Limits, SiteCall
 from monitor.readiness.checks import SiteReadiness
 from monitor.readiness.engine import MeetingSnapshot, ReadinessReport
 from monitor.readiness.meetings import Meeting, Occurrence
 from monitor.readiness.schedule import occurrence_key
+from monitor.readiness.watch import WatchedOccurrence, WatchSnapshot, WatchStats
 from monitor.storage.spool import SpoolSnapshot
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
 from probes.snmp.ups import UpsReading
+from probes.vc.media import MediaStats
 from tests.peers import require_program
 
 
@@ -270,6 +274,27 @@ REPORT = ReadinessReport(
     names={"hub": "UBND huyện", "tan-thinh": "Xã Tân Thịnh"},
 )
 SNAPSHOT = MeetingSnapshot(upcoming=(OCCURRENCE,), latest={occurrence_key(OCCURRENCE): REPORT}, now=NOW)
+# The running briefing (issue 18): Tân Thịnh connected with media, the hub's codec unknown, one bridge faulty.
+RUNNING = Occurrence(MEETING, NOW - timedelta(minutes=10), NOW + timedelta(minutes=50))
+_JOINED = Attendance("tan-thinh", joined_at=T0 - 590, last_joined_at=T0 - 590, left_at=T0 - 300, rejoins=1)
+_JOINED.observe(
+    SiteCall(True, "sip:mcu@vc.example.org", (MediaStats("video", "rx", 0.004, 0.012, 1_900_000.0),)),
+    T0,
+    Limits(0.01, 0.03, 0.05),
+)
+WATCH = WatchSnapshot(
+    (
+        WatchedOccurrence(
+            RUNNING,
+            {"tan-thinh": "Xã Tân Thịnh", "hub": "UBND huyện"},
+            (_JOINED.to_json(), Attendance("hub").to_json()),
+        ),
+    ),
+    T0,
+)
+WATCH_STATS = WatchStats(
+    polls=60, failures={"cisco-xapi": 2}, faults={"bridge:mcu": "no reader for bridges of kind rmx"}
+)
 OUTBOX = OutboxStats(
     results=Counter({("hook", "delivered"): 3, ("hook", "retry"): 1}), pending=1, channels=("hook", "log")
 )
@@ -295,6 +320,7 @@ def golden_exposition() -> Exposition:
     exposition.add_source(alerts_source(lambda: {"critical": 1, "info": 0, "warning": 2}))
     exposition.add_source(outbox_source(lambda: OUTBOX))
     exposition.add_source(spool_source(lambda: SPOOL))
+    exposition.add_source(calls_source(lambda: WATCH, lambda: WATCH_STATS))
     return exposition
 
 

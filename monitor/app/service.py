@@ -21,7 +21,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from monitor.engine.state import State
 from monitor.engine.targets import Target, targets_from_config
 from monitor.errors import UsageError
 from monitor.metrics.alerts import alerts_source, evaluation_source
+from monitor.metrics.calls import calls_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.database import database_source
 from monitor.metrics.history import history_source
@@ -52,9 +53,11 @@ from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
 from monitor.metrics.spool import spool_source
+from monitor.readiness.call_readers import CallKind
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
+from monitor.readiness.watch import CallFindings, MeetingWatch
 from monitor.storage.database import Storage, StorageError
 from monitor.storage.health import AREA_NAMES, AREAS, REACHABILITY
 from monitor.storage.history import HistoryWriter
@@ -92,11 +95,13 @@ class Service:
         spool_path: Path | None = None,
         ownership: OwnershipSpec | None = None,
         lease_ttl: float = DEFAULT_TTL,
+        call_readers: Mapping[str, CallKind] | None = None,
     ) -> None:
         """``database_option``: the --database the service was started with, which the ack command must repeat;
         ``spool_path``: the local spool's file (--spool), used when the database is PostgreSQL;
         ``ownership``: what this agent owns (--scope/--shard/--agent-name), by default everything under the host
-        name. An unknown scope raises UsageError."""
+        name. An unknown scope raises UsageError; ``call_readers``: the meeting watch's readers instead of the
+        drivers' registry (tests)."""
         self.config_path = config_path
         self.config = config
         self.ownership_spec = ownership or OwnershipSpec.parse(agent=None)
@@ -128,6 +133,11 @@ class Service:
         )
         self.alert_store = SqlAlertStore(storage, on_commit=self._wake_outboxes)
         self._ack_options = ack_options(config_path, database_option)
+        # The meeting watch: who is connected in a running meeting, with what media (issue 18). Made before the
+        # alert engine, which reads its findings (and is made again at every lease change).
+        self.watch = MeetingWatch(
+            config=lambda: self.config, storage=storage, ctx=ctx, clock=clock, readers=call_readers
+        )
         self.alerts = self._alert_engine(self.leases.held)
         self._alerting: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
@@ -135,7 +145,9 @@ class Service:
         self.readiness = ReadinessEngine(
             config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
         )
+        self.watch.on_change = self._evaluate_alerts  # a change of attendance is alerted on at once
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
+        self.exposition.add_source(calls_source(lambda: self.watch.snapshot, lambda: self.watch.stats))
         self.exposition.add_source(sites_source(lambda: self.config, lambda: self.ownership))
         self.exposition.add_source(leases_source(self.leases))
         self.exposition.add_source(alerts_source(self._firing_counts))
@@ -225,7 +237,23 @@ class Service:
         if self.leases.shared:
             sites = held_sites(self.ownership, held)
             state, store = OwnedState(self.state, sites), OwnedAlertStore(self.alert_store, sites)
-        return AlertEngine(lambda: self.config, state, store, clock=self.clock, ack_options=self._ack_options)
+        engine = AlertEngine(lambda: self.config, state, store, clock=self.clock, ack_options=self._ack_options)
+        engine.calls = self._call_findings
+        return engine
+
+    def _call_findings(self, now: float) -> CallFindings:
+        """The meeting watch's findings for the sites this agent acts for (all of them when it is alone)."""
+        found = self.watch.findings(now)
+        acting = self._acting_sites()
+        if acting is None:
+            return found
+        return CallFindings(
+            tuple(f for f in found.findings if f.site in acting),
+            frozenset(pair for pair in found.held if pair[0] in acting),
+        )
+
+    async def _evaluate_alerts(self) -> None:
+        await self.alerts.evaluate()  # the engine of the moment: a lease change replaces it
 
     async def _leases_changed(self, held: frozenset[str]) -> None:
         """A lease was taken or lost: a new engine, which loads what the previous holder committed."""
@@ -349,7 +377,7 @@ class Service:
                 await spool.close()
 
     async def _run(self, stop: asyncio.Event, host: str, port: int) -> None:
-        app = make_app(self, clock=self.clock)
+        app = make_app(self, clock=self.clock, watch=lambda: self.watch.snapshot)
         app.add_subapp(
             "/api/v1",
             make_api_v1(
@@ -359,6 +387,7 @@ class Service:
                 readiness=self.readiness,
                 ownership=lambda: self.ownership,
                 leases=self.leases,
+                watch=lambda: self.watch.snapshot,
             ),
         )
         runner = web.AppRunner(app, access_log=None)
@@ -385,6 +414,7 @@ class Service:
                     )
                 )
                 checking = group.create_task(self._readiness_loop())
+                watching = group.create_task(self.watch.run())
                 self._alerting = group.create_task(self._alert_loop(None))
                 delivering = group.create_task(self.outbox.run())
                 checking_database = group.create_task(self.storage.health.run(self.storage.ping))
@@ -411,9 +441,10 @@ class Service:
                 alerting = self._alerting
                 assert alerting is not None, "started above"
                 checking.cancel()
+                watching.cancel()
                 alerting.cancel()
                 pruning.cancel()
-                await asyncio.wait([checking, alerting])
+                await asyncio.wait([checking, watching, alerting])
                 delivering.cancel()  # rows not yet delivered stay in the outbox and go out at the next start
                 await asyncio.wait([delivering])
                 leasing.cancel()  # after the deliveries: released, the standby takes over at once

@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
+from monitor.config.calls import BridgeConfig, CallsConfig
 from monitor.config.database import FORMS, parse_database_url
 from monitor.config.index import InventoryIndex
 from monitor.config.probe import ProbeSection
@@ -488,6 +489,8 @@ class Config(Strict):
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     meetings: list[MeetingConfig] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
+    calls: CallsConfig = Field(default_factory=CallsConfig, description="the watch of running meetings (calls.py)")
+    bridges: list[BridgeConfig] = Field(default_factory=list, description="conference bridges read in meetings")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)

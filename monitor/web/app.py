@@ -35,8 +35,10 @@ from prometheus_client.exposition import choose_encoder
 
 from monitor.metrics.collector import CONTENT_TYPE
 from monitor.metrics.probe import probe_families, result_registry
+from monitor.readiness.watch import WatchSnapshot
 from monitor.web.auth import check_token
 from monitor.web.board import board_handler
+from monitor.web.board_call import live_handler
 from monitor.web.probe_guard import RESERVED, Gate, Refused, TargetPolicy, plan
 from monitor.web.site_page import site_page_handler
 from probes import KINDS
@@ -227,8 +229,14 @@ async def reload(request: web.Request) -> web.Response:
     return web.json_response({"status": "reloaded"})
 
 
-def make_app(service: ServiceView, *, clock: Callable[[], float] = time.time) -> web.Application:
-    """The service's routes; ``clock`` is the board's wall time (tests move it)."""
+def make_app(
+    service: ServiceView,
+    *,
+    clock: Callable[[], float] = time.time,
+    watch: Callable[[], WatchSnapshot] | None = None,
+) -> web.Application:
+    """The service's routes; ``clock`` is the board's wall time (tests move it); ``watch`` the meeting watch's
+    snapshot, for the page of a meeting in progress."""
     for kind in KINDS.values():
         probe_families(kind)  # a kind's /probe series that clash with the general ones: refused at start-up
     app = web.Application()
@@ -237,6 +245,7 @@ def make_app(service: ServiceView, *, clock: Callable[[], float] = time.time) ->
     app.cleanup_ctx.append(_probe_session)
     app.router.add_get("/", board_handler(service, clock=clock))
     app.router.add_get("/sites/{id}", site_page_handler(service, clock=clock))
+    app.router.add_get("/meetings/{id}/live", live_handler(service, watch or WatchSnapshot, clock=clock))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)

@@ -329,6 +329,9 @@ def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> st
         f"<h3>{_e(occurrence.meeting.title)}</h3>",
         f'<p class="when"><time datetime="{_e(start.isoformat())}">{_e(when)}</time> · {timing}</p>',
     ]
+    if start <= data.now:  # in progress: who is connected, missing, with poor media (monitor/web/board_call.py)
+        live = _e(f"/meetings/{occurrence.meeting.id}/live?lang={lang}")
+        out.append(f'<p class="live"><a href="{live}">{_t(lang, "live")}</a></p>')
     if report is None:
         if view.first_check is None or view.first_check <= data.now:
             due = _t(lang, "first_check_now")
