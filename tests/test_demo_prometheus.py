@@ -46,9 +46,11 @@ FAULTS = faulty(PLAN)
 SELECTOR = re.compile(r'"(?:[^"\\]|\\.)*"|(?P<name>[a-zA-Z_:][\w:]*)(?P<matchers>\{[^}]*\})?')
 
 # What the demo cannot produce: an expression that contains one of these may return nothing, every other one
-# must return data, and an entry whose expressions return data fails the test. Empty: the demo has codecs, SNMP
-# routers and a UPS, and its hub's HTTPS portal gives the http, tcp and certificate series.
-NOT_IN_THE_DEMO: set[str] = set()
+# must return data, and an entry whose expressions return data fails the test. The demo has codecs, SNMP
+# routers and a UPS, and its hub's HTTPS portal gives the http, tcp and certificate series; the giaoban_call_*
+# series exist only while a meeting runs, and the briefing starts three minutes after the demo, later than this
+# module looks (tests/test_demo_calls.py reads them from the demo's briefing in progress).
+NOT_IN_THE_DEMO: set[str] = {"giaoban_call_"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ elsewhere; the filter is a plain GET form. Built for a province (92 to 168 commu
 - the open alerts (anchors ``#alert-<id>``, the links that alert messages carry);
 - the links that are down or poor with their loss, RTT, jitter and MOS; the others as one compact list.
 
-On a wide screen the lists flow into columns. Built from the stored reports and alerts and the in-memory
+On a wide screen the lists flow into columns. Every site's name links to its page, ``sites/{id}?lang=``
+(monitor/web/site_page.py). Built from the stored reports and alerts and the in-memory
 state: one query for the meetings, one report (two queries) per meeting shown, one for the alerts. Every
 value that came from a user — site names, meeting titles, reason texts, ids, the filter — is escaped; a
 strict Content-Security-Policy forbids scripts anyway. Reasons are shown as the readiness engine stored
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -197,6 +198,12 @@ def _href(lang: Lang, refresh: int, query: str = "") -> str:
     return _e(f"?{urlencode({'lang': lang, 'refresh': refresh, **({'q': query} if query else {})})}")
 
 
+def _site_link(site_id: str, name: str, lang: Lang) -> str:
+    """The site's name as a link to its page (GET /sites/{id}, monitor/web/site_page.py), in the reader's language."""
+    href = _e(f"sites/{quote(site_id, safe='')}?lang={lang}")
+    return f'<a class="site-link" href="{href}">{_e(name)}</a>'
+
+
 def _compact(summary: str, items: list[str], *, opened: bool, css: str = "") -> str:
     """A compact list under a one-line summary; folded away (<details>, no script) when long."""
     return (
@@ -257,7 +264,8 @@ def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang
     the one to act on; folding the rest keeps every failing commune of a province on the first screen (issue 14).
     """
     out = [f'<li class="site site-{_e(site.verdict)}">{_badge(site.verdict, lang)}']
-    out.append(f'<span class="site-name">{_e(report.names.get(site.site_id, site.site_id))}</span>')
+    name = _site_link(site.site_id, report.names.get(site.site_id, site.site_id), lang)
+    out.append(f'<span class="site-name">{name}</span>')
     if own.reasons:
         first, rest = own.reasons[:1], own.reasons[1:]
         out.append(_reason_items(first, lang))
@@ -292,7 +300,9 @@ def _meeting_sites(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
         out.append("</ul>")
 
     def names(sites: list[SiteReadiness], symbol: str) -> list[str]:
-        return [f"<li>{symbol} {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in sites]
+        return [
+            f"<li>{symbol} {_site_link(s.site_id, report.names.get(s.site_id, s.site_id), lang)}</li>" for s in sites
+        ]
 
     if unchecked:
         summary = f'<span class="badge PENDING">?</span> {_t(lang, "unchecked_group", n=len(unchecked))}'
@@ -319,6 +329,9 @@ def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> st
         f"<h3>{_e(occurrence.meeting.title)}</h3>",
         f'<p class="when"><time datetime="{_e(start.isoformat())}">{_e(when)}</time> · {timing}</p>',
     ]
+    if start <= data.now:  # in progress: who is connected, missing, with poor media (monitor/web/board_call.py)
+        live = _e(f"/meetings/{occurrence.meeting.id}/live?lang={lang}")
+        out.append(f'<p class="live"><a href="{live}">{_t(lang, "live")}</a></p>')
     if report is None:
         if view.first_check is None or view.first_check <= data.now:
             due = _t(lang, "first_check_now")
@@ -389,9 +402,11 @@ def _alert(alert: AlertRecord, names: dict[str, str], data: BoardData, tz: ZoneI
             _t(lang, "maintenance") if parent.startswith("maintenance:") else _t(lang, "suppressed", parent=parent)
         )
     severity = alert.severity if alert.severity in SEVERITY_ORDER else "critical"
+    known = alert.site in names and alert.site != SERVICE_SITE  # giaoban's own alerts have no site page
+    site = _site_link(alert.site, names[alert.site], lang) if known else _e(names.get(alert.site, alert.site))
     return (
         f'<li class="alert {severity}" id="alert-{_e(alert.id)}"><b>{_t(lang, severity)}</b> · '
-        f"<b>{_e(names.get(alert.site, alert.site))}</b>: {_e(alert.summary or alert.rule)}"
+        f"<b>{site}</b>: {_e(alert.summary or alert.rule)}"
         f'<span class="meta">{" · ".join(meta)}</span></li>'
     )
 
@@ -427,7 +442,7 @@ def _amount(found: MetricFinding, lang: Lang) -> str:
 
 def _link_item(view: LinkView, state: str, css: str, link: LinkAssessment | None, lang: Lang) -> str:
     """A link with nothing to act on, in one short line: its RTT when up, else why it has no numbers."""
-    name = f'<span class="name">{_e(view.site.name)}</span>'
+    name = f'<span class="name">{_site_link(view.site.id, view.site.name, lang)}</span>'
     if state == "link_up" and link is not None:
         rtt = link.finding(RTT.name)
         detail = _e(_amount(rtt, lang)) if rtt is not None else _t(lang, "link_up")
@@ -455,7 +470,8 @@ def _links(data: BoardData, lang: Lang) -> str:
         ]
         for view, state, css, link in problems:
             out.append(
-                f'<tr><th scope="row">{_e(view.site.name)}</th><td data-label="{state_head}">'
+                f'<tr><th scope="row">{_site_link(view.site.id, view.site.name, lang)}</th>'
+                f'<td data-label="{state_head}">'
                 f'<span class="badge {css}">{SYMBOLS.get(css, "…")} {_t(lang, state)}</span></td>'
             )
             out.extend(
