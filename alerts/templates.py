@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from alerts.texts import DATABASE_TEXTS, RULE_TEXTS, WORDS
+from alerts.texts import DATABASE_TEXTS, FAULT_TEXTS, RULE_TEXTS, WORDS
 from monitor.config.models import Config
 from monitor.i18n import Locale, fault_text, number, span
 from monitor.readiness.events import ReadinessEvent, ReasonText
@@ -82,8 +82,8 @@ def _shown(fields: Mapping[str, object], locale: Locale) -> dict[str, object]:
             shown[key] = words["unknown"]
         elif isinstance(value, float):
             shown[key] = number(value, locale)
-        elif key == "direction" and isinstance(value, str):
-            shown[key] = words.get(value, value)
+        elif key in ("direction", "media", "band") and isinstance(value, str):
+            shown[key] = words.get(value if key == "direction" else f"{key}_{value}", value)
         elif isinstance(value, str):
             shown[key] = value.rstrip(". ")  # probe details end without a full stop; the sentence adds one
         else:
@@ -110,7 +110,7 @@ def render_alert(
     """
     locale: Locale = config.organisation.locale
     words = WORDS[locale]
-    texts = RULE_TEXTS[view.rule][locale]
+    texts = FAULT_TEXTS.get((view.rule, str(view.fields.get("fault"))), RULE_TEXTS[view.rule])[locale]
     fields = _Fields(_shown(view.fields, locale))
     fields["site"] = view.site_name
     if view.rule == "site_not_ready":

@@ -234,6 +234,54 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
             "Fix each problem above before the meeting starts.",
         ),
     },
+    # In a running meeting (monitor/readiness/watch.py): {meeting} its title, {start} its start, {joined} and
+    # {left} the site's times ("07:42"), {grace} calls.join_grace; the alert resolves when the site joins or
+    # recovers, or when the meeting ends.
+    "not_joined": {
+        "vi": RuleText(
+            "{site} chưa vào cuộc họp {meeting}",
+            "Hết cảnh báo: {site} đã vào cuộc họp {meeting} hoặc cuộc họp đã kết thúc",
+            "Cuộc họp bắt đầu lúc {start}; sau {grace} điểm cầu vẫn chưa kết nối.",
+            "Gọi điện cho điểm cầu; kiểm tra thiết bị hội nghị đã bật, đã gọi vào cầu hội nghị và đường truyền.",
+        ),
+        "en": RuleText(
+            "{site} has not joined the meeting {meeting}",
+            "All clear: {site} has joined the meeting {meeting}, or the meeting has ended",
+            "The meeting started at {start}; {grace} later the site is still not connected.",
+            "Call the site; check that the room system is on, has dialled the bridge, and the link.",
+        ),
+    },
+    "dropped_out": {
+        "vi": RuleText(
+            "{site} rời cuộc họp {meeting} lúc {left}",
+            "Hết cảnh báo: {site} đã vào lại cuộc họp {meeting} hoặc cuộc họp đã kết thúc",
+            "Điểm cầu vào họp lúc {joined} và rời cuộc họp lúc {left}.",
+            "Gọi điện cho điểm cầu; kiểm tra đường truyền và thiết bị hội nghị, rồi gọi lại vào cầu hội nghị.",
+        ),
+        "en": RuleText(
+            "{site} left the meeting {meeting} at {left}",
+            "All clear: {site} is back in the meeting {meeting}, or the meeting has ended",
+            "The site joined at {joined} and left the meeting at {left}.",
+            "Call the site; check the link and the room system, then dial the bridge again.",
+        ),
+    },
+    # {direction} "in" (what the site receives) or "out"; {media} audio or video; {band} the vendor's band.
+    "poor_media": {
+        "vi": RuleText(
+            "Hình và tiếng kém tại {site} trong cuộc họp {meeting}",
+            "Hết cảnh báo hình và tiếng kém tại {site} trong cuộc họp {meeting}",
+            "Mất gói {media} chiều {direction} {value}% (ngưỡng {limit}%, mức {band}), độ dao động trễ {jitter} ms "
+            "(ngưỡng {jitter_limit} ms).",
+            "Kiểm tra tải trên đường truyền của điểm cầu; giảm tốc độ cuộc gọi hoặc báo VNPT nếu kéo dài.",
+        ),
+        "en": RuleText(
+            "Poor picture and sound at {site} in the meeting {meeting}",
+            "All clear: poor picture and sound at {site} in the meeting {meeting}",
+            "Packet loss of the {media} {direction}: {value}% (limit {limit}%, {band}), jitter {jitter} ms "
+            "(limit {jitter_limit} ms).",
+            "Check the load on the site's link; lower the call rate or report to VNPT if it lasts.",
+        ),
+    },
     # {fix} is monitor/engine/setup.py's sentence in the district's locale: what the admins must change.
     "probe_setup": {
         "vi": RuleText(
@@ -249,6 +297,44 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
             "{count} {kind} checks at {sites} sites are not measured. The fault is in giaoban's set-up, not at "
             "the sites, so no site's technician is alerted.",
             "{fix}.",
+        ),
+    },
+}
+
+# A rule's texts for one of the probe's reason codes (the finding's {fault}), where the rule's own would mislead:
+# a codec whose own diagnostics report a network or temperature fault answers, so "does not answer" is wrong
+# and so is its advice. The alert stays the rule's (the same name, route and Prometheus rule).
+FAULT_TEXTS: dict[tuple[str, str], dict[Locale, RuleText]] = {
+    ("endpoint_down", "network_fault"): {
+        "vi": RuleText(
+            "Thiết bị hội nghị {endpoint} tại {site} báo sự cố mạng",
+            "Thiết bị hội nghị {endpoint} tại {site} đã hết sự cố mạng",
+            "{endpoint} ({address}) vẫn trả lời nhưng tự báo lỗi trên đường mạng của nó: {detail}.",
+            "Kiểm tra dây mạng của thiết bị và cổng trên bộ chuyển mạch (tốc độ, song công), rồi địa chỉ IP; "
+            "thay dây hoặc chuyển sang cổng khác nếu lỗi vẫn còn.",
+        ),
+        "en": RuleText(
+            "Endpoint {endpoint} at {site} reports a network fault",
+            "Endpoint {endpoint} at {site} no longer reports a network fault",
+            "{endpoint} ({address}) answers but reports a fault on its own network link: {detail}.",
+            "Check the device's network cable and its switch port (speed, duplex), then its IP address; "
+            "replace the cable or move it to another port if the fault stays.",
+        ),
+    },
+    ("endpoint_down", "overheating"): {
+        "vi": RuleText(
+            "Thiết bị hội nghị {endpoint} tại {site} bị quá nhiệt",
+            "Thiết bị hội nghị {endpoint} tại {site} đã hết quá nhiệt",
+            "{endpoint} ({address}) tự báo nhiệt độ hoặc quạt vượt ngưỡng: {detail}.",
+            "Kiểm tra quạt và khe thoát gió của thiết bị, dọn bụi và vật che chắn, làm mát phòng; nếu cần, tắt "
+            "thiết bị cho nguội rồi bật lại trước giờ họp.",
+        ),
+        "en": RuleText(
+            "Endpoint {endpoint} at {site} is overheating",
+            "Endpoint {endpoint} at {site} is no longer overheating",
+            "{endpoint} ({address}) reports its temperature or fans out of bounds: {detail}.",
+            "Check the device's fans and vents, clear dust and anything blocking them, cool the room; if needed, "
+            "switch it off to cool down and back on before the meeting.",
         ),
     },
 }
@@ -295,6 +381,10 @@ WORDS: dict[Locale, dict[str, str]] = {
         "out": "ra",
         "affected_short": "{count} điểm cầu bị ảnh hưởng",
         "zone": "giờ địa phương",
+        "media_audio": "âm thanh",
+        "media_video": "hình ảnh",
+        "band_major": "nặng",
+        "band_critical": "nghiêm trọng",
     },
     "en": {
         "critical": "[CRITICAL]",
@@ -335,6 +425,10 @@ WORDS: dict[Locale, dict[str, str]] = {
         "out": "out",
         "affected_short": "{count} sites affected",
         "zone": "local time",
+        "media_audio": "audio",
+        "media_video": "video",
+        "band_major": "major",
+        "band_critical": "critical",
     },
 }
 

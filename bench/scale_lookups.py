@@ -52,33 +52,14 @@ from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.storage.database import Storage
 from probes.context import probe_context
 from probes.core.result import ProbeResult, Reason
+from tests.synthetic import LOOPBACK_ICMP_UP, cluster_sites
 
 CLUSTER = 50
 
 
-def address(i: int) -> str:
-    return f"127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{1 + i % 250}"
-
-
 def inventory_data(n: int, interval: str = "60s") -> dict[str, Any]:
     """The hub, n // CLUSTER cluster heads (role district), and communes under them: n sites in all."""
-    heads = max(1, n // CLUSTER)
-    sites: list[dict[str, Any]] = [{"id": "hub", "name": "Hub", "role": "district", "technicians": ["t0"]}]
-    for i in range(1, n):
-        sites.append(
-            {
-                "id": f"s{i:05d}",
-                "name": f"Xã {i}",
-                "role": "district" if i <= heads else "commune",
-                "parent": "hub" if i <= heads else f"s{(i % heads) + 1:05d}",
-                "technicians": [f"t{i % 100}"],
-                "link": {"address": address(i), "device": f"r{i:05d}", "interface": "Gi0/0/1"},
-                "devices": [
-                    {"id": f"r{i:05d}", "address": address(i), "snmp": {"version": "2c", "community": {"env": "C"}}}
-                ],
-                "endpoints": [{"id": f"v{i:05d}", "kind": "tcp", "address": address(i), "port": 1720}],
-            }
-        )
+    sites = cluster_sites(n, cluster=CLUSTER, technicians=100)
     return {
         "district": {"name": "Bench"},
         "defaults": {"interval": interval},
@@ -88,23 +69,7 @@ def inventory_data(n: int, interval: str = "60s") -> dict[str, Any]:
     }
 
 
-LINK_UP = ProbeResult(
-    success=True,
-    duration=1.9,
-    phases={"resolve": 0.00001, "rtt": 1.9},
-    values={
-        "rtt_min": 0.0001,
-        "rtt_avg": 0.0004,
-        "rtt_median": 0.0004,
-        "rtt_max": 0.0007,
-        "jitter": 0.0002,
-        "loss_ratio": 0.0,
-        "mos": 4.4,
-        "sent": 10,
-        "received": 10,
-    },
-    samples=tuple(0.0001 * (1 + i % 7) for i in range(10)),
-)
+LINK_UP = LOOPBACK_ICMP_UP
 LINK_DOWN = ProbeResult(
     success=False,
     duration=2.0,

@@ -38,7 +38,7 @@ from monitor.engine.targets import targets_from_config
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.storage.database import Storage
 from probes.context import probe_context
-from probes.core.result import ProbeResult
+from tests.synthetic import LOOPBACK_ICMP_UP
 
 
 def addresses(n: int) -> list[str]:
@@ -120,27 +120,9 @@ def fping_cpu(n: int) -> float:
 
 def filled_state(config: Config) -> State:
     state = State()
-    rtts = tuple(0.0001 * (1 + i % 7) for i in range(10))
-    result = ProbeResult(
-        success=True,
-        duration=1.9,
-        phases={"resolve": 0.00001, "rtt": 1.9},
-        values={
-            "rtt_min": 0.0001,
-            "rtt_avg": 0.0004,
-            "rtt_median": 0.0004,
-            "rtt_max": 0.0007,
-            "jitter": 0.0002,
-            "loss_ratio": 0.0,
-            "mos": 4.4,
-            "sent": 10,
-            "received": 10,
-        },
-        samples=rtts,
-    )
     for target in targets_from_config(config):
         state.track(target)
-        state.record(target, result)
+        state.record(target, LOOPBACK_ICMP_UP)
     return state
 
 

@@ -36,6 +36,7 @@ from monitor.web.api_v1 import CONFIG
 from monitor.web.api_v1 import sites as api_sites
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
+from tests.synthetic import cluster_sites
 
 N = 150
 CLUSTER = 10  # one site in ten heads a cluster: the tree has depth, and a head's outage folds its cluster
@@ -85,29 +86,9 @@ class CountingList(list[Any]):
         return super().__contains__(value)
 
 
-def address(i: int) -> str:
-    return f"127.{1 + i // 62500}.{(i // 250) % 250 + 1}.{1 + i % 250}"
-
-
 def inventory(n: int) -> Config:
     """The hub, cluster heads under it, communes under the heads: n sites, each with link, router and codec."""
-    heads = max(1, n // CLUSTER)
-    sites: list[dict[str, Any]] = [{"id": "hub", "name": "Huyện", "role": "district", "technicians": ["t0"]}]
-    for i in range(1, n):
-        sites.append(
-            {
-                "id": f"s{i:05d}",
-                "name": f"Xã {i}",
-                "role": "district" if i <= heads else "commune",
-                "parent": "hub" if i <= heads else f"s{(i % heads) + 1:05d}",
-                "technicians": [f"t{i % 10}"],
-                "link": {"address": address(i), "device": f"r{i:05d}", "interface": "Gi0/0/1"},
-                "devices": [
-                    {"id": f"r{i:05d}", "address": address(i), "snmp": {"version": "2c", "community": {"env": "C"}}}
-                ],
-                "endpoints": [{"id": f"v{i:05d}", "kind": "tcp", "address": address(i), "port": 1720}],
-            }
-        )
+    sites = cluster_sites(n, cluster=CLUSTER, technicians=10, hub_name="Huyện")
     start = datetime.fromtimestamp(T0 + 86400, UTC).replace(tzinfo=None)
     config = Config.model_validate(
         {

@@ -19,6 +19,12 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "webhook": {"url": "https://127.0.0.1:8443/hook"},
     "email": {"from": "giaoban@example.org", "smtp": {"host": "127.0.0.1"}},
     "telegram": {"bot_token": {"env": "TG_TOKEN"}},
+    "zalo": {
+        "app_id": "1234567890",
+        "secret_key": {"env": "ZALO_SECRET"},
+        "refresh_token": {"env": "ZALO_REFRESH"},
+        "state_file": "/var/lib/giaoban/zalo.json",
+    },
 }
 
 
@@ -62,8 +68,13 @@ def test_no_other_kind_validates() -> None:
     ("data", "expected"),
     [
         pytest.param(
+            {"id": "am", "kind": "alertmanager", "url": "http://127.0.0.1:9093", "urls": ["http://127.0.0.1:9093/"]},
+            "alertmanager: Value error, list each Alertmanager once (url and urls together)",
+            id="alertmanager-member-twice",
+        ),
+        pytest.param(
             {"id": "am", "kind": "alertmanager"},
-            "alertmanager.url: Field required",
+            "alertmanager: Value error, give url (one Alertmanager) or urls (every member of a cluster)",
             id="missing-url",
         ),
         pytest.param(

@@ -7,6 +7,10 @@ A fault that disables a function is visible (issue 13): /metrics has the history
 the outbox's and the database's series; ``problems()`` is why /-/ready answers 503 (the database cannot be
 used, alert evaluation fails or is stuck); and the admins hear of a database fault through their channels
 directly (alerts/database_notice.py), since the outbox needs the database.
+
+Scale-out (issue 17): the agent probes only the sites it owns (``--scope``/``--shard``, monitor/engine/ownership.py),
+and acts (alert evaluation, readiness announcements, outbox delivery) only for the scopes whose lease it holds
+(monitor/storage/leases.py, monitor/app/leased.py); on SQLite it holds them all.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,27 +33,39 @@ from alerts.database_notice import DatabaseNotice
 from alerts.engine import AlertEngine
 from alerts.notifiers.base import NotifierContext
 from alerts.outbox import Outbox
+from alerts.spool_outbox import SpoolOutbox
 from alerts.store import SqlAlertStore, prune_alerts
+from monitor.app.leased import OwnedAlertStore, OwnedState, held_sites
 from monitor.config.loader import ConfigError, load_config
 from monitor.config.models import Config
+from monitor.engine.ownership import Ownership, OwnershipSpec, owned_targets
 from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
-from monitor.engine.targets import targets_from_config
+from monitor.engine.targets import Target, targets_from_config
+from monitor.errors import UsageError
 from monitor.metrics.alerts import alerts_source, evaluation_source
+from monitor.metrics.calls import calls_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.database import database_source
 from monitor.metrics.history import history_source
+from monitor.metrics.leases import leases_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
+from monitor.metrics.spool import spool_source
+from monitor.readiness.call_readers import CallKind
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
-from monitor.storage.database import Storage
-from monitor.storage.health import AREA_NAMES
+from monitor.readiness.watch import CallFindings, MeetingWatch
+from monitor.storage.database import Storage, StorageError
+from monitor.storage.health import AREA_NAMES, AREAS, REACHABILITY
 from monitor.storage.history import HistoryWriter
+from monitor.storage.leases import DEFAULT_TTL, Leases
 from monitor.storage.location import anchored, database_for
 from monitor.storage.retention import retention_loop
+from monitor.storage.spool import Spool, SpoolError, SpoolSnapshot
+from monitor.storage.writeback import Writeback, storage_writers
 from monitor.web.api_v1 import make_api_v1
 from monitor.web.app import make_app
 from probes.context import probe_context
@@ -61,6 +77,8 @@ log = logging.getLogger(__name__)
 ALERT_INTERVAL = 5.0
 # A pass normally takes milliseconds; one that has not completed for this long is stuck (e.g. a lock).
 ALERT_STALE_AFTER = 60.0
+SPOOL_FILE = "giaoban-spool.db"  # beside the inventory unless spool.path (or --spool) says otherwise
+SPOOLED_AREAS = frozenset({*AREAS, REACHABILITY})  # what the spool takes over while the centre is away
 
 
 class Service:
@@ -74,10 +92,20 @@ class Service:
         listen: str | None = None,
         clock: Callable[[], float] = time.time,
         database_option: str | None = None,
+        spool_path: Path | None = None,
+        ownership: OwnershipSpec | None = None,
+        lease_ttl: float = DEFAULT_TTL,
+        call_readers: Mapping[str, CallKind] | None = None,
     ) -> None:
-        """``database_option``: the --database the service was started with, which the ack command must repeat."""
+        """``database_option``: the --database the service was started with, which the ack command must repeat;
+        ``spool_path``: the local spool's file (--spool), used when the database is PostgreSQL;
+        ``ownership``: what this agent owns (--scope/--shard/--agent-name), by default everything under the host
+        name. An unknown scope raises UsageError; ``call_readers``: the meeting watch's readers instead of the
+        drivers' registry (tests)."""
         self.config_path = config_path
         self.config = config
+        self.ownership_spec = ownership or OwnershipSpec.parse(agent=None)
+        self.ownership: Ownership = self.ownership_spec.resolve(config)
         self.ctx = ctx
         self.storage = storage
         self.listen = listen or config.listen
@@ -93,37 +121,70 @@ class Service:
         self.exposition = Exposition.for_state(self.state, self.scheduler, self.reload_status)
         # Alerting: engine → store (alerts + outbox rows in one transaction) → outbox → channels.
         assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
-        self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
-        self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
-        self.alerts = AlertEngine(
-            lambda: self.config,
-            self.state,
-            self.alert_store,
-            clock=clock,
-            ack_options=ack_options(config_path, database_option),
+        self._http = ctx.http
+        self.leases = Leases(
+            storage, holder=self.ownership_spec.agent, units=self.ownership.units, ttl=lease_ttl,
+            on_change=self._leases_changed,
+        )  # fmt: skip
+        self.spool_path = spool_path
+        self.spool_outbox: SpoolOutbox | None = None  # run() makes it with the spool (PostgreSQL only)
+        self.outbox = Outbox(
+            storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http, sites=self._delivered_sites
         )
+        self.alert_store = SqlAlertStore(storage, on_commit=self._wake_outboxes)
+        self._ack_options = ack_options(config_path, database_option)
+        # The meeting watch: who is connected in a running meeting, with what media (issue 18). Made before the
+        # alert engine, which reads its findings (and is made again at every lease change).
+        self.watch = MeetingWatch(
+            config=lambda: self.config, storage=storage, ctx=ctx, clock=clock, readers=call_readers
+        )
+        self.alerts = self._alert_engine(self.leases.held)
+        self._alerting: asyncio.Task[None] | None = None
+        self._group: asyncio.TaskGroup | None = None
         self.database_notice = DatabaseNotice(lambda: self.config, storage.health, ctx=NotifierContext(http=ctx.http))
         self.readiness = ReadinessEngine(
             config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
         )
+        self.watch.on_change = self._evaluate_alerts  # a change of attendance is alerted on at once
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
-        self.exposition.add_source(sites_source(lambda: self.config))
-        self.exposition.add_source(alerts_source(self.alerts.firing_counts))
+        self.exposition.add_source(calls_source(lambda: self.watch.snapshot, lambda: self.watch.stats))
+        self.exposition.add_source(sites_source(lambda: self.config, lambda: self.ownership))
+        self.exposition.add_source(leases_source(self.leases))
+        self.exposition.add_source(alerts_source(self._firing_counts))
         self.exposition.add_source(outbox_source(lambda: self.outbox.stats))
         self.exposition.add_source(evaluation_source(lambda: self.alerts.stats))
         self.exposition.add_source(history_source(self.history))
         self.exposition.add_source(database_source(storage.health))
+        self.exposition.add_source(spool_source(lambda: storage.spool.snapshot() if storage.spool else SpoolSnapshot()))
         self.ready = False
         self.started_at = time.time()  # run() sets it again: a stuck engine is measured from the start
         self._reload_lock = asyncio.Lock()
 
+    def _wake_outboxes(self) -> None:
+        self.outbox.wake()
+        if self.spool_outbox is not None:
+            self.spool_outbox.wake()
+
+    def _spool_covers(self) -> bool:
+        """The spool takes what the centre cannot: its faults degrade the service instead of stopping alerting."""
+        spool = self.storage.spool
+        return spool is not None and not spool.full
+
     def problems(self) -> list[str]:
         """Why alerting cannot run now, one sentence each (/-/ready answers 503 with them); empty when it can."""
         now = time.time()
+        covered = SPOOLED_AREAS if self._spool_covers() else frozenset()
         out = [
             f"database: {AREA_NAMES.get(f.area, f.area)} failing since {_iso(f.since)}: {f.error}"
             for f in self.storage.health.faults()
+            if f.area not in covered
         ]
+        spool = self.storage.spool
+        if spool is not None and spool.full:
+            out.append(
+                f"the local spool {spool.path} is full ({spool.bytes} of {spool.max_bytes} bytes): what the "
+                "centre's database cannot take is no longer kept"
+            )
         stats = self.alerts.stats
         if stats.failing_since is not None:
             out.append(
@@ -134,8 +195,112 @@ class Service:
             out.append(f"alert evaluation has not completed a pass for {idle:.0f} s")
         return out
 
+    def degraded(self) -> list[str]:
+        """What runs degraded though alerting can (/-/ready answers 200 with them): the centre unreachable."""
+        spool = self.storage.spool
+        if spool is None:
+            return []
+        out = [
+            f"the spool file {d.path} was damaged ({d.error}): set aside, {d.salvaged} entries carried over"
+            for d in spool.damaged
+        ]
+        faults = [f for f in self.storage.health.faults() if f.area in SPOOLED_AREAS]
+        if spool.centre_down or faults:
+            moment = spool.down_since if spool.down_since is not None else min(f.since for f in faults)
+            error = spool.error or faults[0].error
+            out.append(
+                f"the centre's database is unreachable since {_iso(moment)} ({error}): probing and notifications "
+                f"go on; {spool.total} entries kept in the local spool {spool.path}, written back when it answers"
+            )
+        elif spool.total:
+            out.append(f"writing back {spool.total} entries kept in the local spool {spool.path} to the centre")
+        return out
+
+    # -- ownership and leases (issue 17) ------------------------------------------------------------------
+
+    def _acting_sites(self) -> frozenset[str] | None:
+        """The sites this agent acts for now; None when it is the only agent (SQLite: no lease to share)."""
+        if not self.leases.shared:
+            return None
+        held = self.leases.held
+        if held and self.ownership_spec.owns_everything:
+            return None  # the whole inventory's lease: every row, without a list of 10,000 ids in each claim
+        return held_sites(self.ownership, held)
+
+    def _delivered_sites(self) -> frozenset[str] | None:
+        return self._acting_sites()
+
+    def _alert_engine(self, held: frozenset[str]) -> AlertEngine:
+        """An engine over the held scopes' targets and alerts (every target when the agent is alone)."""
+        state: State = self.state
+        store: SqlAlertStore | OwnedAlertStore = self.alert_store
+        if self.leases.shared:
+            sites = held_sites(self.ownership, held)
+            state, store = OwnedState(self.state, sites), OwnedAlertStore(self.alert_store, sites)
+        engine = AlertEngine(lambda: self.config, state, store, clock=self.clock, ack_options=self._ack_options)
+        engine.calls = self._call_findings
+        return engine
+
+    def _call_findings(self, now: float) -> CallFindings:
+        """The meeting watch's findings for the sites this agent acts for (all of them when it is alone)."""
+        found = self.watch.findings(now)
+        acting = self._acting_sites()
+        if acting is None:
+            return found
+        return CallFindings(
+            tuple(f for f in found.findings if f.site in acting),
+            frozenset(pair for pair in found.held if pair[0] in acting),
+        )
+
+    async def _evaluate_alerts(self) -> None:
+        await self.alerts.evaluate()  # the engine of the moment: a lease change replaces it
+
+    async def _leases_changed(self, held: frozenset[str]) -> None:
+        """A lease was taken or lost: a new engine, which loads what the previous holder committed."""
+        self._restart_alerting(held)
+        self.outbox.wake()
+
+    def _restart_alerting(self, held: frozenset[str]) -> None:
+        previous = self._alerting
+        if previous is not None:
+            previous.cancel()  # its commit, if one was under way, is rolled back: nothing half-written
+        self.alerts = self._alert_engine(held)
+        if self._group is not None:
+            self._alerting = self._group.create_task(self._alert_loop(previous))
+
+    async def _alert_loop(self, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # one engine at a time: the old one's lock is released first
+        await self.alerts.run(ALERT_INTERVAL)
+
+    async def _readiness_loop(self) -> None:
+        """The readiness schedule, on a holder only: a lead time is done once any agent stored its report, so a
+        standby that checked first would leave the holder nothing to announce. A standby shows the stored reports."""
+        while True:
+            try:
+                if not self.leases.shared or self.leases.held:
+                    await self.readiness.tick()
+                else:
+                    await self.readiness.refresh_metrics()
+            except Exception:  # the database: logged, retried at the next tick (ReadinessEngine.run does the same)
+                log.exception("readiness: this round failed; retrying in %ss", self.config.readiness.tick)
+            await asyncio.sleep(self.config.readiness.tick)
+
+    def _firing_counts(self) -> dict[str, int]:
+        return self.alerts.firing_counts()  # the engine of the moment: a lease change replaces it
+
+    def _owned(self, targets: list[Target]) -> list[Target]:
+        return owned_targets(targets, self.ownership)
+
     async def on_readiness(self, event: ReadinessEvent) -> None:
-        """Readiness events become meeting alerts: the site's technicians and the admins are notified."""
+        """Readiness events become meeting alerts: the site's technicians and the admins are notified.
+
+        Of two agents owning a site only the lease holder announces (the standby's checks stay in its reports).
+        """
+        acting = self._acting_sites()
+        if acting is not None and (event.site_id not in acting if event.site_id is not None else not acting):
+            log.debug("readiness %s of %s: not announced here, the lease is held elsewhere", event.kind, event.site_id)
+            return
         log.info("readiness %s: meeting %s, site %s", event.kind, event.meeting_id, event.site_id or "-")
         await self.alerts.on_readiness(event)
 
@@ -157,9 +322,18 @@ class Service:
             _log_deprecations(self.config_path, config)
             if config.listen != self.config.listen:
                 log.warning("listen changed to %s: takes effect on restart", config.listen)
+            try:
+                ownership = self.ownership_spec.resolve(config)
+            except UsageError as exc:  # a scope this agent was started with left the inventory
+                self.reload_status.successful = False
+                log.error("reload of %s failed; keeping the running configuration: %s", self.config_path, exc)
+                return [str(exc)]
             # Off the loop, then in slices (issue 16): 10,000 sites are 30,000 targets to derive and compare.
-            targets = await asyncio.to_thread(targets_from_config, config)
+            targets = owned_targets(await asyncio.to_thread(targets_from_config, config), ownership)
             self.config = config
+            owned_before, self.ownership = self.ownership.lease_of, ownership
+            if self.leases.shared and ownership.lease_of != owned_before:
+                self._restart_alerting(self.leases.held)  # the engine's view of the held sites follows the file
             self.scheduler.set_concurrency(config.scheduler.concurrency)
             await self.scheduler.update(targets)
             self.reload_status.successful = True
@@ -176,13 +350,45 @@ class Service:
         await self.storage.sync_inventory(self.config)
         await sync_config_meetings(self.storage, self.config, self.config.meetings)
 
+    async def open_spool(self) -> Spool | None:
+        """The local spool when the database is the centre's PostgreSQL (a SQLite file is the agent's own)."""
+        if self.storage.dialect != "postgresql" or self.storage.spool is not None:
+            return None
+        path = self.spool_path or Path(self.config.spool.path or SPOOL_FILE)
+        if not path.is_absolute():
+            path = self.config_path.absolute().parent / path
+        try:
+            spool = await Spool.open(path, max_bytes=self.config.spool.max_megabytes * 2**20)
+        except SpoolError as exc:
+            raise StorageError(str(exc)) from None
+        self.storage.spool = spool
+        log.info("local spool %s: keeps what the centre's database cannot take while it is unreachable", path)
+        return spool
+
     async def run(self, stop: asyncio.Event) -> None:
         host, port = split_host_port(self.listen)
         await self.sync_storage()
-        app = make_app(self, clock=self.clock)
+        spool = await self.open_spool()
+        try:
+            await self._run(stop, host, port)
+        finally:
+            if spool is not None:
+                self.storage.spool = None
+                await spool.close()
+
+    async def _run(self, stop: asyncio.Event, host: str, port: int) -> None:
+        app = make_app(self, clock=self.clock, watch=lambda: self.watch.snapshot)
         app.add_subapp(
             "/api/v1",
-            make_api_v1(storage=self.storage, config=lambda: self.config, state=self.state, readiness=self.readiness),
+            make_api_v1(
+                storage=self.storage,
+                config=lambda: self.config,
+                state=self.state,
+                readiness=self.readiness,
+                ownership=lambda: self.ownership,
+                leases=self.leases,
+                watch=lambda: self.watch.snapshot,
+            ),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -191,8 +397,15 @@ class Service:
             await site.start()
             log.info("listening on http://%s/ (metrics at /metrics)", self.listen)
             async with asyncio.TaskGroup() as group:
-                targets = await asyncio.to_thread(targets_from_config, self.config)
+                self._group = group
+                targets = self._owned(await asyncio.to_thread(targets_from_config, self.config))
+                log.info(
+                    "agent %s owns %d of %d sites (%s)",
+                    self.ownership_spec.agent, len(self.ownership.lease_of), len(self.config.sites),
+                    ", ".join(self.ownership.units),
+                )  # fmt: skip
                 probing = group.create_task(self.scheduler.run(targets))
+                leasing = group.create_task(self.leases.run())
                 writing = group.create_task(self.history.run())
                 history = self.config.history
                 retention = group.create_task(
@@ -200,20 +413,41 @@ class Service:
                         self.storage, raw_retention=history.raw_retention, hourly_retention=history.hourly_retention
                     )
                 )
-                checking = group.create_task(self.readiness.run())
-                alerting = group.create_task(self.alerts.run(ALERT_INTERVAL))
+                checking = group.create_task(self._readiness_loop())
+                watching = group.create_task(self.watch.run())
+                self._alerting = group.create_task(self._alert_loop(None))
                 delivering = group.create_task(self.outbox.run())
                 checking_database = group.create_task(self.storage.health.run(self.storage.ping))
                 noticing = group.create_task(self.database_notice.run())
                 pruning = group.create_task(_alert_retention(self.storage))
+                spooling: list[asyncio.Task[None]] = []
+                if (spool := self.storage.spool) is not None:
+                    writers = {**storage_writers(self.storage), **self.alert_store.spool_writers()}
+                    self.spool_outbox = SpoolOutbox(
+                        spool,
+                        lambda: {n.id: n for n in self.config.notifiers},
+                        http=self._http,
+                        stats=self.outbox.stats,
+                        allowed=lambda: not self.leases.shared or bool(self.leases.last_held),
+                    )
+                    spooling = [
+                        group.create_task(Writeback(self.storage, spool, writers).run()),
+                        group.create_task(self.spool_outbox.run()),
+                    ]
                 self.started_at = time.time()
                 self.ready = True
                 await stop.wait()
+                self._group = None  # no new engine from here: a lease change now only ends the old one
+                alerting = self._alerting
+                assert alerting is not None, "started above"
                 checking.cancel()
+                watching.cancel()
                 alerting.cancel()
                 pruning.cancel()
-                await asyncio.wait([checking, alerting])
+                await asyncio.wait([checking, watching, alerting])
                 delivering.cancel()  # rows not yet delivered stay in the outbox and go out at the next start
+                await asyncio.wait([delivering])
+                leasing.cancel()  # after the deliveries: released, the standby takes over at once
                 noticing.cancel()
                 checking_database.cancel()
                 log.info("stopping: cancelling probes")
@@ -222,6 +456,8 @@ class Service:
                 writing.cancel()  # after the probes: its cancel flushes what they produced
                 await asyncio.wait([writing])
                 retention.cancel()
+                for task in spooling:  # the spool file stays: what it holds is written back at the next start
+                    task.cancel()
         finally:
             self.ready = False
             await runner.cleanup()
@@ -294,14 +530,24 @@ async def _signals(stop: asyncio.Event, service: Service | None) -> AsyncIterato
             task.cancel()
 
 
-async def serve(config_path: Path, *, listen: str | None = None, database: str | None = None) -> int:
-    """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError (exit 2).
+async def serve(
+    config_path: Path,
+    *,
+    listen: str | None = None,
+    database: str | None = None,
+    spool: Path | None = None,
+    ownership: OwnershipSpec | None = None,
+    lease_ttl: float = DEFAULT_TTL,
+) -> int:
+    """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError, an unknown
+    --scope UsageError (exit 2).
 
     The database is the inventory's, as for every CLI command (monitor/storage/location.py), unless ``database``.
     """
     with _collector_paused():  # half the start-up time of 10,000 sites (issue 16)
         config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
     _log_deprecations(config_path, config)
+    (ownership or OwnershipSpec.parse(agent=None)).resolve(config)  # an unknown --scope: before the database opens
     stop = asyncio.Event()
     if database is not None:
         log.info(
@@ -312,7 +558,17 @@ async def serve(config_path: Path, *, listen: str | None = None, database: str |
     storage = await Storage.open(database_for(config, config_path, override=database))
     try:
         async with probe_context() as ctx:
-            service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen, database_option=database)
+            service = Service(
+                config_path,
+                config,
+                ctx=ctx,
+                storage=storage,
+                listen=listen,
+                database_option=database,
+                spool_path=spool,
+                ownership=ownership,
+                lease_ttl=lease_ttl,
+            )
             async with _signals(stop, service):
                 await service.run(stop)
     finally:

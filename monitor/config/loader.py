@@ -43,6 +43,7 @@ from monitor.errors import GiaobanError
 from probes.core.secrets import Secret, SecretUnavailable
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # the 24-site example is 19 KB: a whole province fits many times over
 MAX_ALIAS_NODES = 100_000  # nodes that aliases (and ``<<:`` merges) may bring in, in the whole file
@@ -146,24 +147,30 @@ def _too_large(filename: str) -> Problem:
     return Problem(filename, 1, 1, "<file>", message)
 
 
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that bounds alias expansion and records every repeated key instead of keeping the last silently.
+class _AliasBoundError(yaml.composer.ComposerError):
+    """Aliases bring in more than MAX_ALIAS_NODES: refused by our composer, the same message on either parser."""
+
+
+class _Checks(yaml.composer.Composer, yaml.constructor.SafeConstructor):
+    """Bounds alias expansion and records every repeated key instead of keeping the last silently.
 
     PyYAML's composer shares an aliased node, so ten lines of aliases nested nine deep compose quickly into
     a graph whose tree is 9**9 nodes: whatever walks it (constructor merges, the position index, pydantic)
     would visit each path. Each node's size as a tree is known once it is composed, so each alias adds its
     target's size to ``through_aliases`` and the one that passes MAX_ALIAS_NODES is refused, where it stands.
+
+    Mixed into both loaders below: the composer and constructor are PyYAML's Python ones in each, only the
+    scanner and parser underneath differ.
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def _start_checks(self) -> None:
         self.repeated: list[tuple[yaml.Node, yaml.Node]] = []  # (first key node, repeated key node)
         self.through_aliases = 0
         self._sizes: dict[int, int] = {}  # id(composed node) -> its node count as a tree, aliases expanded
         self._checked: set[int] = set()
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[attr-defined]
         node = super().compose_node(parent, index)
         if node is None:
             return None
@@ -171,7 +178,7 @@ class _Loader(yaml.SafeLoader):
             # An alias to a node still being composed (a recursive one) has no size yet: the walk stops there.
             self.through_aliases += self._sizes.get(id(node), 1)
             if self.through_aliases > MAX_ALIAS_NODES:
-                raise yaml.composer.ComposerError(
+                raise _AliasBoundError(
                     None,
                     None,
                     f"alias *{event.anchor} takes what aliases bring in past {MAX_ALIAS_NODES:,} nodes; "
@@ -202,14 +209,71 @@ class _Loader(yaml.SafeLoader):
         super().flatten_mapping(node)
 
 
-def _parse(text: str, filename: str) -> _Document:
-    try:
-        loader = _Loader(text)  # the reader checks for control characters right here
-    except yaml.YAMLError as exc:
-        raise ConfigError([_reader_problem(filename, text, exc)]) from None
+class _Loader(_Checks, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.resolver.Resolver):
+    """PyYAML's pure-Python SafeLoader with the checks: the reference, and the one whose messages we show."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)  # checks for control characters right here
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self._start_checks()
+
+
+_FastLoader: type[_Checks] | None = None
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml: the pure loader does it all, ~10 times slower
+    pass
+else:
+
+    class _CLoader(_Checks, CParser, yaml.resolver.Resolver):
+        """libyaml's scanner and parser (C) under PyYAML's composer and constructor (Python), with the checks.
+
+        Scanning and parsing are ~90 % of the pure loader's time on the national inventory. yaml.CSafeLoader
+        composes in C too, where no compose_node could bound aliases; composing in Python keeps the bound and
+        the node marks exactly as the pure loader has them. _Checks comes first so that its Composer, not
+        CParser's C composer, answers get_single_node.
+        """
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._start_checks()
+
+    _FastLoader = _CLoader
+
+
+def _compose(loader_class: type[_Checks], text: str) -> tuple[_Checks, yaml.Node | None, Any]:
+    """Compose and construct ``text``: the loader (its repeated keys and constructor), the root node, the data."""
+    loader = loader_class(text)  # type: ignore[call-arg]
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()  # type: ignore[attr-defined]
+    return loader, root, data
+
+
+def _parse(text: str, filename: str) -> _Document:
+    composed = None
+    if _FastLoader is not None and "\t" not in text:
+        # libyaml accepts tabs in places PyYAML refuses them (inside flow collections): such a file goes to the
+        # pure loader, so that what loads, and every message, is the same with or without libyaml.
+        try:
+            composed = _compose(_FastLoader, text)
+        except _AliasBoundError as exc:
+            raise ConfigError([_yaml_problem(filename, exc)]) from None
+        except yaml.YAMLError:
+            composed = None  # libyaml's messages differ from PyYAML's: let the pure loader say what is wrong
+    try:
+        if composed is None:
+            composed = _compose(_Loader, text)
+        loader, root, data = composed
         if not isinstance(data, dict) or root is None:
             shape = "empty" if data is None else _shape(data)
             mark = root.start_mark if root is not None else None
@@ -222,8 +286,6 @@ def _parse(text: str, filename: str) -> _Document:
         raise ConfigError([_yaml_problem(filename, exc)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([_reader_problem(filename, text, exc)]) from None
-    finally:
-        loader.dispose()
     duplicates = []
     for first, again in loader.repeated:
         loc = index.key_locs.get(id(again), ())
@@ -240,7 +302,7 @@ def _parse(text: str, filename: str) -> _Document:
 class _Index:
     """The marks of every node, by the path pydantic will use for it."""
 
-    def __init__(self, loader: _Loader) -> None:
+    def __init__(self, loader: _Checks) -> None:
         self.loader = loader
         self.nodes: dict[Loc, _Node] = {}
         self.key_locs: dict[int, Loc] = {}  # id(key node) -> loc, to name duplicate keys
@@ -257,7 +319,8 @@ class _Index:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     continue
-                name = self.loader.construct_object(key_node)
+                # A plain text key is its node's value (what construct_yaml_str returns): no constructor call.
+                name = key_node.value if key_node.tag == _STR_TAG else self.loader.construct_object(key_node)
                 if isinstance(name, str | int):
                     self.key_locs[id(key_node)] = (*loc, name)
                     self.visit(value_node, (*loc, name), key_node.start_mark)

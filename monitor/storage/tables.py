@@ -260,6 +260,36 @@ class OutboxRow(SQLModel, table=True):
     delivered_at: float | None = None
 
 
+class LeaseRow(SQLModel, table=True):
+    """Who holds the lease of one ownership unit, and until when (monitor/storage/leases.py, issue 17)."""
+
+    __tablename__ = "leases"
+    scope: str = Field(primary_key=True, sa_type=SafeString(200))  # "ha-noi", "ha-noi:0/2", "*"
+    holder: str = Field(sa_type=SafeString(64))  # the agent's --agent-name
+    acquired_at: float  # when this holder took it (kept while it renews)
+    renewed_at: float
+    expires_at: float  # the database's clock: another agent may take it from then
+
+
+# --- version 4 (m0004_attendance): the attendance record of running meetings (issue 18) -------------------
+
+
+class MeetingAttendanceRow(SQLModel, table=True):
+    """One site in one meeting occurrence: connected, joined, left, rejoined, media quality (the watch writes it)."""
+
+    __tablename__ = "meeting_attendance"
+    meeting_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    occurrence_start: int = Field(primary_key=True, sa_type=BigInteger)  # UTC epoch seconds
+    site_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    connected: bool | None = None  # at the last poll; None: unknown
+    quality: str = Field(sa_type=SafeString(16))  # good, poor, unknown
+    joined_at: float | None = None
+    left_at: float | None = None
+    rejoins: int
+    record: dict[str, Any] = Field(sa_type=SafeJSON)  # monitor.readiness.attendance.Attendance.to_json()
+    updated_at: float
+
+
 def _table(model: type[SQLModel]) -> Table:
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
@@ -280,6 +310,8 @@ alerts = _table(AlertRow)
 alert_episodes = _table(AlertEpisodeRow)
 maintenance_windows = _table(MaintenanceWindowRow)
 outbox = _table(OutboxRow)
+leases = _table(LeaseRow)
+meeting_attendance = _table(MeetingAttendanceRow)
 
 __all__ = [
     "VALUE_COLUMNS",
@@ -289,7 +321,9 @@ __all__ = [
     "EndpointRow",
     "HistoryHourlyRow",
     "HistoryRawRow",
+    "LeaseRow",
     "MaintenanceWindowRow",
+    "MeetingAttendanceRow",
     "MeetingRow",
     "MetaRow",
     "OutboxRow",
@@ -303,7 +337,9 @@ __all__ = [
     "endpoints",
     "history_hourly",
     "history_raw",
+    "leases",
     "maintenance_windows",
+    "meeting_attendance",
     "meetings",
     "meta",
     "metadata",

@@ -1,7 +1,8 @@
 """The JSON API under /api/v1, an aiohttp sub-application (mounted with ``app.add_subapp("/api/v1", ...)``).
 
     GET    /sites                        the inventory's sites
-    GET    /status                       latest result of every target, grouped by site (live state)
+    GET    /status                       latest result of every target, grouped by site (live state), with owner
+    GET    /status/agent                 what this agent owns and who holds each scope's lease (issue 17)
     GET    /sites/{id}/history           ?since=7d|ISO&until=ISO&step=5m  raw or hourly points
     GET    /meetings                     stored meetings with their next occurrence
     POST   /meetings                     add one (bearer token)
@@ -9,11 +10,13 @@
     DELETE /meetings/{id}                remove one (bearer token)
     POST   /meetings/import              an .ics file as the body (bearer token): its occurrences, and the report
     GET    /meetings/{id}/readiness      latest readiness report (monitor/web/api_readiness.py)
+    GET    /meetings/{id}/attendance     who is connected, with what media (monitor/web/api_attendance.py)
     POST   /meetings/{id}/readiness      check now (bearer token)
     GET    /alerts                       ?state=open|pending|firing|resolved|all&site=ID (monitor/web/api_alerts.py)
     GET    /alerts/{id}                  one alert
     POST   /alerts/{id}/ack              acknowledge (bearer token)
     GET    /maintenance                  maintenance windows; POST adds one, DELETE /maintenance/{id} removes
+    GET    /report                       ?from=DATE&to=DATE&format=json|csv|html  the period report (api_report.py)
     GET    /openapi.json                 OpenAPI 3.1 description of all of the above
 
 Input is validated with pydantic; a fault answers 400 ``{"error": "...", "field": "..."}`` naming the
@@ -38,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.store import SqlAlertStore
 from monitor.config.models import Config
+from monitor.engine.ownership import Ownership
 from monitor.engine.state import State
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.ics import import_ics
@@ -53,13 +57,18 @@ from monitor.readiness.meetings import (
     remove_meeting,
     report_broken,
 )
+from monitor.readiness.watch import WatchSnapshot
 from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
+from monitor.storage.leases import Leases
 from monitor.storage.queries import choose_step, history
+from monitor.web.api_agent import LEASES, OWNERSHIP, AgentOut, LeaseOut, add_agent_routes
 from monitor.web.api_alerts import MODELS as ALERT_MODELS
 from monitor.web.api_alerts import add_alert_routes
 from monitor.web.api_alerts import openapi_paths as alert_paths
+from monitor.web.api_attendance import add_attendance_routes
 from monitor.web.api_readiness import add_readiness_routes
+from monitor.web.api_report import add_report_routes, report_paths
 from monitor.web.auth import check_token
 from monitor.web.common import ErrorOut, json_answer, json_error, read_body
 from monitor.web.common import json_schema_answer as _answer
@@ -171,6 +180,9 @@ class SiteStatus(BaseModel):
     name: str
     up: bool | None = Field(description="all targets succeeded; null while none has run")
     targets: list[TargetStatus]
+    agent: str | None = Field(None, description="this agent's name when it owns (probes) the site, else null")
+    scope: str | None = Field(None, description="the lease unit the site is under in this agent (issue 17)")
+    lease_holder: str | None = Field(None, description="the agent holding that unit's lease, as last read")
 
 
 class PointOut(BaseModel):
@@ -273,11 +285,26 @@ async def status(request: web.Request) -> web.Response:
             )
         )
     names = {s.id: s.name for s in config.sites}
+    ownership, leases = request.app.get(OWNERSHIP), request.app.get(LEASES)
+    owned = ownership().lease_of if ownership is not None else {}
+    agent = ownership().spec.agent if ownership is not None else None
+    holders = {info.scope: info.holder for info in leases.status()} if leases is not None else {}
     out = []
     for site_id, found in by_site.items():
         ran = [t.success for t in found if t.success is not None]
         up = all(ran) if ran else None
-        out.append(SiteStatus(site=site_id, name=names.get(site_id, site_id), up=up, targets=found))
+        scope = owned.get(site_id)
+        out.append(
+            SiteStatus(
+                site=site_id,
+                name=names.get(site_id, site_id),
+                up=up,
+                targets=found,
+                agent=agent if scope is not None else None,
+                scope=scope,
+                lease_holder=holders.get(scope or ""),
+            )
+        )
     return json_answer(out)
 
 
@@ -442,6 +469,8 @@ _MODELS: tuple[type[BaseModel], ...] = (
     SiteOut,
     TargetStatus,
     SiteStatus,
+    AgentOut,
+    LeaseOut,
     PointOut,
     HistoryOut,
     *ALERT_MODELS,
@@ -478,6 +507,12 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "latest result of every target, by site",
                     "responses": {"200": _answer("status", _ref(SiteStatus, array=True))},
+                }
+            },
+            "/status/agent": {
+                "get": {
+                    "summary": "what this agent owns (scopes, shard, sites) and who holds each scope's lease",
+                    "responses": {"200": _answer("agent", _ref(AgentOut))},
                 }
             },
             "/sites/{id}/history": {
@@ -562,6 +597,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **alert_paths(),
+            **report_paths(),
             "/openapi.json": {
                 "get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
             },
@@ -583,9 +619,17 @@ async def _json_errors(
 
 
 def make_api_v1(
-    *, storage: Storage, config: Callable[[], Config], state: State, readiness: ReadinessEngine | None = None
+    *,
+    storage: Storage,
+    config: Callable[[], Config],
+    state: State,
+    readiness: ReadinessEngine | None = None,
+    ownership: Callable[[], Ownership] | None = None,
+    leases: Leases | None = None,
+    watch: Callable[[], WatchSnapshot] | None = None,
 ) -> web.Application:
-    """The /api/v1 sub-application; ``config`` is a getter because a reload swaps the configuration."""
+    """The /api/v1 sub-application; ``config`` is a getter because a reload swaps the configuration;
+    ``ownership`` and ``leases``: what this agent owns and holds (GET /status/agent, issue 17)."""
     app = web.Application(middlewares=[_json_errors])
     app[STORAGE] = storage
     app[CONFIG] = config
@@ -599,7 +643,11 @@ def make_api_v1(
     app.router.add_get("/meetings/{id}", show_meeting)
     app.router.add_delete("/meetings/{id}", delete_meeting)
     add_alert_routes(app, store=SqlAlertStore(storage), config=config)
+    add_report_routes(app, storage=storage, config=config)
     app.router.add_get("/openapi.json", openapi)
     if readiness is not None:
         add_readiness_routes(app, readiness)
+    if ownership is not None and leases is not None:
+        add_agent_routes(app, config=config, ownership=ownership, leases=leases)
+    add_attendance_routes(app, storage=storage, config=config, watch=watch or WatchSnapshot)
     return app

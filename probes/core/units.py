@@ -6,7 +6,9 @@ a positioned config error. The ``Annotated`` aliases at the bottom are what the 
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
@@ -46,6 +48,8 @@ def parse_duration(value: Any) -> float:
         raise ValueError("expected a duration such as 200ms, 10s or 1m30s")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if not math.isfinite(seconds):  # 400 nines: float() gives inf, which no setting can mean
+        raise ValueError(f"{value!r} is too long a duration; write e.g. 365d")
     return seconds
 
 
@@ -122,9 +126,23 @@ def parse_size(value: Any) -> int:
 
 
 def format_duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    return f"{seconds:g}s"
+    """A duration as parse_duration reads it back to the same float: 365d, 2h, 90s, 200ms, 1.5s, 0.0001s.
+
+    The largest unit that holds it a whole number of times, so that dumped settings read as written; else
+    decimal seconds, never an exponent ('3.1536e+07s', what ``:g`` gave for 365d, is refused by the parser
+    and ``:g`` kept only 6 digits).
+    """
+    if not math.isfinite(seconds):  # parse_duration refuses these; a computed value in a message may be one
+        return f"{seconds}s"
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    if seconds == 0:
+        return "0s"
+    for unit in ("d", "h", "m", "s") if seconds >= 1 else ("ms",):
+        count = round(seconds / _DURATION_UNITS[unit])
+        if count >= 1 and count * _DURATION_UNITS[unit] == seconds:  # what parse_duration computes
+            return f"{count}{unit}"
+    return f"{Decimal(repr(seconds)):f}s"  # repr: the shortest digits that read back to the same float
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
