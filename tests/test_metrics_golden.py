@@ -29,8 +29,9 @@ from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
 from monitor.readiness.checks import SiteReadiness
-from monitor.readiness.engine import MeetingSnapshot, ReadinessReport
+from monitor.readiness.engine import MeetingSnapshot
 from monitor.readiness.meetings import Meeting, Occurrence
+from monitor.readiness.report import ReadinessReport
 from monitor.readiness.schedule import occurrence_key
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason

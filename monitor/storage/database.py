@@ -157,6 +157,20 @@ class Report:
     lead_time: float
     created_at: datetime
     results: tuple[SiteVerdict, ...]
+    agent: str | None = None  # the agent that checked (schema version 3); None for older reports
+
+
+@dataclass(frozen=True, slots=True)
+class LatestVerdict:
+    """A site's newest verdict for one occurrence, whichever agent's report it came from (issue 17)."""
+
+    site_id: str
+    verdict: str
+    reasons: tuple[Mapping[str, Any], ...]
+    report_id: int
+    checked_at: datetime
+    lead_time: float
+    agent: str | None
 
 
 class Storage:
@@ -278,8 +292,9 @@ class Storage:
         results: Sequence[SiteVerdict],
         *,
         created_at: datetime | None = None,
+        agent: str | None = None,
     ) -> int:
-        """Store one readiness report with its per-site verdicts; returns its id."""
+        """Store one readiness report with its per-site verdicts (made by ``agent``); returns its id."""
         for result in results:
             if result.verdict not in VERDICTS:
                 raise ValueError(f"verdict {result.verdict!r} is not one of {', '.join(VERDICTS)}")
@@ -292,6 +307,7 @@ class Storage:
                     occurrence_start=int(occurrence_start.timestamp()),
                     lead_time=round(lead_time),
                     created_at=int(created.timestamp()),
+                    agent=agent,
                 )
                 .returning(readiness_reports.c.id)
             )
@@ -307,12 +323,20 @@ class Storage:
         return report_id
 
     async def reports(
-        self, meeting_id: str, *, occurrence_start: datetime | None = None, limit: int = 50
+        self,
+        meeting_id: str,
+        *,
+        occurrence_start: datetime | None = None,
+        limit: int = 50,
+        agent: str | None = None,
     ) -> list[Report]:
-        """The newest reports of a meeting (or of one occurrence of it) first, each with its per-site verdicts."""
+        """The newest reports of a meeting (or of one occurrence of it) first, each with its per-site verdicts;
+        with ``agent``, only that agent's."""
         where = [readiness_reports.c.meeting_id == meeting_id]
         if occurrence_start is not None:
             where.append(readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()))
+        if agent is not None:
+            where.append(readiness_reports.c.agent == agent)
         async with self.engine.connect() as conn:
             heads = (
                 (
@@ -352,8 +376,78 @@ class Storage:
                 lead_time=float(h["lead_time"]),
                 created_at=datetime.fromtimestamp(h["created_at"], UTC),
                 results=tuple(by_report.get(int(h["id"]), [])),
+                agent=h["agent"],
             )
             for h in heads
+        ]
+
+    async def lead_times(self, meeting_id: str, occurrence_start: datetime, *, agent: str | None = None) -> list[float]:
+        """The lead times of the occurrence's reports (``agent``'s only, when given): which checks are done."""
+        query = select(readiness_reports.c.lead_time).where(
+            readiness_reports.c.meeting_id == meeting_id,
+            readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()),
+        )
+        if agent is not None:
+            query = query.where(readiness_reports.c.agent == agent)
+        async with self.engine.connect() as conn:
+            return [float(lead) for lead in (await conn.execute(query)).scalars()]
+
+    async def newest_report_id(self, meeting_id: str, occurrence_start: datetime) -> int | None:
+        """The id of the occurrence's newest report from any agent: a cheap "has anything changed?"."""
+        query = select(func.max(readiness_reports.c.id)).where(
+            readiness_reports.c.meeting_id == meeting_id,
+            readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()),
+        )
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(query)).scalar_one_or_none()
+        return int(found) if found is not None else None
+
+    async def latest_verdicts(self, meeting_id: str, occurrence_start: datetime) -> list[LatestVerdict]:
+        """Each site's newest verdict for one occurrence across every agent's reports (issue 17).
+
+        One grouped query: the reports of the occurrence by their index, their results by ``report_id``, the
+        newest result per site (the highest id: ids grow as results are written). Linear in the results of
+        that occurrence, whatever the number of agents that wrote them.
+        """
+        results, reports = readiness_results, readiness_reports
+        of_occurrence = (
+            reports.c.meeting_id == meeting_id,
+            reports.c.occurrence_start == int(occurrence_start.timestamp()),
+        )
+        newest = (
+            select(func.max(results.c.id).label("id"))
+            .select_from(results.join(reports, results.c.report_id == reports.c.id))
+            .where(*of_occurrence)
+            .group_by(results.c.site_id)
+            .subquery()
+        )
+        query = (
+            select(
+                results.c.site_id,
+                results.c.verdict,
+                results.c.reasons,
+                reports.c.id,
+                reports.c.created_at,
+                reports.c.lead_time,
+                reports.c.agent,
+            )
+            .select_from(results.join(reports, results.c.report_id == reports.c.id))
+            .join(newest, newest.c.id == results.c.id)
+            .order_by(results.c.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            LatestVerdict(
+                site_id=site_id,
+                verdict=verdict,
+                reasons=tuple(reasons),
+                report_id=int(report_id),
+                checked_at=datetime.fromtimestamp(created_at, UTC),
+                lead_time=float(lead_time),
+                agent=agent,
+            )
+            for site_id, verdict, reasons, report_id, created_at, lead_time, agent in rows
         ]
 
     async def count(self, table: Table) -> int:
