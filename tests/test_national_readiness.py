@@ -201,11 +201,12 @@ async def test_the_cli_and_the_board_show_provinces_failing_first(tmp_path: obje
     assert "chưa rõ" in lines[-1] and str(3321 + 35 - len(lang_son) - 1) in lines[-1]
     assert len(lines) < 3321 + 35 + 200  # ready communes are counted, not listed
     occurrence = Occurrence(meeting, START, START + timedelta(hours=2))
-    data = BoardData(config, START - timedelta(minutes=10), [MeetingView(occurrence, report, 3356, None)], [], [])  # type: ignore[arg-type]
-    for lang, words in (
-        ("vi", ("Tỉnh, thành phố", "Chưa rõ", "chưa có máy giám sát")),
-        ("en", ("Province", "Unknown")),
-    ):
+    data = BoardData(config, START - timedelta(minutes=10), [MeetingView(occurrence, report, 3356, None)], [], [])
+    words = {
+        "vi": ("Tỉnh, thành phố", "Chưa rõ", "chưa có máy giám sát"),
+        "en": ("Province", "Unknown", "no monitoring agent"),
+    }
+    for lang in ("vi", "en"):
         page = await asyncio.to_thread(render, data, lang=lang, refresh=30)  # type: ignore[arg-type]
         assert all(word in page for word in words[lang]), lang
         rows = page.split('<table class="provinces">', 1)[1].split("</table>", 1)[0]
