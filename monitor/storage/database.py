@@ -157,7 +157,7 @@ class Report:
     lead_time: float
     created_at: datetime
     results: tuple[SiteVerdict, ...]
-    agent: str | None = None  # the agent that checked (schema version 3); None for older reports
+    agent: str | None = None  # the agent that checked (schema version 4); None for older reports
 
 
 @dataclass(frozen=True, slots=True)
