@@ -20,6 +20,12 @@ same idempotency key (webhook ``Idempotency-Key``, email ``Message-ID``, Alertma
 receiver that honours the key sees it once. For one alert and one channel only the oldest pending row is
 sent: a resolve never overtakes its firing notification.
 
+Several agents (issue 17): ``sites`` gives the sites whose notifications this agent delivers (those whose scope
+lease it holds, monitor/storage/leases.py); a row of an alert at another site is left to that site's holder, a
+row with no alert row behind it (a meeting's summary) goes to whichever holder claims it first. None = every
+row (one agent). The claim itself is exclusive (an advisory lock and the claim lease above), so a row claimed
+by a holder that died is sent again by the new holder once its claim runs out, with the same key.
+
 Concurrency: at most ``per_channel`` deliveries per channel and ``concurrency`` in all, so one channel that
 hangs holds only its own slots. The pseudo-channel ``log`` writes one WARNING line (used when the config
 names no notifier). Counters for /metrics are in ``stats`` (monitor/metrics/outbox.py renders them); a fault
@@ -45,7 +51,7 @@ from alerts.notifiers import deliver
 from alerts.notifiers.base import Delivery, Notification, NotifierContext, Outcome, Recipient
 from monitor.storage.database import Storage
 from monitor.storage.health import describe
-from monitor.storage.tables import outbox
+from monitor.storage.tables import alerts, outbox
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,7 @@ AREA = "outbox"  # in storage.health (monitor/storage/health.py)
 FAULT_LOG_INTERVAL = 60.0  # the loop polls every second: one line a minute while the database is faulty
 
 Channels = Callable[[], Mapping[str, Any]]  # channel id → its validated NotifierConfig (has .kind)
+DeliveredSites = Callable[[], frozenset[str] | None]  # the sites this agent delivers for now; None = all
 
 
 # --- serialisation of a Notification into the outbox's payload column -----------------------------------
@@ -141,8 +148,10 @@ class Outbox:
         backoff: tuple[float, float] = (5.0, 600.0),
         max_age: float = 2 * 86400.0,
         lease: float | None = None,
+        sites: DeliveredSites | None = None,
     ) -> None:
         self.storage = storage
+        self._sites = sites
         self.stats = OutboxStats()
         self._channels = channels
         self._ctx = NotifierContext(http=http, timeout=timeout)
@@ -220,6 +229,9 @@ class Outbox:
         free_total = self._concurrency - len(self._in_flight)
         if free_total <= 0:
             return []
+        delivered_sites = self._sites() if self._sites is not None else None
+        if delivered_sites is not None and not delivered_sites:
+            return []  # a standby: it holds no scope's lease
         now = self._clock()
         older = outbox.alias("older")
         head_of_its_alert = ~exists(
@@ -236,6 +248,11 @@ class Outbox:
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(_SCAN_LIMIT)
         )
+        if delivered_sites is not None:
+            foreign = exists(
+                select(alerts.c.id).where(alerts.c.id == outbox.c.alert_id, alerts.c.site_id.not_in(delivered_sites))
+            )
+            query = query.where(~foreign)
         taken: list[_Claim] = []
         removed: list[tuple[int, str]] = []
         async with self.storage.begin() as conn:

@@ -289,6 +289,7 @@ def test_openapi_describes_every_route() -> None:
     served = {
         "/sites": {"get"},
         "/status": {"get"},
+        "/status/agent": {"get"},
         "/sites/{id}/history": {"get"},
         "/meetings": {"get", "post"},
         "/meetings/{id}": {"get", "delete"},

@@ -8,6 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config.models import Config
+from monitor.engine.ownership import OwnershipSpec
 from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
@@ -245,11 +246,34 @@ def test_site_info_carries_the_official_code() -> None:
             ],
         }
     )  # fmt: skip
-    (family,) = text_string_to_metric_families(site_info_text(config))
+    owned = OwnershipSpec.parse(agent="tn-1").resolve(config)
+    (family,) = text_string_to_metric_families(site_info_text(config, owned))
     assert [(s.labels, s.value) for s in family.samples] == [
-        ({"site": "tinh-thai-nguyen", "parent": "", "role": "province", "code": "", "lat": "", "lon": ""}, 1.0),
-        ({"site": "dinh-hoa", "parent": "tinh-thai-nguyen", "role": "commune", "code": "05569", "lat": "", "lon": ""},
-         1.0),
+        ({"site": "tinh-thai-nguyen", "parent": "", "role": "province", "code": "", "lat": "", "lon": "",
+          "agent": "tn-1"}, 1.0),
+        ({"site": "dinh-hoa", "parent": "tinh-thai-nguyen", "role": "commune", "code": "05569", "lat": "", "lon": "",
+          "agent": "tn-1"}, 1.0),
         ({"site": "bac-kan", "parent": "tinh-thai-nguyen", "role": "ward", "code": "01843", "lat": "22.15",
-          "lon": "105.83"}, 1.0),
+          "lon": "105.83", "agent": "tn-1"}, 1.0),
     ]  # fmt: skip
+
+
+def test_site_info_lists_the_owned_sites_with_the_agent() -> None:
+    """With --shard, giaoban_site_info has only the sites this agent owns, so Prometheus tells who owns what."""
+    from monitor.metrics.sites import site_info_text
+
+    config = Config.model_validate(
+        {"district": {"name": "Huyện Thử"}, "sites": [{"id": f"xa-{n}", "name": f"Xã {n}"} for n in range(40)]}
+    )
+    halves = [OwnershipSpec.parse(agent=f"a{k}", shard=f"{k}/2").resolve(config) for k in (0, 1)]
+    listed = [
+        {
+            (s.labels["site"], s.labels["agent"])
+            for (f,) in [list(text_string_to_metric_families(site_info_text(config, o)))]
+            for s in f.samples
+        }
+        for o in halves
+    ]
+    assert {site for site, _ in listed[0]} == set(halves[0].lease_of) and {a for _, a in listed[0]} == {"a0"}
+    assert {site for site, _ in listed[1]} == set(halves[1].lease_of) and {a for _, a in listed[1]} == {"a1"}
+    assert len(listed[0]) + len(listed[1]) == 40 and listed[0] and listed[1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,11 +21,13 @@ import pytest
 
 from alerts.outbox import OutboxStats
 from monitor.config.models import Config
+from monitor.engine.ownership import OwnershipSpec
 from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
 from monitor.metrics.alerts import alerts_source
 from monitor.metrics.collector import Exposition, ReloadStatus
+from monitor.metrics.leases import leases_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
@@ -38,6 +41,16 @@ from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
 from probes.snmp.ups import UpsReading
 from tests.peers import require_program
+
+
+@dataclass(frozen=True)
+class GoldenLeases:
+    """A standby's leases: it owns the whole inventory (unit "*") and does not hold it."""
+
+    units: tuple[str, ...] = ("*",)
+    held: frozenset[str] = frozenset()
+    errors: int = 0
+
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
 UPDATE = os.environ.get("GIAOBAN_UPDATE_GOLDEN", "") not in ("", "0")
@@ -266,7 +279,9 @@ def golden_exposition() -> Exposition:
     # A fixed version: the file must not change with each release.
     exposition = Exposition.for_state(state, scheduler, ReloadStatus(True, T0), version="0.0.0+golden")
     exposition.add_source(meetings_source(lambda: SNAPSHOT))
-    exposition.add_source(sites_source(lambda: CONFIG))
+    owned = OwnershipSpec.parse(agent="agent-1").resolve(CONFIG)
+    exposition.add_source(sites_source(lambda: CONFIG, lambda: owned))
+    exposition.add_source(leases_source(GoldenLeases()))
     exposition.add_source(alerts_source(lambda: {"critical": 1, "info": 0, "warning": 2}))
     exposition.add_source(outbox_source(lambda: OUTBOX))
     return exposition

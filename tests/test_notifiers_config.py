@@ -62,8 +62,13 @@ def test_no_other_kind_validates() -> None:
     ("data", "expected"),
     [
         pytest.param(
+            {"id": "am", "kind": "alertmanager", "url": "http://127.0.0.1:9093", "urls": ["http://127.0.0.1:9093/"]},
+            "alertmanager: Value error, list each Alertmanager once (url and urls together)",
+            id="alertmanager-member-twice",
+        ),
+        pytest.param(
             {"id": "am", "kind": "alertmanager"},
-            "alertmanager.url: Field required",
+            "alertmanager: Value error, give url (one Alertmanager) or urls (every member of a cluster)",
             id="missing-url",
         ),
         pytest.param(

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from monitor.app.service import Service
+from monitor.engine.ownership import default_agent_name
 from tests.peers import free_port
 from tests.service_harness import ROOT, loopback_config, running_service
 
@@ -65,7 +66,11 @@ async def test_readiness_through_the_api(service: tuple[Service, str]) -> None:
             metrics = await response.text()
     assert f'giaoban_meeting_site_ready{{meeting="{meeting}",site="tan-thinh"}} 1.0' in metrics
     assert f'giaoban_meeting_sites{{meeting="{meeting}"}} 2.0' in metrics
-    assert 'giaoban_site_info{site="tan-thinh",parent="hub",role="commune",code="",lat="",lon=""} 1.0' in metrics
+    agent = default_agent_name()  # no --agent-name: the host name
+    assert (
+        f'giaoban_site_info{{site="tan-thinh",parent="hub",role="commune",code="",lat="",lon="",agent="{agent}"}} 1.0'
+        in metrics
+    )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

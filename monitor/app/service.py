@@ -7,6 +7,10 @@ A fault that disables a function is visible (issue 13): /metrics has the history
 the outbox's and the database's series; ``problems()`` is why /-/ready answers 503 (the database cannot be
 used, alert evaluation fails or is stuck); and the admins hear of a database fault through their channels
 directly (alerts/database_notice.py), since the outbox needs the database.
+
+Scale-out (issue 17): the agent probes only the sites it owns (``--scope``/``--shard``, monitor/engine/ownership.py),
+and acts (alert evaluation, readiness announcements, outbox delivery) only for the scopes whose lease it holds
+(monitor/storage/leases.py, monitor/app/leased.py); on SQLite it holds them all.
 """
 
 from __future__ import annotations
@@ -30,15 +34,19 @@ from alerts.engine import AlertEngine
 from alerts.notifiers.base import NotifierContext
 from alerts.outbox import Outbox
 from alerts.store import SqlAlertStore, prune_alerts
+from monitor.app.leased import OwnedAlertStore, OwnedState, held_sites
 from monitor.config.loader import ConfigError, load_config
 from monitor.config.models import Config
+from monitor.engine.ownership import Ownership, OwnershipSpec, owned_targets
 from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
-from monitor.engine.targets import targets_from_config
+from monitor.engine.targets import Target, targets_from_config
+from monitor.errors import UsageError
 from monitor.metrics.alerts import alerts_source, evaluation_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.database import database_source
 from monitor.metrics.history import history_source
+from monitor.metrics.leases import leases_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
@@ -48,6 +56,7 @@ from monitor.readiness.meetings import sync_config_meetings
 from monitor.storage.database import Storage
 from monitor.storage.health import AREA_NAMES
 from monitor.storage.history import HistoryWriter
+from monitor.storage.leases import DEFAULT_TTL, Leases
 from monitor.storage.location import anchored, database_for
 from monitor.storage.retention import retention_loop
 from monitor.web.api_v1 import make_api_v1
@@ -74,10 +83,16 @@ class Service:
         listen: str | None = None,
         clock: Callable[[], float] = time.time,
         database_option: str | None = None,
+        ownership: OwnershipSpec | None = None,
+        lease_ttl: float = DEFAULT_TTL,
     ) -> None:
-        """``database_option``: the --database the service was started with, which the ack command must repeat."""
+        """``database_option``: the --database the service was started with, which the ack command must repeat;
+        ``ownership``: what this agent owns (--scope/--shard/--agent-name), by default everything under the host
+        name. An unknown scope raises UsageError."""
         self.config_path = config_path
         self.config = config
+        self.ownership_spec = ownership or OwnershipSpec.parse(agent=None)
+        self.ownership: Ownership = self.ownership_spec.resolve(config)
         self.ctx = ctx
         self.storage = storage
         self.listen = listen or config.listen
@@ -93,22 +108,26 @@ class Service:
         self.exposition = Exposition.for_state(self.state, self.scheduler, self.reload_status)
         # Alerting: engine → store (alerts + outbox rows in one transaction) → outbox → channels.
         assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
-        self.outbox = Outbox(storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http)
-        self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
-        self.alerts = AlertEngine(
-            lambda: self.config,
-            self.state,
-            self.alert_store,
-            clock=clock,
-            ack_options=ack_options(config_path, database_option),
+        self.leases = Leases(
+            storage, holder=self.ownership_spec.agent, units=self.ownership.units, ttl=lease_ttl,
+            on_change=self._leases_changed,
+        )  # fmt: skip
+        self.outbox = Outbox(
+            storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http, sites=self._delivered_sites
         )
+        self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
+        self._ack_options = ack_options(config_path, database_option)
+        self.alerts = self._alert_engine(self.leases.held)
+        self._alerting: asyncio.Task[None] | None = None
+        self._group: asyncio.TaskGroup | None = None
         self.database_notice = DatabaseNotice(lambda: self.config, storage.health, ctx=NotifierContext(http=ctx.http))
         self.readiness = ReadinessEngine(
             config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
         )
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
-        self.exposition.add_source(sites_source(lambda: self.config))
-        self.exposition.add_source(alerts_source(self.alerts.firing_counts))
+        self.exposition.add_source(sites_source(lambda: self.config, lambda: self.ownership))
+        self.exposition.add_source(leases_source(self.leases))
+        self.exposition.add_source(alerts_source(self._firing_counts))
         self.exposition.add_source(outbox_source(lambda: self.outbox.stats))
         self.exposition.add_source(evaluation_source(lambda: self.alerts.stats))
         self.exposition.add_source(history_source(self.history))
@@ -134,8 +153,59 @@ class Service:
             out.append(f"alert evaluation has not completed a pass for {idle:.0f} s")
         return out
 
+    # -- ownership and leases (issue 17) ------------------------------------------------------------------
+
+    def _acting_sites(self) -> frozenset[str] | None:
+        """The sites this agent acts for now; None when it is the only agent (SQLite: no lease to share)."""
+        if not self.leases.shared:
+            return None
+        return held_sites(self.ownership, self.leases.held)
+
+    def _delivered_sites(self) -> frozenset[str] | None:
+        return self._acting_sites()
+
+    def _alert_engine(self, held: frozenset[str]) -> AlertEngine:
+        """An engine over the held scopes' targets and alerts (every target when the agent is alone)."""
+        state: State = self.state
+        store: SqlAlertStore | OwnedAlertStore = self.alert_store
+        if self.leases.shared:
+            sites = held_sites(self.ownership, held)
+            state, store = OwnedState(self.state, sites), OwnedAlertStore(self.alert_store, sites)
+        return AlertEngine(lambda: self.config, state, store, clock=self.clock, ack_options=self._ack_options)
+
+    async def _leases_changed(self, held: frozenset[str]) -> None:
+        """A lease was taken or lost: a new engine, which loads what the previous holder committed."""
+        self._restart_alerting(held)
+        self.outbox.wake()
+
+    def _restart_alerting(self, held: frozenset[str]) -> None:
+        previous = self._alerting
+        if previous is not None:
+            previous.cancel()  # its commit, if one was under way, is rolled back: nothing half-written
+        self.alerts = self._alert_engine(held)
+        if self._group is not None:
+            self._alerting = self._group.create_task(self._alert_loop(previous))
+
+    async def _alert_loop(self, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # one engine at a time: the old one's lock is released first
+        await self.alerts.run(ALERT_INTERVAL)
+
+    def _firing_counts(self) -> dict[str, int]:
+        return self.alerts.firing_counts()  # the engine of the moment: a lease change replaces it
+
+    def _owned(self, targets: list[Target]) -> list[Target]:
+        return owned_targets(targets, self.ownership)
+
     async def on_readiness(self, event: ReadinessEvent) -> None:
-        """Readiness events become meeting alerts: the site's technicians and the admins are notified."""
+        """Readiness events become meeting alerts: the site's technicians and the admins are notified.
+
+        Of two agents owning a site only the lease holder announces (the standby's checks stay in its reports).
+        """
+        acting = self._acting_sites()
+        if acting is not None and (event.site_id not in acting if event.site_id is not None else not acting):
+            log.debug("readiness %s of %s: not announced here, the lease is held elsewhere", event.kind, event.site_id)
+            return
         log.info("readiness %s: meeting %s, site %s", event.kind, event.meeting_id, event.site_id or "-")
         await self.alerts.on_readiness(event)
 
@@ -157,9 +227,16 @@ class Service:
             _log_deprecations(self.config_path, config)
             if config.listen != self.config.listen:
                 log.warning("listen changed to %s: takes effect on restart", config.listen)
+            try:
+                ownership = self.ownership_spec.resolve(config)
+            except UsageError as exc:  # a scope this agent was started with left the inventory
+                self.reload_status.successful = False
+                log.error("reload of %s failed; keeping the running configuration: %s", self.config_path, exc)
+                return [str(exc)]
             # Off the loop, then in slices (issue 16): 10,000 sites are 30,000 targets to derive and compare.
-            targets = await asyncio.to_thread(targets_from_config, config)
+            targets = owned_targets(await asyncio.to_thread(targets_from_config, config), ownership)
             self.config = config
+            self.ownership = ownership
             self.scheduler.set_concurrency(config.scheduler.concurrency)
             await self.scheduler.update(targets)
             self.reload_status.successful = True
@@ -182,7 +259,14 @@ class Service:
         app = make_app(self, clock=self.clock)
         app.add_subapp(
             "/api/v1",
-            make_api_v1(storage=self.storage, config=lambda: self.config, state=self.state, readiness=self.readiness),
+            make_api_v1(
+                storage=self.storage,
+                config=lambda: self.config,
+                state=self.state,
+                readiness=self.readiness,
+                ownership=lambda: self.ownership,
+                leases=self.leases,
+            ),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -191,8 +275,15 @@ class Service:
             await site.start()
             log.info("listening on http://%s/ (metrics at /metrics)", self.listen)
             async with asyncio.TaskGroup() as group:
-                targets = await asyncio.to_thread(targets_from_config, self.config)
+                self._group = group
+                targets = self._owned(await asyncio.to_thread(targets_from_config, self.config))
+                log.info(
+                    "agent %s owns %d of %d sites (%s)",
+                    self.ownership_spec.agent, len(self.ownership.lease_of), len(self.config.sites),
+                    ", ".join(self.ownership.units),
+                )  # fmt: skip
                 probing = group.create_task(self.scheduler.run(targets))
+                leasing = group.create_task(self.leases.run())
                 writing = group.create_task(self.history.run())
                 history = self.config.history
                 retention = group.create_task(
@@ -201,7 +292,7 @@ class Service:
                     )
                 )
                 checking = group.create_task(self.readiness.run())
-                alerting = group.create_task(self.alerts.run(ALERT_INTERVAL))
+                self._alerting = group.create_task(self._alert_loop(None))
                 delivering = group.create_task(self.outbox.run())
                 checking_database = group.create_task(self.storage.health.run(self.storage.ping))
                 noticing = group.create_task(self.database_notice.run())
@@ -209,11 +300,16 @@ class Service:
                 self.started_at = time.time()
                 self.ready = True
                 await stop.wait()
+                self._group = None  # no new engine from here: a lease change now only ends the old one
+                alerting = self._alerting
+                assert alerting is not None, "started above"
                 checking.cancel()
                 alerting.cancel()
                 pruning.cancel()
                 await asyncio.wait([checking, alerting])
                 delivering.cancel()  # rows not yet delivered stay in the outbox and go out at the next start
+                await asyncio.wait([delivering])
+                leasing.cancel()  # after the deliveries: released, the standby takes over at once
                 noticing.cancel()
                 checking_database.cancel()
                 log.info("stopping: cancelling probes")
@@ -294,14 +390,23 @@ async def _signals(stop: asyncio.Event, service: Service | None) -> AsyncIterato
             task.cancel()
 
 
-async def serve(config_path: Path, *, listen: str | None = None, database: str | None = None) -> int:
-    """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError (exit 2).
+async def serve(
+    config_path: Path,
+    *,
+    listen: str | None = None,
+    database: str | None = None,
+    ownership: OwnershipSpec | None = None,
+    lease_ttl: float = DEFAULT_TTL,
+) -> int:
+    """Run until SIGTERM/SIGINT. Config errors raise ConfigError, database errors StorageError, an unknown
+    --scope UsageError (exit 2).
 
     The database is the inventory's, as for every CLI command (monitor/storage/location.py), unless ``database``.
     """
     with _collector_paused():  # half the start-up time of 10,000 sites (issue 16)
         config = await asyncio.to_thread(load_config, config_path, resolve_secrets=True)
     _log_deprecations(config_path, config)
+    (ownership or OwnershipSpec.parse(agent=None)).resolve(config)  # an unknown --scope: before the database opens
     stop = asyncio.Event()
     if database is not None:
         log.info(
@@ -312,7 +417,16 @@ async def serve(config_path: Path, *, listen: str | None = None, database: str |
     storage = await Storage.open(database_for(config, config_path, override=database))
     try:
         async with probe_context() as ctx:
-            service = Service(config_path, config, ctx=ctx, storage=storage, listen=listen, database_option=database)
+            service = Service(
+                config_path,
+                config,
+                ctx=ctx,
+                storage=storage,
+                listen=listen,
+                database_option=database,
+                ownership=ownership,
+                lease_ttl=lease_ttl,
+            )
             async with _signals(stop, service):
                 await service.run(stop)
     finally:

@@ -1,6 +1,7 @@
 """The `giaoban` command (also `python -m monitor`).
 
     giaoban run [-c FILE] [--listen HOST:PORT] [--database URL]
+                [--scope SITE_ID[,...]] [--shard K/N] [--agent-name NAME] [--lease-ttl DURATION]
     giaoban check-config FILE [--secrets]
     giaoban init --province NAME|CODE | --national [-o FILE] [--force] [--addresses placeholder|test]
     giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
@@ -36,7 +37,9 @@ from monitor.cli.check_config import check_config
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arguments
 from monitor.config.loader import ConfigError
 from monitor.demo import run as demo
+from monitor.engine.ownership import OwnershipSpec
 from monitor.errors import GiaobanError, UsageError
+from monitor.storage.leases import DEFAULT_TTL, MAX_TTL, MIN_TTL
 from monitor.web.probe_options import field_shapes, settings_from_pairs
 from probes import KINDS, ProbeKind
 from probes.context import probe_context
@@ -57,6 +60,16 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r}: a port is a number from 1 to 65535")
     return int(text)
+
+
+def _lease_ttl(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not MIN_TTL <= seconds <= MAX_TTL:
+        raise argparse.ArgumentTypeError(f"{text!r}: a lease lasts {MIN_TTL:g}s to {MAX_TTL:g}s")
+    return seconds
 
 
 def _target(kind: ProbeKind, target: str, port: int | None) -> str:
@@ -123,6 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the service")
     add_storage_arguments(run)
     run.add_argument("--listen", help="HOST:PORT for /metrics and the API (default: the config's listen)")
+    scale = run.add_argument_group("scale-out (several agents, one PostgreSQL; README: Scale-out)")
+    scale.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="SITE_ID[,SITE_ID...]",
+        help="own this site and everything under it (repeatable; default: the whole inventory)",
+    )
+    scale.add_argument(
+        "--shard", metavar="K/N", help="own the sites whose id hashes to K modulo N (Prometheus hashmod, K from 0)"
+    )
+    scale.add_argument(
+        "--agent-name", help="this agent's name in giaoban_site_info, the leases and the API (default: the host name)"
+    )
+    scale.add_argument(
+        "--lease-ttl",
+        type=_lease_ttl,
+        default=DEFAULT_TTL,
+        metavar="DURATION",
+        help=f"how long a scope's lease outlives its holder's last renewal (default {DEFAULT_TTL:g}s)",
+    )
     check = commands.add_parser("check-config", help="validate an inventory file (exit 0 or 2)")
     check.add_argument("file")
     check.add_argument(
@@ -229,7 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "probe":
             return asyncio.run(_probe_once(args))
         if args.command == "run":
-            status: int = asyncio.run(serve(Path(args.config), listen=args.listen, database=args.database))
+            spec = OwnershipSpec.parse(agent=args.agent_name, scopes=args.scope, shard=args.shard)
+            status: int = asyncio.run(
+                serve(
+                    Path(args.config), listen=args.listen, database=args.database, ownership=spec,
+                    lease_ttl=args.lease_ttl,
+                )
+            )  # fmt: skip
             return status
         if args.command in ("alerts", "maintenance"):
             alerts_code: int = asyncio.run(cli_alerts.run(args))

@@ -261,6 +261,17 @@ class OutboxRow(SQLModel, table=True):
     delivered_at: float | None = None
 
 
+class LeaseRow(SQLModel, table=True):
+    """Who holds the lease of one ownership unit, and until when (monitor/storage/leases.py, issue 17)."""
+
+    __tablename__ = "leases"
+    scope: str = Field(primary_key=True, sa_type=SafeString(200))  # "ha-noi", "ha-noi:0/2", "*"
+    holder: str = Field(sa_type=SafeString(64))  # the agent's --agent-name
+    acquired_at: float  # when this holder took it (kept while it renews)
+    renewed_at: float
+    expires_at: float  # the database's clock: another agent may take it from then
+
+
 def _table(model: type[SQLModel]) -> Table:
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
@@ -281,6 +292,7 @@ alerts = _table(AlertRow)
 alert_episodes = _table(AlertEpisodeRow)
 maintenance_windows = _table(MaintenanceWindowRow)
 outbox = _table(OutboxRow)
+leases = _table(LeaseRow)
 
 __all__ = [
     "VALUE_COLUMNS",
@@ -290,6 +302,7 @@ __all__ = [
     "EndpointRow",
     "HistoryHourlyRow",
     "HistoryRawRow",
+    "LeaseRow",
     "MaintenanceWindowRow",
     "MeetingRow",
     "MetaRow",
@@ -304,6 +317,7 @@ __all__ = [
     "endpoints",
     "history_hourly",
     "history_raw",
+    "leases",
     "maintenance_windows",
     "meetings",
     "meta",

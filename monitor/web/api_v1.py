@@ -1,7 +1,8 @@
 """The JSON API under /api/v1, an aiohttp sub-application (mounted with ``app.add_subapp("/api/v1", ...)``).
 
     GET    /sites                        the inventory's sites
-    GET    /status                       latest result of every target, grouped by site (live state)
+    GET    /status                       latest result of every target, grouped by site (live state), with owner
+    GET    /status/agent                 what this agent owns and who holds each scope's lease (issue 17)
     GET    /sites/{id}/history           ?since=7d|ISO&until=ISO&step=5m  raw or hourly points
     GET    /meetings                     stored meetings with their next occurrence
     POST   /meetings                     add one (bearer token)
@@ -38,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.store import SqlAlertStore
 from monitor.config.models import Config
+from monitor.engine.ownership import Ownership
 from monitor.engine.state import State
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.ics import import_ics
@@ -55,7 +57,9 @@ from monitor.readiness.meetings import (
 )
 from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
+from monitor.storage.leases import Leases
 from monitor.storage.queries import choose_step, history
+from monitor.web.api_agent import LEASES, OWNERSHIP, AgentOut, LeaseOut, add_agent_routes
 from monitor.web.api_alerts import MODELS as ALERT_MODELS
 from monitor.web.api_alerts import add_alert_routes
 from monitor.web.api_alerts import openapi_paths as alert_paths
@@ -171,6 +175,9 @@ class SiteStatus(BaseModel):
     name: str
     up: bool | None = Field(description="all targets succeeded; null while none has run")
     targets: list[TargetStatus]
+    agent: str | None = Field(None, description="this agent's name when it owns (probes) the site, else null")
+    scope: str | None = Field(None, description="the lease unit the site is under in this agent (issue 17)")
+    lease_holder: str | None = Field(None, description="the agent holding that unit's lease, as last read")
 
 
 class PointOut(BaseModel):
@@ -273,11 +280,26 @@ async def status(request: web.Request) -> web.Response:
             )
         )
     names = {s.id: s.name for s in config.sites}
+    ownership, leases = request.app.get(OWNERSHIP), request.app.get(LEASES)
+    owned = ownership().lease_of if ownership is not None else {}
+    agent = ownership().spec.agent if ownership is not None else None
+    holders = {info.scope: info.holder for info in leases.status()} if leases is not None else {}
     out = []
     for site_id, found in by_site.items():
         ran = [t.success for t in found if t.success is not None]
         up = all(ran) if ran else None
-        out.append(SiteStatus(site=site_id, name=names.get(site_id, site_id), up=up, targets=found))
+        scope = owned.get(site_id)
+        out.append(
+            SiteStatus(
+                site=site_id,
+                name=names.get(site_id, site_id),
+                up=up,
+                targets=found,
+                agent=agent if scope is not None else None,
+                scope=scope,
+                lease_holder=holders.get(scope or ""),
+            )
+        )
     return json_answer(out)
 
 
@@ -442,6 +464,8 @@ _MODELS: tuple[type[BaseModel], ...] = (
     SiteOut,
     TargetStatus,
     SiteStatus,
+    AgentOut,
+    LeaseOut,
     PointOut,
     HistoryOut,
     *ALERT_MODELS,
@@ -478,6 +502,12 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "latest result of every target, by site",
                     "responses": {"200": _answer("status", _ref(SiteStatus, array=True))},
+                }
+            },
+            "/status/agent": {
+                "get": {
+                    "summary": "what this agent owns (scopes, shard, sites) and who holds each scope's lease",
+                    "responses": {"200": _answer("agent", _ref(AgentOut))},
                 }
             },
             "/sites/{id}/history": {
@@ -583,9 +613,16 @@ async def _json_errors(
 
 
 def make_api_v1(
-    *, storage: Storage, config: Callable[[], Config], state: State, readiness: ReadinessEngine | None = None
+    *,
+    storage: Storage,
+    config: Callable[[], Config],
+    state: State,
+    readiness: ReadinessEngine | None = None,
+    ownership: Callable[[], Ownership] | None = None,
+    leases: Leases | None = None,
 ) -> web.Application:
-    """The /api/v1 sub-application; ``config`` is a getter because a reload swaps the configuration."""
+    """The /api/v1 sub-application; ``config`` is a getter because a reload swaps the configuration;
+    ``ownership`` and ``leases``: what this agent owns and holds (GET /status/agent, issue 17)."""
     app = web.Application(middlewares=[_json_errors])
     app[STORAGE] = storage
     app[CONFIG] = config
@@ -602,4 +639,6 @@ def make_api_v1(
     app.router.add_get("/openapi.json", openapi)
     if readiness is not None:
         add_readiness_routes(app, readiness)
+    if ownership is not None and leases is not None:
+        add_agent_routes(app, config=config, ownership=ownership, leases=leases)
     return app
