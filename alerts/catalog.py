@@ -1,8 +1,10 @@
 """The alert rules giaoban knows: name, Alertmanager alertname, default severity and ``for`` duration.
 
-The conditions themselves live in alerts/rules.py (continuous rules over the live state) and
-alerts/engine.py (the meeting rule, fed by readiness events). This module imports nothing from monitor/,
-so the config schema (alerts/config.py, loaded by monitor/config/models.py) can check rule names against it.
+The conditions themselves live in alerts/rules.py (continuous rules over the live state),
+alerts/engine.py (the meeting rule, fed by readiness events) and monitor/readiness/watch.py (the rules of a
+running meeting, ``in_meeting``: re-evaluated at every pass like the continuous ones). This module imports
+nothing from monitor/, so the config schema (alerts/config.py, loaded by monitor/config/models.py) can check
+rule names against it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class RuleSpec:
     continuous: bool = True  # False: driven by events (readiness), not re-evaluated over the live state
     # About giaoban itself, not a site: site SERVICE_SITE, no site label, never folded, told to alerts.admins only.
     service: bool = False
+    # About a site in a running meeting (monitor/readiness/watch.py): the alert's target is the meeting's id.
+    in_meeting: bool = False
 
 
 # The alert ``site`` of a service rule; never a site id (ids start with a letter or digit).
@@ -46,6 +50,11 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("certificate_expiring", "GiaobanCertificateExpiring", "warning", 0.0),
         RuleSpec("ups_on_battery", "GiaobanUpsOnBattery", "warning", 60.0),
         RuleSpec("site_not_ready", "GiaobanSiteNotReady", "critical", 0.0, continuous=False),
+        # During a meeting (issue 18): not connected calls.join_grace after the start; dropped out after joining;
+        # media loss or jitter beyond calls.loss / calls.jitter for the rule's `for` (the sustained time).
+        RuleSpec("not_joined", "GiaobanSiteNotJoined", "critical", 0.0, in_meeting=True),
+        RuleSpec("dropped_out", "GiaobanSiteDroppedOut", "critical", 0.0, in_meeting=True),
+        RuleSpec("poor_media", "GiaobanCallPoorMedia", "warning", 60.0, in_meeting=True),
         # giaoban cannot measure (no ICMP permission, its own misconfiguration): one alert per probe kind for the
         # admins, saying what to change, instead of one per site (issue 14). The `for` lets every target report.
         RuleSpec("probe_setup", "GiaobanProbeSetup", "warning", 60.0, service=True),

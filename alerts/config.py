@@ -94,6 +94,7 @@ class AlertsConfig(_Strict):
             topology_root=spec.topology_root,
             continuous=spec.continuous,
             service=spec.service,
+            in_meeting=spec.in_meeting,
         )
 
     def enabled(self, name: str) -> bool:

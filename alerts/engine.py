@@ -33,6 +33,9 @@ Who is told what:
 - Service alerts (probe_setup: giaoban cannot measure, alerts/catalog.py ``service``): site "-", no site label,
   never folded, sent to alerts.admins only (no site, so no technician); held like any alert while a target
   of its probe kind has no result yet, so a restart neither resolves nor repeats it.
+- Running meetings (monitor/readiness/watch.py, ``calls``): not_joined, dropped_out and poor_media findings join
+  every pass's, target the meeting's id, and go through the same ``for``, topology, maintenance, acks and
+  routing; a site the watch's last poll could not tell is held like a target with no result yet.
 - Maintenance (alerts/maintenance.py): matching alerts keep their state with ``suppressed_by`` =
   "maintenance:ID" and send nothing but their resolve (a technician who was told of a fault hears it is fixed).
 
@@ -62,6 +65,7 @@ from monitor.config.models import Config
 from monitor.engine.state import State
 from monitor.i18n import span, verdict_text
 from monitor.readiness.events import ReadinessEvent, ReasonText
+from monitor.readiness.watch import CallFindings
 from monitor.storage.health import describe
 
 log = logging.getLogger(__name__)
@@ -102,6 +106,8 @@ def alert_labels(
     parent = tree.parent.get(site)
     if parent:
         labels["parent"] = parent
+    if meeting is None and RULES[rule].in_meeting:
+        meeting = target  # a running meeting's alert: its target is the meeting's id
     if meeting:
         labels["meeting"] = meeting
     if RULES[rule].topology_root:
@@ -154,8 +160,11 @@ class AlertEngine:
         *,
         clock: Callable[[], float] = time.time,
         ack_options: Sequence[str] = (),
+        calls: Callable[[float], CallFindings] | None = None,
     ) -> None:
+        """``calls``: the meeting watch's findings (monitor/readiness/watch.py), merged into every pass."""
         self._config = config_provider
+        self.calls = calls
         self._state = state
         self._store = store
         self._clock = clock
@@ -238,6 +247,8 @@ class AlertEngine:
             config = self._config()
             step = _Pass(now, config, SiteTree.of(config))
             evaluation = await self._rules.evaluate(config, self._state, now)
+            if self.calls is not None:
+                evaluation = _with_calls(config, evaluation, self.calls(now))
             windows = await self._windows(config, now)
             acks = await self._store.acknowledgements(sorted({*self._open, *evaluation.findings}))
             live, stale = self._conditions(step, evaluation)
@@ -570,6 +581,18 @@ class AlertEngine:
         # A summary is news for people, not an alert: Alertmanager-like channels do not get it.
         for channel in channels(config, "info", event="summary"):
             step.outbox.append((channel, notification))
+
+
+def _with_calls(config: Config, evaluation: Evaluation, calls: CallFindings) -> Evaluation:
+    """The pass's findings with those of the running meetings; a site the last poll could not tell keeps its
+    alerts as they are (its target counts as unknown), like a target with no result yet."""
+    findings = dict(evaluation.findings)
+    for found in calls.findings:
+        if config.alerts.enabled(found.rule):
+            finding = Finding(found.rule, found.site, found.meeting, found.fields, found.observed_at)
+            findings[finding.id] = finding
+    held = {target_key(site, meeting) for site, meeting in calls.held}
+    return Evaluation(findings, evaluation.unknown | held, evaluation.present | held)
 
 
 def _utc(moment: float) -> datetime:

@@ -86,7 +86,13 @@ def notification_to_json(notification: Notification) -> dict[str, Any]:
         "starts_at": notification.starts_at.isoformat(),
         "ends_at": notification.ends_at.isoformat() if notification.ends_at else None,
         "recipients": [
-            {"id": r.id, "name": r.name, "telegram_chat_id": r.telegram_chat_id, "email": r.email}
+            {
+                "id": r.id,
+                "name": r.name,
+                "telegram_chat_id": r.telegram_chat_id,
+                "email": r.email,
+                "zalo_user_id": r.zalo_user_id,
+            }
             for r in notification.recipients
         ],
         "url": notification.url,

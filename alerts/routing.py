@@ -20,7 +20,13 @@ LOG_CHANNEL = "log"
 
 
 def _recipient(tech: Technician) -> Recipient:
-    return Recipient(id=tech.id, name=tech.name, telegram_chat_id=tech.telegram_chat_id, email=tech.email)
+    return Recipient(
+        id=tech.id,
+        name=tech.name,
+        telegram_chat_id=tech.telegram_chat_id,
+        email=tech.email,
+        zalo_user_id=tech.zalo_user_id,
+    )
 
 
 def site_technicians(config: Config, site_id: str | None, tree: SiteTree | None = None) -> list[str]:

@@ -13,6 +13,11 @@ engine holds the alert in memory: the upsert therefore never clears an acknowled
 episode (same started_at); a new episode starts unacknowledged. Every resolved episode is also kept in
 ``alert_episodes`` for the history; ``prune_alerts`` bounds both tables and the outbox. Each commit's outcome
 is the ``alerts`` area of ``storage.health``: a full disk that stops the engine's commits shows there.
+
+With a spool (``storage.spool``: the centre's PostgreSQL, monitor/storage/spool.py) a commit the centre cannot
+take goes to the spool instead, alert rows and notifications in one transaction there, and so does every
+commit until the spool is written back (``spool_writers``), so a later state never lands before an earlier
+one; the acknowledgements and maintenance windows last read are used while the centre is away.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ from alerts.model import AlertRecord, AlertState, MaintenanceWindow, Severity
 from alerts.notifiers.base import Notification
 from alerts.outbox import notification_to_json
 from monitor.storage.database import Storage
+from monitor.storage.health import is_row_fault
+from monitor.storage.spool import Outgoing, Spool
 from monitor.storage.tables import alert_episodes, alerts, maintenance_windows, outbox
+from monitor.storage.writeback import Writer
 
 OPEN_STATES: tuple[AlertState, ...] = ("pending", "firing")
 DEFAULT_ALERT_RETENTION = 400 * 86400.0  # a year of history and a month to compare with
@@ -59,6 +67,22 @@ def _alert_row(record: AlertRecord) -> dict[str, Any]:
         "acked_by": record.acked_by,
         "last_notified_at": record.last_notified_at,
         "suppressed_by": record.suppressed_by,
+    }
+
+
+def _outbox_row(channel_id: str, notification: Notification, now: float) -> dict[str, Any]:
+    return {
+        "key": notification.key,
+        "channel_id": channel_id,
+        "alert_id": notification.alert_id,
+        "event": notification.event,
+        "payload": notification_to_json(notification),
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "delivered_at": None,
     }
 
 
@@ -128,6 +152,9 @@ class SqlAlertStore:
         self.storage = storage
         self._clock = clock
         self._on_commit = on_commit  # e.g. Outbox.wake: deliver new rows now rather than at the next poll
+        # What the engine last read, kept to go on with while the centre is away (only with a spool).
+        self._acks: dict[str, tuple[float, str]] = {}
+        self._windows: list[MaintenanceWindow] = []
 
     # --- the engine's Protocol ------------------------------------------------------------------------
 
@@ -136,11 +163,26 @@ class SqlAlertStore:
         return await self.list_alerts(state=OPEN_STATES)
 
     async def commit(self, records: Sequence[AlertRecord], outbox_rows: Sequence[tuple[str, Notification]]) -> None:
-        """In one transaction: upsert ``records``, keep resolved episodes, enqueue each (channel, notification) once."""
+        """In one transaction: upsert ``records``, keep resolved episodes, enqueue each (channel, notification) once.
+
+        With a spool (the centre's PostgreSQL away, monitor/storage/spool.py) the same commit goes to the spool,
+        as one transaction there: the notifications are delivered from it and the write-back brings both to
+        the centre later, in order.
+        """
 
         now = float(self._clock())
+        spool = self.storage.spool
         try:
-            await self._commit(records, outbox_rows, now)
+            if spool is not None and spool.diverting:
+                await self._spool(spool, records, outbox_rows, now)
+            else:
+                try:
+                    await self._commit(records, outbox_rows, now)
+                except Exception as exc:
+                    if spool is None or is_row_fault(exc):
+                        raise
+                    spool.cut_off(exc)
+                    await self._spool(spool, records, outbox_rows, now)
         except Exception as exc:  # the engine keeps its state and repeats the pass; /-/ready and the notice say why
             self.storage.health.failed(AREA, exc)
             raise
@@ -148,52 +190,115 @@ class SqlAlertStore:
         if outbox_rows and self._on_commit is not None:
             self._on_commit()
 
+    async def _spool(
+        self,
+        spool: Spool,
+        records: Sequence[AlertRecord],
+        outbox_rows: Sequence[tuple[str, Notification]],
+        now: float,
+    ) -> None:
+        items = [("alerts", {"records": [_alert_row(r) for r in records]})] if records else []
+        outgoing = [
+            Outgoing(n.key, channel_id, n.alert_id, _outbox_row(channel_id, n, now)) for channel_id, n in outbox_rows
+        ]
+        await spool.append(items, outgoing)
+
     async def _commit(
         self, records: Sequence[AlertRecord], outbox_rows: Sequence[tuple[str, Notification]], now: float
     ) -> None:
         async with self.storage.begin() as conn:
-            if records:
-                await conn.execute(self._upsert_alerts(), [_alert_row(r) for r in records])
-                episodes = [r for r in records if r.state == "resolved" and r.resolved_at is not None]
-                if episodes:
-                    await conn.execute(self._upsert_episodes(), [self._episode_row(r) for r in episodes])
+            await self.write_alerts(conn, records)
             if outbox_rows:
-                rows = [
-                    {
-                        "key": notification.key,
-                        "channel_id": channel_id,
-                        "alert_id": notification.alert_id,
-                        "event": notification.event,
-                        "payload": notification_to_json(notification),
-                        "state": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "last_error": None,
-                        "created_at": now,
-                        "delivered_at": None,
-                    }
-                    for channel_id, notification in outbox_rows
-                ]
+                rows = [_outbox_row(channel_id, notification, now) for channel_id, notification in outbox_rows]
                 stmt = _insert(self.storage, outbox).on_conflict_do_nothing(index_elements=["key", "channel_id"])
                 await conn.execute(stmt, rows)
 
+    async def write_alerts(self, conn: AsyncConnection, records: Sequence[AlertRecord]) -> None:
+        """Upsert ``records`` and keep the resolved episodes among them, in ``conn``'s transaction."""
+        if records:
+            await conn.execute(self._upsert_alerts(), [_alert_row(r) for r in records])
+            episodes = [r for r in records if r.state == "resolved" and r.resolved_at is not None]
+            if episodes:
+                await conn.execute(self._upsert_episodes(), [self._episode_row(r) for r in episodes])
+
+    async def write_spooled_outbox(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Outbox rows kept in the spool, with the state their delivery from the spool reached.
+
+        A row the centre already holds (the commit reached it before the answer was lost) keeps its id; if
+        it is still pending there and the spool delivered it, it is marked delivered, so it is not sent twice.
+        """
+        stmt = _insert(self.storage, outbox)
+        new = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key", "channel_id"],
+            set_={"state": new.state, "delivered_at": new.delivered_at, "attempts": new.attempts},
+            where=and_(outbox.c.state == "pending", new.state != "pending"),
+        )
+        await conn.execute(stmt, [dict(row) for row in rows])
+
     async def acknowledgements(self, ids: Sequence[str]) -> dict[str, tuple[float, str]]:
-        """id → (acked_at, by) of the given alerts that are acknowledged."""
+        """id → (acked_at, by) of the given alerts that are acknowledged (the last known while the centre is away)."""
         if not ids:
             return {}
+        spool = self.storage.spool
+        if spool is not None and spool.centre_down:
+            return {i: self._acks[i] for i in ids if i in self._acks}
         query = select(alerts.c.id, alerts.c.acked_at, alerts.c.acked_by).where(
             alerts.c.id.in_(list(ids)), alerts.c.acked_at.is_not(None)
         )
-        async with self.storage.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return {row.id: (float(row.acked_at), row.acked_by or "") for row in rows}
+        try:
+            async with self.storage.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        except Exception as exc:
+            if spool is None or is_row_fault(exc):
+                raise
+            spool.cut_off(exc)  # probing and alerting go on with what was last read
+            return {i: self._acks[i] for i in ids if i in self._acks}
+        found = {row.id: (float(row.acked_at), row.acked_by or "") for row in rows}
+        if spool is not None:
+            self._acks = found  # only the ids the engine holds open: bounded by them
+        return found
 
     async def maintenance_windows(self) -> list[MaintenanceWindow]:
-        """Windows added through the API or the CLI, by start."""
+        """Windows added through the API or the CLI, by start (the last known while the centre is away)."""
+        spool = self.storage.spool
+        if spool is not None and spool.centre_down:
+            return list(self._windows)
         query = select(maintenance_windows).order_by(maintenance_windows.c.start, maintenance_windows.c.id)
-        async with self.storage.engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [_window(row) for row in rows]
+        try:
+            async with self.storage.engine.connect() as conn:
+                rows = (await conn.execute(query)).mappings().all()
+        except Exception as exc:
+            if spool is None or is_row_fault(exc):
+                raise
+            spool.cut_off(exc)
+            return list(self._windows)
+        self._windows = [_window(row) for row in rows]
+        return list(self._windows)
+
+    def spool_writers(self) -> dict[str, Writer]:
+        """The write-back of the spool's ``alerts`` and ``outbox`` entries (monitor/storage/writeback.py)."""
+
+        async def alert_rows(conn: AsyncConnection, bodies: Sequence[Any]) -> None:
+            # The last state of each alert, every episode: consecutive commits folded into one statement
+            # (PostgreSQL refuses an upsert that touches one row twice).
+            last: dict[str, AlertRecord] = {}
+            episodes: dict[tuple[str, float], AlertRecord] = {}
+            for body in bodies:
+                for row in body["records"]:
+                    record = _record(row)
+                    last[record.id] = record
+                    if record.state == "resolved" and record.resolved_at is not None:
+                        episodes[(record.id, record.started_at)] = record
+            if last:
+                await conn.execute(self._upsert_alerts(), [_alert_row(r) for r in last.values()])
+            if episodes:
+                await conn.execute(self._upsert_episodes(), [self._episode_row(r) for r in episodes.values()])
+
+        async def outbox_rows(conn: AsyncConnection, bodies: Sequence[Any]) -> None:
+            await self.write_spooled_outbox(conn, bodies)
+
+        return {"alerts": alert_rows, "outbox": outbox_rows}
 
     # --- API and CLI ------------------------------------------------------------------------------------
 

@@ -82,8 +82,8 @@ def _shown(fields: Mapping[str, object], locale: Locale) -> dict[str, object]:
             shown[key] = words["unknown"]
         elif isinstance(value, float):
             shown[key] = number(value, locale)
-        elif key == "direction" and isinstance(value, str):
-            shown[key] = words.get(value, value)
+        elif key in ("direction", "media", "band") and isinstance(value, str):
+            shown[key] = words.get(value if key == "direction" else f"{key}_{value}", value)
         elif isinstance(value, str):
             shown[key] = value.rstrip(". ")  # probe details end without a full stop; the sentence adds one
         else:

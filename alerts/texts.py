@@ -234,6 +234,54 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
             "Fix each problem above before the meeting starts.",
         ),
     },
+    # In a running meeting (monitor/readiness/watch.py): {meeting} its title, {start} its start, {joined} and
+    # {left} the site's times ("07:42"), {grace} calls.join_grace; the alert resolves when the site joins or
+    # recovers, or when the meeting ends.
+    "not_joined": {
+        "vi": RuleText(
+            "{site} chưa vào cuộc họp {meeting}",
+            "Hết cảnh báo: {site} đã vào cuộc họp {meeting} hoặc cuộc họp đã kết thúc",
+            "Cuộc họp bắt đầu lúc {start}; sau {grace} điểm cầu vẫn chưa kết nối.",
+            "Gọi điện cho điểm cầu; kiểm tra thiết bị hội nghị đã bật, đã gọi vào cầu hội nghị và đường truyền.",
+        ),
+        "en": RuleText(
+            "{site} has not joined the meeting {meeting}",
+            "All clear: {site} has joined the meeting {meeting}, or the meeting has ended",
+            "The meeting started at {start}; {grace} later the site is still not connected.",
+            "Call the site; check that the room system is on, has dialled the bridge, and the link.",
+        ),
+    },
+    "dropped_out": {
+        "vi": RuleText(
+            "{site} rời cuộc họp {meeting} lúc {left}",
+            "Hết cảnh báo: {site} đã vào lại cuộc họp {meeting} hoặc cuộc họp đã kết thúc",
+            "Điểm cầu vào họp lúc {joined} và rời cuộc họp lúc {left}.",
+            "Gọi điện cho điểm cầu; kiểm tra đường truyền và thiết bị hội nghị, rồi gọi lại vào cầu hội nghị.",
+        ),
+        "en": RuleText(
+            "{site} left the meeting {meeting} at {left}",
+            "All clear: {site} is back in the meeting {meeting}, or the meeting has ended",
+            "The site joined at {joined} and left the meeting at {left}.",
+            "Call the site; check the link and the room system, then dial the bridge again.",
+        ),
+    },
+    # {direction} "in" (what the site receives) or "out"; {media} audio or video; {band} the vendor's band.
+    "poor_media": {
+        "vi": RuleText(
+            "Hình và tiếng kém tại {site} trong cuộc họp {meeting}",
+            "Hết cảnh báo hình và tiếng kém tại {site} trong cuộc họp {meeting}",
+            "Mất gói {media} chiều {direction} {value}% (ngưỡng {limit}%, mức {band}), độ dao động trễ {jitter} ms "
+            "(ngưỡng {jitter_limit} ms).",
+            "Kiểm tra tải trên đường truyền của điểm cầu; giảm tốc độ cuộc gọi hoặc báo VNPT nếu kéo dài.",
+        ),
+        "en": RuleText(
+            "Poor picture and sound at {site} in the meeting {meeting}",
+            "All clear: poor picture and sound at {site} in the meeting {meeting}",
+            "Packet loss of the {media} {direction}: {value}% (limit {limit}%, {band}), jitter {jitter} ms "
+            "(limit {jitter_limit} ms).",
+            "Check the load on the site's link; lower the call rate or report to VNPT if it lasts.",
+        ),
+    },
     # {fix} is monitor/engine/setup.py's sentence in the district's locale: what the admins must change.
     "probe_setup": {
         "vi": RuleText(
@@ -295,6 +343,10 @@ WORDS: dict[Locale, dict[str, str]] = {
         "out": "ra",
         "affected_short": "{count} điểm cầu bị ảnh hưởng",
         "zone": "giờ địa phương",
+        "media_audio": "âm thanh",
+        "media_video": "hình ảnh",
+        "band_major": "nặng",
+        "band_critical": "nghiêm trọng",
     },
     "en": {
         "critical": "[CRITICAL]",
@@ -335,6 +387,10 @@ WORDS: dict[Locale, dict[str, str]] = {
         "out": "out",
         "affected_short": "{count} sites affected",
         "zone": "local time",
+        "media_audio": "audio",
+        "media_video": "video",
+        "band_major": "major",
+        "band_critical": "critical",
     },
 }
 

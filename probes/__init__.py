@@ -21,7 +21,7 @@ from probes.core.settings import Settings
 from probes.icmp import probe as icmp
 from probes.sip import probe as sip
 from probes.snmp import probe as snmp
-from probes.vc import cisco_xapi, jitsi, poly_rest
+from probes.vc import cisco_xapi, cms, huawei, jitsi, poly_rest, rmx
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,9 @@ KINDS: dict[str, ProbeKind] = {
         series=poly_rest.SERIES,
     ),
     jitsi.KIND: ProbeKind(jitsi.KIND, jitsi.JitsiSettings, jitsi.probe, port_optional=True, series=jitsi.SERIES),
+    huawei.KIND: ProbeKind(huawei.KIND, huawei.HuaweiSettings, huawei.probe, port_optional=True, series=huawei.SERIES),
+    cms.KIND: ProbeKind(cms.KIND, cms.CmsSettings, cms.probe, port_optional=True, series=cms.SERIES),
+    rmx.KIND: ProbeKind(rmx.KIND, rmx.RmxSettings, rmx.probe, port_optional=True, series=rmx.SERIES),
     snmp.KIND: ProbeKind(
         snmp.KIND,
         snmp.SnmpSettings,

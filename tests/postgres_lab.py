@@ -38,9 +38,23 @@ def _as_postgres(args: list[str], **kw: object) -> subprocess.CompletedProcess[b
 class PostgresLab:
     """A running private cluster; ``fresh_database()`` gives each test an empty database of its own."""
 
-    def __init__(self, bindir: Path, sockets: Path, port: int, data: Path) -> None:
+    def __init__(
+        self, bindir: Path, sockets: Path, port: int, data: Path, *, options: str = "", log: Path | None = None
+    ) -> None:
         self.bindir, self.sockets, self.port, self.data = bindir, sockets, port, data
+        self.options, self.log = options, log
         self._count = 0
+
+    def stop(self) -> None:
+        """Stop this cluster (pg_ctl -m fast: connected clients are cut off), as an outage of the centre."""
+        _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "20", "stop"])
+
+    def start(self) -> None:
+        """Start it again on the same port and data directory, after stop()."""
+        log = ["-l", str(self.log)] if self.log is not None else []
+        _as_postgres(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.data), *log, "-o", self.options, "-w", "-t", "30", "start"]
+        )
 
     def fresh_database(self) -> str:
         self._count += 1
@@ -142,7 +156,7 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresLab]:
                 f"PostgreSQL lab failed: {exc.cmd}: {exc.stderr.decode(errors='replace')}\n{tail}"
             ) from exc
         started = True
-        yield PostgresLab(bindir, sockets, port, data)
+        yield PostgresLab(bindir, sockets, port, data, options=options, log=log)
     finally:
         if started:
             _stop(bindir, data)

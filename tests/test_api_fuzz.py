@@ -311,7 +311,7 @@ NO_BODY = Body("empty", b"")
 READS = ["/api/v1/sites", "/api/v1/status", "/api/v1/sites/{id}/history", "/api/v1/meetings", "/api/v1/meetings/{id}",
          "/api/v1/meetings/{id}/readiness", "/api/v1/alerts", "/api/v1/alerts/{id}", "/api/v1/maintenance",
          "/api/v1/maintenance/{id}", "/api/v1/openapi.json", "/", "/metrics", "/-/healthy", "/-/ready",
-         "/api/v1/nowhere"]  # fmt: skip
+         "/api/v1/nowhere", "/sites/{id}", "/api/v1/report"]  # fmt: skip
 
 
 @FUZZ

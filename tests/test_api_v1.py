@@ -299,6 +299,7 @@ def test_openapi_describes_every_route() -> None:
         "/alerts/{id}/ack": {"post"},
         "/maintenance": {"get", "post"},
         "/maintenance/{id}": {"get", "delete"},
+        "/report": {"get"},
         "/openapi.json": {"get"},
     }
     assert {path: set(ops) for path, ops in document["paths"].items()} == served

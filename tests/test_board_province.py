@@ -204,7 +204,7 @@ async def test_filter_by_name_or_id_without_script(province: Province, tmp_path:
         async with aiohttp.ClientSession() as http:
             async with http.get(province.base, params={"q": f"c{down:03d}", "lang": "en"}) as answer:
                 page_text = await answer.text()
-            assert f"{name(down)}</span>" in page_text and name(CODEC_DOWN[1]) not in page_text
+            assert f"{name(down)}</a></span>" in page_text and name(CODEC_DOWN[1]) not in page_text
             async with http.get(province.base, params={"q": "<b>nowhere</b>"}) as answer:
                 nowhere = await answer.text()
             assert "Không có điểm cầu nào khớp «&lt;b&gt;nowhere&lt;/b&gt;»." in nowhere

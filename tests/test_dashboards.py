@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import prometheus, stat, table, timeseries
 
 import alerts
 import monitor
@@ -26,6 +30,7 @@ from monitor.metrics.exposition import Family
 from probes.core.context import ProbeContext
 from tests.service_harness import ROOT
 
+SDK_SCHEMA_VERSION = model.Dashboard().schema_version  # 41 for the SDK's Grafana 11.6 branch
 COMMITTED = ROOT / "dashboards"
 PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
 BUILT = {filename: build() for filename, build in DASHBOARDS.items()}
@@ -65,6 +70,32 @@ def test_committed_files_are_the_generators_output() -> None:
         assert committed == render(dashboard), f"{filename} is stale: run giaoban dashboards export dashboards"
 
 
+@pytest.mark.parametrize("filename", list(DASHBOARDS))
+def test_each_dashboard_round_trips_through_the_sdk_models(filename: str) -> None:
+    """Grafana's own schema, as grafana-foundation-sdk's models encode it, is the strongest check short of a
+    Grafana: the committed file decodes into the SDK's typed models (panel options per plugin, Prometheus
+    queries) and encodes back to the same document, so no key is unknown to the schema or of the wrong shape."""
+    register_default_plugins()  # decode each panel's options and each query into its plugin's own model
+    committed = json.loads((COMMITTED / filename).read_text(encoding="utf-8"))
+    decoded = model.Dashboard.from_json(committed)
+    assert json.loads(json.dumps(decoded, cls=JSONEncoder)) == committed
+    assert decoded.panels is not None
+    queried = [panel for panel in decoded.panels if isinstance(panel, model.Panel) and panel.targets]
+    assert queried and all(isinstance(t, prometheus.Dataquery) for p in queried for t in p.targets or [])
+    kinds = {type(panel.options) for panel in decoded.panels if isinstance(panel, model.Panel)}
+    assert kinds & {stat.Options, table.Options, timeseries.Options}, "panel options stayed untyped dicts"
+    assert dict not in kinds
+
+
+def test_round_trip_notices_a_key_outside_the_schema() -> None:
+    """The round trip is a real check: a key Grafana's schema does not have is dropped, so the documents differ."""
+    register_default_plugins()
+    committed = json.loads((COMMITTED / "giaoban-overview.json").read_text(encoding="utf-8"))
+    committed["panels"][0]["gridPosition"] = committed["panels"][0]["gridPos"]  # a typo a hand edit could make
+    decoded = json.loads(json.dumps(model.Dashboard.from_json(committed), cls=JSONEncoder))
+    assert decoded != committed
+
+
 def test_dashboard_uids_are_unique_and_stable() -> None:
     """Links between dashboards and bookmarks use the uid: unique, fixed, tagged for the dashboards menu."""
     uids = [dashboard["uid"] for dashboard in BUILT.values()]
@@ -77,7 +108,7 @@ def test_dashboard_uids_are_unique_and_stable() -> None:
         "giaoban-national",
     }
     for dashboard in BUILT.values():
-        assert dashboard["schemaVersion"] == 39
+        assert dashboard["schemaVersion"] == SDK_SCHEMA_VERSION  # the schema the SDK's models are generated from
         assert dashboard["tags"] == ["giaoban"]
         assert " / " in dashboard["title"], "titles are Vietnamese / English"
         assert any(link["type"] == "dashboards" and link["tags"] == ["giaoban"] for link in dashboard["links"])

@@ -46,9 +46,11 @@ FAULTS = faulty(PLAN)
 SELECTOR = re.compile(r'"(?:[^"\\]|\\.)*"|(?P<name>[a-zA-Z_:][\w:]*)(?P<matchers>\{[^}]*\})?')
 
 # What the demo cannot produce: an expression that contains one of these may return nothing, every other one
-# must return data, and an entry whose expressions return data fails the test. Empty: the demo has codecs, SNMP
-# routers and a UPS, and its hub's HTTPS portal gives the http, tcp and certificate series.
-NOT_IN_THE_DEMO: set[str] = set()
+# must return data, and an entry whose expressions return data fails the test. The demo has codecs, SNMP
+# routers and a UPS, and its hub's HTTPS portal gives the http, tcp and certificate series; the giaoban_call_*
+# series exist only while a meeting runs, and the briefing starts three minutes after the demo, later than this
+# module looks (tests/test_demo_calls.py reads them from the demo's briefing in progress).
+NOT_IN_THE_DEMO: set[str] = {"giaoban_call_"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +194,15 @@ def test_dashboard_variables_offer_the_demo(live: Live) -> None:
             if variable["type"] != "query":
                 continue
             # Asked the way Grafana asks Prometheus for `label_values(metric, label)`.
-            match = re.fullmatch(r"label_values\((\w+), (\w+)\)", variable["definition"])
-            assert match, variable["definition"]
+            # The query editor's own form (Grafana's schema has no `definition`, the editor's display copy).
+            definition = variable["query"]["query"]
+            match = re.fullmatch(r"label_values\((\w+), (\w+)\)", definition)
+            assert match, definition
             metric, label = match.groups()
             query = urllib.parse.urlencode({"match[]": metric})
             values = _get(f"{live.prometheus}/api/v1/label/{label}/values?{query}")["data"]
             wanted = MEETING_ID if variable["name"] == "meeting" else DEMO_SITE
-            assert wanted in values, f"{variable['definition']} -> {values}"
+            assert wanted in values, f"{definition} -> {values}"
             if label == "site":
                 assert set(FAULTS) <= set(values), values
             checked += 1

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -26,6 +28,7 @@ from tests.clock import wait_until
 from tests.notifier_samples import sample
 from tests.peers import free_port
 from tests.postgres_lab import PostgresLab, postgres_lab_fixture  # noqa: F401  (fixture)
+from tests.service_harness import running_service
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -179,3 +182,51 @@ async def test_outbox_delivers_only_the_held_sites_and_siteless_rows(storage: St
         await session.close()
         await runner.cleanup()
     assert sorted(got) == ["link_down/xa-a/link", "link_down/xa-b/link", "readiness_summary/m/1/-"]  # each once
+
+
+async def test_a_standby_runs_no_readiness_check_until_it_holds_the_lease(
+    tmp_path: Path, postgres_lab: PostgresLab
+) -> None:
+    """A lead time is done once any agent stored its report: a standby that checked first would leave the holder
+    nothing to announce. The standby checks nothing while another agent holds the scope, and checks once it holds."""
+    database = postgres_lab.fresh_database()
+    start = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, microsecond=0) + timedelta(minutes=5)
+    config_file = tmp_path / "giaoban.yml"
+    config_file.write_text(
+        f"""\
+organisation: {{name: "Tỉnh Thử", timezone: Asia/Ho_Chi_Minh, locale: vi}}
+listen: "127.0.0.1:{free_port()}"
+database: "{database}"
+readiness: {{tick: 0.2s, site_timeout: 5s}}
+meetings:
+  - {{id: giao-ban, title: "Giao ban", start: "{start.isoformat()}", lead_times: [10m]}}
+sites:
+  - {{id: hub, name: "UBND tỉnh", role: province}}
+  - id: xa-1
+    name: "Xã Một"
+    parent: hub
+    endpoints: [{{id: vcs-1, kind: tcp, address: 127.0.0.1, port: {free_port()}}}]
+""",
+        encoding="utf-8",
+    )
+    storage = await Storage.open(database)
+    try:
+        async with storage.begin() as conn:  # another agent holds the whole inventory's lease for a while
+            now = time.time()
+            await conn.execute(
+                leases.insert().values(scope="*", holder="other", acquired_at=now, renewed_at=now, expires_at=now + 600)
+            )
+        async with running_service(config_file) as service:
+            assert service.leases.shared and not service.leases.held
+            await asyncio.sleep(2.0)  # ten readiness ticks
+            assert await storage.reports("giao-ban") == []
+            async with storage.begin() as conn:  # the other agent stops: its row goes
+                await conn.execute(leases.delete())
+            await wait_until(lambda: service.leases.held == {"*"}, timeout=15, what="the lease")
+
+            async def checked() -> bool:
+                return bool(await storage.reports("giao-ban"))
+
+            await wait_until(checked, timeout=20, what="the holder's readiness report")
+    finally:
+        await storage.close()

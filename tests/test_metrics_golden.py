@@ -2,8 +2,8 @@
 
 The state has every kind of target the writer knows: links up and down, an ICMP endpoint (no link series),
 HTTP and TCP with certificates, SIP, H.323 cut off by its deadline, a codec status API, an SNMP router with a
-UPS; plus the scheduler's lag, meetings, sites, alerts and the outbox. After an intended change, regenerate
-the file and read its diff::
+UPS; plus the scheduler's lag, meetings, sites, alerts, the outbox and the local spool. After an intended
+change, regenerate the file and read its diff::
 
     GIAOBAN_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_metrics_golden.py
 """
@@ -26,20 +26,26 @@ from monitor.engine.scheduler import Scheduler
 from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
 from monitor.metrics.alerts import alerts_source
+from monitor.metrics.calls import calls_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.leases import leases_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
+from monitor.metrics.spool import spool_source
+from monitor.readiness.attendance import Attendance, Limits, SiteCall
 from monitor.readiness.checks import SiteReadiness
 from monitor.readiness.engine import MeetingSnapshot
 from monitor.readiness.meetings import Meeting, Occurrence
 from monitor.readiness.report import ReadinessReport
 from monitor.readiness.schedule import occurrence_key
+from monitor.readiness.watch import WatchedOccurrence, WatchSnapshot, WatchStats
+from monitor.storage.spool import SpoolSnapshot
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.snmp.readings import DeviceReading, InterfaceReading
 from probes.snmp.ups import UpsReading
+from probes.vc.media import MediaStats
 from tests.peers import require_program
 
 
@@ -53,6 +59,15 @@ class GoldenLeases:
 
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
+# The centre unreachable for a while: results and two notifications kept, some written back already.
+SPOOL = SpoolSnapshot(
+    rows={"history": 1200, "alerts": 1, "outbox": 2},
+    bytes=462848,
+    max_bytes=256 * 2**20,
+    oldest_age=75.5,
+    written_back={"history": 300},
+    diverting=True,
+)
 UPDATE = os.environ.get("GIAOBAN_UPDATE_GOLDEN", "") not in ("", "0")
 T0 = 1_800_000_000.0
 NOW = datetime.fromtimestamp(T0, UTC)
@@ -260,6 +275,27 @@ REPORT = ReadinessReport(
     names={"hub": "UBND huyện", "tan-thinh": "Xã Tân Thịnh"},
 )
 SNAPSHOT = MeetingSnapshot(upcoming=(OCCURRENCE,), latest={occurrence_key(OCCURRENCE): REPORT}, now=NOW)
+# The running briefing (issue 18): Tân Thịnh connected with media, the hub's codec unknown, one bridge faulty.
+RUNNING = Occurrence(MEETING, NOW - timedelta(minutes=10), NOW + timedelta(minutes=50))
+_JOINED = Attendance("tan-thinh", joined_at=T0 - 590, last_joined_at=T0 - 590, left_at=T0 - 300, rejoins=1)
+_JOINED.observe(
+    SiteCall(True, "sip:mcu@vc.example.org", (MediaStats("video", "rx", 0.004, 0.012, 1_900_000.0),)),
+    T0,
+    Limits(0.01, 0.03, 0.05),
+)
+WATCH = WatchSnapshot(
+    (
+        WatchedOccurrence(
+            RUNNING,
+            {"tan-thinh": "Xã Tân Thịnh", "hub": "UBND huyện"},
+            (_JOINED.to_json(), Attendance("hub").to_json()),
+        ),
+    ),
+    T0,
+)
+WATCH_STATS = WatchStats(
+    polls=60, failures={"cisco-xapi": 2}, faults={"bridge:mcu": "no reader for bridges of kind rmx"}
+)
 OUTBOX = OutboxStats(
     results=Counter({("hook", "delivered"): 3, ("hook", "retry"): 1}), pending=1, channels=("hook", "log")
 )
@@ -284,6 +320,8 @@ def golden_exposition() -> Exposition:
     exposition.add_source(leases_source(GoldenLeases()))
     exposition.add_source(alerts_source(lambda: {"critical": 1, "info": 0, "warning": 2}))
     exposition.add_source(outbox_source(lambda: OUTBOX))
+    exposition.add_source(spool_source(lambda: SPOOL))
+    exposition.add_source(calls_source(lambda: WATCH, lambda: WATCH_STATS))
     return exposition
 
 

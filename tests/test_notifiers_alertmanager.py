@@ -115,3 +115,40 @@ async def test_bearer_token_is_sent_and_never_shown(monkeypatch: pytest.MonkeyPa
     assert seen == ["Bearer tok-3f9a"]
     assert delivery.outcome is Outcome.REJECTED and "401" in delivery.detail
     assert "tok-3f9a" not in delivery.detail
+
+
+async def test_every_member_of_a_cluster_gets_the_alert(tmp_path: Path) -> None:
+    """Alertmanagers gossip silences and the notification log, not alerts (issue 17): each member must be pushed,
+    and a member that is down does not hold the notification back once another has it."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    async with alertmanager_lab(tmp_path / "a") as first, alertmanager_lab(tmp_path / "b") as second:
+        cluster = alertmanager.AlertmanagerSettings(urls=[first.url, second.url + "/"])
+        async with notifier_context() as ctx:
+            delivery = await alertmanager.send(sample(), cluster, ctx=ctx)
+            assert (delivery.outcome, delivery.detail) == (Outcome.DELIVERED, "all 2 Alertmanagers accepted")
+            for member in (first, second):
+                async with ctx.http.get(f"{member.url}/api/v2/alerts") as response:
+                    active = await response.json()
+                assert [a["labels"]["site"] for a in active] == ["tan-thinh"]
+                await member.sink.wait_for_alert("firing", site="tan-thinh")
+
+            gone = f"http://127.0.0.1:{free_port()}"
+            half = alertmanager.AlertmanagerSettings(url=first.url, urls=[gone])
+            delivery = await alertmanager.send(resolved(sample()), half, ctx=ctx)
+            assert delivery.outcome is Outcome.DELIVERED
+            assert delivery.detail.startswith(f"1 of 2 Alertmanagers accepted; not {gone}: cannot connect")
+            await first.sink.wait_for_alert("resolved", site="tan-thinh")
+
+            nobody = alertmanager.AlertmanagerSettings(urls=[gone, f"http://127.0.0.1:{free_port()}"])
+            delivery = await alertmanager.send(sample(), nobody, ctx=ctx)
+            assert delivery.outcome is Outcome.RETRY and delivery.detail.startswith("no Alertmanager accepted: ")
+
+
+def test_cluster_settings_are_bounded_and_each_member_once() -> None:
+    """A cluster lists each member once, at most 16 of them."""
+    with pytest.raises(ValueError, match="list each Alertmanager once"):
+        alertmanager.AlertmanagerSettings(url="http://127.0.0.1:9093", urls=["http://127.0.0.1:9093/"])
+    with pytest.raises(ValueError, match="at most 16"):
+        alertmanager.AlertmanagerSettings(urls=[f"http://127.0.0.1:{9000 + n}" for n in range(17)])
+    assert alertmanager.AlertmanagerSettings(url="http://127.0.0.1:9093").members == ("http://127.0.0.1:9093",)

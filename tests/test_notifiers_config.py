@@ -19,6 +19,12 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "webhook": {"url": "https://127.0.0.1:8443/hook"},
     "email": {"from": "giaoban@example.org", "smtp": {"host": "127.0.0.1"}},
     "telegram": {"bot_token": {"env": "TG_TOKEN"}},
+    "zalo": {
+        "app_id": "1234567890",
+        "secret_key": {"env": "ZALO_SECRET"},
+        "refresh_token": {"env": "ZALO_REFRESH"},
+        "state_file": "/var/lib/giaoban/zalo.json",
+    },
 }
 
 

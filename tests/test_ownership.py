@@ -7,10 +7,12 @@ import subprocess
 import sys
 from collections import Counter
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from monitor.cli.main import main
 from monitor.config.models import Config
 from monitor.config.units2025 import provinces, site_ids, slug
 from monitor.engine.ownership import EVERYTHING, OwnershipSpec, Shard, hashmod, owned_targets
@@ -161,3 +163,25 @@ def test_shard_parse_bounds_the_input() -> None:
     with pytest.raises(UsageError, match="write K/N"):
         Shard.parse("1" * 10_000 + "/4")
     assert str(Shard.parse(" 3/8 ")) == "3/8"
+
+
+def test_run_refuses_an_unknown_scope_before_opening_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`giaoban run --scope TYPO` exits 2 with one line naming the id and the closest one, and creates no database."""
+    config = tmp_path / "giaoban.yml"
+    config.write_text(
+        'district: {name: "Huyện Thử"}\nsites:\n  - {id: hub, name: "UBND"}\n'
+        '  - {id: tan-thinh, name: "Xã Tân Thịnh", parent: hub}\n',
+        encoding="utf-8",
+    )
+    database = tmp_path / "giaoban.db"
+    assert main(["run", "-c", str(config), "--database", f"sqlite:///{database}", "--scope", "tan-thin"]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith("giaoban: --scope: unknown site 'tan-thin' (did you mean 'tan-thinh'?); known: hub, tan-thinh")
+    )
+    assert not database.exists()
+    assert main(["run", "-c", str(config), "--shard", "2/2"]) == 2
+    assert "--shard '2/2': K must be 0 to 1" in capsys.readouterr().err

@@ -25,6 +25,7 @@ SITELESS = {
     "GiaobanConfigReloadFailed",
     "GiaobanAbsent",
     "GiaobanDatabaseFault",
+    "GiaobanSpoolFull",
     "GiaobanAlertEvaluationFailing",
     "GiaobanProbeSetup",
 }

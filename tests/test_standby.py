@@ -249,6 +249,14 @@ async def test_sigkill_of_the_holder_the_standby_takes_over_nothing_lost_nothing
     assert 'giaoban_site_info{site="xa-00",parent="tinh-thu",role="commune",code="",lat="",lon="",agent="agent-b"}' in (
         metrics
     )
+    with urllib.request.urlopen(f"http://127.0.0.1:{ports['agent-b']}/api/v1/status", timeout=5) as response:
+        by_site = {entry["site"]: entry for entry in json.load(response)}
+    assert (by_site["xa-00"]["agent"], by_site["xa-00"]["scope"], by_site["xa-00"]["lease_holder"]) == (
+        "agent-b",
+        SCOPE,
+        "agent-b",
+    )
+    assert by_site["trung-uong"]["agent"] is None and by_site["trung-uong"]["targets"] == []  # not owned, not probed
     assert 'site="trung-uong"' not in metrics.split("giaoban_site_info", 1)[1].split("# HELP", 1)[0]
 
     # A clean stop releases the lease: a new agent takes it at its first renewal, without waiting for the expiry.

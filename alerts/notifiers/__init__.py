@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.notifiers import alertmanager, email, telegram, webhook
+from alerts.notifiers import alertmanager, email, telegram, webhook, zalo
 from alerts.notifiers.base import (
     Delivery,
     Notification,
@@ -52,6 +52,7 @@ NOTIFIERS: dict[str, NotifierKind] = {
     webhook.KIND: NotifierKind(webhook.KIND, webhook.WebhookSettings, webhook.send),
     email.KIND: NotifierKind(email.KIND, email.EmailSettings, email.send),
     telegram.KIND: NotifierKind(telegram.KIND, telegram.TelegramSettings, telegram.send),
+    zalo.KIND: NotifierKind(zalo.KIND, zalo.ZaloSettings, zalo.send),
 }
 
 

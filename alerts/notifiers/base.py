@@ -38,6 +38,7 @@ class Recipient:
     name: str
     telegram_chat_id: str | None = None
     email: str | None = None
+    zalo_user_id: str | None = None  # the technician's id as a follower of the district's Zalo OA
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ kind's own settings mixed in at the top level::
 
     notifiers:
       - {id: am, kind: alertmanager, url: "http://alertmanager.example:9093"}
+      - {id: am-cluster, kind: alertmanager, urls: ["http://am1.example:9093", "http://am2.example:9093"]}
       - {id: tg, kind: telegram, bot_token: {env: TG_TOKEN}, severities: [critical]}
       - {id: mail, kind: email, from: giaoban@example.org, smtp: {host: mail.example, user: giaoban,
                                                                  password: {env: SMTP_PASS}}}

@@ -21,7 +21,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from alerts.database_notice import DatabaseNotice
 from alerts.engine import AlertEngine
 from alerts.notifiers.base import NotifierContext
 from alerts.outbox import Outbox
+from alerts.spool_outbox import SpoolOutbox
 from alerts.store import SqlAlertStore, prune_alerts
 from monitor.app.leased import OwnedAlertStore, OwnedState, held_sites
 from monitor.config.loader import ConfigError, load_config
@@ -43,6 +44,7 @@ from monitor.engine.state import State
 from monitor.engine.targets import Target, targets_from_config
 from monitor.errors import UsageError
 from monitor.metrics.alerts import alerts_source, evaluation_source
+from monitor.metrics.calls import calls_source
 from monitor.metrics.collector import Exposition, ReloadStatus
 from monitor.metrics.database import database_source
 from monitor.metrics.history import history_source
@@ -50,15 +52,20 @@ from monitor.metrics.leases import leases_source
 from monitor.metrics.meetings import meetings_source
 from monitor.metrics.outbox import outbox_source
 from monitor.metrics.sites import sites_source
+from monitor.metrics.spool import spool_source
+from monitor.readiness.call_readers import CallKind
 from monitor.readiness.engine import ReadinessEngine
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import sync_config_meetings
-from monitor.storage.database import Storage
-from monitor.storage.health import AREA_NAMES
+from monitor.readiness.watch import CallFindings, MeetingWatch
+from monitor.storage.database import Storage, StorageError
+from monitor.storage.health import AREA_NAMES, AREAS, REACHABILITY
 from monitor.storage.history import HistoryWriter
 from monitor.storage.leases import DEFAULT_TTL, Leases
 from monitor.storage.location import anchored, database_for
 from monitor.storage.retention import retention_loop
+from monitor.storage.spool import Spool, SpoolError, SpoolSnapshot
+from monitor.storage.writeback import Writeback, storage_writers
 from monitor.web.api_v1 import make_api_v1
 from monitor.web.app import make_app
 from probes.context import probe_context
@@ -70,6 +77,8 @@ log = logging.getLogger(__name__)
 ALERT_INTERVAL = 5.0
 # A pass normally takes milliseconds; one that has not completed for this long is stuck (e.g. a lock).
 ALERT_STALE_AFTER = 60.0
+SPOOL_FILE = "giaoban-spool.db"  # beside the inventory unless spool.path (or --spool) says otherwise
+SPOOLED_AREAS = frozenset({*AREAS, REACHABILITY})  # what the spool takes over while the centre is away
 
 
 class Service:
@@ -83,12 +92,16 @@ class Service:
         listen: str | None = None,
         clock: Callable[[], float] = time.time,
         database_option: str | None = None,
+        spool_path: Path | None = None,
         ownership: OwnershipSpec | None = None,
         lease_ttl: float = DEFAULT_TTL,
+        call_readers: Mapping[str, CallKind] | None = None,
     ) -> None:
         """``database_option``: the --database the service was started with, which the ack command must repeat;
+        ``spool_path``: the local spool's file (--spool), used when the database is PostgreSQL;
         ``ownership``: what this agent owns (--scope/--shard/--agent-name), by default everything under the host
-        name. An unknown scope raises UsageError."""
+        name. An unknown scope raises UsageError; ``call_readers``: the meeting watch's readers instead of the
+        drivers' registry (tests)."""
         self.config_path = config_path
         self.config = config
         self.ownership_spec = ownership or OwnershipSpec.parse(agent=None)
@@ -108,15 +121,23 @@ class Service:
         self.exposition = Exposition.for_state(self.state, self.scheduler, self.reload_status)
         # Alerting: engine → store (alerts + outbox rows in one transaction) → outbox → channels.
         assert ctx.http is not None, "the service's context has the shared HTTP session (probes.context)"
+        self._http = ctx.http
         self.leases = Leases(
             storage, holder=self.ownership_spec.agent, units=self.ownership.units, ttl=lease_ttl,
             on_change=self._leases_changed,
         )  # fmt: skip
+        self.spool_path = spool_path
+        self.spool_outbox: SpoolOutbox | None = None  # run() makes it with the spool (PostgreSQL only)
         self.outbox = Outbox(
             storage, lambda: {n.id: n for n in self.config.notifiers}, http=ctx.http, sites=self._delivered_sites
         )
-        self.alert_store = SqlAlertStore(storage, on_commit=self.outbox.wake)
+        self.alert_store = SqlAlertStore(storage, on_commit=self._wake_outboxes)
         self._ack_options = ack_options(config_path, database_option)
+        # The meeting watch: who is connected in a running meeting, with what media (issue 18). Made before the
+        # alert engine, which reads its findings (and is made again at every lease change).
+        self.watch = MeetingWatch(
+            config=lambda: self.config, storage=storage, ctx=ctx, clock=clock, readers=call_readers
+        )
         self.alerts = self._alert_engine(self.leases.held)
         self._alerting: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
@@ -133,7 +154,9 @@ class Service:
             agent=self.ownership_spec.agent,
             owns=lambda site_id: self.ownership.owns(site_id),  # noqa: PLW0108  (a reload replaces self.ownership)
         )
+        self.watch.on_change = self._evaluate_alerts  # a change of attendance is alerted on at once
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))
+        self.exposition.add_source(calls_source(lambda: self.watch.snapshot, lambda: self.watch.stats))
         self.exposition.add_source(sites_source(lambda: self.config, lambda: self.ownership))
         self.exposition.add_source(leases_source(self.leases))
         self.exposition.add_source(alerts_source(self._firing_counts))
@@ -141,17 +164,36 @@ class Service:
         self.exposition.add_source(evaluation_source(lambda: self.alerts.stats))
         self.exposition.add_source(history_source(self.history))
         self.exposition.add_source(database_source(storage.health))
+        self.exposition.add_source(spool_source(lambda: storage.spool.snapshot() if storage.spool else SpoolSnapshot()))
         self.ready = False
         self.started_at = time.time()  # run() sets it again: a stuck engine is measured from the start
         self._reload_lock = asyncio.Lock()
 
+    def _wake_outboxes(self) -> None:
+        self.outbox.wake()
+        if self.spool_outbox is not None:
+            self.spool_outbox.wake()
+
+    def _spool_covers(self) -> bool:
+        """The spool takes what the centre cannot: its faults degrade the service instead of stopping alerting."""
+        spool = self.storage.spool
+        return spool is not None and not spool.full
+
     def problems(self) -> list[str]:
         """Why alerting cannot run now, one sentence each (/-/ready answers 503 with them); empty when it can."""
         now = time.time()
+        covered = SPOOLED_AREAS if self._spool_covers() else frozenset()
         out = [
             f"database: {AREA_NAMES.get(f.area, f.area)} failing since {_iso(f.since)}: {f.error}"
             for f in self.storage.health.faults()
+            if f.area not in covered
         ]
+        spool = self.storage.spool
+        if spool is not None and spool.full:
+            out.append(
+                f"the local spool {spool.path} is full ({spool.bytes} of {spool.max_bytes} bytes): what the "
+                "centre's database cannot take is no longer kept"
+            )
         stats = self.alerts.stats
         if stats.failing_since is not None:
             out.append(
@@ -162,13 +204,37 @@ class Service:
             out.append(f"alert evaluation has not completed a pass for {idle:.0f} s")
         return out
 
+    def degraded(self) -> list[str]:
+        """What runs degraded though alerting can (/-/ready answers 200 with them): the centre unreachable."""
+        spool = self.storage.spool
+        if spool is None:
+            return []
+        out = [
+            f"the spool file {d.path} was damaged ({d.error}): set aside, {d.salvaged} entries carried over"
+            for d in spool.damaged
+        ]
+        faults = [f for f in self.storage.health.faults() if f.area in SPOOLED_AREAS]
+        if spool.centre_down or faults:
+            moment = spool.down_since if spool.down_since is not None else min(f.since for f in faults)
+            error = spool.error or faults[0].error
+            out.append(
+                f"the centre's database is unreachable since {_iso(moment)} ({error}): probing and notifications "
+                f"go on; {spool.total} entries kept in the local spool {spool.path}, written back when it answers"
+            )
+        elif spool.total:
+            out.append(f"writing back {spool.total} entries kept in the local spool {spool.path} to the centre")
+        return out
+
     # -- ownership and leases (issue 17) ------------------------------------------------------------------
 
     def _acting_sites(self) -> frozenset[str] | None:
         """The sites this agent acts for now; None when it is the only agent (SQLite: no lease to share)."""
         if not self.leases.shared:
             return None
-        return held_sites(self.ownership, self.leases.held)
+        held = self.leases.held
+        if held and self.ownership_spec.owns_everything:
+            return None  # the whole inventory's lease: every row, without a list of 10,000 ids in each claim
+        return held_sites(self.ownership, held)
 
     def _delivered_sites(self) -> frozenset[str] | None:
         return self._acting_sites()
@@ -180,7 +246,23 @@ class Service:
         if self.leases.shared:
             sites = held_sites(self.ownership, held)
             state, store = OwnedState(self.state, sites), OwnedAlertStore(self.alert_store, sites)
-        return AlertEngine(lambda: self.config, state, store, clock=self.clock, ack_options=self._ack_options)
+        engine = AlertEngine(lambda: self.config, state, store, clock=self.clock, ack_options=self._ack_options)
+        engine.calls = self._call_findings
+        return engine
+
+    def _call_findings(self, now: float) -> CallFindings:
+        """The meeting watch's findings for the sites this agent acts for (all of them when it is alone)."""
+        found = self.watch.findings(now)
+        acting = self._acting_sites()
+        if acting is None:
+            return found
+        return CallFindings(
+            tuple(f for f in found.findings if f.site in acting),
+            frozenset(pair for pair in found.held if pair[0] in acting),
+        )
+
+    async def _evaluate_alerts(self) -> None:
+        await self.alerts.evaluate()  # the engine of the moment: a lease change replaces it
 
     async def _leases_changed(self, held: frozenset[str]) -> None:
         """A lease was taken or lost: a new engine, which loads what the previous holder committed."""
@@ -199,6 +281,19 @@ class Service:
         if previous is not None:
             await asyncio.wait([previous])  # one engine at a time: the old one's lock is released first
         await self.alerts.run(ALERT_INTERVAL)
+
+    async def _readiness_loop(self) -> None:
+        """The readiness schedule, on a holder only: a lead time is done once any agent stored its report, so a
+        standby that checked first would leave the holder nothing to announce. A standby shows the stored reports."""
+        while True:
+            try:
+                if not self.leases.shared or self.leases.held:
+                    await self.readiness.tick()
+                else:
+                    await self.readiness.refresh_metrics()
+            except Exception:  # the database: logged, retried at the next tick (ReadinessEngine.run does the same)
+                log.exception("readiness: this round failed; retrying in %ss", self.config.readiness.tick)
+            await asyncio.sleep(self.config.readiness.tick)
 
     def _firing_counts(self) -> dict[str, int]:
         return self.alerts.firing_counts()  # the engine of the moment: a lease change replaces it
@@ -245,7 +340,9 @@ class Service:
             # Off the loop, then in slices (issue 16): 10,000 sites are 30,000 targets to derive and compare.
             targets = owned_targets(await asyncio.to_thread(targets_from_config, config), ownership)
             self.config = config
-            self.ownership = ownership
+            owned_before, self.ownership = self.ownership.lease_of, ownership
+            if self.leases.shared and ownership.lease_of != owned_before:
+                self._restart_alerting(self.leases.held)  # the engine's view of the held sites follows the file
             self.scheduler.set_concurrency(config.scheduler.concurrency)
             await self.scheduler.update(targets)
             self.reload_status.successful = True
@@ -262,10 +359,34 @@ class Service:
         await self.storage.sync_inventory(self.config)
         await sync_config_meetings(self.storage, self.config, self.config.meetings)
 
+    async def open_spool(self) -> Spool | None:
+        """The local spool when the database is the centre's PostgreSQL (a SQLite file is the agent's own)."""
+        if self.storage.dialect != "postgresql" or self.storage.spool is not None:
+            return None
+        path = self.spool_path or Path(self.config.spool.path or SPOOL_FILE)
+        if not path.is_absolute():
+            path = self.config_path.absolute().parent / path
+        try:
+            spool = await Spool.open(path, max_bytes=self.config.spool.max_megabytes * 2**20)
+        except SpoolError as exc:
+            raise StorageError(str(exc)) from None
+        self.storage.spool = spool
+        log.info("local spool %s: keeps what the centre's database cannot take while it is unreachable", path)
+        return spool
+
     async def run(self, stop: asyncio.Event) -> None:
         host, port = split_host_port(self.listen)
         await self.sync_storage()
-        app = make_app(self, clock=self.clock)
+        spool = await self.open_spool()
+        try:
+            await self._run(stop, host, port)
+        finally:
+            if spool is not None:
+                self.storage.spool = None
+                await spool.close()
+
+    async def _run(self, stop: asyncio.Event, host: str, port: int) -> None:
+        app = make_app(self, clock=self.clock, watch=lambda: self.watch.snapshot)
         app.add_subapp(
             "/api/v1",
             make_api_v1(
@@ -275,6 +396,7 @@ class Service:
                 readiness=self.readiness,
                 ownership=lambda: self.ownership,
                 leases=self.leases,
+                watch=lambda: self.watch.snapshot,
             ),
         )
         runner = web.AppRunner(app, access_log=None)
@@ -300,12 +422,27 @@ class Service:
                         self.storage, raw_retention=history.raw_retention, hourly_retention=history.hourly_retention
                     )
                 )
-                checking = group.create_task(self.readiness.run())
+                checking = group.create_task(self._readiness_loop())
+                watching = group.create_task(self.watch.run())
                 self._alerting = group.create_task(self._alert_loop(None))
                 delivering = group.create_task(self.outbox.run())
                 checking_database = group.create_task(self.storage.health.run(self.storage.ping))
                 noticing = group.create_task(self.database_notice.run())
                 pruning = group.create_task(_alert_retention(self.storage))
+                spooling: list[asyncio.Task[None]] = []
+                if (spool := self.storage.spool) is not None:
+                    writers = {**storage_writers(self.storage), **self.alert_store.spool_writers()}
+                    self.spool_outbox = SpoolOutbox(
+                        spool,
+                        lambda: {n.id: n for n in self.config.notifiers},
+                        http=self._http,
+                        stats=self.outbox.stats,
+                        allowed=lambda: not self.leases.shared or bool(self.leases.last_held),
+                    )
+                    spooling = [
+                        group.create_task(Writeback(self.storage, spool, writers).run()),
+                        group.create_task(self.spool_outbox.run()),
+                    ]
                 self.started_at = time.time()
                 self.ready = True
                 await stop.wait()
@@ -313,9 +450,10 @@ class Service:
                 alerting = self._alerting
                 assert alerting is not None, "started above"
                 checking.cancel()
+                watching.cancel()
                 alerting.cancel()
                 pruning.cancel()
-                await asyncio.wait([checking, alerting])
+                await asyncio.wait([checking, watching, alerting])
                 delivering.cancel()  # rows not yet delivered stay in the outbox and go out at the next start
                 await asyncio.wait([delivering])
                 leasing.cancel()  # after the deliveries: released, the standby takes over at once
@@ -327,6 +465,8 @@ class Service:
                 writing.cancel()  # after the probes: its cancel flushes what they produced
                 await asyncio.wait([writing])
                 retention.cancel()
+                for task in spooling:  # the spool file stays: what it holds is written back at the next start
+                    task.cancel()
         finally:
             self.ready = False
             await runner.cleanup()
@@ -404,6 +544,7 @@ async def serve(
     *,
     listen: str | None = None,
     database: str | None = None,
+    spool: Path | None = None,
     ownership: OwnershipSpec | None = None,
     lease_ttl: float = DEFAULT_TTL,
 ) -> int:
@@ -433,6 +574,7 @@ async def serve(
                 storage=storage,
                 listen=listen,
                 database_option=database,
+                spool_path=spool,
                 ownership=ownership,
                 lease_ttl=lease_ttl,
             )

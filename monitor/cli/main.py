@@ -1,12 +1,13 @@
 """The `giaoban` command (also `python -m monitor`).
 
-    giaoban run [-c FILE] [--listen HOST:PORT] [--database URL]
+    giaoban run [-c FILE] [--listen HOST:PORT] [--database URL] [--spool FILE]
                 [--scope SITE_ID[,...]] [--shard K/N] [--agent-name NAME] [--lease-ttl DURATION]
     giaoban check-config FILE [--secrets]
     giaoban init --province NAME|CODE | --national [-o FILE] [--force] [--addresses placeholder|test]
     giaoban meetings list|add|remove|import FILE.ics [-c FILE] [--database URL]
     giaoban alerts list|ack ID · giaoban maintenance list|add|remove [-c FILE] [--database URL]
     giaoban readiness MEETING|--sites all|ID,ID [--now] [--json] [-c FILE] [--database URL]
+    giaoban report --from DATE --to DATE [--format html|csv|json|pdf] [-o FILE] [--lang vi|en] [-c FILE] [...]
     giaoban probe KIND TARGET [--port PORT] [--OPTION VALUE ...] [--deadline DURATION] [--json]
     giaoban demo [--listen HOST:PORT] [--database URL] [--dir DIR]
 
@@ -33,6 +34,7 @@ from monitor.cli import dashboards as cli_dashboards
 from monitor.cli import init as cli_init
 from monitor.cli import meetings as cli_meetings
 from monitor.cli import readiness as cli_readiness
+from monitor.cli import report as cli_report
 from monitor.cli.check_config import check_config
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arguments
 from monitor.config.loader import ConfigError
@@ -136,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the service")
     add_storage_arguments(run)
     run.add_argument("--listen", help="HOST:PORT for /metrics and the API (default: the config's listen)")
+    run.add_argument(
+        "--spool", help="the local spool's file when the database is PostgreSQL (default: the config's spool.path)"
+    )
     scale = run.add_argument_group("scale-out (several agents, one PostgreSQL; README: Scale-out)")
     scale.add_argument(
         "--scope",
@@ -167,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_meetings.add_parser(commands)
     cli_alerts.add_parsers(commands)
     cli_readiness.add_parser(commands)
+    cli_report.add_parser(commands)
     cli_dashboards.add_parser(commands)
     demo.add_parser(commands)
     return parser
@@ -263,11 +269,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "probe":
             return asyncio.run(_probe_once(args))
         if args.command == "run":
+            spool = Path(args.spool).absolute() if args.spool else None
             spec = OwnershipSpec.parse(agent=args.agent_name, scopes=args.scope, shard=args.shard)
             status: int = asyncio.run(
                 serve(
-                    Path(args.config), listen=args.listen, database=args.database, ownership=spec,
-                    lease_ttl=args.lease_ttl,
+                    Path(args.config), listen=args.listen, database=args.database, spool=spool,
+                    ownership=spec, lease_ttl=args.lease_ttl,
                 )
             )  # fmt: skip
             return status
@@ -280,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "readiness":
             verdict: int = asyncio.run(cli_readiness.run(args))
             return verdict
+        if args.command == "report":
+            written: int = asyncio.run(cli_report.run(args))
+            return written
         if args.command == "dashboards":
             return cli_dashboards.run(args)
         if args.command == "demo":

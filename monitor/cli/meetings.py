@@ -6,12 +6,15 @@
                          [--rrule FREQ=WEEKLY;BYDAY=MO] [--timezone ZONE]
     giaoban meetings remove ID
     giaoban meetings import FILE.ics [--sites ...] [--call-rate ...] [--from DATE] [--to DATE]
+    giaoban meetings attendance ID [--start EPOCH] [--json]
 
 Each takes -c FILE (the inventory: district time zone, site ids) and --database URL (default: the
 config's ``database``, else sqlite:///giaoban.db). Times are read and shown in the district's time zone,
 in Vietnamese (or English with district.locale: en). Exit 0 done, 1 nothing to remove, 2 bad input.
 `list --json` prints the occurrences as JSON (meeting id, title, UTC start and end); `import` prints its
 report: occurrences stored over [--from, --to) (default the next 365 days), events skipped and why.
+`attendance` prints the record of the meeting's last watched occurrence (or --start's): each site's attendance
+and media quality, worst first (exit 1 when there is none); --json the same as GET /api/v1/meetings/ID/attendance.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ from monitor.readiness.meetings import (
     MeetingError,
     Occurrence,
     add_meeting,
+    get_meeting,
     parse_start,
     read_schedule,
     remove_meeting,
 )
 from monitor.storage.database import Storage
+from monitor.web.api_attendance import attendance_json, attendance_of
 
 _TEXT = {
     "vi": {
@@ -70,6 +75,8 @@ _TEXT = {
             "  X-WR-TIMEZONE {detail} không phải múi giờ IANA: giờ không kèm múi giờ theo giờ của huyện."
         ),
         "parser_warning": "  Cảnh báo của trình đọc iCalendar: {detail}",
+        "attendance": "Tham dự cuộc họp {title} lúc {when}:",
+        "no_attendance": "Cuộc họp {id} chưa có biên bản tham dự.",
     },
     "en": {
         "heading": "Briefings in the next {days} days ({tz} time):",
@@ -101,6 +108,8 @@ _TEXT = {
             "  X-WR-TIMEZONE {detail} is not an IANA zone: times without a zone are district time."
         ),
         "parser_warning": "  iCalendar reader's warning: {detail}",
+        "attendance": "Attendance of the meeting {title} at {when}:",
+        "no_attendance": "Meeting {id} has no attendance record yet.",
     },
 }
 
@@ -132,6 +141,12 @@ def add_parser(commands: Any) -> None:
     ics.add_argument("--call-rate", help="call rate of new meetings (default 2048kbit)")
     ics.add_argument("--from", dest="start", help="store occurrences from DATE (default: now)")
     ics.add_argument("--to", dest="end", help="...until DATE (default: 365 days after --from)")
+    attendance = add_storage_arguments(
+        sub.add_parser("attendance", help="who joined a meeting, who left, with what media (its record)")
+    )
+    attendance.add_argument("id")
+    attendance.add_argument("--start", type=int, help="the occurrence's start, epoch seconds (default: the last)")
+    attendance.add_argument("--json", action="store_true", help="the record as JSON, as the API gives it")
 
 
 def _line(occurrence: Occurrence, tz: ZoneInfo, locale: Locale, text: dict[str, str]) -> str:
@@ -236,6 +251,8 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
         )
         print(text["added"].format(id=meeting.id, title=meeting.title, when=local_text(meeting.start, tz, locale)))
         return EXIT_OK
+    if command == "attendance":
+        return await _attendance(args, config, storage, text)
     if command == "remove":
         if await remove_meeting(storage, args.id):
             print(text["removed"].format(id=args.id))
@@ -256,6 +273,30 @@ async def _act(args: argparse.Namespace, config: Config, storage: Storage, text:
     )
     _print_report(report, args.file, config, text)
     return EXIT_OK
+
+
+async def _attendance(args: argparse.Namespace, config: Config, storage: Storage, text: dict[str, str]) -> int:
+    meeting = await get_meeting(storage, args.id)
+    if meeting is None:
+        print(text["missing"].format(id=args.id))
+        return EXIT_FAILED
+    start, running, records = await attendance_of(storage, None, meeting, args.start)
+    document = attendance_json(config, meeting, start, running, records)
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return EXIT_OK if start is not None else EXIT_FAILED
+    if start is None:
+        print(text["no_attendance"].format(id=meeting.id))
+        return EXIT_FAILED
+    tz, locale = ZoneInfo(config.organisation.timezone), config.organisation.locale
+    when = local_text(datetime.fromtimestamp(start, UTC), tz, locale)
+    print(text["attendance"].format(title=meeting.title, when=when))
+    for site in document["sites"]:
+        print(f"  {SYMBOLS[site['state']]} {site['name']}: {site['text']}")
+    return EXIT_OK
+
+
+SYMBOLS = {"left": "✗", "missing": "✗", "poor": "!", "unknown": "?", "connected": "✓"}
 
 
 async def run(args: argparse.Namespace) -> int:

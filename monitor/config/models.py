@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from alerts.config import AlertsConfig, MaintenanceConfig
 from alerts.notifiers.config import NotifierConfig
+from monitor.config.calls import BridgeConfig, CallsConfig
 from monitor.config.database import FORMS, parse_database_url
 from monitor.config.index import InventoryIndex
 from monitor.config.probe import ProbeSection
@@ -148,11 +149,12 @@ class Technician(Strict):
     telegram_chat_id: str | None = None
     email: str | None = None
     phone: str | None = None
+    zalo_user_id: str | None = None  # as a follower of the OA of the `kind: zalo` notifier (README: Zalo)
 
-    @field_validator("telegram_chat_id", mode="before")
+    @field_validator("telegram_chat_id", "zalo_user_id", mode="before")
     @classmethod
     def _chat_id_text(cls, value: Any) -> Any:
-        # Telegram chat ids are numbers (groups negative) and YAML reads them as such.
+        # Telegram chat ids (groups negative) and Zalo user ids are numbers, and YAML reads them as such.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("email")
@@ -328,6 +330,9 @@ class Scheduler(Strict):
             "cisco-xapi": 64,
             "poly-rest": 64,
             "jitsi": 64,
+            "huawei": 64,
+            "cms": 16,
+            "rmx": 16,
             "snmp": 64,
         },
         description="probes of one kind in flight at once",
@@ -351,6 +356,16 @@ class History(Strict):
     hourly_retention: Duration = Field(365 * 86400.0, gt=0, description="how long hourly aggregates are kept")
     batch: int = Field(1000, ge=1, le=100_000, description="rows per database write")
     flush_interval: Duration = Field(5.0, gt=0, description="longest a result waits before it is written")
+
+
+class SpoolSettings(Strict):
+    """The local spool of an agent whose database is the centre's PostgreSQL (README "When the centre is
+    unreachable"): what the centre cannot take while it is away is kept there and written back later."""
+
+    path: str | None = Field(
+        None, description="the SQLite file; relative: from this file's directory; default giaoban-spool.db beside it"
+    )
+    max_megabytes: int = Field(256, ge=1, le=1_000_000, description="bound on the spool's size; beyond it, refused")
 
 
 class MeetingConfig(Strict):
@@ -471,8 +486,11 @@ class Config(Strict):
         "postgresql://..., or {url:, password:}",
     )
     history: History = Field(default_factory=History)
+    spool: SpoolSettings = Field(default_factory=SpoolSettings)
     meetings: list[MeetingConfig] = Field(default_factory=list)
     readiness: Readiness = Field(default_factory=Readiness)
+    calls: CallsConfig = Field(default_factory=CallsConfig, description="the watch of running meetings (calls.py)")
+    bridges: list[BridgeConfig] = Field(default_factory=list, description="conference bridges read in meetings")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)

@@ -7,7 +7,8 @@ inventory (one namespace: they become stable storage keys and ``target`` labels)
 another existing site and the parent tree has no cycle; official unit codes (``code``) are unique; a
 site's technicians exist; ``link.device`` names a device of the same site; meeting ids are unique and a
 meeting's sites exist; ``alerts.admins`` are technicians; maintenance windows have unique ids and name
-existing sites and targets ("link", a device or an endpoint id); notifier ids are unique; no address
+existing sites and targets ("link", a device or an endpoint id); notifier ids are unique; bridge ids are
+unique and a bridge's participants name existing sites; no address
 still holds the placeholder that `giaoban init` leaves (monitor.config.placeholders). A commune without a
 parent is allowed (a lone site is a valid inventory).
 
@@ -44,7 +45,34 @@ def check_references(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str]]:
     for index, meeting in meetings:
         yield from _meeting_sites(index, meeting, site_ids)
     yield from _alert_references(data, tech_ids, site_ids, sites)
+    yield from _bridges(data, site_ids, sites)
     yield from check_placeholders(data)
+
+
+def _bridges(
+    data: Mapping[str, Any], site_ids: list[str], sites: list[tuple[int, Mapping[str, Any]]]
+) -> Iterator[tuple[Loc, str]]:
+    """Bridge ids are unique, a bridge's endpoint is one of kind cms, rmx or jitsi, its participants existing sites."""
+    bridges = list(_entries(data.get("bridges")))
+    yield from _unique_ids("bridges", bridges, "bridge")
+    kinds = {
+        endpoint.get("id"): endpoint.get("kind") for _, site in sites for _, endpoint in _entries(site.get("endpoints"))
+    }
+    for index, bridge in bridges:
+        endpoint = bridge.get("endpoint")
+        if isinstance(endpoint, str):
+            if endpoint not in kinds:
+                yield ("bridges", index, "endpoint"), unknown("endpoint", endpoint, [str(k) for k in kinds])
+            elif kinds[endpoint] not in ("cms", "rmx", "jitsi"):
+                yield (
+                    ("bridges", index, "endpoint"),
+                    f"endpoint {endpoint} is of kind {kinds[endpoint]}; a bridge is of kind cms, rmx or jitsi",
+                )
+        participants = bridge.get("participants")
+        if isinstance(participants, Mapping):
+            for name in participants:
+                if isinstance(name, str) and name not in site_ids:
+                    yield ("bridges", index, "participants", name), unknown("site", name, site_ids)
 
 
 def _meeting_sites(index: int, meeting: Mapping[str, Any], site_ids: list[str]) -> Iterator[tuple[Loc, str]]:

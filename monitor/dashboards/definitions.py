@@ -1,4 +1,4 @@
-"""The Grafana dashboards, generated from this code (never hand-edited JSON); `giaoban dashboards export DIR`.
+"""The Grafana dashboards, built with grafana-foundation-sdk (never hand-edited JSON); `giaoban dashboards export DIR`.
 
     giaoban-overview.json    giaoban — Tổng quan huyện / District overview      uid giaoban-overview
     giaoban-link.json        giaoban — Đường truyền điểm cầu / Site link        uid giaoban-link      ($site)
@@ -12,19 +12,24 @@ VictoriaMetrics, deploy/national/).
 
 The files in dashboards/ are this module's output, committed so that Grafana's file provisioning
 (deploy/grafana/provisioning/dashboards/giaoban.yml) can load them without Python; a test keeps them
-equal to what this module produces. Queries use only the metric names of the README's metrics table, plus
+equal to what this module produces, and another that each decodes into the SDK's models and encodes back
+unchanged. Each dashboard function returns the SDK's JSON (monitor/dashboards/panels.py: to_json). Queries
+use only the metric names of the README's metrics table, plus
 ``giaoban_site_info{site,parent,role,code,lat,lon} 1`` (monitor/metrics/sites.py) for the map.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import dashboard as model
 
 from monitor.dashboards.panels import (
     BLUE,
-    DATASOURCE,
     DS_VARIABLE,
     GREEN,
     OK_FAILED,
@@ -37,6 +42,7 @@ from monitor.dashboards.panels import (
     Json,
     bar_gauge,
     column,
+    datasource,
     geomap,
     heatmap,
     instant,
@@ -48,11 +54,11 @@ from monitor.dashboards.panels import (
     text,
     thresholds,
     timeseries,
+    to_json,
     value_map,
 )
 from monitor.i18n import verdict_both
 
-SCHEMA_VERSION = 39
 TAG = "giaoban"
 DEFAULT_GIAOBAN_URL = "http://localhost:9876"
 
@@ -82,104 +88,88 @@ SITE_LINK = {
 # ---------------------------------------------------------------- dashboard shell
 
 
-def _datasource_variable() -> Json:
-    return {
-        "name": DS_VARIABLE,
-        "label": "Nguồn dữ liệu / Data source",
-        "type": "datasource",
-        "query": "prometheus",
-        "current": {},
-        "hide": 0,
-        "includeAll": False,
-        "multi": False,
-        "options": [],
-        "refresh": 1,
-        "regex": "",
-    }
+def _datasource_variable() -> dashboard_builder.DatasourceVariable:
+    return (
+        dashboard_builder.DatasourceVariable(DS_VARIABLE)
+        .label("Nguồn dữ liệu / Data source")
+        .type("prometheus")
+        .hide(model.VariableHide.DONT_HIDE)
+        .include_all(False)
+        .multi(False)
+        .regex("")
+    )
 
 
-def _label_variable(name: str, label: str, metric: str, *, multi: bool) -> Json:
+def _label_variable(name: str, label: str, metric: str, *, multi: bool) -> dashboard_builder.QueryVariable:
     """A variable listing one label's values; multi-select ones also offer All (regex .*)."""
     definition = f"label_values({metric}, {name})"
-    variable: Json = {
-        "name": name,
-        "label": label,
-        "type": "query",
-        "datasource": DATASOURCE,
-        "definition": definition,
-        "query": {"qryType": 1, "query": definition, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-        "current": {},
-        "hide": 0,
-        "includeAll": multi,
-        "multi": multi,
-        "options": [],
-        "refresh": 2,  # on time range change: sites come and go with the inventory
-        "regex": "",
-        "sort": 1,
-    }
+    variable = (
+        dashboard_builder.QueryVariable(name)
+        .label(label)
+        .datasource(datasource())
+        .query({"qryType": 1, "query": definition, "refId": "PrometheusVariableQueryEditor-VariableQuery"})
+        .hide(model.VariableHide.DONT_HIDE)
+        .include_all(multi)
+        .multi(multi)
+        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)  # sites come and go with the inventory
+        .regex("")
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+    )
     if multi:
-        variable["allValue"] = ".*"
+        variable.all_value(".*")
     return variable
 
 
-def _url_variable() -> Json:
+def _url_variable() -> dashboard_builder.TextBoxVariable:
     """Where the giaoban service answers for the browser (its board and API), for the text panels' links."""
-    return {
-        "name": "giaoban",
-        "label": "Địa chỉ giaoban / giaoban URL",
-        "type": "textbox",
-        "query": DEFAULT_GIAOBAN_URL,
-        "current": {"text": DEFAULT_GIAOBAN_URL, "value": DEFAULT_GIAOBAN_URL},
-        "hide": 0,
-        "options": [{"selected": True, "text": DEFAULT_GIAOBAN_URL, "value": DEFAULT_GIAOBAN_URL}],
-    }
+    current = model.VariableOption(selected=True, text=DEFAULT_GIAOBAN_URL, value=DEFAULT_GIAOBAN_URL)
+    return (
+        dashboard_builder.TextBoxVariable("giaoban")
+        .label("Địa chỉ giaoban / giaoban URL")
+        .default_value(DEFAULT_GIAOBAN_URL)
+        .current(current)
+        .hide(model.VariableHide.DONT_HIDE)
+        .options([current])
+    )
 
 
-def _dashboard(uid: str, title: str, description: str, grid: Grid, variables: list[Json]) -> Json:
-    return {
-        "annotations": {
-            "list": [
-                {
-                    "builtIn": 1,
-                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                    "enable": True,
-                    "hide": True,
-                    "iconColor": "rgba(0, 211, 255, 1)",
-                    "name": "Annotations & Alerts",
-                    "type": "dashboard",
-                }
-            ]
-        },
-        "description": description,
-        "editable": True,
-        "fiscalYearStartMonth": 0,
-        "graphTooltip": 1,  # shared crosshair: a loss spike lines up with traffic and RTT
-        "id": None,
-        "links": [
-            {
-                "asDropdown": True,
-                "icon": "external link",
-                "includeVars": False,
-                "keepTime": True,
-                "tags": [TAG],
-                "targetBlank": False,
-                "title": "giaoban",
-                "type": "dashboards",
-            }
-        ],
-        "panels": grid.panels(),
-        "refresh": "1m",
-        "schemaVersion": SCHEMA_VERSION,
-        "tags": [TAG],
-        "templating": {"list": [_datasource_variable(), *variables]},
-        "time": {"from": "now-6h", "to": "now"},
-        "timepicker": {},
-        "timezone": "browser",
-        "title": title,
-        "uid": uid,
-        "version": 1,
-        "weekStart": "monday",
-    }
+def _dashboard(
+    uid: str, title: str, description: str, grid: Grid, variables: Sequence[cogbuilder.Builder[model.VariableModel]]
+) -> Json:
+    board = (
+        dashboard_builder.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .annotation(
+            dashboard_builder.AnnotationQuery()
+            .built_in(1)
+            .datasource(model.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+            .enable(True)
+            .hide(True)
+            .icon_color("rgba(0, 211, 255, 1)")
+            .name("Annotations & Alerts")
+            .type("dashboard")
+        )
+        .tooltip(model.DashboardCursorSync.CROSSHAIR)  # shared crosshair: a loss spike lines up with traffic and RTT
+        .link(
+            dashboard_builder.DashboardLink("giaoban")
+            .as_dropdown(True)
+            .icon("external link")
+            .include_vars(False)
+            .keep_time(True)
+            .tags([TAG])
+            .target_blank(False)
+            .type(model.DashboardLinkType.DASHBOARDS)
+        )
+        .refresh("1m")
+        .tags([TAG])
+        .variables([_datasource_variable(), *variables])
+        .time("now-6h", "now")
+        .timezone("browser")
+        .version(1)
+        .week_start("monday")
+    )
+    return to_json(grid.place(board).build())
 
 
 # ---------------------------------------------------------------- (1) district overview

@@ -1,65 +1,111 @@
-"""Grafana JSON building blocks (schemaVersion 39, Grafana 10/11): queries, panels, a grid that places them.
+"""Grafana building blocks on grafana-foundation-sdk: queries, panels, a grid that places them.
 
-Plain dicts, because Grafana's JSON is the interface: a panel here is exactly what Grafana stores. Every
-query and panel names the datasource through the dashboard variable ``DS_PROMETHEUS``, so one file
+The SDK (PyPI ``grafana-foundation-sdk``, Grafana Labs' builders generated from Grafana's own schemas, here
+for Grafana 11.6) types every option: a misspelt option or a value of the wrong kind fails mypy or the
+builder, not silently in Grafana. The helpers below only fix giaoban's choices (colours, legends, tooltips,
+the datasource variable) so the dashboards in monitor/dashboards/definitions.py read as lists of panels.
+
+Every query and panel names the datasource through the dashboard variable ``DS_PROMETHEUS``, so one file
 works against whichever Prometheus a district runs (the provisioned one has uid ``prometheus``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from grafana_foundation_sdk.builders import bargauge as bargauge_builder
+from grafana_foundation_sdk.builders import common as common_builder
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.builders import geomap as geomap_builder
+from grafana_foundation_sdk.builders import heatmap as heatmap_builder
+from grafana_foundation_sdk.builders import prometheus as prometheus_builder
+from grafana_foundation_sdk.builders import stat as stat_builder
+from grafana_foundation_sdk.builders import statetimeline as statetimeline_builder
+from grafana_foundation_sdk.builders import table as table_builder
+from grafana_foundation_sdk.builders import text as text_builder
+from grafana_foundation_sdk.builders import timeseries as timeseries_builder
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common, prometheus
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import geomap as geomap_model
+from grafana_foundation_sdk.models import heatmap as heatmap_model
+from grafana_foundation_sdk.models import text as text_model
+
 Json = dict[str, Any]
 Size = tuple[int, int]  # (width, height) in grid units: 24 columns make a row
+Query = prometheus_builder.Dataquery
+Steps = dashboard_builder.ThresholdsConfig
+Override = dashboard_builder.DashboardFieldConfigSourceOverrides
+PanelBuilder = cogbuilder.Builder[model.Panel]
 
 DS_VARIABLE = "DS_PROMETHEUS"
-DATASOURCE: Json = {"type": "prometheus", "uid": "${" + DS_VARIABLE + "}"}
+DATASOURCE: Json = {"type": "prometheus", "uid": "${" + DS_VARIABLE + "}"}  # as it reads in the JSON
 GRID_WIDTH = 24
 
 # Colours Grafana names in its palette.
 GREEN, YELLOW, ORANGE, RED, BLUE, GREY = "green", "yellow", "orange", "red", "blue", "text"
 
 
-def query(expr: str, legend: str = "", *, instant: bool = False, table: bool = False, heatmap: bool = False) -> Json:
+def datasource() -> model.DataSourceRef:
+    return model.DataSourceRef(type_val=DATASOURCE["type"], uid=DATASOURCE["uid"])
+
+
+def to_json(value: object) -> Json:
+    """An SDK model as Grafana's JSON (the SDK's own encoder), as plain dicts and lists."""
+    data: Json = json.loads(json.dumps(value, cls=JSONEncoder))
+    return data
+
+
+def query(expr: str, legend: str = "", *, instant: bool = False, table: bool = False, heatmap: bool = False) -> Query:
     """One Prometheus query; refId is given by the panel that holds it."""
-    fmt = "heatmap" if heatmap else "table" if table else "time_series"
-    return {
-        "datasource": DATASOURCE,
-        "editorMode": "code",
-        "expr": expr,
-        "format": fmt,
-        "instant": instant,
-        "legendFormat": legend or "__auto",
-        "range": not instant,
-        "refId": "",
-    }
+    fmt = (
+        prometheus.PromQueryFormat.HEATMAP
+        if heatmap
+        else prometheus.PromQueryFormat.TABLE
+        if table
+        else prometheus.PromQueryFormat.TIME_SERIES
+    )
+    built = (
+        prometheus_builder.Dataquery()
+        .datasource(datasource())
+        .editor_mode(prometheus.QueryEditorMode.CODE)
+        .expr(expr)
+        .format(fmt)
+        .legend_format(legend or "__auto")
+    )
+    return built.instant() if instant else built.range()
 
 
-def instant(expr: str, legend: str = "") -> Json:
+def instant(expr: str, legend: str = "") -> Query:
     """The query of a stat: only the current value matters."""
     return query(expr, legend, instant=True)
 
 
-def table_queries(*exprs: str) -> list[Json]:
+def table_queries(*exprs: str) -> list[Query]:
     """A table's columns, one instant query each; Grafana names them Value #A, Value #B... in this order."""
     return [query(expr, instant=True, table=True) for expr in exprs]
 
 
-def thresholds(*steps: tuple[str, float | None]) -> Json:
+def thresholds(*steps: tuple[str, float | None]) -> Steps:
     """Absolute steps, the first with value None (Grafana's 'base')."""
-    return {"mode": "absolute", "steps": [{"color": color, "value": value} for color, value in steps]}
+    return (
+        dashboard_builder.ThresholdsConfig()
+        .mode(model.ThresholdsMode.ABSOLUTE)
+        .steps([model.Threshold(value=value, color=color) for color, value in steps])
+    )
 
 
-def value_map(*entries: tuple[float | str, str, str]) -> Json:
+def value_map(*entries: tuple[float | str, str, str]) -> model.ValueMap:
     """A value mapping: (value, text, colour) per entry, in display order."""
-    return {
-        "type": "value",
-        "options": {
-            str(value): {"color": color, "index": index, "text": text}
+    return model.ValueMap(
+        options={
+            str(value): model.ValueMappingResult(text=text, color=color, index=index)
             for index, (value, text, color) in enumerate(entries)
-        },
-    }
+        }
+    )
 
 
 UP_DOWN = value_map((1, "Lên / Up", GREEN), (0, "Mất / Down", RED))
@@ -67,166 +113,174 @@ YES_NO = value_map((1, "Có / Yes", GREEN), (0, "Không / No", RED))
 OK_FAILED = value_map((1, "Tốt / OK", GREEN), (0, "Lỗi / Failed", RED))
 
 
-def override(matcher: str, name: str, **properties: Any) -> Json:
+def override(matcher: str, name: str, **properties: Any) -> Override:
     """Field override, e.g. override("byName", "Value #B", unit="s", displayName="RTT")."""
-    props = [{"id": key.replace("__", "."), "value": value} for key, value in properties.items()]
-    return {"matcher": {"id": matcher, "options": name}, "properties": props}
+    props = [model.DynamicConfigValue(id_val=key.replace("__", "."), value=value) for key, value in properties.items()]
+    return Override().matcher(model.MatcherConfig(id_val=matcher, options=name)).properties(props)
 
 
-def _panel(
-    kind: str,
+def _targets(panel: Any, targets: Sequence[Query]) -> None:
+    refs = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    panel.targets([target.ref_id(refs[index]) for index, target in enumerate(targets)])
+
+
+def _common(
+    panel: Any,
     title: str,
-    targets: Sequence[Json],
+    targets: Sequence[Query],
     *,
     description: str,
-    defaults: Json,
-    options: Json,
-    overrides: Sequence[Json] = (),
-    transformations: Sequence[Json] = (),
-) -> Json:
-    refs = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return {
-        "type": kind,
-        "title": title,
-        "description": description,
-        "datasource": DATASOURCE,
-        "targets": [{**target, "refId": refs[index]} for index, target in enumerate(targets)],
-        "fieldConfig": {"defaults": defaults, "overrides": list(overrides)},
-        "options": options,
-        "transformations": list(transformations),
-    }
-
-
-def _defaults(
-    unit: str,
-    steps: Json | None,
-    mappings: Iterable[Json],
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
+    unit: str | None = "none",
+    steps: Steps | None = None,
+    mappings: Iterable[model.ValueMap] = (),
     palette: bool = False,
-    custom: Json | None = None,
-) -> Json:
-    out: Json = {
-        "unit": unit,
-        "color": {"mode": "palette-classic" if palette else "thresholds"},
-        "thresholds": steps or thresholds((GREEN, None)),
-        "mappings": list(mappings),
-    }
-    if minimum is not None:
-        out["min"] = minimum
-    if maximum is not None:
-        out["max"] = maximum
-    if custom is not None:
-        out["custom"] = custom
-    return out
+    overrides: Sequence[Override] = (),
+    transformations: Sequence[model.DataTransformerConfig] = (),
+) -> Any:
+    """What every queried panel has: title, description, the datasource variable, its queries, units, colours."""
+    panel.title(title).description(description).datasource(datasource())
+    _targets(panel, targets)
+    if unit is not None:
+        panel.unit(unit)
+        colour = model.FieldColorModeId.PALETTE_CLASSIC if palette else model.FieldColorModeId.THRESHOLDS
+        panel.color_scheme(dashboard_builder.FieldColor().mode(colour))
+        panel.thresholds(steps or thresholds((GREEN, None)))
+        panel.mappings(list(mappings))
+    panel.overrides(list(overrides))
+    panel.transformations(list(transformations))
+    return panel
+
+
+def _reduce_last() -> common_builder.ReduceDataOptions:
+    return common_builder.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
 
 
 def stat(
     title: str,
-    targets: Sequence[Json],
+    targets: Sequence[Query],
     *,
     description: str,
     unit: str = "none",
-    steps: Json | None = None,
-    mappings: Iterable[Json] = (),
+    steps: Steps | None = None,
+    mappings: Iterable[model.ValueMap] = (),
     text_mode: str = "auto",
     decimals: int | None = None,
-) -> Json:
-    defaults = _defaults(unit, steps, mappings)
+) -> PanelBuilder:
+    panel = (
+        stat_builder.Panel()
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .justify_mode(common.BigValueJustifyMode.AUTO)
+        .orientation(common.VizOrientation.AUTO)
+        .reduce_options(_reduce_last())
+        .show_percent_change(False)
+        .text_mode(common.BigValueTextMode(text_mode))
+        .wide_layout(True)
+    )
     if decimals is not None:
-        defaults["decimals"] = decimals
-    options = {
-        "colorMode": "background",
-        "graphMode": "none",
-        "justifyMode": "auto",
-        "orientation": "auto",
-        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-        "showPercentChange": False,
-        "textMode": text_mode,
-        "wideLayout": True,
-    }
-    return _panel("stat", title, targets, description=description, defaults=defaults, options=options)
+        panel.decimals(decimals)
+    built: PanelBuilder = _common(
+        panel, title, targets, description=description, unit=unit, steps=steps, mappings=mappings
+    )
+    return built
 
 
 def timeseries(
     title: str,
-    targets: Sequence[Json],
+    targets: Sequence[Query],
     *,
     description: str,
     unit: str,
-    steps: Json | None = None,
+    steps: Steps | None = None,
     minimum: float | None = None,
     maximum: float | None = None,
-    overrides: Sequence[Json] = (),
+    overrides: Sequence[Override] = (),
     draw: str = "line",
-) -> Json:
-    custom = {
-        "drawStyle": draw,
-        "lineWidth": 1,
-        "fillOpacity": 10,
-        "gradientMode": "none",
-        "showPoints": "never",
-        "spanNulls": False,
-        "axisPlacement": "auto",
-        "thresholdsStyle": {"mode": "dashed" if steps else "off"},
-    }
-    defaults = _defaults(unit, steps, (), minimum=minimum, maximum=maximum, palette=True, custom=custom)
-    options = {
-        "legend": {"calcs": ["lastNotNull", "max"], "displayMode": "table", "placement": "bottom", "showLegend": True},
-        "tooltip": {"mode": "multi", "sort": "desc"},
-    }
-    return _panel(
-        "timeseries", title, targets, description=description, defaults=defaults, options=options, overrides=overrides
+) -> PanelBuilder:
+    threshold_style = common.GraphThresholdsStyleMode.DASHED if steps else common.GraphThresholdsStyleMode.OFF
+    panel = (
+        timeseries_builder.Panel()
+        .draw_style(common.GraphDrawStyle(draw))
+        .line_width(1)
+        .fill_opacity(10)
+        .gradient_mode(common.GraphGradientMode.NONE)
+        .show_points(common.VisibilityMode.NEVER)
+        .span_nulls(False)
+        .axis_placement(common.AxisPlacement.AUTO)
+        .thresholds_style(common_builder.GraphThresholdsStyleConfig().mode(threshold_style))
+        .legend(
+            common_builder.VizLegendOptions()
+            .calcs(["lastNotNull", "max"])
+            .display_mode(common.LegendDisplayMode.TABLE)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .tooltip(
+            common_builder.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI).sort(common.SortOrder.DESCENDING)
+        )
     )
+    if minimum is not None:
+        panel.min(minimum)
+    if maximum is not None:
+        panel.max(maximum)
+    built: PanelBuilder = _common(
+        panel, title, targets, description=description, unit=unit, steps=steps, palette=True, overrides=overrides
+    )
+    return built
 
 
 def state_timeline(
-    title: str, targets: Sequence[Json], *, description: str, mappings: Iterable[Json], steps: Json
-) -> Json:
-    defaults = _defaults("none", steps, mappings, custom={"fillOpacity": 80, "lineWidth": 0})
-    options = {
-        "alignValue": "left",
-        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-        "mergeValues": True,
-        "rowHeight": 0.9,
-        "showValue": "auto",
-        "tooltip": {"mode": "single", "sort": "none"},
-    }
-    return _panel("state-timeline", title, targets, description=description, defaults=defaults, options=options)
+    title: str, targets: Sequence[Query], *, description: str, mappings: Iterable[model.ValueMap], steps: Steps
+) -> PanelBuilder:
+    panel = (
+        statetimeline_builder.Panel()
+        .fill_opacity(80)
+        .line_width(0)
+        .align_value(common.TimelineValueAlignment.LEFT)
+        .legend(
+            common_builder.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .merge_values(True)
+        .row_height(0.9)
+        .show_value(common.VisibilityMode.AUTO)
+        .tooltip(common_builder.VizTooltipOptions().mode(common.TooltipDisplayMode.SINGLE).sort(common.SortOrder.NONE))
+    )
+    built: PanelBuilder = _common(panel, title, targets, description=description, steps=steps, mappings=mappings)
+    return built
 
 
 def table(
     title: str,
-    targets: Sequence[Json],
+    targets: Sequence[Query],
     *,
     description: str,
-    overrides: Sequence[Json],
+    overrides: Sequence[Override],
     hide: Sequence[str] = ("Time",),
     sort_by: str | None = None,
-) -> Json:
+) -> PanelBuilder:
     """Instant queries in table format, merged into one row per label set (Grafana's 'merge')."""
     transformations = [
-        {"id": "merge", "options": {}},
-        {"id": "organize", "options": {"excludeByName": dict.fromkeys(hide, True), "renameByName": {}}},
+        model.DataTransformerConfig(id_val="merge", options={}),
+        model.DataTransformerConfig(
+            id_val="organize", options={"excludeByName": dict.fromkeys(hide, True), "renameByName": {}}
+        ),
     ]
-    options: Json = {
-        "cellHeight": "sm",
-        "footer": {"countRows": False, "fields": "", "reducer": ["sum"], "show": False},
-        "showHeader": True,
-        "sortBy": [{"desc": False, "displayName": sort_by}] if sort_by else [],
-    }
-    defaults = _defaults("none", None, (), custom={"align": "auto", "cellOptions": {"type": "auto"}})
-    return _panel(
-        "table",
-        title,
-        targets,
-        description=description,
-        defaults=defaults,
-        options=options,
-        overrides=overrides,
-        transformations=transformations,
+    panel = (
+        table_builder.Panel()
+        .cell_height(common.TableCellHeight.SM)
+        .footer(common_builder.TableFooterOptions().count_rows(False).fields([]).reducer(["sum"]).show(False))
+        .show_header(True)
+        .sort_by([common_builder.TableSortByFieldState().display_name(sort_by).desc(False)] if sort_by else [])
+        .align(common.FieldTextAlignment.AUTO)
+        .cell_options(common.TableAutoCellOptions())
     )
+    built: PanelBuilder = _common(
+        panel, title, targets, description=description, overrides=overrides, transformations=transformations
+    )
+    return built
 
 
 def column(
@@ -234,153 +288,160 @@ def column(
     name: str,
     *,
     unit: str = "none",
-    steps: Json | None = None,
-    mappings: Sequence[Json] = (),
+    steps: Steps | None = None,
+    mappings: Sequence[model.ValueMap] = (),
     decimals: int | None = None,
     link: Json | None = None,
-) -> Json:
+) -> Override:
     """A table column's override: its header, unit and, with steps or mappings, a coloured cell."""
-    properties: list[Json] = [{"id": "displayName", "value": name}, {"id": "unit", "value": unit}]
+    properties = [model.DynamicConfigValue(id_val="displayName", value=name), model.DynamicConfigValue("unit", unit)]
     if steps is not None or mappings:
-        properties.append({"id": "custom.cellOptions", "value": {"type": "color-background", "mode": "basic"}})
+        cell = common.TableColoredBackgroundCellOptions(mode=common.TableCellBackgroundDisplayMode.BASIC)
+        properties.append(model.DynamicConfigValue("custom.cellOptions", cell))
     if steps is not None:
-        properties.append({"id": "thresholds", "value": steps})
+        properties.append(model.DynamicConfigValue("thresholds", steps.build()))
     if mappings:
-        properties.append({"id": "mappings", "value": list(mappings)})
+        properties.append(model.DynamicConfigValue("mappings", list(mappings)))
     if decimals is not None:
-        properties.append({"id": "decimals", "value": decimals})
+        properties.append(model.DynamicConfigValue("decimals", decimals))
     if link is not None:
-        properties.append({"id": "links", "value": [link]})
-    return {"matcher": {"id": "byName", "options": field}, "properties": properties}
+        properties.append(model.DynamicConfigValue("links", [link]))
+    return Override().matcher(model.MatcherConfig(id_val="byName", options=field)).properties(properties)
 
 
-def heatmap(title: str, target: Json, *, description: str, unit: str) -> Json:
+def heatmap(title: str, target: Query, *, description: str, unit: str) -> PanelBuilder:
     """Buckets of a Prometheus histogram drawn as they are (calculate off): a SmokePing-like picture."""
-    options = {
-        "calculate": False,
-        "cellGap": 1,
-        "color": {
-            "exponent": 0.5,
-            "fill": "dark-orange",
-            "mode": "scheme",
-            "reverse": False,
-            "scale": "exponential",
-            "scheme": "Oranges",
-            "steps": 64,
-        },
-        "exemplars": {"color": "rgba(255,0,255,0.7)"},
-        "filterValues": {"le": 1e-9},
-        "legend": {"show": True},
-        "rowsFrame": {"layout": "auto"},
-        "showValue": "never",
-        "tooltip": {"mode": "single", "showColorScale": False, "yHistogram": True},
-        "yAxis": {"axisPlacement": "left", "reverse": False, "unit": unit},
-    }
-    defaults = {"custom": {"scaleDistribution": {"type": "linear"}}}
-    return _panel("heatmap", title, [target], description=description, defaults=defaults, options=options)
+    panel = (
+        heatmap_builder.Panel()
+        .calculate(False)
+        .cell_gap(1)
+        .color(
+            heatmap_builder.HeatmapColorOptions()
+            .exponent(0.5)
+            .fill("dark-orange")
+            .mode(heatmap_model.HeatmapColorMode.SCHEME)
+            .reverse(False)
+            .scale(heatmap_model.HeatmapColorScale.EXPONENTIAL)
+            .scheme("Oranges")
+            .steps(64)
+        )
+        .exemplars_color("rgba(255,0,255,0.7)")
+        .filter_values(heatmap_builder.FilterValueRange().le(1e-9))
+        .show_legend()
+        .rows_frame(heatmap_builder.RowsHeatmapOptions().layout(common.HeatmapCellLayout.AUTO))
+        .show_value(common.VisibilityMode.NEVER)
+        .mode(common.TooltipDisplayMode.SINGLE)
+        .show_color_scale(False)
+        .show_y_histogram()
+        .y_axis(heatmap_builder.YAxisConfig().axis_placement(common.AxisPlacement.LEFT).reverse(False).unit(unit))
+        .scale_distribution(common_builder.ScaleDistributionConfig().type(common.ScaleDistribution.LINEAR))
+    )
+    built: PanelBuilder = _common(panel, title, [target], description=description, unit=None)
+    return built
 
 
-def bar_gauge(title: str, targets: Sequence[Json], *, description: str, unit: str, steps: Json) -> Json:
-    defaults = _defaults(unit, steps, ())
-    options = {
-        "displayMode": "gradient",
-        "minVizHeight": 16,
-        "minVizWidth": 8,
-        "namePlacement": "auto",
-        "orientation": "horizontal",
-        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-        "showUnfilled": True,
-        "sizing": "auto",
-        "valueMode": "color",
-    }
-    return _panel("bargauge", title, targets, description=description, defaults=defaults, options=options)
+def bar_gauge(title: str, targets: Sequence[Query], *, description: str, unit: str, steps: Steps) -> PanelBuilder:
+    panel = (
+        bargauge_builder.Panel()
+        .display_mode(common.BarGaugeDisplayMode.GRADIENT)
+        .min_viz_height(16)
+        .min_viz_width(8)
+        .name_placement(common.BarGaugeNamePlacement.AUTO)
+        .orientation(common.VizOrientation.HORIZONTAL)
+        .reduce_options(_reduce_last())
+        .show_unfilled(True)
+        .sizing(common.BarGaugeSizing.AUTO)
+        .value_mode(common.BarGaugeValueMode.COLOR)
+    )
+    built: PanelBuilder = _common(panel, title, targets, description=description, unit=unit, steps=steps)
+    return built
 
 
 def geomap(
     title: str,
-    target: Json,
+    target: Query,
     *,
     description: str,
-    steps: Json,
-    mappings: Sequence[Json],
+    steps: Steps,
+    mappings: Sequence[model.ValueMap],
     label_field: str,
-) -> Json:
+) -> PanelBuilder:
     """Markers at the ``lat``/``lon`` columns of a table query, coloured by its value through ``steps``."""
-    layer = {
-        "type": "markers",
-        "name": "Điểm cầu / Sites",
-        "config": {
-            "showLegend": True,
-            "style": {
-                "color": {"field": "Value", "fixed": "dark-green"},
-                "opacity": 0.9,
-                "size": {"fixed": 10, "max": 15, "min": 2},
-                "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
-                "symbolAlign": {"horizontal": "center", "vertical": "center"},
-                "text": {"field": label_field, "fixed": "", "mode": "field"},
-                "textConfig": {"fontSize": 11, "offsetX": 0, "offsetY": -14, "textAlign": "center"},
-            },
-        },
-        "location": {"latitude": "lat", "longitude": "lon", "mode": "coords"},
-        "tooltip": True,
+    # The marker layer's style is the markers plugin's own schema, which the SDK leaves open (an object).
+    style = {
+        "color": {"field": "Value", "fixed": "dark-green"},
+        "opacity": 0.9,
+        "size": {"fixed": 10, "max": 15, "min": 2},
+        "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
+        "symbolAlign": {"horizontal": "center", "vertical": "center"},
+        "text": {"field": label_field, "fixed": "", "mode": "field"},
+        "textConfig": {"fontSize": 11, "offsetX": 0, "offsetY": -14, "textAlign": "center"},
     }
-    options = {
-        "basemap": {"config": {}, "name": "Bản đồ / Basemap", "type": "default"},
-        "controls": {"mouseWheelZoom": True, "showAttribution": True, "showZoom": True},
-        "layers": [layer],
-        "tooltip": {"mode": "details"},
-        "view": {"allLayers": True, "id": "fit", "lat": 0, "lon": 0, "padding": 10, "zoom": 1},
-    }
+    layer = (
+        common_builder.MapLayerOptions()
+        .type("markers")
+        .name("Điểm cầu / Sites")
+        .config({"showLegend": True, "style": style})
+        .location(
+            common_builder.FrameGeometrySource()
+            .latitude("lat")
+            .longitude("lon")
+            .mode(common.FrameGeometrySourceMode.COORDS)
+        )
+        .tooltip(True)
+    )
+    panel = (
+        geomap_builder.Panel()
+        .basemap(common_builder.MapLayerOptions().config({}).name("Bản đồ / Basemap").type("default"))
+        .controls(geomap_builder.ControlsOptions().mouse_wheel_zoom(True).show_attribution(True).show_zoom(True))
+        .layers([layer])
+        .tooltip(geomap_builder.TooltipOptions().mode(geomap_model.TooltipMode.DETAILS))
+        .view(geomap_builder.MapViewConfig().all_layers(True).id("fit").lat(0).lon(0).padding(10).zoom(1))
+    )
     # Prometheus labels arrive as strings; the marker layer wants numbers.
-    convert = {
-        "id": "convertFieldType",
-        "options": {
+    convert = model.DataTransformerConfig(
+        id_val="convertFieldType",
+        options={
             "conversions": [
                 {"destinationType": "number", "targetField": "lat"},
                 {"destinationType": "number", "targetField": "lon"},
             ],
             "fields": {},
         },
-    }
-    defaults = _defaults("none", steps, mappings)
-    return _panel(
-        "geomap",
-        title,
-        [target],
-        description=description,
-        defaults=defaults,
-        options=options,
-        transformations=[convert],
     )
+    built: PanelBuilder = _common(
+        panel, title, [target], description=description, steps=steps, mappings=mappings, transformations=[convert]
+    )
+    return built
 
 
-def text(title: str, markdown: str) -> Json:
+def text(title: str, markdown: str) -> PanelBuilder:
     """A Markdown panel; Grafana fills in $variables, so links can point at the service's own routes."""
-    return {
-        "type": "text",
-        "title": title,
-        "options": {
-            "code": {"language": "plaintext", "showLineNumbers": False},
-            "content": markdown,
-            "mode": "markdown",
-        },
-    }
+    return (
+        text_builder.Panel()
+        .title(title)
+        .code(text_builder.CodeOptions().language(text_model.CodeLanguage.PLAINTEXT).show_line_numbers(False))
+        .content(markdown)
+        .mode(text_model.TextMode.MARKDOWN)
+    )
 
 
 class Grid:
     """Places panels left to right in rows of 24 columns and numbers them, as gridPos and id want."""
 
     def __init__(self) -> None:
-        self._panels: list[Json] = []
+        self._panels: list[PanelBuilder | dashboard_builder.Row] = []
         self._x = 0
         self._y = 0
         self._row_height = 0
 
-    def add(self, size: Size, panel: Json) -> None:
+    def add(self, size: Size, panel: PanelBuilder) -> None:
         width, height = size
         if self._x + width > GRID_WIDTH:
             self._newline()
-        self._panels.append({**panel, "gridPos": {"h": height, "w": width, "x": self._x, "y": self._y}})
+        place: Any = panel
+        place.grid_pos(model.GridPos(h=height, w=width, x=self._x, y=self._y))
+        self._panels.append(panel)
         self._x += width
         self._row_height = max(self._row_height, height)
 
@@ -397,7 +458,15 @@ class Grid:
         self.add(size, timeseries(title, [query(expr, legend)], description=description, unit=unit, **options))
 
     def states(
-        self, size: Size, title: str, expr: str, legend: str, *, description: str, mappings: Json, steps: Json
+        self,
+        size: Size,
+        title: str,
+        expr: str,
+        legend: str,
+        *,
+        description: str,
+        mappings: model.ValueMap,
+        steps: Steps,
     ) -> None:
         """A state timeline of one query whose values ``mappings`` names (up/down, ok/failed...)."""
         self.add(
@@ -408,18 +477,22 @@ class Grid:
     def row(self, title: str) -> None:
         """A full-width heading that starts a new band of panels."""
         self._newline()
-        self._panels.append(
-            {"type": "row", "title": title, "collapsed": False, "panels": [], "gridPos": self._pos(GRID_WIDTH, 1)}
-        )
+        row = dashboard_builder.Row(title).collapsed(False)
+        row.grid_pos(model.GridPos(h=1, w=GRID_WIDTH, x=self._x, y=self._y))
+        self._panels.append(row)
         self._y += 1
-
-    def _pos(self, width: int, height: int) -> Json:
-        return {"h": height, "w": width, "x": self._x, "y": self._y}
 
     def _newline(self) -> None:
         if self._x:
             self._y += self._row_height
         self._x, self._row_height = 0, 0
 
-    def panels(self) -> list[Json]:
-        return [{"id": number, **panel} for number, panel in enumerate(self._panels, start=1)]
+    def place(self, board: dashboard_builder.Dashboard) -> dashboard_builder.Dashboard:
+        """Add the panels to ``board`` in order, numbered from 1."""
+        for number, panel in enumerate(self._panels, start=1):
+            if isinstance(panel, dashboard_builder.Row):
+                board.with_row(panel.id(number))
+            else:
+                numbered: Any = panel
+                board.with_panel(numbered.id(number))
+        return board

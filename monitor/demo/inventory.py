@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -253,6 +253,7 @@ class Ports:
     ups: Mapping[str, int]
     receiver_url: str
     portal: int | None = None  # the hub's HTTPS web portal (monitor/demo/portal.py)
+    bridge: int | None = None  # the hub's conference bridge, a Cisco Meeting Server API (monitor/demo/bridge.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,14 +332,14 @@ def _durations(seconds: Sequence[float]) -> str:
     return ", ".join(f"{lead // 60:g}m" if lead % 60 == 0 else f"{lead:g}s" for lead in seconds)
 
 
-def meeting_start(now: datetime) -> datetime:
-    """When the demo briefing starts: MEETING_LEAD after ``now``, to the second."""
-    return now.replace(microsecond=0) + timedelta(seconds=MEETING_LEAD)
+def meeting_start(now: datetime, lead: float = MEETING_LEAD) -> datetime:
+    """When the demo briefing starts: ``lead`` (MEETING_LEAD, or `giaoban demo --meeting-in`) after ``now``."""
+    return now.replace(microsecond=0) + timedelta(seconds=lead)
 
 
-def central_start(now: datetime) -> datetime:
+def central_start(now: datetime, lead: float = MEETING_LEAD) -> datetime:
     """When the central conference starts: as the one-hour briefing ends."""
-    return meeting_start(now) + timedelta(hours=1)
+    return meeting_start(now, lead) + timedelta(hours=1)
 
 
 def render_config(
@@ -348,10 +349,15 @@ def render_config(
     *,
     listen: str,
     now: datetime,
+    lead: float = MEETING_LEAD,
+    bridge_uri: Callable[[SitePlan], str | None] | None = None,
 ) -> str:
-    """The demo's inventory as YAML text; ``now`` is aware, in the province's time zone (meetings are local)."""
-    start = meeting_start(now).replace(tzinfo=None)
-    central = central_start(now).replace(tzinfo=None)
+    """The demo's inventory as YAML text; ``now`` is aware, in the province's time zone (meetings are local).
+
+    ``bridge_uri`` names each site's call leg on the demo's bridge (monitor/demo/calls.py; None: the site has
+    none): with it, the inventory has the bridge and the watch of the briefing in progress (issue 18)."""
+    start = meeting_start(now, lead).replace(tzinfo=None)
+    central = central_start(now, lead).replace(tzinfo=None)
     days = (7 - now.weekday()) % 7 or 7  # the next Monday, never today (its 07:30 may be past)
     monday = (now + timedelta(days=days)).replace(hour=7, minute=30, second=0, microsecond=0, tzinfo=None)
     hub = plan[0]
@@ -380,7 +386,7 @@ technicians:
     lines += [
         "alerts:",
         "  admins: [hoa]",
-        "  topology_grace: 10s",
+        "  topology_grace: 5s",
         f"  external_url: {_q('http://' + listen)}",
         "  rules:  # shortened so that the demo's faults alert within two minutes",
         "    link_down: {for: 30s}",
@@ -392,6 +398,7 @@ technicians:
         "    endpoint_unregistered: {for: 60s}",
         "    peripheral_missing: {for: 60s}",
         "    ups_on_battery: {for: 30s}",
+        "    poor_media: {for: 5s}  # 60s in real use: the demo's 4 % loss is told within 30 s",
         "notifiers:",
         f"  - {{id: demo-webhook, kind: webhook, url: {_q(ports.receiver_url)}}}",
         "meetings:",
@@ -404,8 +411,21 @@ technicians:
         f"  - {{id: {CENTRAL_ID}, title: {_q(CENTRAL_TITLE)},",
         f"     start: {_q(central.isoformat())}, duration: 2h, sites: all, call_rate: {CENTRAL_CALL_RATE},",
         f"     lead_times: [{_durations(CENTRAL_LEAD_TIMES)}]}}",
-        "sites:",
     ]
+    if bridge_uri is not None and ports.bridge is not None:
+        lines += [
+            "calls: {interval: 5s, timeout: 4s, join_grace: 60s}  # 10s, 5s and 5m in real use",
+            "bridges:  # the hub's bridge (Cisco Meeting Server API); each site's call leg by its address",
+            f"  - id: {hub.id}-mcu",
+            "    kind: cms",
+            f"    address: {hub.codec_address}",
+            f"    port: {ports.bridge}",
+            f"    credentials: {{file: {_q(files.codec_credentials)}}}",
+            "    settings: {scheme: http}",
+            "    participants:",
+            *(f"      {site.id}: [{_q(uri)}]" for site in plan if (uri := bridge_uri(site)) is not None),
+        ]
+    lines.append("sites:")
     for site in plan:
         lines += _site(site, hub.id, ports, files)
     return "\n".join(lines) + "\n"

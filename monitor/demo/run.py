@@ -53,12 +53,15 @@ from sqlalchemy.engine import make_url
 from monitor.app.service import Service
 from monitor.config.database import database_option
 from monitor.config.loader import load_config
+from monitor.demo.bridge import EmulatedBridge
+from monitor.demo.calls import DROP_AFTER, LOSS, participant_uri, stage_briefing
 from monitor.demo.codecs import CodecFarm, CodecState, codec_farm, tcp_listener
 from monitor.demo.inventory import (
     CENTRAL_TITLE,
     FAULT_TEXT,
     LEAD_TIMES,
     MEETING_ID,
+    MEETING_LEAD,
     MEETING_TITLE,
     OPERATOR,
     TOKEN_ENV,
@@ -118,10 +121,32 @@ def add_parser(commands: Any) -> None:
     demo.add_argument(
         "--dir", default=DEFAULT_DIR, help=f"where the config, database and logs go (default ./{DEFAULT_DIR})"
     )
+    demo.add_argument(
+        "--meeting-in",
+        type=float,
+        default=MEETING_LEAD,
+        metavar="SECONDS",
+        help=f"when the provincial briefing starts (default {MEETING_LEAD:g} s from now)",
+    )
+    demo.add_argument(
+        "--drop-after",
+        type=float,
+        default=DROP_AFTER,
+        metavar="SECONDS",
+        help=f"when Xã Tân Cương leaves the briefing, after its start (default {DROP_AFTER:g} s)",
+    )
 
 
 def run(args: Any) -> int:
-    status: int = asyncio.run(run_demo(listen=args.listen, database=args.database, directory=Path(args.dir).absolute()))
+    status: int = asyncio.run(
+        run_demo(
+            listen=args.listen,
+            database=args.database,
+            directory=Path(args.dir).absolute(),
+            meeting_in=args.meeting_in,
+            drop_after=args.drop_after,
+        )
+    )
     return status
 
 
@@ -363,7 +388,16 @@ def _write_secret(path: Path, value: str) -> None:
 
 
 def banner(
-    plan: list[SitePlan], *, listen: str, directory: Path, token: str, token_given: bool, config: Path, now: datetime
+    plan: list[SitePlan],
+    *,
+    listen: str,
+    directory: Path,
+    token: str,
+    token_given: bool,
+    config: Path,
+    now: datetime,
+    lead: float = MEETING_LEAD,
+    drop_after: float = DROP_AFTER,
 ) -> str:
     base = f"http://{listen}"
     icmp = last_detected()
@@ -404,9 +438,11 @@ def banner(
         f"  Cấu hình / Config:                 {config}",
         f"  Mã API / API token:                {token} {token_note}",
         f'    curl -X POST -H "Authorization: Bearer {token}" {base}/api/v1/meetings/{MEETING_ID}/readiness',
-        f"  Cuộc họp / Meeting: «{MEETING_TITLE}» lúc / at {meeting_start(now):%H:%M:%S} "
+        f"  Cuộc họp / Meeting: «{MEETING_TITLE}» lúc / at {meeting_start(now, lead):%H:%M:%S} "
         f"(giờ Việt Nam / Vietnam time); kiểm tra / checks at {leads}",
-        f"  Hội nghị / Conference: «{CENTRAL_TITLE}» lúc / at {central_start(now):%H:%M:%S}, "
+        f"  Trong họp / In the meeting:        {base}/meetings/{MEETING_ID}/live — Xã Tân Cương rời cuộc họp sau "
+        f"{drop_after:g} giây / leaves after {drop_after:g} s; Xã Đức Lương mất gói {LOSS:.0%} / {LOSS:.0%} loss",
+        f"  Hội nghị / Conference: «{CENTRAL_TITLE}» lúc / at {central_start(now, lead):%H:%M:%S}, "
         "tỉnh và mọi điểm cầu tham dự / the province and every site take part",
         "  Điểm cầu có sự cố cố ý / Sites with deliberate faults:",
         *faults,
@@ -436,8 +472,17 @@ def _wrap_readiness(service: Service, log_file: JsonLines) -> None:
     service.readiness.sink = sink
 
 
-async def run_demo(*, listen: str = DEFAULT_LISTEN, database: str | None = None, directory: Path) -> int:
+async def run_demo(
+    *,
+    listen: str = DEFAULT_LISTEN,
+    database: str | None = None,
+    directory: Path,
+    meeting_in: float = MEETING_LEAD,
+    drop_after: float = DROP_AFTER,
+) -> int:
     """Run the demo until SIGTERM/SIGINT (``directory`` absolute); UsageError when it cannot start."""
+    if not 0 < meeting_in <= 86400 or not 0 < drop_after <= 3000:
+        raise UsageError("--meeting-in takes 1 to 86400 seconds, --drop-after 1 to 3000 (the briefing lasts 1 h)")
     try:
         split_host_port(listen)
     except ValueError as exc:
@@ -472,7 +517,22 @@ async def run_demo(*, listen: str = DEFAULT_LISTEN, database: str | None = None,
             ports = replace(ports, portal=await stack.enter_async_context(portal()))
             now = datetime.now(TIMEZONE)
             config_path = directory / "demo.yml"
-            text = render_config(plan, ports, files, listen=listen, now=now)
+            # The briefing's call on the hub's bridge (issue 18): every room dials in, one leaves, one loses 4 %.
+            hub = plan[0]
+            bridge = EmulatedBridge(password=password)
+            ports = replace(ports, bridge=await farm.add_bridge(hub.id, bridge, hub.codec_address))
+            start = meeting_start(now, meeting_in).timestamp()
+            mcu = f"sip:mcu@{hub.codec_address}"
+            # The rooms dial in two seconds before the start: after the last readiness check (a codec in a call
+            # is busy), before the watch's first poll.
+            dial_in = asyncio.get_running_loop().call_later(
+                max(0.0, start - 2.0 - time.time()),
+                lambda: stage_briefing(plan, farm.codecs, bridge, bridge_uri=mcu, start=start, drop_after=drop_after),
+            )
+            stack.callback(dial_in.cancel)
+            text = render_config(
+                plan, ports, files, listen=listen, now=now, lead=meeting_in, bridge_uri=participant_uri
+            )
             chosen = anchored(database, Path.cwd()) if database else DEMO_DATABASE  # a command-line path: from here
             text += await asyncio.to_thread(database_yaml, chosen, directory)
             await asyncio.to_thread(config_path.write_text, text, encoding="utf-8")
@@ -497,6 +557,8 @@ async def run_demo(*, listen: str = DEFAULT_LISTEN, database: str | None = None,
                         token_given=token_given,
                         config=config_path,
                         now=now,
+                        lead=meeting_in,
+                        drop_after=drop_after,
                     )
                 )
             await task

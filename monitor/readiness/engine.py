@@ -392,13 +392,22 @@ class ReadinessEngine:
 
     async def run(self) -> None:
         """Tick forever; a failing tick (database down) is logged and retried at the next one."""
+        failing = False
         while True:
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("readiness: this round failed; retrying in %ss", self._config().readiness.tick)
+            except Exception as exc:
+                if not failing:  # the traceback once; a database away for an hour must not fill the log
+                    log.exception("readiness: this round failed; retrying in %ss", self._config().readiness.tick)
+                else:
+                    log.warning("readiness: this round failed again: %s: %s", type(exc).__name__, exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("readiness: the rounds work again")
+                failing = False
             await asyncio.sleep(self._config().readiness.tick)
 
 

@@ -10,7 +10,8 @@ A site, device or endpoint that leaves the inventory is marked inactive, never d
 and a site renamed under the same id keeps its thread. Tables: monitor/storage/tables.py; probe history:
 monitor/storage/history.py (writer), storage_retention.py (roll-up, pruning), storage_queries.py (reads).
 Text is made safe for both databases by the column types (monitor/storage/safe_text.py); ``storage.health``
-(monitor/storage/health.py) is what its users last saw of it.
+(monitor/storage/health.py) is what its users last saw of it; ``storage.spool`` (monitor/storage/spool.py), set
+by the service on PostgreSQL, is where the writers keep what the centre cannot take while it is unreachable.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from monitor.config.models import Config, Database
 from monitor.engine.targets import Target, targets_from_config
 from monitor.errors import GiaobanError
 from monitor.storage import migrations
-from monitor.storage.health import DatabaseHealth
+from monitor.storage.health import DatabaseHealth, is_row_fault
+from monitor.storage.spool import Spool, SpoolError
 from monitor.storage.tables import devices, endpoints, readiness_reports, readiness_results, sites, targets
 from probes.core.secrets import SecretUnavailable
 
@@ -158,7 +160,7 @@ class Report:
     lead_time: float
     created_at: datetime
     results: tuple[SiteVerdict, ...]
-    agent: str | None = None  # the agent that checked (schema version 4); None for older reports
+    agent: str | None = None  # the agent that checked (schema version 5); None for older reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,9 @@ class Storage:
         self._target_ids: dict[str, int] = {}
         self._writer = engine.execution_options(**{_IMMEDIATE: True})
         self.health = DatabaseHealth()  # what its users last saw of it (monitor/storage/health.py)
+        # The local spool of an agent whose database is the centre's PostgreSQL (monitor/storage/spool.py):
+        # the writers keep there what the centre cannot take now; None on SQLite (the file is the agent's own).
+        self.spool: Spool | None = None
 
     def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A write transaction (``async with storage.begin() as conn``); reads use ``storage.engine.connect()``."""
@@ -204,7 +209,9 @@ class Storage:
             await asyncio.to_thread(_check_sqlite_file, Path(str(async_url.database)))
         kwargs: dict[str, Any] = {}
         if async_url.get_backend_name() == "postgresql":
-            kwargs = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True}
+            # A centre cut off by the network drops packets rather than refusing: know it within 10 s, not
+            # asyncpg's 60, so that the writers turn to the spool (monitor/storage/spool.py) quickly.
+            kwargs = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "connect_args": {"timeout": 10}}
         engine = create_async_engine(async_url, **kwargs)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -270,7 +277,7 @@ class Storage:
         missing = [key for key in wanted if key not in self._target_ids]
         if missing:
             async with self.begin() as conn:
-                rows = [_target_row(wanted[key]) for key in missing]
+                rows = [target_row(wanted[key]) for key in missing]
                 stmt: Any = (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(targets)
                 await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
                 found = await conn.execute(select(targets.c.key, targets.c.id).where(targets.c.key.in_(missing)))
@@ -294,33 +301,41 @@ class Storage:
         *,
         created_at: datetime | None = None,
         agent: str | None = None,
-    ) -> int:
-        """Store one readiness report with its per-site verdicts (made by ``agent``); returns its id."""
+    ) -> int | None:
+        """Store one readiness report with its per-site verdicts (made by ``agent``); returns its id (None: kept
+        in the spool)."""
         for result in results:
             if result.verdict not in VERDICTS:
                 raise ValueError(f"verdict {result.verdict!r} is not one of {', '.join(VERDICTS)}")
         created = created_at or datetime.now(UTC)
-        async with self.begin() as conn:
-            inserted = await conn.execute(
-                readiness_reports.insert()
-                .values(
-                    meeting_id=meeting_id,
-                    occurrence_start=int(occurrence_start.timestamp()),
-                    lead_time=round(lead_time),
-                    created_at=int(created.timestamp()),
-                    agent=agent,
-                )
-                .returning(readiness_reports.c.id)
-            )
-            report_id = int(inserted.scalar_one())
-            if results:
-                await conn.execute(
-                    readiness_results.insert(),
-                    [
-                        {"report_id": report_id, "site_id": r.site_id, "verdict": r.verdict, "reasons": list(r.reasons)}
-                        for r in results
-                    ],
-                )
+        head = {
+            "meeting_id": meeting_id,
+            "occurrence_start": int(occurrence_start.timestamp()),
+            "lead_time": round(lead_time),
+            "created_at": int(created.timestamp()),
+            "agent": agent,
+        }
+        rows = [{"site_id": r.site_id, "verdict": r.verdict, "reasons": list(r.reasons)} for r in results]
+        spool = self.spool
+        if spool is not None and spool.diverting:
+            await spool.append([("readiness", {**head, "results": rows})])
+            return None
+        try:
+            async with self.begin() as conn:
+                insert = readiness_reports.insert().values(**head).returning(readiness_reports.c.id)
+                inserted = await conn.execute(insert)
+                report_id = int(inserted.scalar_one())
+                if rows:
+                    await conn.execute(readiness_results.insert(), [{**row, "report_id": report_id} for row in rows])
+        except Exception as exc:
+            if spool is None or is_row_fault(exc):
+                raise
+            spool.cut_off(exc)  # the centre is away: the report is kept in the spool, written back later
+            try:
+                await spool.append([("readiness", {**head, "results": rows})])
+            except SpoolError:
+                raise exc from None
+            return None
         return report_id
 
     async def reports(
@@ -479,10 +494,10 @@ def _inventory_rows(config: Config) -> tuple[list[dict[str, Any]], ...]:
         for s in config.sites
         for e in s.endpoints
     ]
-    return site_rows, device_rows, endpoint_rows, [_target_row(t) for t in targets_from_config(config)]
+    return site_rows, device_rows, endpoint_rows, [target_row(t) for t in targets_from_config(config)]
 
 
-def _target_row(target: Target) -> dict[str, Any]:
+def target_row(target: Target) -> dict[str, Any]:
     return {
         "key": target.key,
         "site_id": target.site,

@@ -31,9 +31,11 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.engine.targets import Target
-from monitor.storage.database import Storage
+from monitor.storage.database import Storage, target_row
 from monitor.storage.health import describe, is_row_fault
+from monitor.storage.spool import Spool, SpoolError
 from monitor.storage.tables import VALUE_COLUMNS, history_raw
+from monitor.storage.writeback import history_body
 from probes.core.result import ProbeResult
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class HistoryWriter:
         self._queue: deque[tuple[Target, ProbeResult]] = deque()
         self._wake = asyncio.Event()
         self.written = 0
+        self.spooled = 0  # results kept in the spool while the centre was unreachable (written back later)
         self.dropped = 0
         self.rejected = 0
         self.failures = 0
@@ -98,17 +101,45 @@ class HistoryWriter:
             self._wake.set()
 
     async def flush(self) -> None:
-        """Write everything queued, batch by batch; on a database fault the unwritten results stay queued."""
+        """Write everything queued, batch by batch; on a database fault the unwritten results stay queued.
+
+        With a spool (the centre's PostgreSQL, monitor/storage/spool.py) a fault of the database sends the
+        queue to the spool instead, and so does every flush until the spool is written back; only when the
+        spool cannot take them either (full, its own disk) do they stay queued here.
+        """
         while self._queue:
+            spool = self.storage.spool
+            if spool is not None and spool.diverting and await self._spool(spool):
+                continue
             chunk = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
             try:
                 await self._write(chunk)
             except BaseException as exc:
                 if isinstance(exc, Exception):
+                    if spool is not None:
+                        spool.cut_off(exc)  # the results went back to the queue: the spool takes them next
+                        continue
                     self.storage.health.failed(AREA, exc)
                 raise
             self.storage.health.succeeded(AREA)
             self.last_success = time.time()
+
+    async def _spool(self, spool: Spool) -> bool:
+        """Move one batch of the queue into the spool; False (the batch stays queued) when it cannot take it."""
+        chunk = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
+        bodies = [("history", history_body(target_row(t), raw_row(0, r))) for t, r in chunk]
+        try:
+            await spool.append(bodies)
+        except SpoolError as exc:
+            self._queue.extendleft(reversed(chunk))
+            self.storage.health.failed(AREA, f"the centre is unreachable and {exc}")
+            raise
+        except BaseException:
+            self._queue.extendleft(reversed(chunk))
+            raise
+        self.spooled += len(chunk)
+        self.storage.health.succeeded(AREA)  # kept safe: the write-back brings them to the centre
+        return True
 
     async def _write(self, chunk: list[tuple[Target, ProbeResult]]) -> None:
         """Insert ``chunk``; rows refused for their values are split off and dropped, the rest written."""

@@ -94,6 +94,13 @@ class Leases:
         self._announced = self._held  # what on_change last said: a lapse of trust between rounds counts too
 
     @property
+    def last_held(self) -> frozenset[str]:
+        """What this agent held at its last successful renewal, kept while the database cannot be reached: an agent
+        cut off from the centre delivers from its local spool only if it held a lease then, so of two agents of
+        one scope only the holder sends (alerts/spool_outbox.py)."""
+        return self._held
+
+    @property
     def held(self) -> frozenset[str]:
         """The units this agent may act for now (none once its last renewal is too old to trust)."""
         if time.monotonic() >= self._trusted_until:

@@ -1,5 +1,7 @@
 """Reads of probe history: a site's points over a range, and the latest result of every target.
 
+``points_of(conn, ids, since, until, step)`` is the same read for any set of targets (the site page, the report).
+
 ``history(storage, site_id, since, until, step)`` returns one HistoryPoint per target and step bucket:
 from raw rows where they are still kept (raw_retention, default 2 days), from hourly aggregates before
 that (so a one-year range costs at most 8,760 hourly rows a target). The step is at least one minute,
@@ -62,8 +64,6 @@ async def history(
 ) -> list[HistoryPoint]:
     """Points of every target of ``site_id`` in [since, until), ordered by target then time."""
     until = until or datetime.now(UTC)
-    step_ms = int(choose_step(since, until, step) * 1000)
-    start, end = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
     async with storage.engine.connect() as conn:
         ids = {
             int(row.id): (row.key, row.kind)
@@ -73,15 +73,40 @@ async def history(
                 )
             ).all()
         }
-        if not ids:
-            return []
-        boundary = await _raw_boundary(conn)
-        rows: list[Any] = []
-        if start < boundary:
-            hourly_step = max(step_ms // HOUR_MS, 1) * HOUR_MS
-            rows += (await conn.execute(_hourly_query(list(ids), start, min(end, boundary), hourly_step))).all()
-        if end > boundary:
-            rows += (await conn.execute(_raw_query(list(ids), max(start, boundary), end, step_ms))).all()
+        return await points_of(conn, ids, since, until, choose_step(since, until, step))
+
+
+async def points_of(
+    conn: AsyncConnection, ids: dict[int, tuple[str, str]], since: datetime, until: datetime, step: float
+) -> list[HistoryPoint]:
+    """Points of the targets ``ids`` (id → (key, kind)) in [since, until) at ``step`` seconds, by target then time.
+
+    One query over raw rows and one over hourly rows, whatever the number of targets (the site page, the
+    monthly report of every site); the step is taken as given.
+    """
+    return to_points(await bucket_rows(conn, list(ids), since, until, step), ids)
+
+
+async def bucket_rows(
+    conn: AsyncConnection, ids: list[int], since: datetime, until: datetime, step: float
+) -> list[Any]:
+    """The database's rows behind points_of; to_points makes them points (off the event loop when they are many)."""
+    if not ids:
+        return []
+    step_ms = int(step * 1000)
+    start, end = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
+    boundary = await raw_boundary(conn)
+    rows: list[Any] = []
+    if start < boundary:
+        hourly_step = max(step_ms // HOUR_MS, 1) * HOUR_MS
+        rows += (await conn.execute(_hourly_query(ids, start, min(end, boundary), hourly_step))).all()
+    if end > boundary:
+        rows += (await conn.execute(_raw_query(ids, max(start, boundary), end, step_ms))).all()
+    return rows
+
+
+def to_points(rows: list[Any], ids: dict[int, tuple[str, str]]) -> list[HistoryPoint]:
+    """bucket_rows' rows as points, by target then time (pure: a thread may run it)."""
     points = [
         HistoryPoint(
             target=ids[int(r.target_id)][0],
@@ -103,7 +128,7 @@ async def history(
     return points
 
 
-async def _raw_boundary(conn: AsyncConnection) -> int:
+async def raw_boundary(conn: AsyncConnection) -> int:
     """Epoch ms from which raw rows answer: the first whole hour of raw history, if it was rolled up.
 
     Before it, hourly rows (complete: raw rows are pruned only once rolled up); from it, raw rows at the

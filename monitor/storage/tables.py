@@ -154,7 +154,7 @@ class ReadinessReportRow(SQLModel, table=True):
     occurrence_start: int = Field(sa_type=BigInteger)
     lead_time: int
     created_at: int = Field(sa_type=BigInteger)
-    agent: str | None = Field(default=None, sa_type=SafeString(64))  # version 4: who checked; None before
+    agent: str | None = Field(default=None, sa_type=SafeString(64))  # version 5: who checked; None before
 
 
 class ReadinessResultRow(SQLModel, table=True):
@@ -272,6 +272,25 @@ class LeaseRow(SQLModel, table=True):
     expires_at: float  # the database's clock: another agent may take it from then
 
 
+# --- version 4 (m0004_attendance): the attendance record of running meetings (issue 18) -------------------
+
+
+class MeetingAttendanceRow(SQLModel, table=True):
+    """One site in one meeting occurrence: connected, joined, left, rejoined, media quality (the watch writes it)."""
+
+    __tablename__ = "meeting_attendance"
+    meeting_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    occurrence_start: int = Field(primary_key=True, sa_type=BigInteger)  # UTC epoch seconds
+    site_id: str = Field(primary_key=True, sa_type=SafeString(64))
+    connected: bool | None = None  # at the last poll; None: unknown
+    quality: str = Field(sa_type=SafeString(16))  # good, poor, unknown
+    joined_at: float | None = None
+    left_at: float | None = None
+    rejoins: int
+    record: dict[str, Any] = Field(sa_type=SafeJSON)  # monitor.readiness.attendance.Attendance.to_json()
+    updated_at: float
+
+
 def _table(model: type[SQLModel]) -> Table:
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
@@ -293,6 +312,7 @@ alert_episodes = _table(AlertEpisodeRow)
 maintenance_windows = _table(MaintenanceWindowRow)
 outbox = _table(OutboxRow)
 leases = _table(LeaseRow)
+meeting_attendance = _table(MeetingAttendanceRow)
 
 __all__ = [
     "VALUE_COLUMNS",
@@ -304,6 +324,7 @@ __all__ = [
     "HistoryRawRow",
     "LeaseRow",
     "MaintenanceWindowRow",
+    "MeetingAttendanceRow",
     "MeetingRow",
     "MetaRow",
     "OutboxRow",
@@ -319,6 +340,7 @@ __all__ = [
     "history_raw",
     "leases",
     "maintenance_windows",
+    "meeting_attendance",
     "meetings",
     "meta",
     "metadata",

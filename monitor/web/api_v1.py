@@ -10,11 +10,13 @@
     DELETE /meetings/{id}                remove one (bearer token)
     POST   /meetings/import              an .ics file as the body (bearer token): its occurrences, and the report
     GET    /meetings/{id}/readiness      latest readiness report (monitor/web/api_readiness.py)
+    GET    /meetings/{id}/attendance     who is connected, with what media (monitor/web/api_attendance.py)
     POST   /meetings/{id}/readiness      check now (bearer token)
     GET    /alerts                       ?state=open|pending|firing|resolved|all&site=ID (monitor/web/api_alerts.py)
     GET    /alerts/{id}                  one alert
     POST   /alerts/{id}/ack              acknowledge (bearer token)
     GET    /maintenance                  maintenance windows; POST adds one, DELETE /maintenance/{id} removes
+    GET    /report                       ?from=DATE&to=DATE&format=json|csv|html  the period report (api_report.py)
     GET    /openapi.json                 OpenAPI 3.1 description of all of the above
 
 Input is validated with pydantic; a fault answers 400 ``{"error": "...", "field": "..."}`` naming the
@@ -55,6 +57,7 @@ from monitor.readiness.meetings import (
     remove_meeting,
     report_broken,
 )
+from monitor.readiness.watch import WatchSnapshot
 from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
 from monitor.storage.leases import Leases
@@ -63,7 +66,9 @@ from monitor.web.api_agent import LEASES, OWNERSHIP, AgentOut, LeaseOut, add_age
 from monitor.web.api_alerts import MODELS as ALERT_MODELS
 from monitor.web.api_alerts import add_alert_routes
 from monitor.web.api_alerts import openapi_paths as alert_paths
+from monitor.web.api_attendance import add_attendance_routes
 from monitor.web.api_readiness import add_readiness_routes
+from monitor.web.api_report import add_report_routes, report_paths
 from monitor.web.auth import check_token
 from monitor.web.common import ErrorOut, json_answer, json_error, read_body
 from monitor.web.common import json_schema_answer as _answer
@@ -592,6 +597,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **alert_paths(),
+            **report_paths(),
             "/openapi.json": {
                 "get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
             },
@@ -620,6 +626,7 @@ def make_api_v1(
     readiness: ReadinessEngine | None = None,
     ownership: Callable[[], Ownership] | None = None,
     leases: Leases | None = None,
+    watch: Callable[[], WatchSnapshot] | None = None,
 ) -> web.Application:
     """The /api/v1 sub-application; ``config`` is a getter because a reload swaps the configuration;
     ``ownership`` and ``leases``: what this agent owns and holds (GET /status/agent, issue 17)."""
@@ -636,9 +643,11 @@ def make_api_v1(
     app.router.add_get("/meetings/{id}", show_meeting)
     app.router.add_delete("/meetings/{id}", delete_meeting)
     add_alert_routes(app, store=SqlAlertStore(storage), config=config)
+    add_report_routes(app, storage=storage, config=config)
     app.router.add_get("/openapi.json", openapi)
     if readiness is not None:
         add_readiness_routes(app, readiness)
     if ownership is not None and leases is not None:
         add_agent_routes(app, config=config, ownership=ownership, leases=leases)
+    add_attendance_routes(app, storage=storage, config=config, watch=watch or WatchSnapshot)
     return app

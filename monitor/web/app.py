@@ -1,13 +1,17 @@
 """HTTP routes on one aiohttp port (default 127.0.0.1:9876).
 
     GET  /                 the readiness board, HTML for phones (monitor/web/board.py)
+    GET  /sites/{id}       a site's page: its link's RTT spread and loss over 24 h / 7 d / 30 d as SVG, its
+                           equipment, briefings and alerts (monitor/web/site_page.py); 404 page for an unknown id
     GET  /metrics          the live state in the text format (monitor/metrics/collector.py, cached per target),
                            gzip-compressed when the scraper accepts it
     GET  /probe            one on-demand probe, blackbox_exporter-style: ?module=NAME&target=HOST (probe_guard.py)
     GET  /-/healthy        200 while the process runs
     GET  /-/ready          200 once the inventory is loaded and probing has started, and while alerting can
                            run; 503 with the reasons, one a line, while it cannot (database faults, alert
-                           evaluation failing or stuck: ServiceView.problems())
+                           evaluation failing or stuck: ServiceView.problems()); 200 "ready, degraded" with
+                           the notes of ServiceView.degraded() while the centre's database is unreachable and
+                           the local spool keeps what it cannot take
     POST /-/reload         re-read the inventory (bearer token); a bad file keeps the running one
 
 Every POST/DELETE needs ``Authorization: Bearer <api.token>``, compared in constant time; without a
@@ -31,9 +35,12 @@ from prometheus_client.exposition import choose_encoder
 
 from monitor.metrics.collector import CONTENT_TYPE
 from monitor.metrics.probe import probe_families, result_registry
+from monitor.readiness.watch import WatchSnapshot
 from monitor.web.auth import check_token
 from monitor.web.board import board_handler
+from monitor.web.board_call import live_handler
 from monitor.web.probe_guard import RESERVED, Gate, Refused, TargetPolicy, plan
+from monitor.web.site_page import site_page_handler
 from probes import KINDS
 from probes.http import new_client_session
 from probes.runner import run_probe
@@ -207,6 +214,9 @@ async def ready(request: web.Request) -> web.Response:
     if problems:
         reasons = "".join(f"- {problem}\n" for problem in problems)
         return web.Response(status=503, text=f"giaoban is not ready: alerting cannot run.\n{reasons}")
+    notes = service.degraded()
+    if notes:  # probing and alerting run: ready, but say what is degraded (the centre unreachable)
+        return web.Response(text="giaoban is ready, degraded.\n" + "".join(f"- {note}\n" for note in notes))
     return web.Response(text="giaoban is ready.\n")
 
 
@@ -219,8 +229,14 @@ async def reload(request: web.Request) -> web.Response:
     return web.json_response({"status": "reloaded"})
 
 
-def make_app(service: ServiceView, *, clock: Callable[[], float] = time.time) -> web.Application:
-    """The service's routes; ``clock`` is the board's wall time (tests move it)."""
+def make_app(
+    service: ServiceView,
+    *,
+    clock: Callable[[], float] = time.time,
+    watch: Callable[[], WatchSnapshot] | None = None,
+) -> web.Application:
+    """The service's routes; ``clock`` is the board's wall time (tests move it); ``watch`` the meeting watch's
+    snapshot, for the page of a meeting in progress."""
     for kind in KINDS.values():
         probe_families(kind)  # a kind's /probe series that clash with the general ones: refused at start-up
     app = web.Application()
@@ -228,6 +244,8 @@ def make_app(service: ServiceView, *, clock: Callable[[], float] = time.time) ->
     app[PROBE_STATE] = _ProbeState(service)
     app.cleanup_ctx.append(_probe_session)
     app.router.add_get("/", board_handler(service, clock=clock))
+    app.router.add_get("/sites/{id}", site_page_handler(service, clock=clock))
+    app.router.add_get("/meetings/{id}/live", live_handler(service, watch or WatchSnapshot, clock=clock))
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)

@@ -16,7 +16,8 @@ elsewhere; the filter is a plain GET form. Built for a province (92 to 168 commu
 - the open alerts (anchors ``#alert-<id>``, the links that alert messages carry);
 - the links that are down or poor with their loss, RTT, jitter and MOS; the others as one compact list.
 
-On a wide screen the lists flow into columns. Built from the stored reports and alerts and the in-memory
+On a wide screen the lists flow into columns. Every site's name links to its page, ``sites/{id}?lang=``
+(monitor/web/site_page.py). Built from the stored reports and alerts and the in-memory
 state: one query for the meetings, one report (two queries) per meeting shown, one for the alerts. Every
 value that came from a user — site names, meeting titles, reason texts, ids, the filter — is escaped; a
 strict Content-Security-Policy forbids scripts anyway. Reasons are shown as the readiness engine stored
@@ -28,12 +29,12 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -47,6 +48,7 @@ from monitor.engine.setup import SetupFault, setup_faults
 from monitor.i18n import LOCALES, local_text, number, span, verdict_text
 from monitor.i18n import Locale as Lang  # the board names its locale after its ?lang= parameter
 from monitor.readiness.checks import SiteReadiness
+from monitor.readiness.events import ReasonText
 from monitor.readiness.joined import joined_report
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.participants import meeting_site_ids
@@ -196,6 +198,12 @@ def _href(lang: Lang, refresh: int, query: str = "") -> str:
     return _e(f"?{urlencode({'lang': lang, 'refresh': refresh, **({'q': query} if query else {})})}")
 
 
+def _site_link(site_id: str, name: str, lang: Lang) -> str:
+    """The site's name as a link to its page (GET /sites/{id}, monitor/web/site_page.py), in the reader's language."""
+    href = _e(f"sites/{quote(site_id, safe='')}?lang={lang}")
+    return f'<a class="site-link" href="{href}">{_e(name)}</a>'
+
+
 def _compact(summary: str, items: list[str], *, opened: bool, css: str = "") -> str:
     """A compact list under a one-line summary; folded away (<details>, no script) when long."""
     return (
@@ -238,19 +246,34 @@ def _setup(data: BoardData, lang: Lang) -> str:
     return "".join(out)
 
 
-def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang: Lang) -> str:
-    """A site with findings of its own: its verdict, each reason and what to do."""
+def _reason_items(reasons: Sequence[ReasonText], lang: Lang) -> str:
+    items = []
+    for reason in reasons:
+        message, action = reason.in_locale(lang)
+        items.append(
+            f'<li><span class="message">{_e(message)}</span> <span class="action">'
+            f"<b>{_t(lang, 'action')}</b> {_e(action)}</span></li>"
+        )
+    return '<ul class="reasons">' + "".join(items) + "</ul>"
+
+
+def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang: Lang, *, opened: bool) -> str:
+    """A site with findings of its own: its verdict, the first reason and what to do; the others folded below it.
+
+    Reasons come in the order an operator fixes them (a port down before the codec behind it), so the first is
+    the one to act on; folding the rest keeps every failing commune of a province on the first screen (issue 14).
+    """
     out = [f'<li class="site site-{_e(site.verdict)}">{_badge(site.verdict, lang)}']
-    out.append(f'<span class="site-name">{_e(report.names.get(site.site_id, site.site_id))}</span>')
+    name = _site_link(site.site_id, report.names.get(site.site_id, site.site_id), lang)
+    out.append(f'<span class="site-name">{name}</span>')
     if own.reasons:
-        out.append('<ul class="reasons">')
-        for reason in own.reasons:
-            message, action = reason.in_locale(lang)
+        first, rest = own.reasons[:1], own.reasons[1:]
+        out.append(_reason_items(first, lang))
+        if rest:
             out.append(
-                f'<li><span class="message">{_e(message)}</span> <span class="action">'
-                f"<b>{_t(lang, 'action')}</b> {_e(action)}</span></li>"
+                f'<details class="more"{" open" if opened else ""}><summary>'
+                f"{_t(lang, 'more_reasons', n=len(rest))}</summary>{_reason_items(rest, lang)}</details>"
             )
-        out.append("</ul>")
     if len(own.reasons) < len(site.reasons):  # giaoban's set-up too: said once at the top, not here
         out.append(f'<p class="note">{_t(lang, "unchecked_note")}</p>')
     out.append("</li>")
@@ -294,7 +317,8 @@ def _provinces(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
         )
         if problems:
             out.append('<ul class="sites">')
-            out.extend(_site(s, own[s.site_id], report, lang) for s in problems[:SITES_PER_PROVINCE])
+            shown = problems[:SITES_PER_PROVINCE]
+            out.extend(_site(s, own[s.site_id], report, lang, opened=bool(data.query)) for s in shown)
             out.append("</ul>")
             if len(problems) > SITES_PER_PROVINCE:
                 out.append(f'<p class="muted">{_t(lang, "more_sites", n=len(problems) - SITES_PER_PROVINCE)}</p>')
@@ -333,14 +357,16 @@ def _meeting_sites(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
     unchecked = [s for s in shown if s.verdict != "READY" and own[s.site_id].verdict == "READY"]
     ready = [s for s in shown if s.verdict == "READY"]
     out = []
+    opened = bool(data.query)
     if problems:
         out.append('<ul class="sites">')
-        out.extend(_site(s, own[s.site_id], report, lang) for s in problems)
+        out.extend(_site(s, own[s.site_id], report, lang, opened=opened) for s in problems)
         out.append("</ul>")
-    opened = bool(data.query)
 
     def names(sites: list[SiteReadiness], symbol: str) -> list[str]:
-        return [f"<li>{symbol} {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in sites]
+        return [
+            f"<li>{symbol} {_site_link(s.site_id, report.names.get(s.site_id, s.site_id), lang)}</li>" for s in sites
+        ]
 
     if unchecked:
         summary = f'<span class="badge PENDING">?</span> {_t(lang, "unchecked_group", n=len(unchecked))}'
@@ -360,11 +386,16 @@ def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> st
         if start <= data.now
         else _t(lang, "starts_in", duration=span((start - data.now).total_seconds(), lang, round_up=True))
     )
+    failing = report is not None and not report.all_ready
     out = [
-        '<article class="card meeting">',
+        # A meeting with failing sites takes the whole width: its communes flow into as many columns as fit.
+        f'<article class="card meeting{" problems" if failing else ""}">',
         f"<h3>{_e(occurrence.meeting.title)}</h3>",
         f'<p class="when"><time datetime="{_e(start.isoformat())}">{_e(when)}</time> · {timing}</p>',
     ]
+    if start <= data.now:  # in progress: who is connected, missing, with poor media (monitor/web/board_call.py)
+        live = _e(f"/meetings/{occurrence.meeting.id}/live?lang={lang}")
+        out.append(f'<p class="live"><a href="{live}">{_t(lang, "live")}</a></p>')
     if report is None:
         if view.first_check is None or view.first_check <= data.now:
             due = _t(lang, "first_check_now")
@@ -436,9 +467,11 @@ def _alert(alert: AlertRecord, names: dict[str, str], data: BoardData, tz: ZoneI
             _t(lang, "maintenance") if parent.startswith("maintenance:") else _t(lang, "suppressed", parent=parent)
         )
     severity = alert.severity if alert.severity in SEVERITY_ORDER else "critical"
+    known = alert.site in names and alert.site != SERVICE_SITE  # giaoban's own alerts have no site page
+    site = _site_link(alert.site, names[alert.site], lang) if known else _e(names.get(alert.site, alert.site))
     return (
         f'<li class="alert {severity}" id="alert-{_e(alert.id)}"><b>{_t(lang, severity)}</b> · '
-        f"<b>{_e(names.get(alert.site, alert.site))}</b>: {_e(alert.summary or alert.rule)}"
+        f"<b>{site}</b>: {_e(alert.summary or alert.rule)}"
         f'<span class="meta">{" · ".join(meta)}</span></li>'
     )
 
@@ -474,7 +507,7 @@ def _amount(found: MetricFinding, lang: Lang) -> str:
 
 def _link_item(view: LinkView, state: str, css: str, link: LinkAssessment | None, lang: Lang) -> str:
     """A link with nothing to act on, in one short line: its RTT when up, else why it has no numbers."""
-    name = f'<span class="name">{_e(view.site.name)}</span>'
+    name = f'<span class="name">{_site_link(view.site.id, view.site.name, lang)}</span>'
     if state == "link_up" and link is not None:
         rtt = link.finding(RTT.name)
         detail = _e(_amount(rtt, lang)) if rtt is not None else _t(lang, "link_up")
@@ -502,7 +535,8 @@ def _links(data: BoardData, lang: Lang) -> str:
         ]
         for view, state, css, link in problems:
             out.append(
-                f'<tr><th scope="row">{_e(view.site.name)}</th><td data-label="{state_head}">'
+                f'<tr><th scope="row">{_site_link(view.site.id, view.site.name, lang)}</th>'
+                f'<td data-label="{state_head}">'
                 f'<span class="badge {css}">{SYMBOLS.get(css, "…")} {_t(lang, state)}</span></td>'
             )
             out.extend(

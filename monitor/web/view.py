@@ -45,6 +45,10 @@ class ServiceView(Protocol):
         """Why alerting cannot run now, one sentence each; empty when it can."""
         ...
 
+    def degraded(self) -> list[str]:
+        """What runs in a degraded way though alerting can run (the centre unreachable, the spool used)."""
+        ...
+
     async def reload(self) -> list[str]:
         """Re-read the inventory; the problems, or an empty list when it took effect."""
         ...

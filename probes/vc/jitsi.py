@@ -1,7 +1,8 @@
 """Jitsi Videobridge over its private REST API: ``GET /about/health``, then ``GET /colibri/stats``.
 
 Target: ``HOST[:PORT]`` (http and port 8080, the bridge's usual private REST port, unless set) or a base
-URL. Settings: scheme (http), tls_verify, ca_file, max_body_size, require_stats. Values, success and
+URL. Settings: scheme (http), tls_verify, ca_file, max_body_size, require_stats, conference (read by the
+meeting watch's reader only, probes/vc/jitsi_calls.py). Values, success and
 reasons: see probes/vc/status.py, with these differences:
 
 - ready = /about/health answers 200 and the bridge is neither draining nor shutting down gracefully
@@ -49,6 +50,9 @@ SERIES = STATUS_SERIES
 class JitsiSettings(StatusApiSettings):
     scheme: Literal["https", "http"] = Field("http", description="when the target is a bare host")
     require_stats: bool = Field(False, description="fail (BAD_STATUS) when /colibri/stats is not served")
+    conference: str = Field(
+        "", max_length=200, description="meeting watch: only conferences whose room name contains this"
+    )
 
 
 def _number(value: Any) -> float | None:

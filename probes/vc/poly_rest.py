@@ -33,8 +33,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Set
-from typing import Any
+from collections.abc import Awaitable, Callable, Set
+from typing import Any, TypeVar
 
 from yarl import URL
 
@@ -63,6 +63,7 @@ _YES, _NO = frozenset({"up", "on", "all_up"}), frozenset({"down", "all_down"})
 _STANDBY = {"ASLEEP": True, "READY": False}
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # (base URL, user) → Cookie header value of the codec's session.
 _sessions: dict[tuple[str, str], str] = {}
@@ -75,7 +76,7 @@ class PolyRestSettings(CredentialSettings):
     """Credentials of the codec's admin (or a REST API user)."""
 
 
-class _Expired(Exception):
+class Expired(Exception):
     """A read answered 401: the session cookie is no longer valid."""
 
 
@@ -112,10 +113,10 @@ def login_session(body: bytes) -> str | None:
     return token if isinstance(token, str) and token and _TOKEN.fullmatch(token) else None
 
 
-async def _get(client: Client, url: URL, cookie: str, *, optional: bool = False) -> Any:
+async def get_json(client: Client, url: URL, cookie: str, *, optional: bool = False) -> Any:
     reply: Reply = await client.request("GET", url, headers={"Cookie": cookie})
     if reply.status == 401:
-        raise _Expired
+        raise Expired
     if optional and reply.status == 404:
         return None
     expect_ok(reply, f"GET {url.path}")
@@ -216,29 +217,39 @@ def read_status(system: Any, status: Any, cameras: Any, muted: Any) -> EndpointS
 
 
 async def _read_all(client: Client, base: URL, cookie: str) -> EndpointStatus:
-    system = await _get(client, base / "rest" / "system", cookie)
-    status = await _get(client, base / "rest" / "system" / "status", cookie)
-    cameras = await _get(client, base / "rest" / "cameras" / "near" / "all", cookie, optional=True)
-    muted = await _get(client, base / "rest" / "audio" / "muted", cookie, optional=True)
+    system = await get_json(client, base / "rest" / "system", cookie)
+    status = await get_json(client, base / "rest" / "system" / "status", cookie)
+    cameras = await get_json(client, base / "rest" / "cameras" / "near" / "all", cookie, optional=True)
+    muted = await get_json(client, base / "rest" / "audio" / "muted", cookie, optional=True)
     return read_status(system, status, cameras, muted)
 
 
-async def _fetch(client: Client, base: URL, settings: PolyRestSettings) -> EndpointStatus:
+async def with_session(
+    client: Client, base: URL, settings: PolyRestSettings, reads: Callable[[Client, URL, str], Awaitable[T]]
+) -> T:
+    """Run ``reads`` with the codec's session cookie: the kept one, else (or when it expired) a fresh login, once.
+
+    Shared by the status probe and the in-meeting reader (probes/vc/poly_calls.py), so both use one session.
+    """
     user, password = await user_password(settings.credentials)
     cookie = _sessions.get((str(base), user))
     if cookie is not None:
         try:
-            return await _read_all(client, base, cookie)
-        except _Expired:
+            return await reads(client, base, cookie)
+        except Expired:
             log.info("poly-rest %s: session expired; logging in again", base)
     cookie = await _login(client, base, user, password)
     try:
-        return await _read_all(client, base, cookie)
-    except _Expired:
+        return await reads(client, base, cookie)
+    except Expired:
         _sessions.pop((str(base), user), None)
         raise ApiError(
             Reason.AUTH_FAILED, "a fresh session was refused (401) right after login", answered=True
         ) from None
+
+
+async def _fetch(client: Client, base: URL, settings: PolyRestSettings) -> EndpointStatus:
+    return await with_session(client, base, settings, _read_all)
 
 
 async def probe(target: str, settings: PolyRestSettings, *, ctx: ProbeContext) -> ProbeResult:

@@ -187,7 +187,13 @@ class Client:
         self.server: str | None = None
 
     async def request(
-        self, method: str, url: URL, *, headers: Mapping[str, str] | None = None, json_body: Any = None
+        self,
+        method: str,
+        url: URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,  # a raw body (the RMX XML API); give its Content-Type in headers
     ) -> Reply:
         if self.first_sent is None:
             self.first_sent = time.monotonic()
@@ -196,6 +202,7 @@ class Client:
             url,
             headers=dict(headers or {}),
             json=json_body,
+            data=data,
             ssl=self.context,
             allow_redirects=False,
             trace_request_ctx=self.timer,

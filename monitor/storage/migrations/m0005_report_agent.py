@@ -1,4 +1,4 @@
-"""Schema version 4: each readiness report names the agent that made it (issue 17).
+"""Schema version 5: each readiness report names the agent that made it (issue 17).
 
 Several agents share one PostgreSQL, each checking the sites it owns: a report of agent A says nothing about
 whether agent B has done its T-30 check, and the national answer tells who reported each site. ``agent`` is
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Connection, Index, Integer, MetaData, String, Table, text
 
-VERSION = 4
+VERSION = 5
 metadata = MetaData()
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
