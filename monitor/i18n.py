@@ -30,6 +30,7 @@ VERDICTS: dict[str, dict[Locale, str]] = {
     "READY": {"vi": "Sẵn sàng", "en": "Ready"},
     "DEGRADED": {"vi": "Suy giảm", "en": "Degraded"},
     "NOT_READY": {"vi": "Chưa sẵn sàng", "en": "Not ready"},
+    "UNKNOWN": {"vi": "Chưa rõ", "en": "Unknown"},  # no agent reported on the site (joined reports, issue 17)
 }
 
 # Probe reason code (probes.core.result.Reason) → our words for it; a test checks every code has them.

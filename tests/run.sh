@@ -12,6 +12,7 @@ peers=(
   "kamailio:kamailio" "snmpd:snmpd" "snmpget:snmp" "snmpwalk:snmp" "snmpbulkwalk:snmp" "snmpset:snmp"
   "prometheus-alertmanager:prometheus-alertmanager" "amtool:prometheus-alertmanager"
   "chromium:chromium"
+  "victoria-metrics:victoria-metrics"
 )
 missing=()
 for pair in "${peers[@]}"; do

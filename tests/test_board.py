@@ -28,9 +28,9 @@ from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
 from monitor.i18n import WEEKDAYS
 from monitor.readiness.checks import SiteReadiness
-from monitor.readiness.engine import ReadinessReport
 from monitor.readiness.events import ReasonText
 from monitor.readiness.meetings import Occurrence, build_meeting, save_meeting
+from monitor.readiness.report import ReadinessReport
 from monitor.web.api_readiness import next_occurrence
 from monitor.web.board import BoardData, LinkView, MeetingView, refresh_seconds, render
 from monitor.web.board_filter import folded, matches

@@ -22,8 +22,8 @@ import yaml
 from playwright.async_api import Browser, Page, async_playwright
 
 from monitor.app.service import Service
-from monitor.readiness.engine import ReadinessReport
 from monitor.readiness.meetings import build_meeting, save_meeting
+from monitor.readiness.report import ReadinessReport
 from monitor.web.api_readiness import next_occurrence
 from tests.clock import ManualClock, wait_until
 from tests.peers import free_port, require_program

@@ -100,7 +100,13 @@ def test_dashboard_uids_are_unique_and_stable() -> None:
     """Links between dashboards and bookmarks use the uid: unique, fixed, tagged for the dashboards menu."""
     uids = [dashboard["uid"] for dashboard in BUILT.values()]
     assert len(set(uids)) == len(uids)
-    assert set(uids) == {"giaoban-overview", "giaoban-link", "giaoban-meetings", "giaoban-endpoints"}
+    assert set(uids) == {
+        "giaoban-overview",
+        "giaoban-link",
+        "giaoban-meetings",
+        "giaoban-endpoints",
+        "giaoban-national",
+    }
     for dashboard in BUILT.values():
         assert dashboard["schemaVersion"] == SDK_SCHEMA_VERSION  # the schema the SDK's models are generated from
         assert dashboard["tags"] == ["giaoban"]

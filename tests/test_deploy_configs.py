@@ -64,6 +64,48 @@ def test_commented_probe_recipe_is_valid(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# --- the nation (deploy/national/, issue 17) -----------------------------------------------------------------
+
+NATIONAL = DEPLOY / "national"
+
+
+def test_national_collector_is_an_agent_mode_config() -> None:
+    """promtool accepts the collector in agent mode; it scrapes the agents' file and writes to VictoriaMetrics."""
+    result = run(require_program("promtool"), "check", "config", "--agent", str(NATIONAL / "prometheus-agent.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = load(NATIONAL / "prometheus-agent.yml")
+    assert "rule_files" not in config and "alerting" not in config  # agent mode evaluates and alerts nothing
+    (job,) = config["scrape_configs"]
+    assert job["job_name"] == "giaoban"  # GiaobanAbsent's job
+    assert [(NATIONAL / f).resolve() for f in job["file_sd_configs"][0]["files"]] == [NATIONAL / "agents.yml"]
+    assert config["remote_write"][0]["url"].endswith("/api/v1/write")  # VictoriaMetrics' remote-write path
+    server = run(require_program("promtool"), "check", "config", str(NATIONAL / "prometheus-agent.yml"))
+    assert server.returncode == 0, server.stdout + server.stderr  # the same file serves a vmagent or a server
+
+
+def test_national_prometheus_scrapes_every_agent_and_alerts_both_alertmanagers() -> None:
+    result = run(require_program("promtool"), "check", "config", str(NATIONAL / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 1 rule files found" in result.stdout
+    config = load(NATIONAL / "prometheus.yml")
+    assert [(NATIONAL / path).resolve() for path in config["rule_files"]] == [RULES]
+    (members,) = config["alerting"]["alertmanagers"][0]["static_configs"]
+    assert len(members["targets"]) == 2  # the two members of the cluster
+    (job,) = config["scrape_configs"]
+    assert [(NATIONAL / f).resolve() for f in job["file_sd_configs"][0]["files"]] == [NATIONAL / "agents.yml"]
+
+
+def test_national_agents_file_lists_agents_with_their_scopes() -> None:
+    """file_sd's format: targets and labels; documentation addresses only; a standby shares a scope."""
+    groups = load(NATIONAL / "agents.yml")
+    assert groups and all(set(group) == {"targets", "labels"} for group in groups)
+    assert all(t.startswith("192.0.2.") for group in groups for t in group["targets"])
+    scopes = [group["labels"]["scope"] for group in groups]
+    assert len(set(scopes)) == len(scopes) - 1  # one standby
+    names = [group["labels"]["agent"] for group in groups]
+    assert len(set(names)) == len(names)
+
+
 # --- Alertmanager -------------------------------------------------------------------------------------------
 
 

@@ -35,8 +35,9 @@ from monitor.metrics.sites import sites_source
 from monitor.metrics.spool import spool_source
 from monitor.readiness.attendance import Attendance, Limits, SiteCall
 from monitor.readiness.checks import SiteReadiness
-from monitor.readiness.engine import MeetingSnapshot, ReadinessReport
+from monitor.readiness.engine import MeetingSnapshot
 from monitor.readiness.meetings import Meeting, Occurrence
+from monitor.readiness.report import ReadinessReport
 from monitor.readiness.schedule import occurrence_key
 from monitor.readiness.watch import WatchedOccurrence, WatchSnapshot, WatchStats
 from monitor.storage.spool import SpoolSnapshot

@@ -12,7 +12,13 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.types import TypeDecorator
 
 from monitor.storage.database import Storage
-from monitor.storage.migrations import m0001_initial, m0002_alerts, m0003_leases, m0004_attendance
+from monitor.storage.migrations import (
+    m0001_initial,
+    m0002_alerts,
+    m0003_leases,
+    m0004_attendance,
+    m0005_report_agent,
+)
 from monitor.storage.safe_text import SafeJSON, SafeString, SafeText
 from monitor.storage.tables import metadata
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
@@ -23,6 +29,7 @@ MIGRATED: dict[str, Table] = {
     **m0002_alerts.metadata.tables,
     **m0003_leases.metadata.tables,
     **m0004_attendance.metadata.tables,
+    **m0005_report_agent.metadata.tables,
 }
 DIALECTS: dict[str, Dialect] = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 

@@ -35,9 +35,10 @@ from monitor.engine.state import State
 from monitor.engine.targets import targets_from_config
 from monitor.i18n import FAULTS, Locale, fault_text, span
 from monitor.readiness.checks import SiteProbes, SiteReadiness, evaluate_site
-from monitor.readiness.engine import ReadinessReport, summary_event
+from monitor.readiness.engine import summary_event
 from monitor.readiness.events import ReadinessEvent
 from monitor.readiness.meetings import Occurrence, build_meeting
+from monitor.readiness.report import ReadinessReport
 from monitor.readiness.texts import TEXTS, render
 from monitor.storage.database import Storage
 from monitor.web.board import BoardData, LinkView, MeetingView

@@ -142,8 +142,17 @@ class Service:
         self._alerting: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
         self.database_notice = DatabaseNotice(lambda: self.config, storage.health, ctx=NotifierContext(http=ctx.http))
+        # Each agent checks the participants it owns and stores its reports under its name; the answers join
+        # every agent's (monitor/readiness/joined.py), so an agent of one province still answers for the nation.
         self.readiness = ReadinessEngine(
-            config=lambda: self.config, storage=storage, ctx=ctx, state=self.state, sink=self.on_readiness, clock=clock
+            config=lambda: self.config,
+            storage=storage,
+            ctx=ctx,
+            state=self.state,
+            sink=self.on_readiness,
+            clock=clock,
+            agent=self.ownership_spec.agent,
+            owns=lambda site_id: self.ownership.owns(site_id),  # noqa: PLW0108  (a reload replaces self.ownership)
         )
         self.watch.on_change = self._evaluate_alerts  # a change of attendance is alerted on at once
         self.exposition.add_source(meetings_source(lambda: self.readiness.snapshot))

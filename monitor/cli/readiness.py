@@ -1,6 +1,7 @@
 """`giaoban readiness`: is every site ready for a meeting? Exit 0 when all are, 1 when not, 2 on bad input.
 
-    giaoban readiness MEETING [--now] [--json]      the latest report of its next occurrence; --now checks anew
+    giaoban readiness MEETING [--now] [--json]      every agent's newest verdicts for its next occurrence,
+                                                    by province, failing first; --now checks anew
     giaoban readiness --sites all|ID,ID --now [--call-rate 2048kbit] [--duration 2h] [--json]
 
 Without --now the stored report is shown when one exists (the service checks at T-60/T-30/T-10);
@@ -21,9 +22,12 @@ from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_storage_arg
 from monitor.cli.progress import TerminalProgress, terminal_progress
 from monitor.config.models import Config
 from monitor.errors import UsageError
-from monitor.i18n import local_text, verdict_text
-from monitor.readiness.engine import ReadinessEngine, ReadinessReport
+from monitor.i18n import Locale, local_text, verdict_text
+from monitor.readiness.checks import SiteReadiness
+from monitor.readiness.engine import ReadinessEngine
+from monitor.readiness.joined import joined_report
 from monitor.readiness.meetings import get_meeting
+from monitor.readiness.report import UNKNOWN, ReadinessReport
 from monitor.recurrence import RecurrenceError
 from monitor.storage.database import Storage
 from monitor.web.api_readiness import latest_report, next_occurrence
@@ -39,6 +43,8 @@ _TEXT = {
         "no_meeting": "Không có cuộc họp {id}.",
         "no_occurrence": "Cuộc họp {id} không còn buổi nào sắp diễn ra.",
         "broken": "Không kiểm tra được cuộc họp {id}: {why}",
+        "group": "{name}: {ready}/{total} sẵn sàng, {degraded} suy giảm, {not_ready} chưa sẵn sàng, {unknown} chưa rõ",
+        "unknown_note": "{n} điểm cầu chưa rõ: chưa có máy giám sát nào báo cáo; cần làm: {action}",
     },
     "en": {
         "heading": "Readiness for “{title}” at {when}: {ready}/{total} sites ready (checked {checked}).",
@@ -48,6 +54,8 @@ _TEXT = {
         "no_meeting": "No meeting {id}.",
         "no_occurrence": "Meeting {id} has no occurrence to come.",
         "broken": "Meeting {id} cannot be checked: {why}",
+        "group": "{name}: {ready}/{total} ready, {degraded} degraded, {not_ready} not ready, {unknown} unknown",
+        "unknown_note": "{n} sites unknown: no agent has reported on them; to do: {action}",
     },
 }
 
@@ -79,16 +87,53 @@ def render_report(report: ReadinessReport, config: Config) -> str:
         "checked": local_text(report.checked_at, tz, locale),
     }
     lines = [text["adhoc" if report.meeting_id == "adhoc" else "heading"].format(**fields)]
-    for site in sorted(report.sites, key=lambda s: (s.verdict == "READY", s.site_id)):
-        name = report.names.get(site.site_id, site.site_id)
-        lines.append(f"  {verdict_text(site.verdict, locale):<15} {name} [{site.site_id}]")
-        for reason in site.reasons:
-            message, action = reason.in_locale(locale)  # a stored report may come from a check in another locale
-            lines.append(f"      - {message}")
-            lines.append(f"        {text['action']}: {action}")
+    if report.groups:
+        lines += _grouped(report, locale)
+    else:
+        for site in sorted(report.sites, key=lambda s: (s.verdict == "READY", s.site_id)):
+            lines += _site_lines(report, site, locale)
     if report.all_ready:
         lines.append(text["all_ready"])
     return "\n".join(lines)
+
+
+def _site_lines(report: ReadinessReport, site: SiteReadiness, locale: Locale, indent: str = "  ") -> list[str]:
+    name = report.names.get(site.site_id, site.site_id)
+    lines = [f"{indent}{verdict_text(site.verdict, locale):<15} {name} [{site.site_id}]"]
+    for reason in site.reasons:
+        message, action = reason.in_locale(locale)  # a stored report may come from a check in another locale
+        lines.append(f"{indent}    - {message}")
+        lines.append(f"{indent}      {_TEXT[locale]['action']}: {action}")
+    return lines
+
+
+def _grouped(report: ReadinessReport, locale: Locale) -> list[str]:
+    """A joined report (issue 17): each province's counts, failing first, then its sites that are not ready.
+
+    Ready sites are counted, not listed (3,321 lines would hide the few that matter); sites nobody reported
+    on are listed by name, their one shared reason said once at the end."""
+    text = _TEXT[locale]
+    by_group: dict[str, list[SiteReadiness]] = {}
+    for site in report.sites:  # already by province, failing first, worst first
+        by_group.setdefault(report.group_of.get(site.site_id, ""), []).append(site)
+    lines: list[str] = []
+    unknown_action = ""
+    unknown = 0
+    for group in report.groups:
+        lines.append("  " + text["group"].format(**group.to_json()))
+        for site in by_group.get(group.id, []):
+            if site.verdict == "READY":
+                continue
+            if site.verdict == UNKNOWN:
+                unknown += 1
+                unknown_action = site.reasons[0].in_locale(locale)[1] if site.reasons else ""
+                name = report.names.get(site.site_id, site.site_id)
+                lines.append(f"    {verdict_text(site.verdict, locale):<15} {name} [{site.site_id}]")
+                continue
+            lines += _site_lines(report, site, locale, indent="    ")
+    if unknown:
+        lines.append(text["unknown_note"].format(n=unknown, action=unknown_action))
+    return lines
 
 
 def _site_list(text: str) -> str | list[str]:
@@ -131,7 +176,9 @@ async def _report(args: argparse.Namespace, config: Config, storage: Storage) ->
         return text["no_occurrence"].format(id=meeting.id)
     async with probe_context() as ctx:
         engine = ReadinessEngine(config=lambda: config, storage=storage, ctx=ctx, progress=_progress(args))
-        return await engine.check_meeting(occurrence)
+        checked = await engine.check_meeting(occurrence)
+    # The answer with every other agent's verdicts (this check covered all participants, so it is the newest).
+    return await joined_report(storage, config, meeting, occurrence.start) or checked
 
 
 def _progress(args: argparse.Namespace) -> TerminalProgress | None:

@@ -4,6 +4,11 @@
     giaoban-link.json        giaoban — Đường truyền điểm cầu / Site link        uid giaoban-link      ($site)
     giaoban-meetings.json    giaoban — Sẵn sàng giao ban / Meeting readiness    uid giaoban-meetings  ($meeting)
     giaoban-endpoints.json   giaoban — Thiết bị đầu cuối / Endpoints            uid giaoban-endpoints ($site)
+    giaoban-national.json    giaoban — Toàn quốc / National overview            uid giaoban-national  ($meeting)
+
+The national overview reads the per-province roll-ups of alerts/prometheus/rules.yml (``giaoban:province_*``,
+group giaoban-provinces), evaluated where the nation's series are (the central Prometheus or vmalert against
+VictoriaMetrics, deploy/national/).
 
 The files in dashboards/ are this module's output, committed so that Grafana's file provisioning
 (deploy/grafana/provisioning/dashboards/giaoban.yml) can load them without Python; a test keeps them
@@ -800,11 +805,126 @@ def endpoints() -> Json:
 # ---------------------------------------------------------------- files
 
 
+# ---------------------------------------------------------------- (5) the nation, by province
+
+
+def national() -> Json:
+    """34 provinces and 3,321 communes from one central store: counts per province, never one panel per site."""
+    meeting = 'meeting=~"$meeting"'
+    grid = Grid()
+    grid.value(
+        (4, 4),
+        "Điểm cầu kết nối / Sites up",
+        "sum(giaoban:province_links_up:sum)",
+        "Lên / Up",
+        description="Links up in the whole country, each site counted once whatever the agents probing it.",
+        steps=INFO_STEPS,
+    )
+    grid.value(
+        (4, 4),
+        "Điểm cầu mất kết nối / Sites down",
+        "sum(giaoban:province_links:count) - sum(giaoban:province_links_up:sum)",
+        "Mất / Down",
+        description="Links whose last round got no answer, in the whole country.",
+        steps=ANY_IS_BAD_STEPS,
+    )
+    grid.value(
+        (4, 4),
+        "Tác tử giaoban / giaoban agents",
+        'count(up{job="giaoban"} == 1)',
+        "Đang chạy / Up",
+        description="Agents Prometheus scrapes successfully (deploy/national/agents.yml).",
+        steps=INFO_STEPS,
+    )
+    grid.value(
+        (4, 4),
+        "Tác tử không trả lời / Agents not answering",
+        'count(up{job="giaoban"} == 0) or vector(0)',
+        "Lỗi / Down",
+        description="Agents whose /metrics Prometheus cannot scrape: their provinces are not measured.",
+        steps=ANY_IS_BAD_STEPS,
+    )
+    grid.add(
+        (8, 4),
+        stat(
+            "Sẵn sàng toàn quốc / Ready in the country",
+            [
+                instant(f"sum(giaoban:province_meeting_ready_sites:sum{{{meeting}}})", verdict_both("READY")),
+                instant(f"sum(giaoban:province_meeting_sites:count{{{meeting}}})", "Đã kiểm tra / Checked"),
+            ],
+            description="Sites found READY by their agents' last readiness check of the chosen meetings, of the "
+            "sites checked. Sites nobody checked are on the board and in the API (UNKNOWN).",
+            steps=INFO_STEPS,
+        ),
+    )
+    grid.add(
+        (12, 16),
+        table(
+            "Đường truyền theo tỉnh / Links by province",
+            table_queries(
+                "giaoban:province_links:count",
+                "giaoban:province_links:count - giaoban:province_links_up:sum",
+                "giaoban:province_link_loss_ratio:avg",
+                "giaoban:province_link_rtt_seconds:avg",
+            ),
+            description="Per province: its hub and communes with a link, how many are down, the average loss "
+            "and RTT. Sort by a column to see the worst provinces first.",
+            overrides=[
+                column("province", "Tỉnh / Province"),
+                column("Value #A", "Điểm cầu / Sites"),
+                column("Value #B", "Mất / Down", steps=ANY_IS_BAD_STEPS),
+                column("Value #C", "Mất gói / Loss", unit="percentunit", steps=LOSS_STEPS, decimals=1),
+                column("Value #D", "RTT", unit="s", steps=RTT_STEPS),
+            ],
+            sort_by="Mất / Down",
+        ),
+    )
+    grid.add(
+        (12, 16),
+        table(
+            "Sẵn sàng theo tỉnh / Readiness by province",
+            table_queries(
+                f"sum by (province) (giaoban:province_meeting_ready_sites:sum{{{meeting}}})",
+                f"sum by (province) (giaoban:province_meeting_sites:count{{{meeting}}})",
+            ),
+            description="Per province: sites READY in the last check of the chosen meetings, of those checked. "
+            "The reasons, and the sites nobody reported on, are on the board and in the API.",
+            overrides=[
+                column("province", "Tỉnh / Province"),
+                column("Value #A", verdict_both("READY")),
+                column("Value #B", "Đã kiểm tra / Checked"),
+            ],
+            sort_by="Tỉnh / Province",
+        ),
+    )
+    grid.trend(
+        (24, 8),
+        "Điểm cầu mất kết nối theo tỉnh / Sites down by province",
+        "giaoban:province_links:count - giaoban:province_links_up:sum",
+        "{{province}}",
+        description="Links down per province over time.",
+        unit="none",
+        steps=ANY_IS_BAD_STEPS,
+        minimum=0,
+    )
+    return _dashboard(
+        "giaoban-national",
+        "giaoban — Toàn quốc / National overview",
+        "Every province at a glance from the central store: links up and down, readiness per province.",
+        grid,
+        [
+            _label_variable("meeting", "Cuộc họp / Meeting", "giaoban_meeting_start_timestamp_seconds", multi=True),
+            _url_variable(),
+        ],
+    )
+
+
 DASHBOARDS: dict[str, Callable[[], Json]] = {
     "giaoban-overview.json": overview,
     "giaoban-link.json": link_detail,
     "giaoban-meetings.json": meeting_readiness,
     "giaoban-endpoints.json": endpoints,
+    "giaoban-national.json": national,
 }
 
 

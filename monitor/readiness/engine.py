@@ -35,10 +35,13 @@ from monitor.engine.targets import Target, targets_from_config
 from monitor.i18n import Locale
 from monitor.readiness.checks import SETUP_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site, verdict_of
 from monitor.readiness.events import ReadinessEvent, ReadinessSink, ReasonText
+from monitor.readiness.joined import JoinedReports
 from monitor.readiness.meetings import Occurrence, list_upcoming
+from monitor.readiness.participants import meeting_site_ids, missing_sites
+from monitor.readiness.report import ReadinessReport
 from monitor.readiness.schedule import due_checks, due_summaries, lead_times_of, occurrence_key
 from monitor.readiness.texts import render
-from monitor.storage.database import Report, SiteVerdict, Storage
+from monitor.storage.database import SiteVerdict, Storage
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult
 from probes.runner import run_probe
@@ -51,96 +54,13 @@ EARLIER_WINDOW = 900.0  # interface errors count as rising against a poll at mos
 ADHOC = "adhoc"  # meeting id of checks run for a list of sites rather than a meeting
 
 
-@dataclass(frozen=True, slots=True)
-class ReadinessReport:
-    meeting_id: str
-    title: str
-    occurrence_start: datetime  # UTC; the check time for ad-hoc checks
-    lead_time: float
-    checked_at: datetime
-    sites: tuple[SiteReadiness, ...]
-    names: dict[str, str]
-    report_id: int | None = None
-
-    @property
-    def ready(self) -> int:
-        return sum(1 for s in self.sites if s.verdict == "READY")
-
-    @property
-    def not_ready(self) -> tuple[str, ...]:
-        return tuple(s.site_id for s in self.sites if s.verdict != "READY")
-
-    @property
-    def degraded(self) -> tuple[str, ...]:
-        """The sites of ``not_ready`` that are only DEGRADED: usable, to be named as such, not as "not ready"."""
-        return tuple(s.site_id for s in self.sites if s.verdict == "DEGRADED")
-
-    @property
-    def all_ready(self) -> bool:
-        return self.ready == len(self.sites)
-
-    @classmethod
-    def from_stored(cls, stored: Report, *, title: str = "", names: dict[str, str] | None = None) -> ReadinessReport:
-        sites = []
-        for result in stored.results:
-            reasons = [dict(r) for r in result.reasons]
-            sites.append(
-                SiteReadiness(
-                    result.site_id,
-                    result.verdict,
-                    tuple(
-                        ReasonText(r["code"], r["message"], r["action"], r.get("severity", "hard"), r.get("fields"))
-                        for r in reasons
-                    ),
-                    tuple(r.get("target") for r in reasons),
-                )
-            )
-        return cls(
-            meeting_id=stored.meeting_id,
-            title=title,
-            occurrence_start=stored.occurrence_start,
-            lead_time=stored.lead_time,
-            checked_at=stored.created_at,
-            sites=tuple(sites),
-            names=names or {},
-            report_id=stored.id,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.report_id,
-            "meeting": self.meeting_id,
-            "title": self.title,
-            "occurrence_start": self.occurrence_start.isoformat(),
-            "lead_time_seconds": self.lead_time,
-            "checked_at": self.checked_at.isoformat(),
-            "sites_total": len(self.sites),
-            "sites_ready": self.ready,
-            "not_ready": list(self.not_ready),
-            "sites": [
-                {
-                    "site": s.site_id,
-                    "name": self.names.get(s.site_id, s.site_id),
-                    "verdict": s.verdict,
-                    "reasons": s.reason_dicts(),
-                }
-                for s in self.sites
-            ],
-        }
-
-
 def participants(config: Config, sites: str | Sequence[str]) -> list[Site]:
-    """ "all" is the hubs and every commune-level unit (Config.everyone); a list names sites, unknown ones logged."""
-    if sites == "all":
-        return config.everyone()
-    chosen = []
-    for site_id in sites:
-        site = config.site(site_id)
-        if site is None:
-            log.warning("readiness: site %s is no longer in the inventory; not checked", site_id)
-        else:
-            chosen.append(site)
-    return chosen
+    """ "all" is the hubs and every commune-level unit (Config.everyone); a list names sites, a hub standing for
+    its subtree (monitor/readiness/participants.py); unknown ones are logged."""
+    for site_id in missing_sites(config, sites):
+        log.warning("readiness: site %s is no longer in the inventory; not checked", site_id)
+    index = config.index
+    return [site for ident in meeting_site_ids(config, sites) if (site := index.site(ident)) is not None]
 
 
 def _earlier(state: State | None, key: str, now: float) -> ProbeResult | None:
@@ -181,9 +101,19 @@ class ReadinessEngine:
         sink: ReadinessSink | None = None,
         clock: Callable[[], float] = time.time,
         progress: Callable[[int, int, str], None] | None = None,
+        agent: str | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
-        """``progress(done, total, site name)`` is told as each site's check ends (the CLI's terminal line)."""
+        """``progress(done, total, site name)`` is told as each site's check ends (the CLI's terminal line).
+
+        Several agents on one database (issue 17): ``agent`` names this one in the reports it stores (its own
+        T-60/T-30/T-10 are judged from its own reports), ``owns(site_id)`` says which participants it checks
+        (default: all). Answers and the T-0 summary join every agent's reports (monitor/readiness/joined.py);
+        /metrics shows this agent's own sites."""
         self._config = config
+        self.agent = agent
+        self.owns = owns
+        self.joined = JoinedReports(storage)
         self.storage = storage
         self.ctx = ctx
         self.state = state
@@ -273,6 +203,8 @@ class ReadinessEngine:
         """Check ``sites`` now, store the report and announce what changed."""
         config = self._config()
         chosen = participants(config, sites)
+        if self.owns is not None and meeting_id != ADHOC:  # another agent checks the rest
+            chosen = [site for site in chosen if self.owns(site.id)]
         # Off the loop: at 10,000 sites deriving every target takes a few hundred ms (issue 16).
         targets = {t.key: t for t in await asyncio.to_thread(targets_from_config, config)}
         meeting = Meeting(call_rate=call_rate, duration=duration)
@@ -305,6 +237,7 @@ class ReadinessEngine:
             lead_time,
             [SiteVerdict(s.site_id, s.verdict, tuple(s.reason_dicts())) for s in verdicts],
             created_at=now,
+            agent=self.agent,
         )
         report = replace(report, report_id=report_id)
         log.info(
@@ -349,14 +282,16 @@ class ReadinessEngine:
         )
 
     async def _previous(self, report: ReadinessReport) -> dict[str, str]:
+        """Each site's verdict before this report: the newest any agent stored for the occurrence (a standby's
+        report counts: the all-clear follows whoever saw the site fail)."""
         if report.meeting_id == ADHOC:
             return {}
-        found = await self.storage.reports(report.meeting_id, occurrence_start=report.occurrence_start, limit=1)
-        if not found:
-            return {}
+        found = await self.storage.latest_verdicts(report.meeting_id, report.occurrence_start)
         # As announced: by the site's own findings (SiteReadiness.own), not giaoban's set-up.
-        own = {r.site_id: [x for x in r.reasons if x.get("code") not in SETUP_CODES] for r in found[0].results}
-        return {site: verdict_of([x.get("severity", "hard") for x in reasons]) for site, reasons in own.items()}
+        return {
+            v.site_id: verdict_of([x.get("severity", "hard") for x in v.reasons if x.get("code") not in SETUP_CODES])
+            for v in found
+        }
 
     async def _announce(self, report: ReadinessReport, previous: dict[str, str]) -> None:
         for site in (s.own() for s in report.sites):
@@ -409,41 +344,51 @@ class ReadinessEngine:
         ]
         done: dict[tuple[str, int], list[float]] = {}
         latest: dict[tuple[str, int], ReadinessReport] = {}
-        names = {site.id: site.name for site in config.sites}
         for occurrence in soon:
-            stored = await self.storage.reports(occurrence.meeting.id, occurrence_start=occurrence.start)
-            done[occurrence_key(occurrence)] = [r.lead_time for r in stored]
-            if stored:
-                title = occurrence.meeting.title
-                latest[occurrence_key(occurrence)] = ReadinessReport.from_stored(stored[0], title=title, names=names)
+            # This agent's own reports decide what it still has to check; the answer joins everyone's.
+            done[occurrence_key(occurrence)] = await self.storage.lead_times(
+                occurrence.meeting.id, occurrence.start, agent=self.agent
+            )
+            joined = await self.joined.latest(config, occurrence.meeting, occurrence.start)
+            if joined is not None:
+                latest[occurrence_key(occurrence)] = joined
         checks = [
             d
             for d in due_checks(soon, done, now=now, default_lead_times=config.readiness.lead_times)
             if occurrence_key(d.occurrence) not in self._running
         ]
         reports = list(await asyncio.gather(*(self.check_meeting(d.occurrence, scheduled=True) for d in checks)))
-        for report in reports:
-            latest[(report.meeting_id, int(report.occurrence_start.timestamp()))] = report
+        for check in checks:  # the new reports joined with the other agents'
+            joined = await self.joined.latest(config, check.occurrence.meeting, check.occurrence.start)
+            if joined is not None:
+                latest[occurrence_key(check.occurrence)] = joined
         for occurrence in due_summaries(soon, self._summaries_sent, now=now, grace=config.readiness.summary_grace):
             self._summaries_sent.add(occurrence_key(occurrence))
             last = latest.get(occurrence_key(occurrence))
             if last is not None:
                 await self._emit(summary_event(occurrence, last))
-        self.snapshot = MeetingSnapshot(tuple(upcoming), latest, now)
+        self.joined.forget({occurrence_key(o) for o in soon} | set(latest))
+        self.snapshot = MeetingSnapshot(tuple(upcoming), self._own(latest), now)
         return reports
+
+    def _own(self, latest: dict[tuple[str, int], ReadinessReport]) -> dict[tuple[str, int], ReadinessReport]:
+        """The reports as this agent's /metrics shows them: only its own sites (each site's series from its owners)."""
+        owns = self.owns
+        if owns is None:
+            return latest
+        return {key: r.only({s.site_id for s in r.sites if owns(s.site_id)}) for key, r in latest.items()}
 
     async def refresh_metrics(self) -> None:
         """Re-render the meeting metrics from the stored reports (after a check run outside the schedule)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         upcoming = await self._upcoming(now)
-        names = {site.id: site.name for site in self._config().sites}
+        config = self._config()
         latest: dict[tuple[str, int], ReadinessReport] = {}
         for occurrence in {o.meeting.id: o for o in reversed(upcoming)}.values():  # the first of each meeting
-            stored = await self.storage.reports(occurrence.meeting.id, occurrence_start=occurrence.start, limit=1)
-            if stored:
-                report = ReadinessReport.from_stored(stored[0], title=occurrence.meeting.title, names=names)
+            report = await self.joined.latest(config, occurrence.meeting, occurrence.start)
+            if report is not None:
                 latest[occurrence_key(occurrence)] = report
-        self.snapshot = MeetingSnapshot(tuple(upcoming), latest, now)
+        self.snapshot = MeetingSnapshot(tuple(upcoming), self._own(latest), now)
 
     async def run(self) -> None:
         """Tick forever; a failing tick (database down) is logged and retried at the next one."""

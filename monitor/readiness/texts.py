@@ -254,6 +254,19 @@ TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
         "vi": ("Không kiểm tra xong {what} trong {limit} giây.", "Báo quản trị mạng của huyện."),
         "en": ("Could not finish checking {what} within {limit} s.", "Tell the district's network administrator."),
     },
+    # A joined (national) answer: no agent's report names the site for this occurrence (issue 17).
+    "no_report": {
+        "vi": (
+            "Chưa có máy giám sát nào báo cáo tình trạng của {what} cho buổi họp này.",
+            "Kiểm tra máy giám sát phụ trách tỉnh này (giaoban run --scope) đang chạy và kết nối được "
+            "cơ sở dữ liệu trung tâm.",
+        ),
+        "en": (
+            "No monitoring agent has reported on {what} for this meeting.",
+            "Check that the agent in charge of this province (giaoban run --scope) runs and reaches the "
+            "central database.",
+        ),
+    },
 }
 
 

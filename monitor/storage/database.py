@@ -17,6 +17,7 @@ by the service on PostgreSQL, is where the writers keep what the centre cannot t
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, event, func, select, update
+from sqlalchemy import Table, Text, cast, event, func, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
@@ -159,6 +160,20 @@ class Report:
     lead_time: float
     created_at: datetime
     results: tuple[SiteVerdict, ...]
+    agent: str | None = None  # the agent that checked (schema version 5); None for older reports
+
+
+@dataclass(frozen=True, slots=True)
+class LatestVerdict:
+    """A site's newest verdict for one occurrence, whichever agent's report it came from (issue 17)."""
+
+    site_id: str
+    verdict: str
+    reasons: tuple[Mapping[str, Any], ...]
+    report_id: int
+    checked_at: datetime
+    lead_time: float
+    agent: str | None
 
 
 class Storage:
@@ -285,8 +300,10 @@ class Storage:
         results: Sequence[SiteVerdict],
         *,
         created_at: datetime | None = None,
+        agent: str | None = None,
     ) -> int | None:
-        """Store one readiness report with its per-site verdicts; returns its id (None: kept in the spool)."""
+        """Store one readiness report with its per-site verdicts (made by ``agent``); returns its id (None: kept
+        in the spool)."""
         for result in results:
             if result.verdict not in VERDICTS:
                 raise ValueError(f"verdict {result.verdict!r} is not one of {', '.join(VERDICTS)}")
@@ -296,6 +313,7 @@ class Storage:
             "occurrence_start": int(occurrence_start.timestamp()),
             "lead_time": round(lead_time),
             "created_at": int(created.timestamp()),
+            "agent": agent,
         }
         rows = [{"site_id": r.site_id, "verdict": r.verdict, "reasons": list(r.reasons)} for r in results]
         spool = self.spool
@@ -321,12 +339,20 @@ class Storage:
         return report_id
 
     async def reports(
-        self, meeting_id: str, *, occurrence_start: datetime | None = None, limit: int = 50
+        self,
+        meeting_id: str,
+        *,
+        occurrence_start: datetime | None = None,
+        limit: int = 50,
+        agent: str | None = None,
     ) -> list[Report]:
-        """The newest reports of a meeting (or of one occurrence of it) first, each with its per-site verdicts."""
+        """The newest reports of a meeting (or of one occurrence of it) first, each with its per-site verdicts;
+        with ``agent``, only that agent's."""
         where = [readiness_reports.c.meeting_id == meeting_id]
         if occurrence_start is not None:
             where.append(readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()))
+        if agent is not None:
+            where.append(readiness_reports.c.agent == agent)
         async with self.engine.connect() as conn:
             heads = (
                 (
@@ -366,13 +392,89 @@ class Storage:
                 lead_time=float(h["lead_time"]),
                 created_at=datetime.fromtimestamp(h["created_at"], UTC),
                 results=tuple(by_report.get(int(h["id"]), [])),
+                agent=h["agent"],
             )
             for h in heads
         ]
 
+    async def lead_times(self, meeting_id: str, occurrence_start: datetime, *, agent: str | None = None) -> list[float]:
+        """The lead times of the occurrence's reports (``agent``'s only, when given): which checks are done."""
+        query = select(readiness_reports.c.lead_time).where(
+            readiness_reports.c.meeting_id == meeting_id,
+            readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()),
+        )
+        if agent is not None:
+            query = query.where(readiness_reports.c.agent == agent)
+        async with self.engine.connect() as conn:
+            return [float(lead) for lead in (await conn.execute(query)).scalars()]
+
+    async def newest_report_id(self, meeting_id: str, occurrence_start: datetime) -> int | None:
+        """The id of the occurrence's newest report from any agent: a cheap "has anything changed?"."""
+        query = select(func.max(readiness_reports.c.id)).where(
+            readiness_reports.c.meeting_id == meeting_id,
+            readiness_reports.c.occurrence_start == int(occurrence_start.timestamp()),
+        )
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(query)).scalar_one_or_none()
+        return int(found) if found is not None else None
+
+    async def latest_verdicts(self, meeting_id: str, occurrence_start: datetime) -> list[LatestVerdict]:
+        """Each site's newest verdict for one occurrence across every agent's reports (issue 17).
+
+        One grouped query: the reports of the occurrence by their index, their results by ``report_id``, the
+        newest result per site (the highest id: ids grow as results are written). Linear in the results of
+        that occurrence, whatever the number of agents that wrote them.
+        """
+        results, reports = readiness_results, readiness_reports
+        of_occurrence = (
+            reports.c.meeting_id == meeting_id,
+            reports.c.occurrence_start == int(occurrence_start.timestamp()),
+        )
+        newest = (
+            select(func.max(results.c.id).label("id"))
+            .select_from(results.join(reports, results.c.report_id == reports.c.id))
+            .where(*of_occurrence)
+            .group_by(results.c.site_id)
+            .subquery()
+        )
+        query = (
+            select(
+                results.c.site_id,
+                results.c.verdict,
+                # As text, decoded below in a worker thread: 3,321 sites' reasons decoded by the driver would hold
+                # the event loop for hundreds of milliseconds (bench/national.py).
+                cast(results.c.reasons, Text),
+                reports.c.id,
+                reports.c.created_at,
+                reports.c.lead_time,
+                reports.c.agent,
+            )
+            .select_from(results.join(reports, results.c.report_id == reports.c.id))
+            .join(newest, newest.c.id == results.c.id)
+            .order_by(results.c.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return await asyncio.to_thread(_latest_verdicts, rows)
+
     async def count(self, table: Table) -> int:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+def _latest_verdicts(rows: Sequence[Any]) -> list[LatestVerdict]:
+    return [
+        LatestVerdict(
+            site_id=site_id,
+            verdict=verdict,
+            reasons=tuple(json.loads(reasons)) if reasons else (),
+            report_id=int(report_id),
+            checked_at=datetime.fromtimestamp(created_at, UTC),
+            lead_time=float(lead_time),
+            agent=agent,
+        )
+        for site_id, verdict, reasons, report_id, created_at, lead_time, agent in rows
+    ]
 
 
 def _inventory_rows(config: Config) -> tuple[list[dict[str, Any]], ...]:

@@ -154,6 +154,7 @@ class ReadinessReportRow(SQLModel, table=True):
     occurrence_start: int = Field(sa_type=BigInteger)
     lead_time: int
     created_at: int = Field(sa_type=BigInteger)
+    agent: str | None = Field(default=None, sa_type=SafeString(64))  # version 5: who checked; None before
 
 
 class ReadinessResultRow(SQLModel, table=True):

@@ -180,7 +180,9 @@ async def write_reports(conn: AsyncConnection, bodies: Sequence[Any]) -> None:
         if tuple(body[k] for k in keys) in present:
             continue
         inserted = await conn.execute(
-            readiness_reports.insert().values(**{k: body[k] for k in keys}).returning(readiness_reports.c.id)
+            readiness_reports.insert()
+            .values(**{k: body[k] for k in keys}, agent=body.get("agent"))  # who checked (schema 5)
+            .returning(readiness_reports.c.id)
         )
         report_id = int(inserted.scalar_one())
         if body["results"]:

@@ -26,6 +26,7 @@ them, rendered again in the reader's language when their values were stored.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,9 +48,11 @@ from monitor.engine.setup import SetupFault, setup_faults
 from monitor.i18n import LOCALES, local_text, number, span, verdict_text
 from monitor.i18n import Locale as Lang  # the board names its locale after its ?lang= parameter
 from monitor.readiness.checks import SiteReadiness
-from monitor.readiness.engine import ReadinessReport
 from monitor.readiness.events import ReasonText
+from monitor.readiness.joined import joined_report
 from monitor.readiness.meetings import Occurrence, list_upcoming
+from monitor.readiness.participants import meeting_site_ids
+from monitor.readiness.report import UNKNOWN, GroupCount, ReadinessReport
 from monitor.readiness.schedule import lead_times_of
 from monitor.storage.database import Storage
 from monitor.web.board_filter import matches
@@ -78,8 +81,9 @@ HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
-SYMBOLS = {"READY": "✓", "DEGRADED": "!", "NOT_READY": "✗"}
-VERDICT_ORDER = {"NOT_READY": 0, "DEGRADED": 1, "READY": 2}
+SYMBOLS = {"READY": "✓", "DEGRADED": "!", "NOT_READY": "✗", UNKNOWN: "?"}
+VERDICT_ORDER = {"NOT_READY": 0, UNKNOWN: 1, "DEGRADED": 2, "READY": 3}
+SITES_PER_PROVINCE = 50  # sites with findings shown in full per province; the rest counted (the filter finds them)
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 MEASURES = ("loss", "rtt", "jitter", "mos")  # the link table's numbers, in column order
 
@@ -122,17 +126,14 @@ async def open_alerts(service: ServiceView) -> list[AlertRecord]:
     )
 
 
-async def _report(storage: Storage, occurrence: Occurrence, names: dict[str, str]) -> ReadinessReport | None:
-    # This occurrence's own report only: last week's report of a weekly briefing says nothing about today's.
-    found = await storage.reports(occurrence.meeting.id, occurrence_start=occurrence.start, limit=1)
-    return ReadinessReport.from_stored(found[0], title=occurrence.meeting.title, names=names) if found else None
+async def _report(storage: Storage, config: Config, occurrence: Occurrence) -> ReadinessReport | None:
+    # This occurrence's reports only (last week's says nothing about today's), every agent's joined (issue 17).
+    return await joined_report(storage, config, occurrence.meeting, occurrence.start)
 
 
 def _participants(config: Config, sites: str | tuple[str, ...]) -> int:
     # Counted here, not with readiness.participants: that one logs each missing site, and the board renders often.
-    if sites == "all":
-        return len(config.everyone())
-    return sum(1 for site_id in sites if config.site(site_id) is not None)
+    return len(meeting_site_ids(config, sites))
 
 
 def _first_check(occurrence: Occurrence, config: Config) -> datetime | None:
@@ -143,7 +144,6 @@ def _first_check(occurrence: Occurrence, config: Config) -> datetime | None:
 async def collect(service: ServiceView, now: datetime, *, query: str = "") -> BoardData:
     """Everything the board shows, read once per request."""
     config = service.config
-    names = {site.id: site.name for site in config.sites}
     shown: dict[str, Occurrence] = {}
     for occurrence in await list_upcoming(service.storage, now=now, horizon=HORIZON):
         # The next (or running) occurrence of each meeting: a daily briefing must not fill the board alone.
@@ -152,7 +152,7 @@ async def collect(service: ServiceView, now: datetime, *, query: str = "") -> Bo
     meetings = [
         MeetingView(
             occurrence=occurrence,
-            report=await _report(service.storage, occurrence, names),
+            report=await _report(service.storage, config, occurrence),
             participants=_participants(config, occurrence.meeting.sites),
             first_check=_first_check(occurrence, config),
         )
@@ -280,9 +280,73 @@ def _site(site: SiteReadiness, own: SiteReadiness, report: ReadinessReport, lang
     return "".join(out)
 
 
+def _provinces(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
+    """A meeting of several provinces (issue 17): each province's counts, failing first; then, per province, its
+    sites with findings (up to SITES_PER_PROVINCE in full), and those nobody reported on in one compact list."""
+    by_group: dict[str, list[SiteReadiness]] = {}
+    for site in report.sites:  # already by province, failing first, worst first (monitor/readiness/joined.py)
+        if matches(site.site_id, report.names.get(site.site_id, site.site_id), data.query):
+            by_group.setdefault(report.group_of.get(site.site_id, ""), []).append(site)
+    if not by_group:
+        return f'<p class="muted">{_t(lang, "filter_none", query=data.query)}</p>'
+    heads = [_t(lang, key) for key in ("province",)] + [_e(verdict_text(v, lang)) for v in VERDICT_COLUMNS]
+    out = [
+        '<table class="provinces"><thead><tr>',
+        f'<th scope="col">{heads[0]}</th>',
+        *(f'<th scope="col" class="num">{head}</th>' for head in heads[1:]),
+        "</tr></thead><tbody>",
+    ]
+    for group in report.groups:
+        numbers = (group.ready, group.degraded, group.not_ready, group.unknown)
+        worst = _worst(group)
+        out.append(f'<tr><th scope="row"><span class="badge {worst}">{SYMBOLS[worst]}</span> {_e(group.name)}</th>')
+        out.extend(f'<td class="num" data-label="{head}">{n}</td>' for head, n in zip(heads[1:], numbers, strict=True))
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    for group in report.groups:
+        sites = by_group.get(group.id, [])
+        own = {s.site_id: s.own() for s in sites}
+        problems = [s for s in sites if s.verdict != UNKNOWN and own[s.site_id].verdict != "READY"]
+        unknown = [s for s in sites if s.verdict == UNKNOWN]
+        if not problems and not unknown:
+            continue
+        counts = _t(lang, "province_counts", **group.to_json())
+        opened = bool(data.query) or len(problems) + len(unknown) <= OPEN_UP_TO
+        out.append(
+            f'<details class="province"{" open" if opened else ""}><summary>{_e(group.name)} · {counts}</summary>'
+        )
+        if problems:
+            out.append('<ul class="sites">')
+            shown = problems[:SITES_PER_PROVINCE]
+            out.extend(_site(s, own[s.site_id], report, lang, opened=bool(data.query)) for s in shown)
+            out.append("</ul>")
+            if len(problems) > SITES_PER_PROVINCE:
+                out.append(f'<p class="muted">{_t(lang, "more_sites", n=len(problems) - SITES_PER_PROVINCE)}</p>')
+        if unknown:
+            summary = f'<span class="badge UNKNOWN">?</span> {_t(lang, "unknown_group", n=len(unknown))}'
+            items = [f"<li>? {_e(report.names.get(s.site_id, s.site_id))}</li>" for s in unknown]
+            out.append(_compact(summary, items, opened=bool(data.query) or len(unknown) <= OPEN_UP_TO))
+        out.append("</details>")
+    return "".join(out)
+
+
+VERDICT_COLUMNS = ("READY", "DEGRADED", "NOT_READY", UNKNOWN)
+
+
+def _worst(group: GroupCount) -> str:
+    """A province's badge: not ready, else unknown, else degraded, else ready (the order groups are sorted in)."""
+    if group.not_ready:
+        return "NOT_READY"
+    if group.unknown:
+        return UNKNOWN
+    return "DEGRADED" if group.degraded else "READY"
+
+
 def _meeting_sites(report: ReadinessReport, data: BoardData, lang: Lang) -> str:
     """Sites with problems of their own first, worst first; then those only giaoban could not measure; then the
-    ready ones, compact."""
+    ready ones, compact. A meeting of several provinces is shown by province (_provinces)."""
+    if len(report.groups) > 1:
+        return _provinces(report, data, lang)
     order = {site.id: index for index, site in enumerate(data.config.sites)}
     ranked = sorted(report.sites, key=lambda s: (VERDICT_ORDER.get(s.verdict, 0), order.get(s.site_id, len(order))))
     shown = [s for s in ranked if matches(s.site_id, report.names.get(s.site_id, s.site_id), data.query)]
@@ -345,7 +409,8 @@ def _meeting(view: MeetingView, data: BoardData, tz: ZoneInfo, lang: Lang) -> st
     if report.all_ready:
         overall, summary = "READY", _t(lang, "all_ready", total=total)
     else:
-        overall = "NOT_READY" if any(s.verdict == "NOT_READY" for s in report.sites) else "DEGRADED"
+        # A site nobody reported on is never ready: it weighs as not ready in the meeting's verdict.
+        overall = "NOT_READY" if any(s.verdict in ("NOT_READY", UNKNOWN) for s in report.sites) else "DEGRADED"
         summary = _t(lang, "ready_count", ready=ready, total=total)
     checked_at = _clock(report.checked_at, tz, data.now)
     checked = (
@@ -542,7 +607,8 @@ def board_handler(
         lang: Lang = next((known for known in LOCALES if known == asked), service.config.organisation.locale)
         query = " ".join(request.query.get("q", "").split())[:QUERY_MAX]
         data = await collect(service, datetime.fromtimestamp(clock(), UTC), query=query)
-        body = render(data, lang=lang, refresh=refresh_seconds(request.query.get("refresh")))
+        # In a worker thread: a national conference's page lists 3,321 communes (render is pure).
+        body = await asyncio.to_thread(render, data, lang=lang, refresh=refresh_seconds(request.query.get("refresh")))
         return web.Response(text=body, content_type="text/html", charset="utf-8", headers=HEADERS)
 
     return board

@@ -77,6 +77,12 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "unchecked_group": "{n} điểm cầu chưa đo được đường truyền (lỗi cài đặt của giaoban, không phải của điểm cầu)",
         "unchecked_note": "Đường truyền chưa đo được: lỗi cài đặt của giaoban (xem đầu trang).",
         "ready_group": "{n} điểm cầu sẵn sàng",
+        "unknown_group": "{n} điểm cầu chưa rõ: chưa có máy giám sát nào báo cáo",
+        "province": "Tỉnh, thành phố",
+        "province_counts": (
+            "{ready}/{total} sẵn sàng · {degraded} suy giảm · {not_ready} chưa sẵn sàng · {unknown} chưa rõ"
+        ),
+        "more_sites": "… và {n} điểm cầu khác (lọc theo tên để xem)",
         "more_reasons": "Thêm {n} vấn đề khác",
         "link_unchecked": "Chưa đo được",
         "links_rest": "Các đường truyền còn lại · {n}",
@@ -140,6 +146,10 @@ TEXTS: dict[Locale, dict[str, str]] = {
         "unchecked_group": "{n} sites whose link giaoban cannot measure (giaoban's set-up, not the sites')",
         "unchecked_note": "Link not measured: giaoban's set-up (see the top of the page).",
         "ready_group": "{n} sites ready",
+        "unknown_group": "{n} sites unknown: no monitoring agent has reported on them",
+        "province": "Province",
+        "province_counts": "{ready}/{total} ready · {degraded} degraded · {not_ready} not ready · {unknown} unknown",
+        "more_sites": "… and {n} more sites (filter by name to see them)",
         "more_reasons": "{n} more to fix",
         "link_unchecked": "Not measurable",
         "links_rest": "The other links · {n}",

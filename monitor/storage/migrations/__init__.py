@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table, inspect, select, text
 
-from monitor.storage.migrations import m0001_initial, m0002_alerts, m0003_leases, m0004_attendance
+from monitor.storage.migrations import (
+    m0001_initial,
+    m0002_alerts,
+    m0003_leases,
+    m0004_attendance,
+    m0005_report_agent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(m0002_alerts.VERSION, "alerts", m0002_alerts.upgrade),
     Migration(m0003_leases.VERSION, "leases", m0003_leases.upgrade),
     Migration(m0004_attendance.VERSION, "attendance", m0004_attendance.upgrade),
+    Migration(m0005_report_agent.VERSION, "report agent", m0005_report_agent.upgrade),
 )
 HEAD = MIGRATIONS[-1].version
 
