@@ -26,6 +26,9 @@ class RuleSpec:
     service: bool = False
     # About a site in a running meeting (monitor/readiness/watch.py): the alert's target is the meeting's id.
     in_meeting: bool = False
+    # The critical band of another rule (same alertname, severity critical): while it fires, the alert of the
+    # rule named here for the same site and target is folded into it (Alertmanager's critical-inhibits-warning).
+    band_of: str | None = None
 
 
 # The alert ``site`` of a service rule; never a site id (ids start with a letter or digit).
@@ -55,6 +58,12 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("not_joined", "GiaobanSiteNotJoined", "critical", 0.0, in_meeting=True),
         RuleSpec("dropped_out", "GiaobanSiteDroppedOut", "critical", 0.0, in_meeting=True),
         RuleSpec("poor_media", "GiaobanCallPoorMedia", "warning", 60.0, in_meeting=True),
+        # Loss above calls.loss_critical (Polycom RMX: above 5 % critical). A second alert, not a severity that
+        # changes: severity is a label, and a label change makes another alert in Alertmanager (the old one
+        # would linger until resolve_timeout). poor_media stays open beside it, folded while this one fires.
+        RuleSpec(
+            "poor_media_critical", "GiaobanCallPoorMedia", "critical", 60.0, in_meeting=True, band_of="poor_media"
+        ),
         # giaoban cannot measure (no ICMP permission, its own misconfiguration): one alert per probe kind for the
         # admins, saying what to change, instead of one per site (issue 14). The `for` lets every target report.
         RuleSpec("probe_setup", "GiaobanProbeSetup", "warning", 60.0, service=True),

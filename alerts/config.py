@@ -95,6 +95,7 @@ class AlertsConfig(_Strict):
             continuous=spec.continuous,
             service=spec.service,
             in_meeting=spec.in_meeting,
+            band_of=spec.band_of,
         )
 
     def enabled(self, name: str) -> bool:

@@ -36,6 +36,9 @@ Who is told what:
 - Running meetings (monitor/readiness/watch.py, ``calls``): not_joined, dropped_out and poor_media findings join
   every pass's, target the meeting's id, and go through the same ``for``, topology, maintenance, acks and
   routing; a site the watch's last poll could not tell is held like a target with no result yet.
+- Critical bands (alerts/catalog.py ``band_of``: poor_media_critical over poor_media): a separate alert with the
+  same alertname and severity critical, as Prometheus writes bands; while it fires, its warning band for the same
+  site and target is folded into it (``suppressed_by`` = its id), and told again, if still bad, when it resolves.
 - Maintenance (alerts/maintenance.py): matching alerts keep their state with ``suppressed_by`` =
   "maintenance:ID" and send nothing but their resolve (a technician who was told of a fault hears it is fixed).
 
@@ -312,11 +315,15 @@ class AlertEngine:
         config, tree, now = step.config, step.tree, step.now
         roots_firing: dict[str, str] = {}  # site -> its firing root alert
         roots_pending: set[str] = set()
+        bands_firing: dict[tuple[str, str, str | None], str] = {}  # (warning rule, site, target) -> critical id
 
-        # Ancestors first, and within a site its link_down, then its router's device_down, then the rest: an
-        # alert's fold and hold depend on the roots above it (and its own site's), decided already.
+        # Ancestors first, and within a site its link_down, then its router's device_down, then the critical
+        # bands, then the rest: an alert's fold and hold depend on the roots above it (and its own site's) and on
+        # its critical band, decided already.
         def order(record: AlertRecord) -> tuple[int, int, str]:
-            rank = 0 if record.rule == "link_down" else 1 if record.rule == "device_down" else 2
+            catalogued = RULES.get(record.rule)
+            band = catalogued is not None and catalogued.band_of is not None
+            rank = 0 if record.rule == "link_down" else 1 if record.rule == "device_down" else 2 if band else 3
             return tree.depth(record.site), rank, record.id
 
         for position, current in enumerate(sorted(live.values(), key=order), 1):
@@ -327,6 +334,8 @@ class AlertEngine:
             ancestors = tree.ancestors(current.site)
             chain = [*reversed(ancestors), current.site]  # the topmost root folds everything below it
             fold = next((roots_firing[a] for a in chain if roots_firing.get(a, current.id) != current.id), None)
+            # The warning band while its critical band fires: one alert told, as Alertmanager's inhibit rule does.
+            fold = fold or bands_firing.get((current.rule, current.site, current.target))
             held = any(a in roots_pending for a in chain)
             due_at = current.started_at + spec.for_ + (config.alerts.topology_grace if ancestors else 0.0)
             fires = current.state == "pending" and current.id not in stale and now >= due_at and (fold or not held)
@@ -350,6 +359,8 @@ class AlertEngine:
                     roots_firing.setdefault(record.site, record.id)
                 else:
                     roots_pending.add(record.site)
+            if spec.band_of is not None and record.state == "firing":
+                bands_firing[(spec.band_of, record.site, record.target)] = record.id
             finding = evaluation.findings.get(record.id)
             view = self._view(step, record, finding)
             record = replace(record, summary=_summary(config, view, now))

@@ -282,6 +282,24 @@ RULE_TEXTS: dict[str, dict[Locale, RuleText]] = {
             "Check the load on the site's link; lower the call rate or report to VNPT if it lasts.",
         ),
     },
+    # Loss above calls.loss_critical ({limit_critical}, in %); its resolve means "back under the critical limit": the
+    # poor_media alert beside it stays open (and is told) while the loss is still above calls.loss.
+    "poor_media_critical": {
+        "vi": RuleText(
+            "Mất gói nghiêm trọng tại {site} trong cuộc họp {meeting}: hình và tiếng bị gián đoạn",
+            "Mất gói tại {site} trong cuộc họp {meeting} đã xuống dưới mức nghiêm trọng",
+            "Mất gói {media} chiều {direction} {value}%, trên mức nghiêm trọng {limit_critical}% (ngưỡng {limit}%), "
+            "độ dao động trễ {jitter} ms.",
+            "Gọi điện cho điểm cầu ngay; giảm tốc độ cuộc gọi, tắt các ứng dụng dùng chung đường truyền và báo VNPT.",
+        ),
+        "en": RuleText(
+            "Critical packet loss at {site} in the meeting {meeting}: picture and sound break up",
+            "Packet loss at {site} in the meeting {meeting} is back under the critical limit",
+            "Packet loss of the {media} {direction}: {value}%, above the critical {limit_critical}% (limit {limit}%), "
+            "jitter {jitter} ms.",
+            "Call the site now; lower the call rate, stop other traffic on the link and report to VNPT.",
+        ),
+    },
     # {fix} is monitor/engine/setup.py's sentence in the district's locale: what the admins must change.
     "probe_setup": {
         "vi": RuleText(

@@ -468,3 +468,68 @@ async def test_acknowledged_meeting_alert_has_no_reminder(storage: Storage) -> N
     await watch.tick()
     await engine.evaluate()
     assert await events(alert) == ["firing", "resolved"]
+
+
+async def test_loss_above_loss_critical_is_a_critical_alert_beside_the_warning(storage: Storage) -> None:
+    """Polycom RMX's bands: loss above calls.loss_critical (5 %) is critical, told on the channels that carry
+    critical; the warning band stays open folded into it, and is told once the loss is back under 5 %."""
+    text = INVENTORY.replace("calls: {interval: 10s, join_grace: 2m}", "calls: {interval: 10s, join_grace: 1h}")
+    text = text.replace("{poor_media: {for: 30s}}", "{poor_media: {for: 30s}, poor_media_critical: {for: 30s}}")
+    text += (
+        "notifiers:\n"
+        "  - {id: pager, kind: webhook, url: 'http://127.0.0.1:9/p', severities: [critical]}\n"
+        "  - {id: chat, kind: webhook, url: 'http://127.0.0.1:9/c', severities: [warning]}\n"
+    )
+    config = config_text(text)
+    await storage.sync_inventory(config)
+    await sync_config_meetings(storage, config, config.meetings)
+    devices = Devices()
+    now = [T0 + 5]
+    readers = {"cms": (FakeSettings, devices.read_bridge), "cisco-xapi": (FakeSettings, devices.read_codec)}
+    watch = MeetingWatch(
+        config=lambda: config, storage=storage, ctx=ProbeContext(), clock=lambda: now[0], readers=readers
+    )
+    store = SqlAlertStore(storage)
+    engine = AlertEngine(lambda: config, State(), store, clock=lambda: now[0], calls=watch.findings)
+    warning, critical = "poor_media/lam-vy/giao-ban", "poor_media_critical/lam-vy/giao-ban"
+
+    async def at(offset: float, loss: float) -> dict[str, Any]:
+        devices.bridge = [leg("sip:tan-thinh@vc.example.org"), leg("sip:10.0.0.9", name="Phòng họp Lâm Vỹ", loss=loss)]
+        now[0] = T0 + offset
+        await watch.tick()
+        await engine.evaluate()
+        return {a.id: a for a in await store.list_alerts(state="firing")}
+
+    async def sent() -> list[tuple[str, str, str]]:
+        async with storage.engine.connect() as conn:
+            rows = (await conn.execute(select(outbox.c.alert_id, outbox.c.event, outbox.c.channel_id))).all()
+        return sorted((str(a), str(e), str(c)) for a, e, c in rows)
+
+    await at(5, 0.07)
+    firing = await at(45, 0.07)  # 7 % for 40 s (> the 30 s `for`): both bands fire, the warning folded
+    assert set(firing) == {warning, critical}
+    assert firing[critical].severity == "critical" and firing[critical].labels["severity"] == "critical"
+    assert firing[critical].labels["alertname"] == firing[warning].labels["alertname"] == "GiaobanCallPoorMedia"
+    assert firing[warning].severity == "warning" and firing[warning].suppressed_by == critical
+    assert await sent() == [(critical, "firing", "pager")]
+    async with storage.engine.connect() as conn:
+        (payload,) = (await conn.execute(select(outbox.c.payload))).scalars().all()
+    assert payload["subject"].startswith("[NGHIÊM TRỌNG] Mất gói nghiêm trọng tại Xã Lam Vỹ")
+    assert "7%, trên mức nghiêm trọng 5% (ngưỡng 1%)" in payload["text"]
+
+    # 3 %: under loss_critical, still over loss. The critical resolves; the warning, never told, is told now.
+    firing = await at(55, 0.03)
+    assert set(firing) == {warning} and firing[warning].suppressed_by is None
+    assert await sent() == sorted(
+        [(critical, "firing", "pager"), (critical, "resolved", "pager"), (warning, "firing", "chat")]
+    )
+
+    # 7 % again: a new critical alert (its own `for`), the open warning folded again and not told twice.
+    await at(65, 0.07)
+    firing = await at(100, 0.07)
+    assert set(firing) == {warning, critical} and firing[warning].suppressed_by == critical
+    assert [s for s in await sent() if s[2] == "chat"] == [(warning, "firing", "chat")]
+
+    # Good again: both resolve.
+    assert await at(110, 0.001) == {}
+    assert (warning, "resolved", "chat") in await sent()

@@ -218,6 +218,12 @@ def _meeting_findings(cfg: Config) -> list[Finding]:
         Finding("not_joined", "kim-phuong", "giao-ban", {**base, "joined": None, "left": None, "grace": grace}),
         Finding("dropped_out", "tan-thinh", "giao-ban", base),
         Finding("poor_media", "lam-vy", "giao-ban", poor),
+        Finding(
+            "poor_media_critical",
+            "lam-vy",
+            "giao-ban",
+            {**poor, "value": 7.5, "band": "critical", "limit_critical": 5.0},
+        ),
     ]
 
 

@@ -4,7 +4,7 @@
     await watch.tick()              one poll of every running occurrence's sites (codecs) and of the bridges
     await watch.run()               tick every calls.interval while a meeting runs, forever
     watch.snapshot                  the running occurrences and each site's record (metrics, board, API)
-    watch.findings(now)             not_joined / dropped_out / poor_media for the alert engine, and the held ones
+    watch.findings(now)             not_joined / dropped_out / poor_media(_critical) for the engine, and the held ones
 
 Each expected site's codecs (endpoints whose kind has a call reader) and every configured bridge are read once
 per poll, concurrently, each within calls.timeout; a bridge's participants are matched to sites by the
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 IDLE_CHECK = 5.0  # how often the schedule is looked at while no meeting runs
 READS_IN_FLIGHT = 64  # codec and bridge reads at once
-CALL_RULES = ("not_joined", "dropped_out", "poor_media")
+CALL_RULES = ("not_joined", "dropped_out", "poor_media", "poor_media_critical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +352,7 @@ class MeetingWatch:
                     found.append(CallFinding("dropped_out", site_id, meeting.id, base, a.observed_at))
                 if a.quality == "poor" and a.poor:
                     worst = a.poor[0]
+                    critical = (worst.loss_ratio or 0.0) > config.calls.loss_critical
                     fields = {
                         **base,
                         "direction": "in" if worst.direction == "rx" else "out",
@@ -360,7 +361,10 @@ class MeetingWatch:
                         "limit": config.calls.loss * 100,
                         "jitter": worst.jitter_seconds * 1000 if worst.jitter_seconds is not None else None,
                         "jitter_limit": config.calls.jitter * 1000,
-                        "band": "critical" if (worst.loss_ratio or 0.0) > config.calls.loss_critical else "major",
+                        "band": "critical" if critical else "major",
+                        "limit_critical": config.calls.loss_critical * 100,
                     }
                     found.append(CallFinding("poor_media", site_id, meeting.id, fields, a.observed_at))
+                    if critical:  # the critical band is its own alert beside poor_media (alerts/catalog.py)
+                        found.append(CallFinding("poor_media_critical", site_id, meeting.id, fields, a.observed_at))
         return CallFindings(tuple(found), frozenset(held))
