@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from monitor.readiness.meetings import sync_config_meetings
 from monitor.storage.database import Storage
 from monitor.storage.history import HistoryWriter
 from monitor.storage.tables import meetings, sites
+from monitor.web.api_attendance import AttendanceOut
 from monitor.web.api_v1 import make_api_v1, openapi_document
 from probes.core.result import ProbeResult, Reason
 from tests.postgres_lab import database_url_fixture, postgres_lab_fixture  # noqa: F401  (fixtures)
@@ -299,6 +301,7 @@ def test_openapi_describes_every_route() -> None:
         "/alerts/{id}/ack": {"post"},
         "/maintenance": {"get", "post"},
         "/maintenance/{id}": {"get", "delete"},
+        "/meetings/{id}/attendance": {"get"},
         "/report": {"get"},
         "/openapi.json": {"get"},
     }
@@ -306,6 +309,34 @@ def test_openapi_describes_every_route() -> None:
     assert "MeetingIn" in document["components"]["schemas"]
     refs = _refs(document)
     assert refs <= {f"#/components/schemas/{name}" for name in document["components"]["schemas"]}
+
+
+async def test_openapi_lists_every_route_the_api_serves(api: Api) -> None:
+    """Read from the router itself, so a route added without its OpenAPI entry fails here (the readiness routes
+    are served only with a readiness engine, which this app has not)."""
+    app = make_api_v1(storage=api.storage, config=lambda: api.config, state=api.state)
+    served: set[tuple[str, str]] = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", str(info.get("path") or info.get("formatter")))
+        if route.method != "HEAD":
+            served.add((path, route.method.lower()))
+    documented = {(path, op) for path, ops in openapi_document()["paths"].items() for op in ops}
+    assert ("/meetings/{id}/attendance", "get") in served
+    assert served - documented == set()
+
+
+async def test_attendance_answer_matches_its_openapi_schema(api: Api) -> None:
+    """The documented schema is the one the route answers with (extra fields are refused, so drift fails)."""
+    await api.client.post("/api/v1/meetings", json=GOOD, headers=AUTH)
+    (meeting,) = await (await api.client.get("/api/v1/meetings")).json()
+    answer = await api.client.get(f"/api/v1/meetings/{meeting['id']}/attendance")
+    assert answer.status == 200
+    document = AttendanceOut.model_validate(await answer.json())
+    assert document.meeting == meeting["id"] and document.sites == [] and document.running is False
+    schemas = openapi_document()["components"]["schemas"]
+    assert {"AttendanceOut", "AttendanceSiteOut", "MediaOut", "AttendanceEventOut"} <= set(schemas)
+    assert schemas["AttendanceSiteOut"]["additionalProperties"] is False
 
 
 def _refs(node: Any) -> set[str]:

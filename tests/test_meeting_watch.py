@@ -27,6 +27,7 @@ from monitor.readiness.watch import MeetingWatch
 from monitor.storage.attendance import latest_occurrence, load_attendance
 from monitor.storage.database import Storage
 from monitor.storage.tables import outbox
+from monitor.web.api_attendance import AttendanceOut
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeFailed, Reason
 from probes.vc.media import CallReport, MediaStats, Participant
@@ -355,6 +356,7 @@ async def test_route_page_and_command_show_the_record(
         answer = await client.get("/api/v1/meetings/giao-ban/attendance")
         assert answer.status == 200
         document = await answer.json()
+        AttendanceOut.model_validate(document)  # the answer is what /api/v1/openapi.json says
         assert document["running"] is True and document["occurrence_start"] == START.isoformat()
         first = document["sites"][0]
         assert (first["site"], first["state"], first["text"]) == ("tan-thinh", "left", "rời cuộc họp lúc 07:42")
@@ -384,6 +386,7 @@ async def test_route_page_and_command_show_the_record(
     code = await cli_meetings.run(top.parse_args(["meetings", "attendance", "giao-ban", *options, "--json"]))
     stored = json.loads(capsys.readouterr().out)
     assert code == 0 and stored["running"] is False
+    AttendanceOut.model_validate(stored)  # the stored record answers in the same documented shape
     assert {s["site"]: s["state"] for s in stored["sites"]}["tan-thinh"] == "left"
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
 from monitor.config.models import Config
 from monitor.readiness.attendance_texts import STATES, describe
@@ -25,12 +26,95 @@ from monitor.readiness.meetings import Meeting, get_meeting
 from monitor.readiness.watch import WatchSnapshot
 from monitor.storage.attendance import latest_occurrence, load_attendance
 from monitor.storage.database import Storage
-from monitor.web.common import json_error
+from monitor.web.common import json_error, json_schema_answer, schema_ref
 
 WATCH: web.AppKey[Callable[[], WatchSnapshot]] = web.AppKey("watch")
 ATTENDANCE_STORAGE: web.AppKey[Storage] = web.AppKey("attendance_storage", Storage)
 ATTENDANCE_CONFIG: web.AppKey[Callable[[], Config]] = web.AppKey("attendance_config")
 _TIMES = ("joined_at", "last_joined_at", "left_at", "observed_at")
+
+
+# --- the answer's schema, for /api/v1/openapi.json (tests validate real answers against it) --------------
+
+
+class MediaOut(BaseModel):
+    """One channel of the call, as the codec or bridge reports it (None: not reported)."""
+
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["rx", "tx"]  # rx what the site receives, tx what it sends
+    kind: str  # audio, video, content
+    loss_ratio: float | None
+    jitter_seconds: float | None
+    rate_bps: float | None
+
+
+class AttendanceEventOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: str | None  # ISO 8601 UTC
+    event: Literal["joined", "left", "rejoined", "poor_media", "media_recovered"]
+
+
+class AttendanceSiteOut(BaseModel):
+    """One expected site: its state (worst first: left, missing, poor, unknown, connected) and its record."""
+
+    model_config = ConfigDict(extra="forbid")
+    site: str
+    name: str
+    state: Literal["left", "missing", "poor", "unknown", "connected"]
+    text: str  # the state in the district's locale, e.g. "rời cuộc họp lúc 07:42"
+    connected: bool | None  # as of the last poll; None: nothing could tell
+    present: bool | None  # the last definite answer
+    joined_at: str | None
+    last_joined_at: str | None
+    left_at: str | None
+    observed_at: str | None
+    rejoins: int
+    remote: str | None  # the far end or participant the site was matched by
+    source: str | None  # what told: a codec or a bridge
+    quality: Literal["good", "poor", "unknown"]
+    media: list[MediaOut]  # at the last poll
+    poor: list[MediaOut]  # the channels beyond calls.loss / calls.jitter, worst loss first
+    worst: dict[str, dict[str, float]]  # "rx/video" -> {loss_ratio, jitter_seconds}: the worst seen
+    events: list[AttendanceEventOut]
+
+
+class AttendanceOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    meeting: str
+    title: str
+    occurrence_start: str | None  # ISO 8601 UTC; None when the meeting has no occurrence with a record yet
+    running: bool
+    sites: list[AttendanceSiteOut]
+
+
+MODELS: tuple[type[BaseModel], ...] = (MediaOut, AttendanceEventOut, AttendanceSiteOut, AttendanceOut)
+
+
+def attendance_paths() -> dict[str, Any]:
+    """The route's OpenAPI entry; its schemas are MODELS plus ErrorOut (monitor/web/common.py)."""
+    err = schema_ref("ErrorOut")
+    return {
+        "/meetings/{id}/attendance": {
+            "get": {
+                "summary": "who is (or was) in a meeting, with what media: the running occurrence, else the last "
+                "one with a record, else the occurrence starting at `start`",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "start",
+                        "in": "query",
+                        "schema": {"type": "integer"},
+                        "description": "an occurrence's start in epoch seconds",
+                    },
+                ],
+                "responses": {
+                    "200": json_schema_answer("attendance", schema_ref(AttendanceOut)),
+                    "400": json_schema_answer("start is not an integer", err),
+                    "404": json_schema_answer("unknown meeting", err),
+                },
+            }
+        }
+    }
 
 
 def _iso(moment: float | None) -> str | None:
@@ -106,4 +190,4 @@ def add_attendance_routes(
     app.router.add_get("/meetings/{id}/attendance", show_attendance)
 
 
-__all__ = ["add_attendance_routes", "attendance_json", "attendance_of"]
+__all__ = ["MODELS", "AttendanceOut", "add_attendance_routes", "attendance_json", "attendance_of", "attendance_paths"]

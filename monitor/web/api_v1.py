@@ -66,7 +66,8 @@ from monitor.web.api_agent import LEASES, OWNERSHIP, AgentOut, LeaseOut, add_age
 from monitor.web.api_alerts import MODELS as ALERT_MODELS
 from monitor.web.api_alerts import add_alert_routes
 from monitor.web.api_alerts import openapi_paths as alert_paths
-from monitor.web.api_attendance import add_attendance_routes
+from monitor.web.api_attendance import MODELS as ATTENDANCE_MODELS
+from monitor.web.api_attendance import add_attendance_routes, attendance_paths
 from monitor.web.api_readiness import add_readiness_routes
 from monitor.web.api_report import add_report_routes, report_paths
 from monitor.web.auth import check_token
@@ -474,6 +475,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     PointOut,
     HistoryOut,
     *ALERT_MODELS,
+    *ATTENDANCE_MODELS,
 )
 
 
@@ -597,6 +599,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **alert_paths(),
+            **attendance_paths(),
             **report_paths(),
             "/openapi.json": {
                 "get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
