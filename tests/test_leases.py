@@ -106,6 +106,22 @@ async def test_an_unrenewed_lease_is_not_trusted_past_its_margin(storage: Storag
     await wait_until(lambda: not a.held, timeout=5, what="the unrenewed lease to stop being trusted")
 
 
+async def test_a_holder_cut_off_from_the_centre_keeps_its_leases_while_the_spool_stands_in(storage: Storage) -> None:
+    """With the whole centre away no agent can take a lease, so the holder goes on acting for what it held (its
+    alerts resolve and are delivered from the spool); once the spool no longer stands in, trust lapses as usual."""
+    away = True
+    a = Leases(storage, holder="agent-a", units=("hue",), ttl=3.0, centre_away=lambda: away)
+    await run_round(a)
+    async with storage.begin() as conn:
+        await conn.execute(text("DROP TABLE leases"))
+    await run_round(a)
+    await asyncio.sleep(a.ttl)  # past the last renewal's ttl: without the spool this lease is no longer trusted
+    await run_round(a)
+    assert a.errors == 2 and a.held == {"hue"} and a.last_held == {"hue"}
+    away = False
+    assert not a.held
+
+
 async def test_sqlite_holds_every_unit_without_a_row(tmp_path: Path) -> None:
     """One agent by construction: it acts for everything and writes no lease."""
     opened = await Storage.open(f"sqlite:///{tmp_path / 'giaoban.db'}")

@@ -124,7 +124,7 @@ class Service:
         self._http = ctx.http
         self.leases = Leases(
             storage, holder=self.ownership_spec.agent, units=self.ownership.units, ttl=lease_ttl,
-            on_change=self._leases_changed,
+            on_change=self._leases_changed, centre_away=self._centre_away,
         )  # fmt: skip
         self.spool_path = spool_path
         self.spool_outbox: SpoolOutbox | None = None  # run() makes it with the spool (PostgreSQL only)
@@ -173,6 +173,11 @@ class Service:
         self.outbox.wake()
         if self.spool_outbox is not None:
             self.spool_outbox.wake()
+
+    def _centre_away(self) -> bool:
+        """The centre's database unreachable and the local spool taking what it cannot (not full)."""
+        spool = self.storage.spool
+        return spool is not None and spool.centre_down and not spool.full
 
     def _spool_covers(self) -> bool:
         """The spool takes what the centre cannot: its faults degrade the service instead of stopping alerting."""

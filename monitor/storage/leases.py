@@ -74,7 +74,10 @@ class Leases:
         ttl: float = DEFAULT_TTL,
         renew: float | None = None,
         on_change: Callable[[frozenset[str]], Awaitable[None]] | None = None,
+        centre_away: Callable[[], bool] | None = None,
     ) -> None:
+        """``centre_away``: whether the database is unreachable and the local spool stands in for it
+        (monitor/storage/spool.py); while it says so, the leases held at the last renewal stay held."""
         if ttl < MIN_TTL:
             raise ValueError(f"a lease lasts at least {MIN_TTL:g} s")
         self.storage = storage
@@ -88,6 +91,8 @@ class Leases:
         self.shared = storage.dialect == "postgresql"
         self.errors = 0
         self._on_change = on_change
+        self._centre_away = centre_away or (lambda: False)
+        self._renewal_failed = False
         self._held: frozenset[str] = frozenset(self.units) if not self.shared else frozenset()
         self._trusted_until = float("inf") if not self.shared else 0.0
         self._rows: dict[str, LeaseInfo] = {}
@@ -102,8 +107,12 @@ class Leases:
 
     @property
     def held(self) -> frozenset[str]:
-        """The units this agent may act for now (none once its last renewal is too old to trust)."""
-        if time.monotonic() >= self._trusted_until:
+        """The units this agent may act for now: none once its last renewal is too old to trust, unless the
+        centre is away altogether. Then no other agent can take a lease either (they share the one database), and
+        the holder goes on alerting and notifying from its spool for what it held (issue 17: nothing lost). A
+        standby that still reaches the database while the holder does not takes over as well: that partition is
+        the one case where a receiver may hear from both (README: Scale-out)."""
+        if time.monotonic() >= self._trusted_until and not (self._renewal_failed and self._centre_away()):
             return frozenset()
         return self._held
 
@@ -136,10 +145,12 @@ class Leases:
             taken = await self._take()
         except Exception as exc:  # the database: keep what is held until it can no longer be trusted
             self.errors += 1
+            self._renewal_failed = True
             log.warning(
                 "leases: cannot renew %s (%s); acting until the leases run out", ", ".join(before), describe(exc)
             )
         else:
+            self._renewal_failed = False
             self._held = taken
             self._trusted_until = started + self.ttl - self.margin
         after = self.held
