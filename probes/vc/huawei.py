@@ -43,7 +43,7 @@ from yarl import URL
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.core.secrets import Secret
-from probes.vc.call_reader import Sessions, number, percent_ratio, protocol_error, rate_bps, run_read, with_login
+from probes.vc.call_reader import Sessions, number, percent_ratio, protocol_error, rate_bps, read_with, with_login
 from probes.vc.media import CallReport, MediaStats, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
@@ -196,8 +196,6 @@ async def probe(target: str, settings: HuaweiSettings, *, ctx: ProbeContext) -> 
 
 async def read(target: str, settings: HuaweiSettings, ctx: ProbeContext) -> CallReport:
     """The room system's call now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, HuaweiSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    return await read_with(
+        target, settings, ctx, kind=KIND, settings_type=HuaweiSettings, default_ports=DEFAULT_PORTS, read=_read
     )

@@ -37,7 +37,7 @@ from yarl import URL
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
 from probes.core.secrets import Secret
-from probes.vc.call_reader import MAX_PARTICIPANTS, Sessions, protocol_error, run_read, with_login
+from probes.vc.call_reader import MAX_PARTICIPANTS, Sessions, protocol_error, read_with, with_login
 from probes.vc.media import CallReport, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
@@ -196,10 +196,8 @@ async def _read(client: Client, base: URL, settings: RmxSettings) -> CallReport:
 
 async def read(target: str, settings: RmxSettings, ctx: ProbeContext) -> CallReport:
     """The bridge's parties now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, RmxSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    return await read_with(
+        target, settings, ctx, kind=KIND, settings_type=RmxSettings, default_ports=DEFAULT_PORTS, read=_read
     )
 
 

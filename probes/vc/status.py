@@ -32,6 +32,7 @@ document, or XML with a DTD or entities: refused unexpanded), CONFIG_ERROR (cred
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import ssl
 import time
@@ -170,6 +171,20 @@ async def user_password(secret: Secret | None) -> tuple[str, str]:
             Reason.CONFIG_ERROR, f'credentials ({secret.source()}) must hold "user:password"', answered=False
         )
     return user, password
+
+
+async def basic_authorization(secret: Secret | None) -> dict[str, str]:
+    """The HTTP Basic header of the "user:password" in ``secret`` (read now, as ``user_password``)."""
+    user, password = await user_password(secret)
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def tls_context(settings: StatusApiSettings) -> ssl.SSLContext:
+    """The client TLS context of ``settings``; a CA file that cannot be read is a TLS_ERROR (no request made)."""
+    try:
+        return await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext)
+    except OSError as exc:  # also ssl.SSLError: not a PEM bundle
+        raise ApiError(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc), answered=False) from None
 
 
 # --- bounded HTTP -------------------------------------------------------------------------------------------
@@ -336,12 +351,7 @@ async def run_status_probe(
     client: Client | None = None
     try:
         url = base_url(target, settings.scheme, default_ports)
-        try:
-            context = await tls_info.client_context(
-                verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext
-            )
-        except OSError as exc:  # also ssl.SSLError: not a PEM bundle
-            raise ApiError(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc), answered=False) from None
+        context = await tls_context(settings)
         started = time.monotonic()  # our own setup (the CA store, read once per process) is not the device's time
         if ctx.http is not None:
             client = Client(ctx.http, settings, context)
