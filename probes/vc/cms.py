@@ -43,7 +43,6 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult
-from probes.core.secrets import Secret
 from probes.vc.call_reader import (
     MAX_PARTICIPANTS,
     jitter_seconds,
@@ -58,7 +57,7 @@ from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
     Client,
     EndpointStatus,
-    StatusApiSettings,
+    UserSettings,
     basic_authorization,
     expect_ok,
     parse_xml,
@@ -78,10 +77,9 @@ _STREAMS: dict[str, tuple[MediaKind, Direction]] = {
 }
 
 
-class CmsSettings(StatusApiSettings):
+class CmsSettings(UserSettings):
     """An API user of the bridge (the "api" role is enough to read call legs)."""
 
-    credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
     page_size: int = Field(20, ge=1, le=100, description="call legs per list request (limit=)")
 
 

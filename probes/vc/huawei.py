@@ -42,7 +42,6 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
-from probes.core.secrets import Secret
 from probes.vc.call_reader import Sessions, number, percent_ratio, protocol_error, rate_bps, read_with, with_login
 from probes.vc.media import CallReport, MediaStats, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
@@ -51,7 +50,7 @@ from probes.vc.status import (
     Client,
     EndpointStatus,
     Reply,
-    StatusApiSettings,
+    UserSettings,
     expect_ok,
     parse_json,
     run_status_probe,
@@ -64,10 +63,9 @@ _KBIT = 1000.0
 SERIES = STATUS_SERIES
 
 
-class HuaweiSettings(StatusApiSettings):
+class HuaweiSettings(UserSettings):
     """The web administrator's account of the room system."""
 
-    credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
     site_handle: int = Field(255, ge=0, le=255, description="255: the system's own call (not a hosted multipoint)")
 
 

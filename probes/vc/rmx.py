@@ -36,7 +36,6 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
-from probes.core.secrets import Secret
 from probes.vc.call_reader import MAX_PARTICIPANTS, Sessions, protocol_error, read_with, with_login
 from probes.vc.media import CallReport, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
@@ -44,7 +43,7 @@ from probes.vc.status import (
     ApiError,
     Client,
     EndpointStatus,
-    StatusApiSettings,
+    UserSettings,
     expect_ok,
     parse_xml,
     run_status_probe,
@@ -59,10 +58,9 @@ _NO_ADDRESS = frozenset({"", "0.0.0.0", "::"})
 _XML = {"Content-Type": "text/xml; charset=utf-8"}
 
 
-class RmxSettings(StatusApiSettings):
+class RmxSettings(UserSettings):
     """An operator account of the RMX."""
 
-    credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
     conference: str = Field("", max_length=200, description="only conferences whose name contains this")
 
 

@@ -88,8 +88,15 @@ class StatusApiSettings(Settings):
     max_body_size: Size = Field(2 << 20, ge=1024, description="larger answers fail the probe (BODY_TOO_LARGE)")
 
 
-class CredentialSettings(StatusApiSettings):
+class UserSettings(StatusApiSettings):
+    """A device or server API read as one user (HTTP Basic or a login with these)."""
+
     credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
+
+
+class CredentialSettings(UserSettings):
+    """A codec's: its user, and whether it must be registered to be ready (servers are not asked this)."""
+
     require_registration: bool = Field(
         True, description="false for codecs dialled by IP only: registered is still reported, but not required"
     )
