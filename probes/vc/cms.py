@@ -164,13 +164,7 @@ async def _fetch_status(client: Client, base: URL, settings: CmsSettings) -> End
 
 
 async def probe(target: str, settings: CmsSettings, *, ctx: ProbeContext) -> ProbeResult:
-    return await run_status_probe(
-        target,
-        settings,
-        ctx,
-        default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch_status(client, base, settings),
-    )
+    return await run_status_probe(target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=_fetch_status)
 
 
 async def _read(client: Client, base: URL, settings: CmsSettings) -> CallReport:

@@ -183,13 +183,7 @@ async def _fetch_status(client: Client, base: URL, settings: HuaweiSettings) -> 
 
 async def probe(target: str, settings: HuaweiSettings, *, ctx: ProbeContext) -> ProbeResult:
     """Status probe: the API answers, the login is accepted, and whether the system is already in a call."""
-    return await run_status_probe(
-        target,
-        settings,
-        ctx,
-        default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch_status(client, base, settings),
-    )
+    return await run_status_probe(target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=_fetch_status)
 
 
 async def read(target: str, settings: HuaweiSettings, ctx: ProbeContext) -> CallReport:

@@ -212,10 +212,4 @@ async def _fetch_status(client: Client, base: URL, settings: RmxSettings) -> End
 
 
 async def probe(target: str, settings: RmxSettings, *, ctx: ProbeContext) -> ProbeResult:
-    return await run_status_probe(
-        target,
-        settings,
-        ctx,
-        default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch_status(client, base, settings),
-    )
+    return await run_status_probe(target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=_fetch_status)

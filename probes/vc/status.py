@@ -38,7 +38,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 import aiohttp
@@ -341,19 +341,19 @@ def status_result(status: EndpointStatus, client: Client, *, require_registratio
     return ProbeResult(success=True, detail="ready", **kw)
 
 
-Fetch = Callable[[Client, URL], Awaitable[EndpointStatus]]
+A = TypeVar("A", bound=StatusApiSettings)
 
 
 async def run_status_probe(
     target: str,
-    settings: StatusApiSettings,
+    settings: A,
     ctx: ProbeContext,
     *,
     default_ports: Mapping[str, int],
-    fetch: Fetch,
+    fetch: Callable[[Client, URL, A], Awaitable[EndpointStatus]],
     require_registration: bool = True,
 ) -> ProbeResult:
-    """Resolve the base URL, run ``fetch`` on a Client, and turn its status or failure into the result."""
+    """Resolve the base URL, run ``fetch(client, base, settings)``, and turn its status or failure into the result."""
     started = time.monotonic()
     client: Client | None = None
     try:
@@ -362,11 +362,11 @@ async def run_status_probe(
         started = time.monotonic()  # our own setup (the CA store, read once per process) is not the device's time
         if ctx.http is not None:
             client = Client(ctx.http, settings, context)
-            status = await fetch(client, url)
+            status = await fetch(client, url, settings)
         else:
             async with new_client_session() as session:  # one-shot use (the CLI); the service shares its session
                 client = Client(session, settings, context)
-                status = await fetch(client, url)
+                status = await fetch(client, url, settings)
         return status_result(status, client, require_registration=require_registration, started=started)
     except ApiError as exc:
         return _failed(exc.reason, exc.detail, exc.answered, client, started)
