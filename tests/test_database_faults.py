@@ -13,7 +13,7 @@ import errno
 import os
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +75,44 @@ class Webhook:
 
 
 @contextlib.asynccontextmanager
-async def webhook() -> AsyncIterator[Webhook]:
-    hook = Webhook()
+async def serving_hook(port: int, receive: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[None]:
+    """``receive`` answering POST /hook on 127.0.0.1:``port`` until the block ends (a webhook notifier's peer)."""
     app = web.Application()
-    app.router.add_post("/hook", hook.receive)
+    app.router.add_post("/hook", receive)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", hook.port).start()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield hook
+        yield
     finally:
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def webhook() -> AsyncIterator[Webhook]:
+    hook = Webhook()
+    async with serving_hook(hook.port, hook.receive):
+        yield hook
+
+
+class ServiceHttp:
+    """A running service's /metrics and /-/ready, as the fault tests poll them."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+
+    async def metrics(self) -> str:
+        async with self.session.get(f"{self.base}/metrics") as response:
+            return await response.text()
+
+    async def ready(self) -> tuple[int, str]:
+        async with self.session.get(f"{self.base}/-/ready") as response:
+            return response.status, await response.text()
+
+    async def value(self, name: str, **labels: str) -> float:
+        """A sample's value; 0 while the series is not there yet."""
+        return scrape_value(await self.metrics(), name, **labels) or 0.0
 
 
 def scrape_value(text: str, name: str, **labels: str) -> float | None:
@@ -142,18 +169,8 @@ database: "sqlite:///{disk}/giaoban.db"
             config_file = tmp_path / "giaoban.yml"
             config_file.write_text(loopback_config(port, extra=extra), encoding="utf-8")
             async with running_service(config_file) as service, aiohttp.ClientSession() as session:
-                base = f"http://{service.listen}"
-
-                async def metrics() -> str:
-                    async with session.get(f"{base}/metrics") as response:
-                        return await response.text()
-
-                async def ready() -> tuple[int, str]:
-                    async with session.get(f"{base}/-/ready") as response:
-                        return response.status, await response.text()
-
-                async def value(name: str, **labels: str) -> float:
-                    return scrape_value(await metrics(), name, **labels) or 0.0
+                http = ServiceHttp(session, f"http://{service.listen}")
+                ready, value = http.ready, http.value
 
                 async def last_probe() -> float:
                     return await value(

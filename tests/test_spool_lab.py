@@ -39,7 +39,7 @@ from tests.clock import wait_until_blocking
 from tests.peers import free_port, stop_process
 from tests.postgres_lab import PostgresLab, postgres_server
 from tests.service_harness import ROOT, loopback_config, running_service, wait_http
-from tests.test_database_faults import eventually, scrape_value
+from tests.test_database_faults import ServiceHttp, eventually, scrape_value, serving_hook
 
 OUTAGE = float(os.environ.get("GIAOBAN_SPOOL_OUTAGE", "60"))
 pytestmark = [pytest.mark.root, pytest.mark.timeout(240)]
@@ -63,15 +63,8 @@ class Receiver:
 @contextlib.asynccontextmanager
 async def receiver() -> AsyncIterator[Receiver]:
     hook = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", hook.receive)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", hook.port).start()
-    try:
+    async with serving_hook(hook.port, hook.receive):
         yield hook
-    finally:
-        await runner.cleanup()
 
 
 @contextlib.contextmanager
@@ -122,13 +115,8 @@ spool: {{path: agent-spool.db}}
                 base = f"http://{service.listen}"
                 assert service.storage.spool is not None and service.storage.spool.path == tmp_path / "agent-spool.db"
 
-                async def value(name: str, **labels: str) -> float:
-                    async with session.get(f"{base}/metrics") as response:
-                        return scrape_value(await response.text(), name, **labels) or 0.0
-
-                async def ready() -> tuple[int, str]:
-                    async with session.get(f"{base}/-/ready") as response:
-                        return response.status, await response.text()
+                http = ServiceHttp(session, base)
+                value, ready = http.value, http.ready
 
                 async def probed() -> float:
                     return await value(
@@ -214,6 +202,16 @@ async def _some(items: list[Any]) -> list[Any] | None:
     return items or None
 
 
+def _central_config(lab: PostgresLab, tmp_path: Path) -> tuple[str, int, Path]:
+    """A loopback agent writing to a fresh database of ``lab`` (history flushed every 500 ms): URL, port, file."""
+    url = lab.fresh_database()
+    port = free_port()
+    extra = f'history: {{flush_interval: 500ms}}\ndatabase: "{url}"\n'
+    config_file = tmp_path / "giaoban.yml"
+    config_file.write_text(loopback_config(port, extra=extra), encoding="utf-8")
+    return url, port, config_file
+
+
 async def _later(read: Any, than: float) -> bool:
     return bool(await read() > than)
 
@@ -221,11 +219,7 @@ async def _later(read: Any, than: float) -> bool:
 async def test_a_full_spool_is_told_and_nothing_it_took_is_lost(tmp_path: Path) -> None:
     """The spool full during an outage: /-/ready 503 and /metrics say so, results wait in memory; then all written."""
     with private_postgres() as lab:
-        url = lab.fresh_database()
-        port = free_port()
-        extra = f'history: {{flush_interval: 500ms}}\ndatabase: "{url}"\n'
-        config_file = tmp_path / "giaoban.yml"
-        config_file.write_text(loopback_config(port, extra=extra), encoding="utf-8")
+        url, _, config_file = _central_config(lab, tmp_path)
         produced: list[tuple[str, int]] = []
         async with running_service(config_file) as service, aiohttp.ClientSession() as session:
             offer = service.history.offer
@@ -240,13 +234,8 @@ async def test_a_full_spool_is_told_and_nothing_it_took_is_lost(tmp_path: Path) 
             spool.max_bytes = 24 * 1024  # a few hundred results: full within seconds (the config's unit is 1 MB)
             base = f"http://{service.listen}"
 
-            async def value(name: str, **labels: str) -> float:
-                async with session.get(f"{base}/metrics") as response:
-                    return scrape_value(await response.text(), name, **labels) or 0.0
-
-            async def ready() -> tuple[int, str]:
-                async with session.get(f"{base}/-/ready") as response:
-                    return response.status, await response.text()
+            http = ServiceHttp(session, base)
+            value, ready = http.value, http.ready
 
             await eventually(lambda: value("giaoban_history_rows_written_total"), "history written at start")
             await asyncio.to_thread(lab.stop)
@@ -286,11 +275,7 @@ async def test_a_full_spool_is_told_and_nothing_it_took_is_lost(tmp_path: Path) 
 def test_an_agent_killed_during_the_outage_writes_back_after_its_restart(tmp_path: Path) -> None:
     """`giaoban run` SIGKILLed while the centre is away: what its spool held reaches the centre after a restart."""
     with private_postgres() as lab:
-        url = lab.fresh_database()
-        port = free_port()
-        extra = f'history: {{flush_interval: 500ms}}\ndatabase: "{url}"\n'
-        config_file = tmp_path / "giaoban.yml"
-        config_file.write_text(loopback_config(port, extra=extra), encoding="utf-8")
+        url, port, config_file = _central_config(lab, tmp_path)
         base = f"http://127.0.0.1:{port}"
         spool_file = tmp_path / "giaoban-spool.db"
         with agent(config_file) as first:

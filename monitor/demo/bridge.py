@@ -23,9 +23,11 @@ Served by ``CodecFarm.add_bridge`` (monitor/demo/codecs.py) for the farm's lifet
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -48,6 +50,12 @@ class BridgeLeg:
         return self.drop_at is None or now < self.drop_at
 
 
+def _ratio(loss: float) -> float:
+    if not 0.0 <= loss <= 1.0:
+        raise ValueError(f"loss is a ratio 0..1, got {loss}")
+    return loss
+
+
 @dataclass
 class EmulatedBridge:
     user: str = "admin"
@@ -56,16 +64,12 @@ class EmulatedBridge:
     started: float = field(default_factory=lambda: time.time() - 12 * 86400)
 
     def join(self, remote: str, name: str, *, loss: float = 0.0, drop_at: float | None = None) -> str:
-        if not 0.0 <= loss <= 1.0:
-            raise ValueError(f"loss is a ratio 0..1, got {loss}")
-        leg = BridgeLeg(remote=remote, name=name, loss=loss, drop_at=drop_at)
+        leg = BridgeLeg(remote=remote, name=name, loss=_ratio(loss), drop_at=drop_at)
         self.legs[remote] = leg
         return leg.id
 
     def set_loss(self, remote: str, loss: float) -> None:
-        if not 0.0 <= loss <= 1.0:
-            raise ValueError(f"loss is a ratio 0..1, got {loss}")
-        self.legs[remote].loss = loss
+        self.legs[remote].loss = _ratio(loss)
 
     def leave(self, remote: str) -> None:
         self.legs.pop(remote, None)
@@ -83,17 +87,36 @@ def _authorized(request: web.Request, bridge: EmulatedBridge) -> bool:
     return hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected.encode())
 
 
+def _basic_auth(
+    handler: Callable[[web.Request, EmulatedBridge], Awaitable[web.Response]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Every route asks for HTTP Basic first, as CMS's API does: 401 with its challenge, else the handler."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.Response:
+        bridge = request.app[BRIDGE]
+        if not _authorized(request, bridge):
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="CMS"'})
+        return await handler(request, bridge)
+
+    return checked
+
+
 def _xml(text: str, status: int = 200) -> web.Response:
     return web.Response(status=status, body=f'<?xml version="1.0"?>\n{text}\n'.encode(), content_type="text/xml")
 
 
+def _leg_head(leg: BridgeLeg) -> str:
+    """What the list and the detail document both say of a leg first (id, name, remote party, call)."""
+    return (
+        f'<callLeg id="{leg.id}"><name>{escape(leg.name)}</name><remoteParty>{escape(leg.remote)}</remoteParty>'
+        f"<call>{CALL_ID}</call>"
+    )
+
+
 def leg_list(bridge: EmulatedBridge, offset: int, limit: int) -> str:
     legs = bridge.present()
-    items = "".join(
-        f'<callLeg id="{leg.id}"><name>{escape(leg.name)}</name><remoteParty>{escape(leg.remote)}</remoteParty>'
-        f"<call>{CALL_ID}</call></callLeg>"
-        for leg in legs[offset : offset + limit]
-    )
+    items = "".join(_leg_head(leg) + "</callLeg>" for leg in legs[offset : offset + limit])
     return f'<callLegs total="{len(legs)}">{items}</callLegs>'
 
 
@@ -114,16 +137,14 @@ def leg_detail(leg: BridgeLeg) -> str:
         + _stream("txVideo", leg.loss, leg.jitter_ms, 1_920_000, "main")
     )
     return (
-        f'<callLeg id="{leg.id}"><name>{escape(leg.name)}</name><remoteParty>{escape(leg.remote)}</remoteParty>'
-        f"<call>{CALL_ID}</call><type>sip</type><direction>incoming</direction><status><state>connected</state>"
+        _leg_head(leg) + "<type>sip</type>"
+        f"<direction>incoming</direction><status><state>connected</state>"
         f"<durationSeconds>{duration}</durationSeconds><direction>incoming</direction>{streams}</status></callLeg>"
     )
 
 
-async def _system_status(request: web.Request) -> web.Response:
-    bridge = request.app[BRIDGE]
-    if not _authorized(request, bridge):
-        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="CMS"'})
+@_basic_auth
+async def _system_status(request: web.Request, bridge: EmulatedBridge) -> web.Response:
     uptime = int(time.time() - bridge.started)
     return _xml(
         f"<status><softwareVersion>3.8.1 (demo emulation)</softwareVersion><uptimeSeconds>{uptime}</uptimeSeconds>"
@@ -132,10 +153,8 @@ async def _system_status(request: web.Request) -> web.Response:
     )
 
 
-async def _list(request: web.Request) -> web.Response:
-    bridge = request.app[BRIDGE]
-    if not _authorized(request, bridge):
-        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="CMS"'})
+@_basic_auth
+async def _list(request: web.Request, bridge: EmulatedBridge) -> web.Response:
     try:
         offset = max(0, int(request.query.get("offset", "0")))
         limit = min(100, max(1, int(request.query.get("limit", "10"))))
@@ -144,10 +163,8 @@ async def _list(request: web.Request) -> web.Response:
     return _xml(leg_list(bridge, offset, limit))
 
 
-async def _detail(request: web.Request) -> web.Response:
-    bridge = request.app[BRIDGE]
-    if not _authorized(request, bridge):
-        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="CMS"'})
+@_basic_auth
+async def _detail(request: web.Request, bridge: EmulatedBridge) -> web.Response:
     for leg in bridge.present():
         if leg.id == request.match_info["leg"]:
             return _xml(leg_detail(leg))

@@ -14,7 +14,6 @@ against CSV injection).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from collections.abc import Mapping
@@ -23,8 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.i18n import Locale, local_text, number, span, verdict_text
-from monitor.readiness.events import ReasonText
 from monitor.web.report import Figures, Report, SiteReport
+from monitor.web.site_html import escape as _e
+from monitor.web.site_html import escaped_text as _t
+from monitor.web.site_html import stored_reason
 from monitor.web.site_texts import text
 
 COLUMNS = (
@@ -191,14 +192,6 @@ def to_json(report: Report) -> str:
 # --- the document ---------------------------------------------------------------------------------------
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _t(lang: Locale, key: str, **fields: object) -> str:
-    return text(lang, key, **{name: _e(value) for name, value in fields.items()})
-
-
 def _pct(ratio: float | None, lang: Locale, digits: int = 2) -> str:
     return f"{number(ratio * 100, lang, digits)} %" if ratio is not None else text(lang, "unknown")
 
@@ -227,13 +220,7 @@ def _table(heads: list[tuple[str, bool]], rows: list[list[str]], lang: Locale) -
 def _reasons(reasons: tuple[Mapping[str, Any], ...], lang: Locale) -> str:
     shown = []
     for stored in reasons:
-        reason = ReasonText(
-            str(stored.get("code", "")),
-            str(stored.get("message", "")),
-            str(stored.get("action", "")),
-            stored.get("severity", "hard"),
-            stored.get("fields"),
-        )
+        reason = stored_reason(stored)
         shown.append(_e(reason.in_locale(lang)[0]))
     return "<br>".join(shown)
 

@@ -24,7 +24,6 @@ in a thread.
 from __future__ import annotations
 
 import asyncio
-import html
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,11 +41,13 @@ from monitor.config.models import Config, Site
 from monitor.engine.assessment import MOS, MetricFinding, assess_link, device_reading
 from monitor.i18n import LOCALES, local_text, number, span, verdict_text
 from monitor.i18n import Locale as Lang
-from monitor.readiness.events import ReasonText
 from monitor.storage.queries import HistoryPoint, history
 from monitor.storage.summaries import QUANTILES, Briefing, Spread, raw_since, rtt_spread, site_briefings
 from monitor.web.board import CSS, HEADERS, refresh_seconds
 from monitor.web.board_texts import text as board_text
+from monitor.web.site_html import escape as _e
+from monitor.web.site_html import escaped_text as _t
+from monitor.web.site_html import stored_reason
 from monitor.web.site_texts import text
 from monitor.web.svg import Bucket, Cell, line_chart, meter, smoke_chart, verdict_strip
 from probes.core.result import ProbeResult
@@ -201,14 +202,6 @@ async def collect(service: ServiceView, site: Site, now: datetime) -> SitePageDa
 
 
 # --- rendering ------------------------------------------------------------------------------------------
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _t(lang: Lang, key: str, **fields: object) -> str:
-    return text(lang, key, **{name: _e(value) for name, value in fields.items()})
 
 
 def _ms(seconds: float, lang: Lang) -> str:
@@ -381,13 +374,7 @@ def _briefings(data: SitePageData, tz: ZoneInfo, lang: Lang) -> str:
     if reasons:
         out.append('<ul class="reasons">')
         for stored in reasons:
-            reason = ReasonText(
-                str(stored.get("code", "")),
-                str(stored.get("message", "")),
-                str(stored.get("action", "")),
-                stored.get("severity", "hard"),
-                stored.get("fields"),
-            )
+            reason = stored_reason(stored)
             message, action = reason.in_locale(lang)
             out.append(f'<li>{_e(message)}<span class="action">{_e(action)}</span></li>')
         out.append("</ul>")

@@ -20,14 +20,14 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 from yarl import URL
 
-from probes import tls as tls_info
 from probes.core.context import ProbeContext
 from probes.core.result import Reason
-from probes.http import TimedContext, client_error, new_client_session
-from probes.vc.status import ApiError, Client, StatusApiSettings, base_url
+from probes.http import client_error, new_client_session
+from probes.vc.status import ApiError, Client, StatusApiSettings, base_url, tls_context
 
 T = TypeVar("T")
 S = TypeVar("S")
+K = TypeVar("K", bound=StatusApiSettings)
 MAX_PARTICIPANTS = 1000  # a bridge's legs read at most; a commune-level briefing has a few hundred at most
 
 _NUMBER = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*([kKmM]?)\s*(?:bps|b/s|bit/s)?\s*$")
@@ -44,10 +44,7 @@ async def run_read(
 ) -> T:
     """Resolve the base URL, run ``read`` on a bounded Client; aiohttp and OS errors become ApiError."""
     url = base_url(target, settings.scheme, default_ports)
-    try:
-        context = await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext)
-    except OSError as exc:  # also ssl.SSLError: not a PEM bundle
-        raise ApiError(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc), answered=False) from None
+    context = await tls_context(settings)
     try:
         if ctx.http is not None:
             return await read(Client(ctx.http, settings, context), url)
@@ -56,6 +53,25 @@ async def run_read(
     except (aiohttp.ClientError, OSError) as exc:  # CancelledError and ApiError pass through
         reason, detail = client_error(exc)
         raise ApiError(reason, detail, answered=False) from None
+
+
+async def read_with(
+    target: str,
+    settings: StatusApiSettings,
+    ctx: ProbeContext,
+    *,
+    kind: str,
+    settings_type: type[K],
+    default_ports: Mapping[str, int],
+    read: Callable[[Client, URL, K], Awaitable[T]],
+) -> T:
+    """``run_read`` for one kind's reader: settings of another kind are a CONFIG_ERROR, not a crash in ``read``."""
+    if not isinstance(settings, settings_type):
+        raise ApiError(Reason.CONFIG_ERROR, f"{kind}: settings of another kind", answered=False)
+    checked = settings
+    return await run_read(
+        target, checked, ctx, default_ports=default_ports, read=lambda client, base: read(client, base, checked)
+    )
 
 
 class Sessions(Generic[S]):

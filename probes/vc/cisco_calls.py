@@ -24,17 +24,15 @@ element) reports ``media_reported = False``: its sites' quality is unknown, neve
 
 from __future__ import annotations
 
-import base64
 from xml.etree.ElementTree import Element
 
 from yarl import URL
 
 from probes.core.context import ProbeContext
-from probes.core.result import Reason
-from probes.vc.call_reader import MAX_PARTICIPANTS, jitter_seconds, lost_ratio, number, protocol_error, run_read
+from probes.vc.call_reader import MAX_PARTICIPANTS, jitter_seconds, lost_ratio, number, protocol_error, read_with
 from probes.vc.cisco_xapi import DEFAULT_PORTS, KIND, CiscoXapiSettings
 from probes.vc.media import CallReport, Direction, MediaKind, MediaStats, Participant
-from probes.vc.status import ApiError, Client, expect_ok, parse_xml, user_password
+from probes.vc.status import Client, basic_authorization, expect_ok, parse_xml
 
 _KINDS: dict[str, MediaKind] = {"audio": "audio", "video": "video"}
 _DIRECTIONS: dict[str, Direction] = {"incoming": "rx", "outgoing": "tx"}
@@ -105,8 +103,7 @@ def read_calls(calls: Element, media: Element | None) -> CallReport:
 
 
 async def _read(client: Client, base: URL, settings: CiscoXapiSettings) -> CallReport:
-    user, password = await user_password(settings.credentials)
-    headers = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    headers = await basic_authorization(settings.credentials)
     reply = await client.request("GET", (base / "getxml").with_query(location="/Status/Call"), headers=headers)
     expect_ok(reply, "/getxml?location=/Status/Call")
     calls = parse_xml(reply.body, "/Status/Call")
@@ -120,8 +117,6 @@ async def _read(client: Client, base: URL, settings: CiscoXapiSettings) -> CallR
 
 async def read(target: str, settings: CiscoXapiSettings, ctx: ProbeContext) -> CallReport:
     """The codec's calls now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, CiscoXapiSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    return await read_with(
+        target, settings, ctx, kind=KIND, settings_type=CiscoXapiSettings, default_ports=DEFAULT_PORTS, read=_read
     )

@@ -31,7 +31,6 @@ path: one round trip over a thin commune link, and one consistent snapshot.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
@@ -45,10 +44,10 @@ from probes.vc.status import (
     Client,
     CredentialSettings,
     EndpointStatus,
+    basic_authorization,
     expect_ok,
     parse_xml,
     run_status_probe,
-    user_password,
 )
 
 KIND = "cisco-xapi"
@@ -193,10 +192,8 @@ def read_status(root: Element) -> EndpointStatus:
 
 
 async def _fetch(client: Client, base: URL, settings: CiscoXapiSettings) -> EndpointStatus:
-    user, password = await user_password(settings.credentials)
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
     url = (base / "getxml").with_query(location="/Status")
-    reply = await client.request("GET", url, headers={"Authorization": f"Basic {token}"})
+    reply = await client.request("GET", url, headers=await basic_authorization(settings.credentials))
     expect_ok(reply, "/getxml?location=/Status")
     return read_status(parse_xml(reply.body, "/Status"))
 
@@ -207,6 +204,6 @@ async def probe(target: str, settings: CiscoXapiSettings, *, ctx: ProbeContext) 
         settings,
         ctx,
         default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch(client, base, settings),
+        fetch=_fetch,
         require_registration=settings.require_registration,
     )

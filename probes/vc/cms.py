@@ -35,7 +35,6 @@ activated; ``activated`` false is NOT_READY (an unlicensed Call Bridge takes no 
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Mapping
 from xml.etree.ElementTree import Element
 
@@ -43,8 +42,7 @@ from pydantic import Field
 from yarl import URL
 
 from probes.core.context import ProbeContext
-from probes.core.result import ProbeResult, Reason
-from probes.core.secrets import Secret
+from probes.core.result import ProbeResult
 from probes.vc.call_reader import (
     MAX_PARTICIPANTS,
     jitter_seconds,
@@ -52,19 +50,18 @@ from probes.vc.call_reader import (
     percent_ratio,
     protocol_error,
     rate_bps,
-    run_read,
+    read_with,
 )
 from probes.vc.media import CallReport, Direction, MediaKind, MediaStats, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
-    ApiError,
     Client,
     EndpointStatus,
-    StatusApiSettings,
+    UserSettings,
+    basic_authorization,
     expect_ok,
     parse_xml,
     run_status_probe,
-    user_password,
 )
 
 KIND = "cms"
@@ -80,10 +77,9 @@ _STREAMS: dict[str, tuple[MediaKind, Direction]] = {
 }
 
 
-class CmsSettings(StatusApiSettings):
+class CmsSettings(UserSettings):
     """An API user of the bridge (the "api" role is enough to read call legs)."""
 
-    credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
     page_size: int = Field(20, ge=1, le=100, description="call legs per list request (limit=)")
 
 
@@ -159,31 +155,20 @@ def read_system_status(root: Element) -> EndpointStatus:
     )
 
 
-async def _authorization(settings: CmsSettings) -> dict[str, str]:
-    user, password = await user_password(settings.credentials)
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
 async def _fetch_status(client: Client, base: URL, settings: CmsSettings) -> EndpointStatus:
     reply = await client.request(
-        "GET", base / "api" / "v1" / "system" / "status", headers=await _authorization(settings)
+        "GET", base / "api" / "v1" / "system" / "status", headers=await basic_authorization(settings.credentials)
     )
     expect_ok(reply, "GET /api/v1/system/status")
     return read_system_status(parse_xml(reply.body, "/api/v1/system/status"))
 
 
 async def probe(target: str, settings: CmsSettings, *, ctx: ProbeContext) -> ProbeResult:
-    return await run_status_probe(
-        target,
-        settings,
-        ctx,
-        default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch_status(client, base, settings),
-    )
+    return await run_status_probe(target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=_fetch_status)
 
 
 async def _read(client: Client, base: URL, settings: CmsSettings) -> CallReport:
-    headers = await _authorization(settings)
+    headers = await basic_authorization(settings.credentials)
     ids: list[str] = []
     while len(ids) < MAX_PARTICIPANTS:
         url = (base / "api" / "v1" / "callLegs").with_query(offset=len(ids), limit=settings.page_size)
@@ -217,8 +202,6 @@ async def _read(client: Client, base: URL, settings: CmsSettings) -> CallReport:
 
 async def read(target: str, settings: CmsSettings, ctx: ProbeContext) -> CallReport:
     """The bridge's call legs now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, CmsSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    return await read_with(
+        target, settings, ctx, kind=KIND, settings_type=CmsSettings, default_ports=DEFAULT_PORTS, read=_read
     )

@@ -42,8 +42,7 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
-from probes.core.secrets import Secret
-from probes.vc.call_reader import Sessions, number, percent_ratio, protocol_error, rate_bps, run_read, with_login
+from probes.vc.call_reader import Sessions, number, percent_ratio, protocol_error, rate_bps, read_with, with_login
 from probes.vc.media import CallReport, MediaStats, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
@@ -51,7 +50,7 @@ from probes.vc.status import (
     Client,
     EndpointStatus,
     Reply,
-    StatusApiSettings,
+    UserSettings,
     expect_ok,
     parse_json,
     run_status_probe,
@@ -64,10 +63,9 @@ _KBIT = 1000.0
 SERIES = STATUS_SERIES
 
 
-class HuaweiSettings(StatusApiSettings):
+class HuaweiSettings(UserSettings):
     """The web administrator's account of the room system."""
 
-    credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
     site_handle: int = Field(255, ge=0, le=255, description="255: the system's own call (not a hosted multipoint)")
 
 
@@ -185,19 +183,11 @@ async def _fetch_status(client: Client, base: URL, settings: HuaweiSettings) -> 
 
 async def probe(target: str, settings: HuaweiSettings, *, ctx: ProbeContext) -> ProbeResult:
     """Status probe: the API answers, the login is accepted, and whether the system is already in a call."""
-    return await run_status_probe(
-        target,
-        settings,
-        ctx,
-        default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch_status(client, base, settings),
-    )
+    return await run_status_probe(target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=_fetch_status)
 
 
 async def read(target: str, settings: HuaweiSettings, ctx: ProbeContext) -> CallReport:
     """The room system's call now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, HuaweiSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    return await read_with(
+        target, settings, ctx, kind=KIND, settings_type=HuaweiSettings, default_ports=DEFAULT_PORTS, read=_read
     )

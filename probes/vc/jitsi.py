@@ -89,6 +89,4 @@ async def _fetch(client: Client, base: URL, settings: JitsiSettings) -> Endpoint
 
 
 async def probe(target: str, settings: JitsiSettings, *, ctx: ProbeContext) -> ProbeResult:
-    return await run_status_probe(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=lambda client, base: _fetch(client, base, settings)
-    )
+    return await run_status_probe(target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=_fetch)

@@ -27,11 +27,10 @@ from typing import Any
 from yarl import URL
 
 from probes.core.context import ProbeContext
-from probes.core.result import Reason
-from probes.vc.call_reader import MAX_PARTICIPANTS, protocol_error, run_read
+from probes.vc.call_reader import MAX_PARTICIPANTS, protocol_error, read_with
 from probes.vc.jitsi import DEFAULT_PORTS, KIND, JitsiSettings
 from probes.vc.media import CallReport, Participant
-from probes.vc.status import ApiError, Client, expect_ok, parse_json
+from probes.vc.status import Client, expect_ok, parse_json
 
 
 def read_debug(document: Any, *, conference: str = "") -> CallReport:
@@ -71,8 +70,6 @@ async def _read(client: Client, base: URL, settings: JitsiSettings) -> CallRepor
 
 async def read(target: str, settings: JitsiSettings, ctx: ProbeContext) -> CallReport:
     """The bridge's participants now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, JitsiSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    return await read_with(
+        target, settings, ctx, kind=KIND, settings_type=JitsiSettings, default_ports=DEFAULT_PORTS, read=_read
     )

@@ -23,11 +23,10 @@ from typing import Any
 from yarl import URL
 
 from probes.core.context import ProbeContext
-from probes.core.result import Reason
-from probes.vc.call_reader import MAX_PARTICIPANTS, number, protocol_error, run_read
+from probes.vc.call_reader import MAX_PARTICIPANTS, number, protocol_error, read_with
 from probes.vc.media import CallReport, Participant
 from probes.vc.poly_rest import DEFAULT_PORTS, KIND, PolyRestSettings, get_json, with_session
-from probes.vc.status import ApiError, Client
+from probes.vc.status import Client
 
 
 def _name(connection: dict[str, Any]) -> str | None:
@@ -73,12 +72,12 @@ async def _conferences(client: Client, base: URL, cookie: str) -> CallReport:
 
 async def read(target: str, settings: PolyRestSettings, ctx: ProbeContext) -> CallReport:
     """The codec's calls now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, PolyRestSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
+    return await read_with(
         target,
         settings,
         ctx,
+        kind=KIND,
+        settings_type=PolyRestSettings,
         default_ports=DEFAULT_PORTS,
-        read=lambda client, base: with_session(client, base, settings, _conferences),
+        read=lambda client, base, checked: with_session(client, base, checked, _conferences),
     )

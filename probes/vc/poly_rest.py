@@ -258,6 +258,6 @@ async def probe(target: str, settings: PolyRestSettings, *, ctx: ProbeContext) -
         settings,
         ctx,
         default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch(client, base, settings),
+        fetch=_fetch,
         require_registration=settings.require_registration,
     )

@@ -36,15 +36,14 @@ from yarl import URL
 
 from probes.core.context import ProbeContext
 from probes.core.result import ProbeResult, Reason
-from probes.core.secrets import Secret
-from probes.vc.call_reader import MAX_PARTICIPANTS, Sessions, protocol_error, run_read, with_login
+from probes.vc.call_reader import MAX_PARTICIPANTS, Sessions, protocol_error, read_with, with_login
 from probes.vc.media import CallReport, Participant
 from probes.vc.status import SERIES as STATUS_SERIES
 from probes.vc.status import (
     ApiError,
     Client,
     EndpointStatus,
-    StatusApiSettings,
+    UserSettings,
     expect_ok,
     parse_xml,
     run_status_probe,
@@ -59,10 +58,9 @@ _NO_ADDRESS = frozenset({"", "0.0.0.0", "::"})
 _XML = {"Content-Type": "text/xml; charset=utf-8"}
 
 
-class RmxSettings(StatusApiSettings):
+class RmxSettings(UserSettings):
     """An operator account of the RMX."""
 
-    credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
     conference: str = Field("", max_length=200, description="only conferences whose name contains this")
 
 
@@ -196,10 +194,8 @@ async def _read(client: Client, base: URL, settings: RmxSettings) -> CallReport:
 
 async def read(target: str, settings: RmxSettings, ctx: ProbeContext) -> CallReport:
     """The bridge's parties now (CallReader, probes/vc/calls.py)."""
-    if not isinstance(settings, RmxSettings):
-        raise ApiError(Reason.CONFIG_ERROR, f"{KIND}: settings of another kind", answered=False)
-    return await run_read(
-        target, settings, ctx, default_ports=DEFAULT_PORTS, read=lambda client, base: _read(client, base, settings)
+    return await read_with(
+        target, settings, ctx, kind=KIND, settings_type=RmxSettings, default_ports=DEFAULT_PORTS, read=_read
     )
 
 
@@ -216,10 +212,4 @@ async def _fetch_status(client: Client, base: URL, settings: RmxSettings) -> End
 
 
 async def probe(target: str, settings: RmxSettings, *, ctx: ProbeContext) -> ProbeResult:
-    return await run_status_probe(
-        target,
-        settings,
-        ctx,
-        default_ports=DEFAULT_PORTS,
-        fetch=lambda client, base: _fetch_status(client, base, settings),
-    )
+    return await run_status_probe(target, settings, ctx, default_ports=DEFAULT_PORTS, fetch=_fetch_status)

@@ -32,12 +32,13 @@ document, or XML with a DTD or entities: refused unexpanded), CONFIG_ERROR (cred
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 import aiohttp
@@ -87,8 +88,15 @@ class StatusApiSettings(Settings):
     max_body_size: Size = Field(2 << 20, ge=1024, description="larger answers fail the probe (BODY_TOO_LARGE)")
 
 
-class CredentialSettings(StatusApiSettings):
+class UserSettings(StatusApiSettings):
+    """A device or server API read as one user (HTTP Basic or a login with these)."""
+
     credentials: Secret | None = Field(None, description='{env: NAME} or {file: PATH} holding "user:password"')
+
+
+class CredentialSettings(UserSettings):
+    """A codec's: its user, and whether it must be registered to be ready (servers are not asked this)."""
+
     require_registration: bool = Field(
         True, description="false for codecs dialled by IP only: registered is still reported, but not required"
     )
@@ -170,6 +178,20 @@ async def user_password(secret: Secret | None) -> tuple[str, str]:
             Reason.CONFIG_ERROR, f'credentials ({secret.source()}) must hold "user:password"', answered=False
         )
     return user, password
+
+
+async def basic_authorization(secret: Secret | None) -> dict[str, str]:
+    """The HTTP Basic header of the "user:password" in ``secret`` (read now, as ``user_password``)."""
+    user, password = await user_password(secret)
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def tls_context(settings: StatusApiSettings) -> ssl.SSLContext:
+    """The client TLS context of ``settings``; a CA file that cannot be read is a TLS_ERROR (no request made)."""
+    try:
+        return await tls_info.client_context(verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext)
+    except OSError as exc:  # also ssl.SSLError: not a PEM bundle
+        raise ApiError(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc), answered=False) from None
 
 
 # --- bounded HTTP -------------------------------------------------------------------------------------------
@@ -319,37 +341,32 @@ def status_result(status: EndpointStatus, client: Client, *, require_registratio
     return ProbeResult(success=True, detail="ready", **kw)
 
 
-Fetch = Callable[[Client, URL], Awaitable[EndpointStatus]]
+A = TypeVar("A", bound=StatusApiSettings)
 
 
 async def run_status_probe(
     target: str,
-    settings: StatusApiSettings,
+    settings: A,
     ctx: ProbeContext,
     *,
     default_ports: Mapping[str, int],
-    fetch: Fetch,
+    fetch: Callable[[Client, URL, A], Awaitable[EndpointStatus]],
     require_registration: bool = True,
 ) -> ProbeResult:
-    """Resolve the base URL, run ``fetch`` on a Client, and turn its status or failure into the result."""
+    """Resolve the base URL, run ``fetch(client, base, settings)``, and turn its status or failure into the result."""
     started = time.monotonic()
     client: Client | None = None
     try:
         url = base_url(target, settings.scheme, default_ports)
-        try:
-            context = await tls_info.client_context(
-                verify=settings.tls_verify, ca_file=settings.ca_file, cls=TimedContext
-            )
-        except OSError as exc:  # also ssl.SSLError: not a PEM bundle
-            raise ApiError(Reason.TLS_ERROR, tls_info.ca_file_problem(settings.ca_file, exc), answered=False) from None
+        context = await tls_context(settings)
         started = time.monotonic()  # our own setup (the CA store, read once per process) is not the device's time
         if ctx.http is not None:
             client = Client(ctx.http, settings, context)
-            status = await fetch(client, url)
+            status = await fetch(client, url, settings)
         else:
             async with new_client_session() as session:  # one-shot use (the CLI); the service shares its session
                 client = Client(session, settings, context)
-                status = await fetch(client, url)
+                status = await fetch(client, url, settings)
         return status_result(status, client, require_registration=require_registration, started=started)
     except ApiError as exc:
         return _failed(exc.reason, exc.detail, exc.answered, client, started)
