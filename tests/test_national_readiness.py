@@ -19,10 +19,11 @@ from monitor.cli.readiness import render_report
 from monitor.config.loader import load_config_text
 from monitor.config.models import Config
 from monitor.readiness.engine import ReadinessEngine, participants
-from monitor.readiness.joined import JoinedReports, joined_report
+from monitor.readiness.joined import JoinedReports, joined_for, joined_report
 from monitor.readiness.meetings import Meeting, Occurrence
 from monitor.readiness.participants import group_of, meeting_site_ids
 from monitor.readiness.report import UNKNOWN
+from monitor.storage import database
 from monitor.storage.database import SiteVerdict, Storage
 from monitor.web.board import BoardData, MeetingView, render
 from probes.context import probe_context
@@ -143,6 +144,35 @@ async def test_the_answer_joins_every_agents_reports(database_url: str) -> None:
         await storage.insert_report(meeting.id, START, 600, _verdicts(ha_noi[:1]), agent="c")
         newer = await joined.latest(config, meeting, START)
         assert newer is not first and newer is not None and len(newer.unknown) == len(ha_noi)
+    finally:
+        await storage.close()
+
+
+async def test_concurrent_askers_share_one_join_fetched_in_bounded_batches(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Board and API requests at once for a national conference: one join between them, its rows fetched a
+    bounded batch at a time (the loop runs between batches); a newer report from any agent makes a new join."""
+    config = nation()
+    meeting = _meeting((LANG_SON, CAO_BANG))
+    lang_son, cao_bang = _units(config, LANG_SON), _units(config, CAO_BANG)
+    batches: list[int] = []
+    decode = database._latest_verdicts
+    monkeypatch.setattr(database, "VERDICT_BATCH", 7)
+    monkeypatch.setattr(database, "_latest_verdicts", lambda rows: batches.append(len(rows)) or decode(rows))
+    storage = await Storage.open(database_url)
+    try:
+        await storage.insert_report(meeting.id, START, 3600, _verdicts([LANG_SON, *lang_son]), agent="a")
+        await storage.insert_report(meeting.id, START, 3600, _verdicts([CAO_BANG, *cao_bang]), agent="b")
+        answers = await asyncio.gather(*(joined_report(storage, config, meeting, START) for _ in range(6)))
+        assert answers[0] is not None and all(answer is answers[0] for answer in answers)
+        assert joined_for(storage).builds == 1
+        assert sum(batches) == 2 + len(lang_son) + len(cao_bang) and max(batches) <= 7 and len(batches) > 1
+        assert answers[0].ready == 2 + len(lang_son) + len(cao_bang)
+        assert await joined_report(storage, config, meeting, START) is answers[0]  # nothing new: no join
+        await storage.insert_report(meeting.id, START, 1800, _verdicts(cao_bang[:1], "NOT_READY"), agent="b")
+        newer = await joined_report(storage, config, meeting, START)
+        assert newer is not None and newer.not_ready == (cao_bang[0],) and joined_for(storage).builds == 2
     finally:
         await storage.close()
 

@@ -14,6 +14,7 @@ import pytest
 
 from monitor.app.service import Service
 from monitor.engine.ownership import default_agent_name
+from monitor.readiness.report import ReadinessReport
 from tests.peers import free_port
 from tests.service_harness import ROOT, loopback_config, running_service
 
@@ -43,7 +44,7 @@ async def _meeting(http: aiohttp.ClientSession, base: str, start: datetime) -> s
         return meeting_id
 
 
-async def test_readiness_through_the_api(service: tuple[Service, str]) -> None:
+async def test_readiness_through_the_api(service: tuple[Service, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A meeting within its first lead time is checked by the service on its own; POST checks again on demand."""
     _, base = service
     async with aiohttp.ClientSession() as http:
@@ -59,9 +60,15 @@ async def test_readiness_through_the_api(service: tuple[Service, str]) -> None:
         verdicts = {site["site"]: site["verdict"] for site in report["sites"]}
         assert verdicts == {"hub": "READY", "tan-thinh": "READY"}, report
         assert (report["sites_ready"], report["sites_total"], report["not_ready"]) == (2, 2, [])
+        encoded = []
+        to_json = ReadinessReport.to_json
+        monkeypatch.setattr(ReadinessReport, "to_json", lambda self: encoded.append(1) or to_json(self))
         async with http.get(url) as response:
             shown = (await response.json())["report"]
         assert shown["id"] >= report["id"]
+        async with http.get(url) as response:  # nothing new: the join and the text of the first answer
+            assert (await response.json())["report"] == shown
+        assert len(encoded) <= 1
         async with http.get(f"{base}/metrics") as response:
             metrics = await response.text()
     assert f'giaoban_meeting_site_ready{{meeting="{meeting}",site="tan-thinh"}} 1.0' in metrics

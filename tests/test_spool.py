@@ -180,6 +180,39 @@ async def test_writeback_writes_everything_once_even_when_repeated(tmp_path: Pat
         await storage.close()
 
 
+async def test_two_agents_reports_of_the_same_second_are_both_written_back(tmp_path: Path, database_url: str) -> None:
+    """Two agents checked the same occurrence at the same lead time in the same second: agent-a stored its report
+    at the centre, agent-b (cut off) spooled its own, as did an agent of before schema 5 (no agent). On write-back
+    agent-b's is not taken for agent-a's: all three are kept, and a repeated write-back adds none."""
+    storage = await Storage.open(database_url)
+    await storage.sync_inventory(CONFIG)
+    spool = await Spool.open(tmp_path / "spool.db")
+    storage.spool = spool
+    try:
+        occurrence, created = datetime(2026, 12, 3, 1, 30, tzinfo=UTC), datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+        verdicts = [SiteVerdict("hub", "READY")]
+        assert await storage.insert_report("m", occurrence, 1800, verdicts, created_at=created, agent="agent-a")
+        spool.cut_off("the test cut the centre off")
+        for agent, site in (("agent-b", "tan-thinh"), (None, "hub")):
+            verdicts = [SiteVerdict(site, "READY")]
+            assert await storage.insert_report("m", occurrence, 1800, verdicts, created_at=created, agent=agent) is None
+        writeback = Writeback(storage, spool, storage_writers(storage))
+        entries = await spool.batch(10)
+        assert await writeback.drain() == 2
+        await writeback._write(entries)  # a restart after the centre's commit, before the spool's delete
+        reports = await storage.reports("m", occurrence_start=occurrence)
+        assert sorted((r.agent or "", [v.site_id for v in r.results]) for r in reports) == [
+            ("", ["hub"]),
+            ("agent-a", ["hub"]),
+            ("agent-b", ["tan-thinh"]),
+        ]
+        assert await _count(storage, readiness_results) == 3
+    finally:
+        storage.spool = None
+        await spool.close()
+        await storage.close()
+
+
 async def test_a_spool_left_by_an_earlier_run_is_written_back_at_start(
     tmp_path: Path, postgres_lab: PostgresLab
 ) -> None:

@@ -35,7 +35,7 @@ from monitor.engine.targets import Target, targets_from_config
 from monitor.i18n import Locale
 from monitor.readiness.checks import SETUP_CODES, Meeting, SiteProbes, SiteReadiness, evaluate_site, verdict_of
 from monitor.readiness.events import ReadinessEvent, ReadinessSink, ReasonText
-from monitor.readiness.joined import JoinedReports
+from monitor.readiness.joined import joined_for
 from monitor.readiness.meetings import Occurrence, list_upcoming
 from monitor.readiness.participants import meeting_site_ids, missing_sites
 from monitor.readiness.report import ReadinessReport
@@ -113,7 +113,7 @@ class ReadinessEngine:
         self._config = config
         self.agent = agent
         self.owns = owns
-        self.joined = JoinedReports(storage)
+        self.joined = joined_for(storage)  # shared with the API and the board
         self.storage = storage
         self.ctx = ctx
         self.state = state

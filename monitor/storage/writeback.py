@@ -12,7 +12,7 @@ together, and the kinds are written in the order they came, so a later alert sta
 Each writer is idempotent, so a restart between the commit at the centre and the delete in the spool writes
 nothing twice: history rows already present (same target and time) are skipped, alert rows are upserts,
 outbox rows are keyed by (idempotency key, channel), a readiness report is matched by meeting, occurrence,
-lead time and creation time. The JSON decoding and row building run on the event loop but a batch is bounded
+lead time, creation time and agent. The JSON decoding and row building run on the event loop but a batch is bounded
 (500 entries, each a small row), and the database round trips are asynchronous.
 
 A batch the centre refuses for a value in it (``is_row_fault``) is retried one entry at a time: the entry it
@@ -172,17 +172,21 @@ async def write_history(storage: Storage, conn: AsyncConnection, bodies: Sequenc
 
 
 async def write_reports(conn: AsyncConnection, bodies: Sequence[Any]) -> None:
-    """Insert spooled readiness reports with their verdicts; one already at the centre is skipped."""
-    keys = ("meeting_id", "occurrence_start", "lead_time", "created_at")
-    match = or_(*(and_(*(readiness_reports.c[k] == b[k] for k in keys)) for b in bodies))
+    """Insert spooled readiness reports with their verdicts; one already at the centre is skipped.
+
+    A report is known by meeting, occurrence, lead time, creation second and agent: two agents that checked
+    the same occurrence in the same second (a standby and the lease holder, cut off together) made two reports,
+    and both are kept. ``agent`` may be None (a report spooled before schema 5): ``== None`` is ``IS NULL``.
+    """
+    keys = ("meeting_id", "occurrence_start", "lead_time", "created_at", "agent")
+    match = or_(*(and_(*(readiness_reports.c[k] == b.get(k) for k in keys)) for b in bodies))
     present = {tuple(row) for row in (await conn.execute(select(*(readiness_reports.c[k] for k in keys)).where(match)))}
     for body in bodies:
-        if tuple(body[k] for k in keys) in present:
+        identity = tuple(body.get(k) for k in keys)
+        if identity in present:
             continue
         inserted = await conn.execute(
-            readiness_reports.insert()
-            .values(**{k: body[k] for k in keys}, agent=body.get("agent"))  # who checked (schema 5)
-            .returning(readiness_reports.c.id)
+            readiness_reports.insert().values(**{k: body.get(k) for k in keys}).returning(readiness_reports.c.id)
         )
         report_id = int(inserted.scalar_one())
         if body["results"]:

@@ -35,6 +35,11 @@ from monitor.web.auth import check_token
 from monitor.web.common import json_error
 
 ENGINE: web.AppKey[ReadinessEngine] = web.AppKey("readiness", ReadinessEngine)
+# The last answer encoded per meeting, with the report it encodes: the joined report comes from the shared
+# cache (monitor/readiness/joined.py), the same object until an agent stores a newer one, so each answer is
+# encoded once, not per request (a national conference's is 3,321 sites, json.dumps holding the GIL in C).
+ENCODED: web.AppKey[dict[str, tuple[ReadinessReport | None, str]]] = web.AppKey("readiness_encoded", dict)
+ENCODED_MEETINGS = 32
 
 
 def next_occurrence(meeting: Meeting, now: datetime) -> Occurrence | None:
@@ -72,16 +77,26 @@ async def show_readiness(request: web.Request) -> web.Response:
     if meeting is None:
         return json_error(404, f"no meeting {request.match_info['id']!r}", "id")
     report = await latest_report(engine.storage, engine.config(), meeting, datetime.now(UTC))
-    return await _answer(meeting.id, report)
+    return await _answer(request.app, meeting.id, report)
 
 
-async def _answer(meeting_id: str, report: ReadinessReport | None) -> web.Response:
-    """The JSON answer, encoded in a worker thread: a national conference's is 3,321 sites, about a megabyte."""
+async def _answer(app: web.Application, meeting_id: str, report: ReadinessReport | None) -> web.Response:
+    """The JSON answer, encoded in a worker thread (a national conference's is 3,321 sites, about a megabyte),
+    once per report: asked again for the same report, the text encoded before."""
+    encoded = app[ENCODED]
+    cached = encoded.get(meeting_id)
+    if cached is not None and report is not None and cached[0] is report:
+        return web.Response(text=cached[1], content_type="application/json")
 
     def encode() -> str:
         return json.dumps({"meeting": meeting_id, "report": report.to_json() if report else None}, ensure_ascii=False)
 
-    return web.Response(text=await asyncio.to_thread(encode), content_type="application/json")
+    text = await asyncio.to_thread(encode)
+    encoded.pop(meeting_id, None)  # re-inserted last: the oldest encoded is dropped first
+    encoded[meeting_id] = (report, text)
+    while len(encoded) > ENCODED_MEETINGS:
+        del encoded[next(iter(encoded))]
+    return web.Response(text=text, content_type="application/json")
 
 
 async def run_readiness(request: web.Request) -> web.Response:
@@ -99,11 +114,12 @@ async def run_readiness(request: web.Request) -> web.Response:
         return json_error(409, f"meeting {meeting.id!r} has no occurrence to come", "id")
     report = await engine.check_meeting(occurrence)  # this agent's own sites
     joined = await joined_report(engine.storage, engine.config(), meeting, occurrence.start)  # with the others'
-    return await _answer(meeting.id, joined or report)
+    return await _answer(request.app, meeting.id, joined or report)
 
 
 def add_readiness_routes(app: web.Application, engine: ReadinessEngine) -> None:
     app[ENGINE] = engine
+    app[ENCODED] = {}
     app.router.add_get("/meetings/{id}/readiness", show_readiness)
     app.router.add_post("/meetings/{id}/readiness", run_readiness)
 
