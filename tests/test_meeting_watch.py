@@ -143,7 +143,7 @@ async def test_attendance_media_record_and_alerts(storage: Storage) -> None:
     # own name; Lam Vỹ receives video with 4 % loss; Kim Phượng's leg carries no statistics.
     devices.bridge = [
         leg("SIP:Tan-Thinh@vc.example.org"),
-        leg("sip:10.0.0.9", name="phòng họp lâm vỹ", loss=0.04),
+        leg("sip:203.0.113.9", name="phòng họp lâm vỹ", loss=0.04),
         leg("sip:kp@vc.example.org", name="Xã Kim Phượng", media=False),
         leg("sip:stranger@vc.example.org", name="Khách"),
     ]
@@ -191,7 +191,7 @@ async def test_attendance_media_record_and_alerts(storage: Storage) -> None:
     # 07:33: Tân Thịnh is back (rejoined), Lam Vỹ's loss is gone: both all-clears go out.
     devices.bridge = [
         leg("sip:tan-thinh@vc.example.org"),
-        leg("sip:10.0.0.9", name="Phòng họp Lâm Vỹ"),
+        leg("sip:203.0.113.9", name="Phòng họp Lâm Vỹ"),
         leg("sip:kp@vc.example.org", name="Xã Kim Phượng", media=False),
     ]
     records = await at(180)
@@ -336,7 +336,7 @@ async def test_route_page_and_command_show_the_record(
     (tmp_path / "giaoban.yml").write_text(text, encoding="utf-8")
     await sync_config_meetings(storage, config, config.meetings)
     devices = Devices()
-    devices.bridge = [leg("sip:tan-thinh@vc.example.org"), leg("sip:10.0.0.9", name="Phòng họp Lâm Vỹ", loss=0.04)]
+    devices.bridge = [leg("sip:tan-thinh@vc.example.org"), leg("sip:203.0.113.9", name="Phòng họp Lâm Vỹ", loss=0.04)]
     now = [T0 + 5]
     readers = {"cms": (FakeSettings, devices.read_bridge)}
     watch = MeetingWatch(
@@ -497,7 +497,7 @@ async def test_loss_above_loss_critical_is_a_critical_alert_beside_the_warning(s
     warning, critical = "poor_media/lam-vy/giao-ban", "poor_media_critical/lam-vy/giao-ban"
 
     async def at(offset: float, loss: float) -> dict[str, Any]:
-        devices.bridge = [leg("sip:tan-thinh@vc.example.org"), leg("sip:10.0.0.9", name="Phòng họp Lâm Vỹ", loss=loss)]
+        devices.bridge = [leg("sip:tan-thinh@vc.example.org"), leg("sip:203.0.113.9", name="Phòng họp Lâm Vỹ", loss=loss)]
         now[0] = T0 + offset
         await watch.tick()
         await engine.evaluate()
