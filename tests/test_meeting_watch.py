@@ -497,7 +497,10 @@ async def test_loss_above_loss_critical_is_a_critical_alert_beside_the_warning(s
     warning, critical = "poor_media/lam-vy/giao-ban", "poor_media_critical/lam-vy/giao-ban"
 
     async def at(offset: float, loss: float) -> dict[str, Any]:
-        devices.bridge = [leg("sip:tan-thinh@vc.example.org"), leg("sip:203.0.113.9", name="Phòng họp Lâm Vỹ", loss=loss)]
+        devices.bridge = [
+            leg("sip:tan-thinh@vc.example.org"),
+            leg("sip:203.0.113.9", name="Phòng họp Lâm Vỹ", loss=loss),
+        ]
         now[0] = T0 + offset
         await watch.tick()
         await engine.evaluate()
