@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import aiohttp
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -151,4 +151,22 @@ def redact(text: str, *secrets: str) -> str:
     for value in secrets:
         if value:
             text = text.replace(value, "<redacted>")
+    return text
+
+
+def ids_as_text(value: Any) -> Any:
+    """A ``mode="before"`` validator for chat and user ids: they are long numbers (Telegram groups negative) and
+    YAML reads them as such; a channel addresses them as text."""
+    if isinstance(value, list):
+        return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    return value
+
+
+def body_within(notification: Notification, limit: int, *, framing: int) -> str:
+    """The body, shortened with "…" so that subject, body, link and ``framing`` characters fit ``limit``."""
+    url = notification.url
+    room = limit - len(notification.subject) - (len(url) + 2 if url else 0) - framing
+    text = notification.text.strip()
+    if len(text) > room:
+        text = text[: max(room - 1, 0)] + "…"
     return text

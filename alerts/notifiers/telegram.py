@@ -30,7 +30,17 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from alerts.notifiers import _http
-from alerts.notifiers.base import Delivery, HttpUrl, Notification, NotifierContext, NotifierSettings, Outcome, reveal
+from alerts.notifiers.base import (
+    Delivery,
+    HttpUrl,
+    Notification,
+    NotifierContext,
+    NotifierSettings,
+    Outcome,
+    body_within,
+    ids_as_text,
+    reveal,
+)
 from probes.core.secrets import Secret
 
 KIND = "telegram"
@@ -42,22 +52,13 @@ class TelegramSettings(NotifierSettings):
     base_url: HttpUrl = "https://api.telegram.org"  # a local Bot API server or a proxy
     chat_ids: list[str] = Field(default_factory=list)  # fixed chats on top of the technicians' own
 
-    @field_validator("chat_ids", mode="before")
-    @classmethod
-    def _ids_as_text(cls, value: Any) -> Any:
-        # Chat ids are numbers (groups negative) and YAML reads them as such.
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-        return value
+    _ids = field_validator("chat_ids", mode="before")(classmethod(lambda cls, v: ids_as_text(v)))
 
 
 def message_html(notification: Notification) -> str:
     """The message in Telegram's HTML subset; the body is shortened to fit Telegram's length limit."""
     url = notification.url
-    room = _MESSAGE_LIMIT - len(notification.subject) - (len(url) + 2 if url else 0) - 4
-    text = notification.text.strip()
-    if len(text) > room:
-        text = text[: max(room - 1, 0)] + "…"
+    text = body_within(notification, _MESSAGE_LIMIT, framing=4)
     parts = [f"<b>{escape(notification.subject, quote=False)}</b>"]
     if text:
         parts.append(escape(text, quote=False))

@@ -83,7 +83,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import Field, field_validator
@@ -96,6 +95,8 @@ from alerts.notifiers.base import (
     NotifierContext,
     NotifierSettings,
     Outcome,
+    body_within,
+    ids_as_text,
     redact,
     reveal,
 )
@@ -127,22 +128,13 @@ class ZaloSettings(NotifierSettings):
     api_url: HttpUrl = "https://openapi.zalo.me"
     oauth_url: HttpUrl = "https://oauth.zaloapp.com"
 
-    @field_validator("user_ids", mode="before")
-    @classmethod
-    def _ids_as_text(cls, value: Any) -> Any:
-        # Zalo user ids are long numbers and YAML reads them as such.
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-        return value
+    _ids = field_validator("user_ids", mode="before")(classmethod(lambda cls, v: ids_as_text(v)))
 
 
 def message_text(notification: Notification) -> str:
     """Subject, body and link as plain text (Zalo shows no markup), shortened to Zalo's limit."""
     url = notification.url
-    room = MESSAGE_LIMIT - len(notification.subject) - (len(url) + 2 if url else 0) - 2
-    text = notification.text.strip()
-    if len(text) > room:
-        text = text[: max(room - 1, 0)] + "…"
+    text = body_within(notification, MESSAGE_LIMIT, framing=2)
     return "\n\n".join(part for part in (notification.subject, text, url) if part)
 
 
