@@ -30,7 +30,7 @@ from probes.core.result import Reason
 from probes.icmp.mode import PING_GROUP_RANGE, IcmpMode, covers, how_to_enable
 from probes.icmp.pinger import Pinger
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
-from probes.icmp.sockets import SO_TIMESTAMPNS
+from probes.icmp.sockets import SO_TIMESTAMPNS, stamp_offset
 from tests.peers import missing, require_program, require_root
 
 pytestmark = pytest.mark.timeout(60)
@@ -387,7 +387,7 @@ from probes.core.context import ProbeContext
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from probes.icmp.mode import detect_icmp_mode
 from probes.icmp.pinger import Pinger
-from probes.icmp.sockets import SO_TIMESTAMPNS
+from probes.icmp.sockets import SO_TIMESTAMPNS, stamp_offset
 
 async def main():
     mode = detect_icmp_mode()
@@ -487,3 +487,21 @@ def test_round_shrinks_to_fit_a_deadline(options: dict[str, float], seconds: flo
     assert (fitted.count - 1) * fitted.interval + fitted.timeout <= seconds
     if deadline(settings) <= seconds:
         assert fitted is settings
+
+
+def test_stamp_offset_ignores_a_thread_switch_between_its_clock_reads() -> None:
+    """A sample read across a GIL switch (here 40 ms between the clock reads) must not become the offset:
+    it would shift every RTT of that drain by the switch. The narrowest of the brackets wins."""
+    true_offset = 1_700_000_000_000_000_000
+    monotonic_now = [5_000_000_000]
+    switches = iter([40_000_000, 0, 0, 0, 0, 0, 0, 0, 0])  # the first sample's reads straddle a switch
+
+    def monotonic() -> int:
+        monotonic_now[0] += 1_000 + next(switches)
+        return monotonic_now[0]
+
+    def realtime() -> int:
+        return monotonic_now[0] + true_offset
+
+    offset = stamp_offset(clocks=(realtime, monotonic))
+    assert abs(offset - true_offset) <= 1_000  # within a clock read, not 20 ms off
