@@ -387,7 +387,7 @@ from probes.core.context import ProbeContext
 from probes.icmp.probe import IcmpSettings, deadline, fit, probe
 from probes.icmp.mode import detect_icmp_mode
 from probes.icmp.pinger import Pinger
-from probes.icmp.sockets import SO_TIMESTAMPNS, stamp_offset
+from probes.icmp.sockets import SO_TIMESTAMPNS
 
 async def main():
     mode = detect_icmp_mode()
@@ -494,14 +494,18 @@ def test_stamp_offset_ignores_a_thread_switch_between_its_clock_reads() -> None:
     it would shift every RTT of that drain by the switch. The narrowest of the brackets wins."""
     true_offset = 1_700_000_000_000_000_000
     monotonic_now = [5_000_000_000]
-    switches = iter([40_000_000, 0, 0, 0, 0, 0, 0, 0, 0])  # the first sample's reads straddle a switch
+    switches = iter([40_000_000, 0, 0])  # another thread runs 40 ms just before the first realtime read
 
     def monotonic() -> int:
-        monotonic_now[0] += 1_000 + next(switches)
+        monotonic_now[0] += 1_000
         return monotonic_now[0]
 
     def realtime() -> int:
+        monotonic_now[0] += next(switches)
         return monotonic_now[0] + true_offset
+
+    assert abs(stamp_offset(samples=1, clocks=(realtime, monotonic)) - true_offset) > 10_000_000  # one pair: off
+    switches = iter([40_000_000, 0, 0])
 
     offset = stamp_offset(clocks=(realtime, monotonic))
     assert abs(offset - true_offset) <= 1_000  # within a clock read, not 20 ms off
