@@ -3,7 +3,10 @@ fresh render, whatever happened to the targets in between."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import gzip
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
@@ -15,6 +18,7 @@ from monitor.config.models import Config
 from monitor.engine.state import State
 from monitor.engine.targets import Target, targets_from_config
 from monitor.metrics.collector import Exposition, ReloadStatus
+from monitor.metrics.targets import TargetMetrics
 from monitor.web.app import GZIP_BATCH, SERVICE, accepts_gzip, gzipped, metrics
 from probes.core.result import ProbeResult, Reason
 
@@ -203,3 +207,101 @@ async def test_metrics_plain_otherwise(base: tuple[str, Exposition], header: str
             assert response.status == 200
             assert "Content-Encoding" not in response.headers
             assert await response.read() == exposition.render()
+
+
+# --- encoded when a result comes, on the loop; a scrape joins (issue 16) -----------------------------------------
+
+
+def targets_of(exposition: Exposition) -> TargetMetrics:
+    return next(source for source in exposition._sources if isinstance(source, TargetMetrics))
+
+
+def test_a_journal_lists_a_target_once_and_lives_with_its_reader() -> None:
+    state, targets = filled()
+    journal = state.changes()
+    assert journal.take() == list(targets)  # every target there was when it was made
+    for _ in range(3):
+        new_result(state, targets)
+    state.track(targets["s2/link"])  # unchanged: not a change
+    assert journal.take() == ["s2/link"]
+    link_goes_down(state, targets)
+    target_removed(state, targets)
+    assert journal.take(1) == ["s1/link"] and len(journal) == 1 and journal.take() == ["s3/v3"]
+    del journal
+    gc.collect()
+    assert not list(state._journals)  # a reader gone leaves nothing for record() to fill
+
+
+def test_the_loop_encodes_in_slices_and_a_scrape_only_what_is_left() -> None:
+    """refresh(limit) encodes that many changed targets and says how many are left; render takes the rest."""
+    state, targets = filled()
+    exposition = Exposition.for_state(state, None, ReloadStatus(True, T0), version="0.0.0")
+    encoder = targets_of(exposition)
+    assert encoder.refresh(5) == len(targets) - 5
+    assert encoder.refresh(None) == 0
+    for step in STORIES["all of it"]:
+        step(state, targets)
+    left = encoder.refresh(2)
+    assert left > 0
+    assert exposition.render() == fresh(state)
+    assert encoder.refresh() == 0
+
+
+def test_the_loop_does_not_wait_for_a_scrape() -> None:
+    """While a scrape holds the lock, the loop's refresh returns at once and leaves the journal for later."""
+    state, targets = filled()
+    exposition = Exposition.for_state(state, None, ReloadStatus(True, T0), version="0.0.0")
+    encoder = targets_of(exposition)
+    exposition.render()
+    new_result(state, targets)
+    with encoder._lock:
+        assert encoder.refresh(wait=False) == 0
+        assert len(encoder._changes) == 1  # left for later
+    assert encoder.refresh(wait=False) == 0
+    assert len(encoder._changes) == 0  # encoded now
+    assert exposition.render() == fresh(state)
+
+
+def test_scrapes_in_a_thread_while_results_come() -> None:
+    """The scrape's thread and the loop's results and refreshes at once: afterwards, the text is a fresh one."""
+    state, targets = filled()
+    exposition = Exposition.for_state(state, None, ReloadStatus(True, T0), version="0.0.0")
+    encoder = targets_of(exposition)
+    done = threading.Event()
+    scrapes: list[int] = []
+
+    def scrape() -> None:
+        while not done.is_set():
+            scrapes.append(len(exposition.render()))
+
+    thread = threading.Thread(target=scrape)
+    thread.start()
+    try:
+        links = [target for target in targets.values() if target.role == "link"]
+        for n in range(3000):  # bounded: ~1 s
+            link = links[n % len(links)]
+            state.record(link, replace(LINK_UP if n % 3 else LINK_DOWN, timestamp=T0 + n))
+            if n % 7 == 0:
+                encoder.refresh(3, wait=False)
+    finally:
+        done.set()
+        thread.join(10)
+    assert scrapes, "the thread scraped"
+    assert exposition.render() == fresh(state)
+
+
+async def test_the_service_task_encodes_new_results_within_a_second() -> None:
+    state, targets = filled()
+    exposition = Exposition.for_state(state, None, ReloadStatus(True, T0), version="0.0.0")
+    encoder = targets_of(exposition)
+    running = asyncio.create_task(exposition.run(every=0.05, slice_size=2))
+    try:
+        await asyncio.sleep(0.2)
+        assert len(encoder._changes) == 0  # the start's targets, encoded two per loop turn
+        for step in STORIES["all of it"]:
+            step(state, targets)
+        await asyncio.sleep(0.2)
+        assert len(encoder._changes) == 0
+    finally:
+        running.cancel()
+    assert exposition.render() == fresh(state)

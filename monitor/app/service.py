@@ -421,6 +421,7 @@ class Service:
                 probing = group.create_task(self.scheduler.run(targets))
                 leasing = group.create_task(self.leases.run())
                 writing = group.create_task(self.history.run())
+                encoding = group.create_task(self.exposition.run())
                 history = self.config.history
                 retention = group.create_task(
                     retention_loop(
@@ -470,6 +471,7 @@ class Service:
                 writing.cancel()  # after the probes: its cancel flushes what they produced
                 await asyncio.wait([writing])
                 retention.cancel()
+                encoding.cancel()
                 for task in spooling:  # the spool file stays: what it holds is written back at the next start
                     task.cancel()
         finally:

@@ -1,15 +1,19 @@
 """The live state: the latest result of every target, a short ring of recent results, RTT histograms.
 
-Written only by the scheduler (one event loop, so no locks); read by the metrics collector on each
-scrape, and later by the alert and readiness engines. Removing a target from the inventory removes
-its state, so its series disappear from /metrics instead of going stale.
+Written only by the scheduler (one event loop, so no locks); read by the alert and readiness engines, and
+by the metrics writer, which asks for a journal of the entries that changed (``State.changes``) so that it
+encodes each new result once (monitor/metrics/targets.py). A journal is the one part read from another
+thread (the scrape's), so it has a lock. Removing a target from the inventory removes its state, so its series
+disappear from /metrics instead of going stale.
 """
 
 from __future__ import annotations
 
 import bisect
+import threading
+import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from monitor.engine.targets import Target
@@ -56,9 +60,55 @@ class TargetState:
     failures: int = 0
 
 
+class Changes:
+    """The keys of the entries changed since their reader last took them, each once, oldest first.
+
+    Bounded by the number of targets (a key changed twice is listed once); filled on the event loop, taken by
+    the loop or by a scrape's thread."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = dict.fromkeys(keys)
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._keys[key] = None
+
+    def take(self, limit: int | None = None) -> list[str]:
+        """Up to ``limit`` keys (all without one), no longer listed."""
+        with self._lock:
+            if limit is None or limit >= len(self._keys):
+                taken = list(self._keys)
+                self._keys.clear()
+                return taken
+            taken = []
+            for key in self._keys:
+                if len(taken) == limit:
+                    break
+                taken.append(key)
+            for key in taken:
+                del self._keys[key]
+            return taken
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 class State:
     def __init__(self) -> None:
         self._targets: dict[str, TargetState] = {}
+        self._journals: weakref.WeakSet[Changes] = weakref.WeakSet()  # one per reader; gone with the reader
+
+    def changes(self) -> Changes:
+        """A new journal of changed entries: every target there is now, then each one tracked, redefined,
+        recorded or forgotten. It lives as long as its reader holds it."""
+        journal = Changes(self._targets)
+        self._journals.add(journal)
+        return journal
+
+    def _changed(self, key: str) -> None:
+        for journal in self._journals:
+            journal.add(key)
 
     def track(self, target: Target) -> None:
         """Register a target (before its first run, so it is listed even while pending)."""
@@ -67,9 +117,13 @@ class State:
             self._targets[target.key] = TargetState(target)
         elif current.target != target:
             current.target = target  # definition changed on reload: keep the history
+        else:
+            return
+        self._changed(target.key)
 
     def forget(self, key: str) -> None:
-        self._targets.pop(key, None)
+        if self._targets.pop(key, None) is not None:
+            self._changed(key)
 
     def record(self, target: Target, result: ProbeResult) -> None:
         entry = self._targets.get(target.key)
@@ -81,9 +135,14 @@ class State:
         entry.failures += not result.success
         if result.samples:
             entry.histogram.observe(result.samples)
+        self._changed(target.key)  # last: a reader that took the entry half-written takes it again
 
     def get(self, key: str) -> TargetState | None:
         return self._targets.get(key)
+
+    def keys(self) -> list[str]:
+        """Every target's key, in the state's order (a copy: safe from another thread)."""
+        return list(self._targets)
 
     def __iter__(self) -> Iterator[TargetState]:
         return iter(list(self._targets.values()))

@@ -20,6 +20,7 @@ ServiceMetrics' series::
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -128,6 +129,20 @@ class Exposition:
             owners[family.name] = source.name
         self._owners = owners
         self._sources.append(source)
+
+    async def run(self, every: float = 1.0, slice_size: int = 500) -> None:
+        """On the service's loop: encode the targets' new results once a second, ``slice_size`` targets between
+        loop turns (a reload redefines all of them), so that a scrape finds them done (monitor/metrics/targets.py).
+        """
+        encoders = [source for source in self._sources if isinstance(source, TargetMetrics)]
+        while True:
+            for encoder in encoders:
+                while True:
+                    left = encoder.refresh(slice_size, wait=False)
+                    if not left:
+                        break
+                    await asyncio.sleep(0)  # a loop turn between slices
+            await asyncio.sleep(every)
 
     def families(self) -> tuple[Family, ...]:
         """Every family this exposition may write."""

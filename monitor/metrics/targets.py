@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
-from monitor.engine.state import State, TargetState
+from monitor.engine.state import RTT_BUCKETS, State, TargetState
 from monitor.engine.targets import Target
-from monitor.metrics.exposition import Family, escape, fmt, histogram_lines
+from monitor.metrics.exposition import Family, escape, fmt, fmt_count
 from monitor.metrics.snmp import interface_lines
 from probes import ProbeKind
-from probes.core.result import ProbeResult
 from probes.core.series import PAYLOAD, SAMPLES, SUCCESS, Series, SeriesConflict, families
 from probes.snmp.readings import DeviceReading
 
@@ -55,6 +56,7 @@ GENERAL = (PROBE_SUCCESS, PROBE_MEASURED, PROBE_DURATION, PROBE_LAST_RUN, PROBES
 # A kind whose numbers do not fit flat values declares PAYLOAD series; its payload's writer fills them in.
 PayloadWriter = Callable[[dict[str, list[str]], str, Any], None]
 PAYLOAD_WRITERS: dict[type, PayloadWriter] = {DeviceReading: interface_lines}
+BUCKET_LE = (*map(str, RTT_BUCKETS), "+Inf")  # the histogram's le values, as written
 
 
 def _labels(series: Series, base: str, kind: str) -> str:
@@ -66,52 +68,109 @@ def _labels(series: Series, base: str, kind: str) -> str:
     return text
 
 
-def _value(series: Series, result: ProbeResult) -> float | None:
-    if series.key == PAYLOAD or result.unmeasured:
-        return None  # an unmeasured result says nothing of the target: not measured is not down
-    if series.key == SUCCESS:
-        return 1.0 if result.success else 0.0
-    return result.values.get(series.key, series.default)
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Every part of a target's lines that its definition alone fixes: names, labels, the series that apply.
+
+    Made once per Target (a reload makes new ones), so a new result only formats its values: ~2-3× less work
+    per result than building every label text again (issue 16)."""
+
+    base: str  # site and target, for the payload writers
+    probes: tuple[str, str]  # the giaoban_probes_total lines up to their value: success, failure
+    success: str
+    measured: str
+    duration: str  # up to the phase's name
+    last_run: str
+    histogram: (
+        tuple[str, str, str, str] | None
+    )  # family, the start of its bucket lines (to le's value), _sum's, _count's
+    values: tuple[tuple[str, str, Series], ...]  # family, line up to the value, series: in declaration order
+
+    @classmethod
+    def of(cls, target: Target) -> Layout:
+        kind = target.kind.name
+        base = f'site="{escape(target.site)}",target="{escape(target.name)}"'
+        with_kind = f'{base},kind="{escape(kind)}"'
+        histogram, values = None, []
+        for series in target.kind.series:
+            if series.on_probe or (series.role is not None and series.role != target.role):
+                continue
+            labels = _labels(series, base, kind)
+            if series.key == SAMPLES:
+                histogram = (
+                    series.name,
+                    f'{series.name}_bucket{{{labels},le="',
+                    f"{series.name}_sum{{{labels}}} ",
+                    f"{series.name}_count{{{labels}}} ",
+                )
+            elif series.key != PAYLOAD:
+                values.append((series.name, f"{series.name}{{{labels}}} ", series))
+        return cls(
+            base=base,
+            probes=(
+                f'{PROBES.name}{{{with_kind},result="success"}} ',
+                f'{PROBES.name}{{{with_kind},result="failure"}} ',
+            ),
+            success=f"{PROBE_SUCCESS.name}{{{with_kind}}} ",
+            measured=f"{PROBE_MEASURED.name}{{{with_kind}}} ",
+            duration=f'{PROBE_DURATION.name}{{{with_kind},phase="',
+            last_run=f"{PROBE_LAST_RUN.name}{{{with_kind}}} ",
+            histogram=histogram,
+            values=tuple(values),
+        )
 
 
-def target_chunks(entry: TargetState) -> dict[str, bytes]:
+def target_chunks(entry: TargetState, layout: Layout | None = None) -> dict[str, bytes]:
     """Every line one target contributes, by family name, encoded once (a scrape joins bytes)."""
     target, result = entry.target, entry.latest
-    kind = target.kind.name
+    if layout is None:
+        layout = Layout.of(target)
     out: dict[str, list[str]] = {}
-    base = f'site="{escape(target.site)}",target="{escape(target.name)}"'
-    with_kind = f'{base},kind="{escape(kind)}"'
     if entry.runs:
         out[PROBES.name] = [
-            f'{PROBES.name}{{{with_kind},result="success"}} {fmt(entry.runs - entry.failures)}\n',
-            f'{PROBES.name}{{{with_kind},result="failure"}} {fmt(entry.failures)}\n',
+            f"{layout.probes[0]}{fmt_count(entry.runs - entry.failures)}\n",
+            f"{layout.probes[1]}{fmt_count(entry.failures)}\n",
         ]
     if result is not None:
-        out[PROBE_SUCCESS.name] = [f"{PROBE_SUCCESS.name}{{{with_kind}}} {fmt(1 if result.success else 0)}\n"]
-        out[PROBE_MEASURED.name] = [f"{PROBE_MEASURED.name}{{{with_kind}}} {fmt(0 if result.unmeasured else 1)}\n"]
-        phases = [("total", result.duration), *result.phases.items()]
-        out[PROBE_DURATION.name] = [
-            f'{PROBE_DURATION.name}{{{with_kind},phase="{escape(phase)}"}} {fmt(seconds)}\n'
-            for phase, seconds in phases
+        out[PROBE_SUCCESS.name] = [layout.success + ("1.0\n" if result.success else "0.0\n")]
+        out[PROBE_MEASURED.name] = [layout.measured + ("0.0\n" if result.unmeasured else "1.0\n")]
+        duration = layout.duration
+        out[PROBE_DURATION.name] = [f'{duration}total"}} {fmt(result.duration)}\n'] + [
+            f'{duration}{escape(phase)}"}} {fmt(seconds)}\n' for phase, seconds in result.phases.items()
         ]
-        out[PROBE_LAST_RUN.name] = [f"{PROBE_LAST_RUN.name}{{{with_kind}}} {fmt(result.timestamp)}\n"]
-    for series in target.kind.series:
-        if series.on_probe or (series.role is not None and series.role != target.role):
-            continue
-        if series.key == SAMPLES:  # since start: there even before the first result
-            histogram = entry.histogram
-            labels = _labels(series, base, kind)
-            lines = histogram_lines(series.name, labels, histogram.cumulative(), histogram.total)
-            out.setdefault(series.name, []).extend(lines)
-        elif result is not None and (value := _value(series, result)) is not None:
-            out.setdefault(series.name, []).append(f"{series.name}{{{_labels(series, base, kind)}}} {fmt(value)}\n")
+        out[PROBE_LAST_RUN.name] = [f"{layout.last_run}{fmt(result.timestamp)}\n"]
+    if layout.histogram is not None:  # since start: there even before the first result
+        name, bucket, total, count = layout.histogram
+        histogram = entry.histogram
+        cumulative = list(accumulate(histogram.counts))
+        lines = [f'{bucket}{le}"}} {fmt_count(running)}\n' for le, running in zip(BUCKET_LE, cumulative, strict=True)]
+        lines.append(f"{total}{fmt(histogram.total)}\n")
+        lines.append(f"{count}{fmt_count(cumulative[-1])}\n")  # the +Inf bucket is the count
+        out[name] = lines
+    if result is not None and not result.unmeasured:  # an unmeasured result says nothing of the target
+        values = result.values
+        for name, start, series in layout.values:
+            if series.key == SUCCESS:
+                value: float | None = 1.0 if result.success else 0.0
+            else:
+                value = values.get(series.key, series.default)
+            if value is not None:
+                out.setdefault(name, []).append(f"{start}{fmt(value)}\n")
     if result is not None and result.success and (writer := PAYLOAD_WRITERS.get(type(result.payload))) is not None:
-        writer(out, base, result.payload)
+        writer(out, layout.base, result.payload)
     return {name: "".join(lines).encode() for name, lines in out.items()}
 
 
 class TargetMetrics:
-    """Every target's series; safe to render from a worker thread (the scrape runs off the event loop)."""
+    """Every target's series, encoded when its entry changes; rendered from a worker thread (the scrape).
+
+    The state keeps a journal of the entries that changed (monitor/engine/state.py, ``State.changes``). The
+    service's loop calls ``refresh`` once a second (``Exposition.run``), in slices, so a target's lines are
+    encoded within a second of its result, a few at a time; a scrape encodes only what changed since the last
+    refresh and joins the rest. Before, a scrape at 10,000 sites encoded the ~2,500 results of the last 15 s in
+    its thread while the loop waited for the GIL at each system call: scrapes of ~0.5 s and probe starts
+    ~100 ms late (bench/RESULTS.md, issue 16).
+    """
 
     name = "the per-target series (probe kinds)"
 
@@ -125,48 +184,59 @@ class TargetMetrics:
             if not members[0].on_probe:
                 self._families[name] = Family(name, members[0].type, members[0].help)
         self._state = state
-        # Per target: (runs, target, result) its chunks were made from, and the chunks by family name.
-        self._cache: dict[str, tuple[int, Target, ProbeResult | None, dict[str, bytes]]] = {}
+        self._changes = state.changes()  # every target there is now, then each that changes
+        # Per target: its layout (with the Target it was made for) and its chunks by family name.
+        self._cache: dict[str, tuple[Target, Layout, dict[str, bytes]]] = {}
         # Per family: every target's chunk, in the state's order; a scrape joins these without a loop per line.
         self._rows: dict[str, dict[str, bytes]] = {name: {} for name in self._families}
+        self._grown: set[str] = set()  # families given a target they did not have: out of the state's order
         self._keys: list[str] = []  # the state's order at the last scrape
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the loop's refresh against the scrape's thread
 
     def families(self) -> tuple[Family, ...]:
         return tuple(self._families.values())
 
-    def render(self) -> list[bytes]:
-        with self._lock:
-            entries = list(self._state)
-            keys = [entry.target.key for entry in entries]
-            rows = self._rows
-            grown: set[str] = set()  # families that got a target they did not have: put back in the state's order
-            for entry in entries:
-                key = entry.target.key
-                cached = self._cache.get(key)
-                # A new result or a redefined target (reload) changes the lines; nothing else does.
-                if (
-                    cached is not None
-                    and cached[0] == entry.runs
-                    and cached[1] is entry.target
-                    and cached[2] is entry.latest
-                ):
+    def refresh(self, limit: int | None = None, *, wait: bool = True) -> int:
+        """Encode up to ``limit`` of the targets changed since the last refresh; how many are left.
+
+        ``wait=False`` (the event loop's call) gives up at once, leaving them all, while a scrape holds the lock.
+        """
+        if not self._lock.acquire(blocking=wait):
+            return 0
+        try:
+            rows, cache, state = self._rows, self._cache, self._state
+            for key in self._changes.take(limit):
+                entry, cached = state.get(key), cache.get(key)
+                if cached is not None and (entry is None or cached[0] is not entry.target):
+                    for name in cached[2]:  # removed or redefined: its old lines go
+                        rows.get(name, {}).pop(key, None)
+                    cached = None
+                if entry is None:
+                    cache.pop(key, None)
                     continue
-                chunks = target_chunks(entry)
+                layout = Layout.of(entry.target) if cached is None else cached[1]
+                chunks = target_chunks(entry, layout)
                 if cached is not None:
-                    for name in cached[3].keys() - chunks.keys():
+                    for name in cached[2].keys() - chunks.keys():
                         rows.get(name, {}).pop(key, None)
                 for name, text in chunks.items():
                     family = rows.get(name)
                     if family is None:  # a kind outside the ones given here: its names were never checked
                         continue
                     if key not in family:
-                        grown.add(name)
+                        self._grown.add(name)
                     family[key] = text
-                self._cache[key] = (entry.runs, entry.target, entry.latest, chunks)
-            for key in self._cache.keys() - set(keys):
-                for name in self._cache.pop(key)[3]:
-                    rows.get(name, {}).pop(key, None)
+                cache[key] = (entry.target, layout, chunks)
+            return len(self._changes)
+        finally:
+            self._lock.release()
+
+    def render(self) -> list[bytes]:
+        self.refresh()  # what changed since the loop's last refresh
+        with self._lock:
+            keys = self._state.keys()
+            rows = self._rows
+            grown, self._grown = self._grown, set()
             if keys != self._keys:  # targets added, removed or re-added (reload): every family may be out of order
                 grown = set(rows)
                 self._keys = keys
