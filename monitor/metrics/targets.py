@@ -243,10 +243,11 @@ class TargetMetrics:
             for name in grown:
                 family = rows[name]
                 rows[name] = {key: family[key] for key in keys if key in family}
-            # The chunks themselves: the writer joins them once with the other sources' text.
+            # A piece per family, joined here in C (~1 MB each at 10,000 links): the writer then handles ~40 pieces,
+            # not one per target and family (~110,000 at 10,000 links, a Python loop of ~15 ms in the scrape).
             out: list[bytes] = []
             for name, family in rows.items():
                 if family:
                     out.append(self._families[name].header().encode())
-                    out += family.values()
+                    out.append(b"".join(family.values()))
             return out
