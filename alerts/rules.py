@@ -24,7 +24,7 @@ from alerts.catalog import SERVICE_SITE
 from alerts.model import alert_id
 from monitor.config.models import Config, Site
 from monitor.engine.assessment import assess_link, device_reading, ups_on_battery
-from monitor.engine.setup import setup_faults, unchecked_kinds
+from monitor.engine.setup import setup_faults
 from monitor.engine.state import State, TargetState
 from monitor.engine.targets import Target
 from probes.core.result import ProbeResult, Reason
@@ -81,7 +81,11 @@ def evaluate_rules(config: Config, state: State, now: float) -> Evaluation:
         if entry.latest.unmeasured:
             continue  # says nothing of the site: probe_setup below tells the admins
         findings.update((f.id, f) for f in target_findings(config, site, entry, entry.latest, now))
-    _setup(config, state, findings, unknown, present)
+    entries = list(state)
+    kinds = {entry.target.kind.name for entry in entries}
+    unchecked = {entry.target.kind.name for entry in entries if entry.latest is None}
+    unmeasured = [entry for entry in entries if entry.latest is not None and entry.latest.unmeasured]
+    _setup(config, (kinds, unchecked, unmeasured), findings, unknown, present)
     return Evaluation(findings, frozenset(unknown), frozenset(present))
 
 
@@ -130,7 +134,9 @@ class RuleEvaluator:
     loop for long. The result is the same as evaluate_rules' at the same instant.
     """
 
-    def __init__(self, *, slice_size: int = 500) -> None:
+    def __init__(self, *, slice_size: int = 200) -> None:
+        # 200: ~4 ms a slice on a quick core, ~10 ms on the slow shared VM of bench/RESULTS.md (500 held the loop
+        # up to ~35 ms there, a share of the probe starts' p99 at 10,000 sites); a loop turn costs ~50 µs.
         self._slice = slice_size * COMPUTE_COST
         self._memo: dict[str, _Memo] = {}
         self.computed = 0  # targets whose findings were computed, since start (tests read it)
@@ -143,8 +149,17 @@ class RuleEvaluator:
         previous = self._memo
         spent = 0
         sites = config.index.site_ids()
+        kinds: set[str] = set()  # for probe_setup (_setup), gathered here rather than in more passes over the state
+        unchecked: set[str] = set()
+        unmeasured: list[TargetState] = []
         for entry in state:
             target, result = entry.target, entry.latest
+            kind = target.kind.name
+            kinds.add(kind)
+            if result is None:
+                unchecked.add(kind)
+            elif result.unmeasured:
+                unmeasured.append(entry)
             site = sites.get(target.site)
             if site is None:
                 continue  # removed by a reload the scheduler has not caught up with: its alerts resolve
@@ -176,17 +191,23 @@ class RuleEvaluator:
                 spent = 0
                 await asyncio.sleep(0)
         self._memo = memo
-        _setup(config, state, findings, unknown, present)
+        _setup(config, (kinds, unchecked, unmeasured), findings, unknown, present)
         return Evaluation(findings, frozenset(unknown), frozenset(present))
 
 
-def _setup(config: Config, state: State, findings: dict[str, Finding], unknown: set[str], present: set[str]) -> None:
-    """One probe_setup finding per probe kind that giaoban could not measure; held while a target of it is unknown."""
-    present.update(target_key(SERVICE_SITE, entry.target.kind.name) for entry in state)
-    unknown.update(target_key(SERVICE_SITE, kind) for kind in unchecked_kinds(state))
+Kinds = tuple[set[str], set[str], list[TargetState]]  # every kind, kinds with a target without result, unmeasured
+
+
+def _setup(config: Config, kinds: Kinds, findings: dict[str, Finding], unknown: set[str], present: set[str]) -> None:
+    """One probe_setup finding per probe kind that giaoban could not measure; held while a target of it is unknown.
+
+    ``kinds`` is gathered by the caller's own pass over the state (RuleEvaluator: in its slices)."""
+    every, unchecked, unmeasured = kinds
+    present.update(target_key(SERVICE_SITE, kind) for kind in every)
+    unknown.update(target_key(SERVICE_SITE, kind) for kind in unchecked)
     if not config.alerts.enabled("probe_setup"):
         return
-    for fault in setup_faults(state):
+    for fault in setup_faults(unmeasured):
         fields: dict[str, object] = {
             "kind": fault.kind,
             "count": fault.count,

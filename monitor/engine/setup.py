@@ -16,11 +16,11 @@ or ``AmbientCapabilities=CAP_NET_RAW`` in its systemd unit (probes/icmp/mode.py 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from monitor.engine.state import State
+from monitor.engine.state import TargetState
 from monitor.i18n import Locale, fault_text
 from probes.icmp.mode import SETUP_ICMP, UNIT_FILE
 
@@ -102,10 +102,12 @@ def icmp_fix(info: Mapping[str, str], locale: Locale) -> str:
     return TEXTS[locale][key].format(gid=gid, range=group_range, unit=UNIT_FILE)
 
 
-def setup_faults(state: State) -> tuple[SetupFault, ...]:
-    """One SetupFault per probe kind with unmeasured latest results, in the order kinds first appear."""
+def setup_faults(entries: Iterable[TargetState]) -> tuple[SetupFault, ...]:
+    """One SetupFault per probe kind with unmeasured latest results, in the order kinds first appear.
+
+    ``entries``: the state, or those of its entries the caller already picked (the alert pass: the unmeasured)."""
     found: dict[str, list[tuple[str, str, str, str, Mapping[str, str], float]]] = {}
-    for entry in state:
+    for entry in entries:
         result = entry.latest
         if result is None or not result.unmeasured:
             continue
@@ -129,8 +131,3 @@ def setup_faults(state: State) -> tuple[SetupFault, ...]:
             )
         )
     return tuple(faults)
-
-
-def unchecked_kinds(state: State) -> frozenset[str]:
-    """Probe kinds with a target that has no result yet: their setup is not known to be fine or faulty."""
-    return frozenset(entry.target.kind.name for entry in state if entry.latest is None)
