@@ -305,3 +305,18 @@ async def test_the_service_task_encodes_new_results_within_a_second() -> None:
     finally:
         running.cancel()
     assert exposition.render() == fresh(state)
+
+
+def test_only_devices_keep_recent_results() -> None:
+    """Readiness reads a device's earlier poll (interface errors rising); nothing reads a link's or an endpoint's
+    old results, so they keep none for the collector to walk (issue 16)."""
+    state, targets = filled()
+    device = replace(targets["s0/link"], key="s0/router", name="router", role="device")
+    state.track(device)
+    for minute in range(3):
+        state.record(device, replace(UP, timestamp=T0 + 60 * minute))
+        new_result(state, targets)
+    recent = state.get("s0/router")
+    link = state.get("s2/link")
+    assert recent is not None and [r.timestamp for r in recent.recent] == [T0, T0 + 60, T0 + 120]
+    assert link is not None and not link.recent and link.latest is not None and link.runs == 4

@@ -1,4 +1,4 @@
-"""The live state: the latest result of every target, a short ring of recent results, RTT histograms.
+"""The live state: the latest result of every target, a short ring of a device's recent polls, RTT histograms.
 
 Written only by the scheduler (one event loop, so no locks); read by the alert and readiness engines, and
 by the metrics writer, which asks for a journal of the entries that changed (``State.changes``) so that it
@@ -24,6 +24,10 @@ RTT_BUCKETS: tuple[float, ...] = (
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075,
     0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0,
 )  # fmt: skip
+# A device's recent polls: readiness compares the interface error counters with a poll up to 15 minutes old
+# (monitor/readiness/engine.py). Nothing reads older results of the other roles, so they keep none: at
+# 10,000 sites, 60 results per link were 600,000 objects for each full pass of the garbage collector to walk
+# (a pass held the GIL 200-400 ms on the bench VM; issue 16).
 RING_SIZE = 60
 
 
@@ -114,7 +118,8 @@ class State:
         """Register a target (before its first run, so it is listed even while pending)."""
         current = self._targets.get(target.key)
         if current is None:
-            self._targets[target.key] = TargetState(target)
+            ring = RING_SIZE if target.role == "device" else 0
+            self._targets[target.key] = TargetState(target, recent=deque(maxlen=ring))
         elif current.target != target:
             current.target = target  # definition changed on reload: keep the history
         else:
