@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import signal
 import subprocess
@@ -305,3 +306,18 @@ async def test_reload_with_the_database_gone_still_applies_the_inventory(
         labels = {"site": "kim-phuong", "target": "127.0.0.3"}
         assert await wait_for_sample(session, base_url(service), "giaoban_link_up", labels) == 1
     assert "database could not be brought up to date" in caplog.text
+
+
+async def test_what_the_started_targets_made_is_frozen_once_they_ran(config_file: Path) -> None:
+    """The probe tasks and what their first results made leave the collector's passes (issue 16): the service
+    freezes once every target has run (its interval and timeout), again after a reload."""
+    async with running_service(config_file) as service:
+        settle = service._settle
+        assert 0 < settle <= 30, "the loopback inventory probes every few seconds"
+        before = gc.get_freeze_count()  # start-up froze the inventory before this
+        await asyncio.sleep(settle + 1)
+        assert gc.get_freeze_count() > before
+        assert await service.reload() == []  # which freezes the new inventory as it loads
+        before = gc.get_freeze_count()
+        await asyncio.sleep(settle + 1)
+        assert gc.get_freeze_count() > before
