@@ -4,7 +4,9 @@ Each size runs in a fresh child process (its own RSS, collector and event loop):
 everything it starts in production (scheduler, history writer to a SQLite file, alert engine every 5 s,
 readiness engine, outbox, database health, HTTP server), on an inventory of N sites under one hub, each with
 one ICMP link on 127.x (``bench/scheduler_and_metrics.py``'s inventory: 10 echoes 200 ms apart, 1 s timeout,
-every 60 s). After the service is ready the child measures for ``--duration`` seconds:
+every 60 s). After the service is ready, and ``--warmup`` seconds more (a service runs for days: the first
+minute is start-up, until every target has run once and the service freezes what they made for the collector),
+the child measures for ``--duration`` seconds:
 
 - CPU: the process's user + system seconds (``getrusage``) over the window, and its share of the wall time;
   per round of every site, to compare with fping;
@@ -25,7 +27,7 @@ start-up included. ``-i 0`` is fping's cheapest setting (all first echoes at onc
 
 The machine is shared: the load average is recorded with each size; compare CPU-seconds and counts, not wall.
 
-    sudo .venv/bin/python bench/scale.py [--sizes 1000,2000,5000,10000] [--duration 180] [--no-write]
+    sudo .venv/bin/python bench/scale.py [--sizes 1000,2000,5000,10000] [--duration 180] [--warmup 0] [--no-write]
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ async def _scrape(port: int) -> tuple[float, int]:
     return float(seconds), int(size)
 
 
-async def measure(n: int, duration: float) -> dict[str, Any]:
+async def measure(n: int, duration: float, warmup: float = 0.0) -> dict[str, Any]:
     """The child's job: run the service on n sites, measure the window after it is ready."""
     import socket
 
@@ -136,6 +138,7 @@ async def measure(n: int, duration: float) -> dict[str, Any]:
                 await running  # raises what stopped it
             await asyncio.sleep(0.05)
         out["startup_s"], out["startup_cpu_s"] = time.perf_counter() - t_start, self_cpu() - cpu_start
+        await asyncio.sleep(warmup)
         lag.values.clear()
         counting[0] = True
         alerts: dict[str, tuple[str, str]] = {}  # id → rule, state (the latest seen)
@@ -267,12 +270,13 @@ def write(text: str, args: argparse.Namespace, mode: str) -> None:
 
 `bench/scale.py` — the app's `Service` (scheduler, history writer to SQLite, alert engine every 5 s, readiness,
 outbox, HTTP server) on N loopback sites (127.0.x.y), one ICMP link each: 10 echoes 200 ms apart, 1 s timeout,
-every 60 s, {mode} mode; measured for {args.duration:g} s after it is ready, each size in a fresh process. Then,
+every 60 s, {mode} mode; measured for {args.duration:g} s from {args.warmup:g} s after it is ready, each size in a fresh
+process. Then,
 in the same run, fping does as many rounds on the same addresses, back to back:
 `fping -C 10 -p 200 -i 0 -q -t 1000 ADDR...` (CPU from `RUSAGE_CHILDREN`, start-up included; median round;
 at most {FPING_CHUNK:,} addresses per fping run, whose 16-bit echo numbers allow 65,535 in flight).
 
-- Command: `sudo .venv/bin/python bench/scale.py --sizes {sizes} --duration {args.duration:g}`
+- Command: `sudo .venv/bin/python bench/scale.py --sizes {sizes} --duration {args.duration:g} --warmup {args.warmup:g}`
 - CPU: user + system seconds of the service process over the window (`getrusage`); "per round" = window CPU ÷
   (rounds finished ÷ sites), the whole service included. Lag: every probe start in the window. False alerts:
   alerts open (pending or firing) at any second of the window; the links are healthy loopback, so every one
@@ -292,12 +296,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 2000, 5000, 10000])
     parser.add_argument("--duration", type=float, default=180.0, help="seconds measured per size (3 rounds)")
+    parser.add_argument("--warmup", type=float, default=0.0, help="seconds after ready before the window")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child: one size, JSON on stdout
     args = parser.parse_args()
     if args.one is not None:
         logging.basicConfig(level=logging.WARNING)
-        print(json.dumps(asyncio.run(measure(args.one, args.duration))))
+        print(json.dumps(asyncio.run(measure(args.one, args.duration, args.warmup))))
         return 0
     fping = shutil.which("fping")
     if fping is None or shutil.which("curl") is None:
@@ -305,7 +310,7 @@ def main() -> int:
     rows, mode = [], ""
     for n in args.sizes:
         child = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--duration", str(args.duration)],
+            [sys.executable, __file__, "--one", str(n), "--duration", str(args.duration), "--warmup", str(args.warmup)],
             capture_output=True,
             text=True,
             check=False,
