@@ -45,14 +45,6 @@ class RttHistogram:
             self.total += rtt
         self.samples += len(rtts)
 
-    def cumulative(self) -> list[tuple[str, int]]:
-        """(le, cumulative count) pairs ending with +Inf, as exposition wants them."""
-        running, out = 0, []
-        for bound, count in zip((*map(str, RTT_BUCKETS), "+Inf"), self.counts, strict=True):
-            running += count
-            out.append((bound, running))
-        return out
-
 
 @dataclass(slots=True)
 class TargetState:

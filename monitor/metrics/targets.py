@@ -81,9 +81,8 @@ class Layout:
     measured: str
     duration: str  # up to the phase's name
     last_run: str
-    histogram: (
-        tuple[str, str, str, str] | None
-    )  # family, the start of its bucket lines (to le's value), _sum's, _count's
+    # The histogram's family, the start of its bucket lines (up to le's value), of its _sum's and _count's.
+    histogram: tuple[str, str, str, str] | None
     values: tuple[tuple[str, str, Series], ...]  # family, line up to the value, series: in declaration order
 
     @classmethod
