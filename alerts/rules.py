@@ -70,7 +70,9 @@ def evaluate_rules(config: Config, state: State, now: float) -> Evaluation:
     findings: dict[str, Finding] = {}
     unknown: set[str] = set()
     present: set[str] = set()
+    setup = _SetupTally()
     for entry in state:
+        setup.note(entry)
         site = config.site(entry.target.site)
         if site is None:
             continue  # removed by a reload the scheduler has not caught up with: its alerts resolve
@@ -81,11 +83,7 @@ def evaluate_rules(config: Config, state: State, now: float) -> Evaluation:
         if entry.latest.unmeasured:
             continue  # says nothing of the site: probe_setup below tells the admins
         findings.update((f.id, f) for f in target_findings(config, site, entry, entry.latest, now))
-    entries = list(state)
-    kinds = {entry.target.kind.name for entry in entries}
-    unchecked = {entry.target.kind.name for entry in entries if entry.latest is None}
-    unmeasured = [entry for entry in entries if entry.latest is not None and entry.latest.unmeasured]
-    _setup(config, (kinds, unchecked, unmeasured), findings, unknown, present)
+    setup.add_to(config, findings, unknown, present)
     return Evaluation(findings, frozenset(unknown), frozenset(present))
 
 
@@ -149,17 +147,10 @@ class RuleEvaluator:
         previous = self._memo
         spent = 0
         sites = config.index.site_ids()
-        kinds: set[str] = set()  # for probe_setup (_setup), gathered here rather than in more passes over the state
-        unchecked: set[str] = set()
-        unmeasured: list[TargetState] = []
+        setup = _SetupTally()  # gathered in this sliced pass rather than in more passes over the state
         for entry in state:
             target, result = entry.target, entry.latest
-            kind = target.kind.name
-            kinds.add(kind)
-            if result is None:
-                unchecked.add(kind)
-            elif result.unmeasured:
-                unmeasured.append(entry)
+            setup.note(entry)
             site = sites.get(target.site)
             if site is None:
                 continue  # removed by a reload the scheduler has not caught up with: its alerts resolve
@@ -191,31 +182,42 @@ class RuleEvaluator:
                 spent = 0
                 await asyncio.sleep(0)
         self._memo = memo
-        _setup(config, (kinds, unchecked, unmeasured), findings, unknown, present)
+        setup.add_to(config, findings, unknown, present)
         return Evaluation(findings, frozenset(unknown), frozenset(present))
 
 
-Kinds = tuple[set[str], set[str], list[TargetState]]  # every kind, kinds with a target without result, unmeasured
+class _SetupTally:
+    """What probe_setup needs of the state, noted entry by entry in the caller's own pass over it."""
 
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+        self.unchecked: set[str] = set()  # kinds with a target that has no result yet
+        self.unmeasured: list[TargetState] = []
 
-def _setup(config: Config, kinds: Kinds, findings: dict[str, Finding], unknown: set[str], present: set[str]) -> None:
-    """One probe_setup finding per probe kind that giaoban could not measure; held while a target of it is unknown.
+    def note(self, entry: TargetState) -> None:
+        kind, result = entry.target.kind.name, entry.latest
+        self.kinds.add(kind)
+        if result is None:
+            self.unchecked.add(kind)
+        elif result.unmeasured:
+            self.unmeasured.append(entry)
 
-    ``kinds`` is gathered by the caller's own pass over the state (RuleEvaluator: in its slices)."""
-    every, unchecked, unmeasured = kinds
-    present.update(target_key(SERVICE_SITE, kind) for kind in every)
-    unknown.update(target_key(SERVICE_SITE, kind) for kind in unchecked)
-    if not config.alerts.enabled("probe_setup"):
-        return
-    for fault in setup_faults(unmeasured):
-        fields: dict[str, object] = {
-            "kind": fault.kind,
-            "count": fault.count,
-            "sites": len(fault.sites),
-            "fix": fault.fix(config.organisation.locale),
-        }
-        finding = Finding("probe_setup", SERVICE_SITE, fault.kind, fields, fault.observed_at)
-        findings[finding.id] = finding
+    def add_to(self, config: Config, findings: dict[str, Finding], unknown: set[str], present: set[str]) -> None:
+        """One probe_setup finding per probe kind that giaoban could not measure; held while a target of it is
+        unknown."""
+        present.update(target_key(SERVICE_SITE, kind) for kind in self.kinds)
+        unknown.update(target_key(SERVICE_SITE, kind) for kind in self.unchecked)
+        if not config.alerts.enabled("probe_setup"):
+            return
+        for fault in setup_faults(self.unmeasured):
+            fields: dict[str, object] = {
+                "kind": fault.kind,
+                "count": fault.count,
+                "sites": len(fault.sites),
+                "fix": fault.fix(config.organisation.locale),
+            }
+            finding = Finding("probe_setup", SERVICE_SITE, fault.kind, fields, fault.observed_at)
+            findings[finding.id] = finding
 
 
 Found = Iterator[tuple[str, str | None, dict[str, object]]]

@@ -269,10 +269,14 @@ def test_scrapes_in_a_thread_while_results_come() -> None:
     encoder = targets_of(exposition)
     done = threading.Event()
     scrapes: list[int] = []
+    failures: list[BaseException] = []
 
     def scrape() -> None:
-        while not done.is_set():
-            scrapes.append(len(exposition.render()))
+        try:
+            while not done.is_set():
+                scrapes.append(len(exposition.render()))
+        except BaseException as exc:  # the thread's own failure, for the test to report
+            failures.append(exc)
 
     thread = threading.Thread(target=scrape)
     thread.start()
@@ -286,6 +290,7 @@ def test_scrapes_in_a_thread_while_results_come() -> None:
     finally:
         done.set()
         thread.join(10)
+    assert not failures, failures
     assert scrapes, "the thread scraped"
     assert exposition.render() == fresh(state)
 

@@ -119,11 +119,10 @@ class Layout:
         )
 
 
-def target_chunks(entry: TargetState, layout: Layout | None = None) -> dict[str, bytes]:
-    """Every line one target contributes, by family name, encoded once (a scrape joins bytes)."""
-    target, result = entry.target, entry.latest
-    if layout is None:
-        layout = Layout.of(target)
+def target_chunks(entry: TargetState, layout: Layout) -> dict[str, bytes]:
+    """Every line one target contributes, by family name, encoded once (a scrape joins bytes); ``layout`` is
+    ``Layout.of(entry.target)``, kept by the caller."""
+    result = entry.latest
     out: dict[str, list[str]] = {}
     if entry.runs:
         out[PROBES.name] = [
